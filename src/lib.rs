@@ -1,0 +1,25 @@
+//! connlens reads packets and explains, for every connection attempt it saw, whether it worked
+//! and, when it did not, why.
+//!
+//! The modules follow the data flow:
+//!
+//! ```text
+//! capture ──Frame──▶ decode ──Packet (batches)──▶ track ──Verdict──▶ output
+//! (files, live)      (capture thread)  channel    (flow table,       (jsonl, csv, table,
+//!                                                  state machines,    summary)
+//!                                                  ICMP correlation)
+//! ```
+//!
+//! - [`capture`]: pcap/pcapng files (connlens' own streaming reader, which knows byte offsets)
+//!   and the writer used for fixtures and generated captures.
+//! - [`decode`]: link layer → IP → TCP/UDP/ICMP, and the packet an ICMP error quotes, into a
+//!   small owned [`decode::Packet`].
+//! - [`time`]: capture time; the only notion of "now".
+//! - [`synth`]: frame builders for tests, fixtures and the benchmark generator.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod capture;
+pub mod decode;
+pub mod synth;
+pub mod time;

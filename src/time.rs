@@ -1,0 +1,117 @@
+//! Capture time. Every "now" in connlens comes from packet timestamps (or, live, from a tick
+//! the pipeline sends), never from a clock read inside the tracker: tests need no sleeps and
+//! an offline run gives the same verdicts however fast the machine reads.
+
+use std::fmt;
+
+/// A point in capture time: nanoseconds since the Unix epoch.
+///
+/// Nanoseconds because pcapng and nanosecond pcap carry them; i64 covers ±292 years.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// From whole seconds and a nanosecond part.
+    pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos as i64))
+    }
+
+    /// From seconds as a float (for configuration values such as timeouts).
+    pub fn from_secs_f64(secs: f64) -> Self {
+        Timestamp((secs * 1e9).round() as i64)
+    }
+
+    /// Whole seconds since the epoch (floor).
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1_000_000_000)
+    }
+
+    /// The nanosecond part, 0..1e9.
+    pub fn subsec_nanos(self) -> u32 {
+        self.0.rem_euclid(1_000_000_000) as u32
+    }
+
+    /// Seconds as a float, for arithmetic on durations shown to users.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// `self - earlier` as a duration (may be negative when capture time runs backwards).
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        Duration(self.0.saturating_sub(earlier.0))
+    }
+
+    /// `self + d`.
+    pub fn add(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(d.0))
+    }
+}
+
+/// Prints `secs.micros` (µs precision, or ns when the sub-microsecond part is not zero), the
+/// form Wireshark's "seconds since epoch" column uses. Exact: no float rounding.
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.subsec_nanos();
+        if nanos % 1000 == 0 {
+            write!(f, "{}.{:06}", self.secs(), nanos / 1000)
+        } else {
+            write!(f, "{}.{:09}", self.secs(), nanos)
+        }
+    }
+}
+
+/// A span of capture time in nanoseconds (signed: capture clocks can step backwards).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration(pub i64);
+
+impl Duration {
+    /// From seconds as a float.
+    pub fn from_secs_f64(secs: f64) -> Self {
+        Duration((secs * 1e9).round() as i64)
+    }
+
+    /// Seconds as a float.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+}
+
+/// Prints seconds with millisecond precision (`1.003`), enough for retransmission schedules.
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0 / 1_000_000;
+        let sign = if ms < 0 { "-" } else { "" };
+        write!(f, "{}{}.{:03}", sign, ms.unsigned_abs() / 1000, ms.unsigned_abs() % 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_micro_and_nano_precision_exactly() {
+        assert_eq!(
+            Timestamp::from_secs_nanos(1_700_000_000, 123_456_000).to_string(),
+            "1700000000.123456"
+        );
+        assert_eq!(
+            Timestamp::from_secs_nanos(1_700_000_000, 123_456_789).to_string(),
+            "1700000000.123456789"
+        );
+        assert_eq!(Timestamp::from_secs_nanos(5, 0).to_string(), "5.000000");
+    }
+
+    #[test]
+    fn negative_times_floor() {
+        let t = Timestamp(-1);
+        assert_eq!(t.secs(), -1);
+        assert_eq!(t.subsec_nanos(), 999_999_999);
+    }
+
+    #[test]
+    fn durations_display_milliseconds() {
+        assert_eq!(Duration(1_003_000_000).to_string(), "1.003");
+        assert_eq!(Duration(-2_500_000).to_string(), "-0.002");
+    }
+}
