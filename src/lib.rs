@@ -21,5 +21,8 @@
 
 pub mod capture;
 pub mod decode;
+pub mod flow;
 pub mod synth;
 pub mod time;
+pub mod track;
+pub mod verdict;

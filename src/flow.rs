@@ -1,0 +1,77 @@
+//! Flow identity: the bidirectional 5-tuple (plus VLAN) that names a conversation.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::decode::Proto;
+
+/// One side of a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    /// IP address.
+    pub ip: IpAddr,
+    /// TCP/UDP port.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// An endpoint from address and port.
+    pub fn new(ip: IpAddr, port: u16) -> Self {
+        Endpoint { ip, port }
+    }
+}
+
+/// `10.0.0.1:80`, `[2001:db8::1]:443`.
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(a) => write!(f, "{}:{}", a, self.port),
+            IpAddr::V6(a) => write!(f, "[{}]:{}", a, self.port),
+        }
+    }
+}
+
+/// The direction-free key of a conversation: both packets of an exchange map to the same key,
+/// so one table lookup finds the flow whichever side sent the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// Transport protocol.
+    pub proto: Proto,
+    /// VLAN tags (see [`crate::decode::Packet::vlan`]).
+    pub vlan: u32,
+    /// The lower endpoint (by address, then port).
+    pub low: Endpoint,
+    /// The higher endpoint.
+    pub high: Endpoint,
+}
+
+impl FlowKey {
+    /// The key for a packet from `src` to `dst`.
+    pub fn new(proto: Proto, vlan: u32, src: Endpoint, dst: Endpoint) -> Self {
+        if src <= dst {
+            FlowKey { proto, vlan, low: src, high: dst }
+        } else {
+            FlowKey { proto, vlan, low: dst, high: src }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_directions_give_one_key() {
+        let a = Endpoint::new("10.0.0.1".parse().unwrap(), 40000);
+        let b = Endpoint::new("10.0.0.2".parse().unwrap(), 80);
+        assert_eq!(FlowKey::new(Proto::Tcp, 0, a, b), FlowKey::new(Proto::Tcp, 0, b, a));
+        assert_ne!(FlowKey::new(Proto::Tcp, 0, a, b), FlowKey::new(Proto::Udp, 0, a, b));
+        assert_ne!(FlowKey::new(Proto::Tcp, 0, a, b), FlowKey::new(Proto::Tcp, 7, a, b));
+    }
+
+    #[test]
+    fn displays_v6_in_brackets() {
+        let e = Endpoint::new("2001:db8::1".parse().unwrap(), 443);
+        assert_eq!(e.to_string(), "[2001:db8::1]:443");
+    }
+}

@@ -1,0 +1,299 @@
+//! The flow tracker: a bounded table of conversations, one state machine per attempt, ICMP
+//! errors charged to the attempt they quote, and timers that run on capture time.
+//!
+//! Each conversation (bidirectional 5-tuple + VLAN) holds at most one live attempt. An attempt
+//! gets exactly one verdict: as soon as it is decided (a refusing RST, an ICMP error, a UDP
+//! answer, a close), when its timer runs out (nothing back within `syn_timeout`; idle), when the
+//! table is full and it is pushed out, or at the end of the input. After its verdict, the
+//! conversation lingers for a while so that late packets (the last ACK, a retransmitted SYN
+//! crossing the RST) are absorbed instead of opening bogus new attempts; a SYN with a new
+//! initial sequence number is a new attempt.
+
+mod flow;
+mod table;
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, Transport};
+use crate::flow::{Endpoint, FlowKey};
+use crate::time::{Duration, Timestamp};
+use crate::verdict::Verdict;
+
+use flow::{Ending, Flow, IcmpSeen};
+use table::Table;
+
+/// Tracker settings (resolved values; the CLI fills them from flags).
+#[derive(Clone, Copy, Debug)]
+pub struct TrackerConfig {
+    /// How long an attempt waits after its last SYN (or UDP request) before it is unanswered.
+    pub syn_timeout: Duration,
+    /// How long an established or mid-stream conversation may be silent before its verdict is
+    /// given (`idle`).
+    pub idle_timeout: Duration,
+    /// How long a conversation is kept after its verdict to absorb late packets.
+    pub linger: Duration,
+    /// The most conversations held at once; beyond it the one whose timer runs out first is
+    /// pushed out (and gets its verdict now).
+    pub max_flows: usize,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            syn_timeout: Duration::from_secs_f64(5.0),
+            idle_timeout: Duration::from_secs_f64(300.0),
+            linger: Duration::from_secs_f64(30.0),
+            max_flows: 1_000_000,
+        }
+    }
+}
+
+/// Counters the tracker keeps besides verdicts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrackerStats {
+    /// Attempts opened (each gets one verdict).
+    pub attempts: u64,
+    /// Conversations pushed out early because the table was full.
+    pub evicted: u64,
+    /// Packets that arrived for a conversation after its verdict (absorbed).
+    pub late_packets: u64,
+    /// ICMP errors charged to an attempt.
+    pub icmp_matched: u64,
+    /// ICMP errors that changed nothing (informational kinds, or about attempts already decided).
+    pub icmp_informational: u64,
+    /// Most conversations held at once.
+    pub peak_flows: u64,
+}
+
+/// Remembers the TTL each host's own packets arrive with, to tell a host's RST from one
+/// injected on the path. Bounded: past `cap` hosts, new ones are not recorded.
+struct HostTtls {
+    map: FxHashMap<IpAddr, u8>,
+    cap: usize,
+}
+
+impl HostTtls {
+    fn record(&mut self, ip: IpAddr, ttl: u8) {
+        if self.map.len() < self.cap || self.map.contains_key(&ip) {
+            self.map.insert(ip, ttl);
+        }
+    }
+}
+
+/// The flow tracker. Feed it packets in capture order; collect verdicts from the `out` vectors.
+pub struct Tracker {
+    config: TrackerConfig,
+    table: Table,
+    now: Timestamp,
+    next_id: u64,
+    host_ttls: HostTtls,
+    stats: TrackerStats,
+}
+
+impl Tracker {
+    /// A tracker with the given settings.
+    pub fn new(config: TrackerConfig) -> Self {
+        let max_flows = config.max_flows.max(1);
+        Tracker {
+            config: TrackerConfig { max_flows, ..config },
+            table: Table::new(max_flows),
+            now: Timestamp(i64::MIN),
+            next_id: 1,
+            host_ttls: HostTtls { map: FxHashMap::default(), cap: max_flows },
+            stats: TrackerStats::default(),
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> TrackerStats {
+        let mut s = self.stats;
+        s.peak_flows = self.table.peak() as u64;
+        s
+    }
+
+    /// Conversations held now.
+    pub fn flows(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Processes one packet; verdicts it decides (and timers it makes run out) go to `out`.
+    pub fn packet(&mut self, p: &Packet, out: &mut Vec<Verdict>) {
+        if p.ts > self.now {
+            self.advance(p.ts, out);
+        }
+        match &p.transport {
+            Transport::Tcp(_) | Transport::Udp(_) => self.conversation_packet(p, out),
+            Transport::IcmpError(e) => self.icmp_error(p, e, out),
+        }
+    }
+
+    /// Moves capture time forward to `now` (live runs call it on a wall-clock tick), giving
+    /// verdicts to attempts whose timers have run out.
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Verdict>) {
+        if now > self.now {
+            self.now = now;
+        }
+        while let Some(slot) = self.table.pop_due(self.now) {
+            let flow = self.table.get_mut(slot);
+            if flow.emitted {
+                self.table.remove(slot);
+            } else {
+                out.push(flow.finish(Ending::Timeout, self.now, &self.config, &self.host_ttls.map));
+                flow.linger_until(self.now.add(self.config.linger));
+                self.table.reschedule(slot);
+            }
+        }
+    }
+
+    /// The end of the input: every attempt still open gets its verdict, in first-seen order.
+    pub fn finish(&mut self, out: &mut Vec<Verdict>) {
+        let mut open: Vec<(u64, usize)> =
+            self.table.slots().filter(|(_, f)| !f.emitted).map(|(slot, f)| (f.id, slot)).collect();
+        open.sort_unstable();
+        for (_, slot) in open {
+            let flow = self.table.get_mut(slot);
+            out.push(flow.finish(
+                Ending::EndOfCapture,
+                self.now,
+                &self.config,
+                &self.host_ttls.map,
+            ));
+        }
+        self.table.clear();
+    }
+
+    fn conversation_packet(&mut self, p: &Packet, out: &mut Vec<Verdict>) {
+        let (proto, sport, dport) = match &p.transport {
+            Transport::Tcp(t) => (Proto::Tcp, t.src_port, t.dst_port),
+            Transport::Udp(u) => (Proto::Udp, u.src_port, u.dst_port),
+            Transport::IcmpError(_) => return,
+        };
+        let src = Endpoint::new(p.src, sport);
+        let dst = Endpoint::new(p.dst, dport);
+        let key = FlowKey::new(proto, p.vlan, src, dst);
+
+        if let Some(slot) = self.table.find(&key) {
+            let flow = self.table.get_mut(slot);
+            if flow.starts_new_attempt(p) {
+                if !flow.emitted {
+                    out.push(flow.finish(
+                        Ending::Superseded,
+                        self.now,
+                        &self.config,
+                        &self.host_ttls.map,
+                    ));
+                }
+                self.table.remove(slot);
+            } else {
+                let was_emitted = flow.emitted;
+                let first_from_side = flow.update(p, &self.config);
+                if was_emitted {
+                    self.stats.late_packets += 1;
+                    flow.linger_until(p.ts.add(self.config.linger));
+                } else if let Some(ending) = flow.decided() {
+                    out.push(flow.finish(ending, self.now, &self.config, &self.host_ttls.map));
+                    flow.linger_until(p.ts.add(self.config.linger));
+                }
+                if first_from_side {
+                    self.note_ttl(p);
+                }
+                self.table.reschedule(slot);
+                return;
+            }
+        }
+
+        self.make_room(out);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.stats.attempts += 1;
+        let mut flow = Flow::open(id, key, p);
+        if let Some(ending) = flow.decided() {
+            out.push(flow.finish(ending, self.now, &self.config, &self.host_ttls.map));
+            flow.linger_until(p.ts.add(self.config.linger));
+        } else {
+            flow.schedule(&self.config);
+        }
+        self.note_ttl(p);
+        self.table.insert(key, flow);
+    }
+
+    fn note_ttl(&mut self, p: &Packet) {
+        let is_rst =
+            matches!(&p.transport, Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST));
+        if !is_rst {
+            self.host_ttls.record(p.src, p.ttl);
+        }
+    }
+
+    fn icmp_error(&mut self, p: &Packet, e: &IcmpError, out: &mut Vec<Verdict>) {
+        let q = &e.quoted;
+        let key = FlowKey::new(
+            q.proto,
+            p.vlan,
+            Endpoint::new(q.src, q.src_port),
+            Endpoint::new(q.dst, q.dst_port),
+        );
+        let seen = IcmpSeen::new(p, e);
+        if let Some(slot) = self.table.find(&key) {
+            let flow = self.table.get_mut(slot);
+            if flow.emitted {
+                self.stats.late_packets += 1;
+                self.stats.icmp_informational += 1;
+                return;
+            }
+            if flow.charge_icmp(seen, q.src == flow.client.ip && q.src_port == flow.client.port) {
+                self.stats.icmp_matched += 1;
+                out.push(flow.finish(Ending::Icmp, self.now, &self.config, &self.host_ttls.map));
+                flow.linger_until(p.ts.add(self.config.linger));
+                self.table.reschedule(slot);
+            } else {
+                self.stats.icmp_informational += 1;
+            }
+            return;
+        }
+        // An error about an attempt whose own packets were not captured: it still names the
+        // attempt (quoted source = the side that sent it), so it still gets a verdict.
+        if !seen.is_failure() {
+            self.stats.icmp_informational += 1;
+            return;
+        }
+        self.make_room(out);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.stats.attempts += 1;
+        self.stats.icmp_matched += 1;
+        let mut flow = Flow::from_icmp(id, key, p, e, seen);
+        out.push(flow.finish(Ending::Icmp, self.now, &self.config, &self.host_ttls.map));
+        flow.linger_until(p.ts.add(self.config.linger));
+        self.table.insert(key, flow);
+    }
+
+    /// Frees one slot when the table is full: the conversation whose timer runs out first goes
+    /// (lingering ones simply leave; open attempts get their verdict now).
+    fn make_room(&mut self, out: &mut Vec<Verdict>) {
+        while self.table.is_full() {
+            let Some(slot) = self.table.pop_earliest() else { break };
+            let flow = self.table.get_mut(slot);
+            if !flow.emitted {
+                self.stats.evicted += 1;
+                out.push(flow.finish(Ending::Evicted, self.now, &self.config, &self.host_ttls.map));
+            }
+            self.table.remove(slot);
+        }
+    }
+}
+
+/// Whether an ICMP error means the attempt failed (as opposed to path-MTU news, redirects,
+/// quench, parameter problems or a fragment reassembly timeout).
+pub(crate) fn icmp_is_failure(kind: IcmpErrorKind, v6: bool, code: u8) -> bool {
+    match kind {
+        IcmpErrorKind::DestinationUnreachable => v6 || code != 4,
+        IcmpErrorKind::TimeExceeded => code == 0,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+//! The flow table: a slab of conversations, a hash index by [`FlowKey`], and a timer heap
+//! ordered by deadline. Memory is bounded by `cap` conversations; nothing is allocated per
+//! packet once the table has grown.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap;
+
+use super::flow::Flow;
+use crate::flow::FlowKey;
+use crate::time::Timestamp;
+
+struct Slot {
+    generation: u32,
+    flow: Option<Flow>,
+}
+
+/// A timer: (deadline, slot, generation). Stale entries (the flow moved its deadline, or the
+/// slot was reused) are recognised and dropped when they surface.
+type Timer = Reverse<(i64, u32, u32)>;
+
+pub(super) struct Table {
+    index: FxHashMap<FlowKey, u32>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    timers: BinaryHeap<Timer>,
+    len: usize,
+    peak: usize,
+    cap: usize,
+}
+
+impl Table {
+    pub(super) fn new(cap: usize) -> Self {
+        let initial = cap.min(1 << 16);
+        Table {
+            index: FxHashMap::with_capacity_and_hasher(initial, Default::default()),
+            slots: Vec::with_capacity(initial),
+            free: Vec::new(),
+            timers: BinaryHeap::with_capacity(initial),
+            len: 0,
+            peak: 0,
+            cap,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn peak(&self) -> usize {
+        self.peak
+    }
+
+    pub(super) fn is_full(&self) -> bool {
+        self.len >= self.cap
+    }
+
+    pub(super) fn find(&self, key: &FlowKey) -> Option<usize> {
+        self.index.get(key).map(|&s| s as usize)
+    }
+
+    /// The flow in a slot returned by [`find`](Self::find) or a pop. Slots handed out by this
+    /// table always hold a flow.
+    pub(super) fn get_mut(&mut self, slot: usize) -> &mut Flow {
+        match self.slots[slot].flow.as_mut() {
+            Some(f) => f,
+            None => unreachable!("slot {slot} handed out while empty"),
+        }
+    }
+
+    pub(super) fn slots(&self) -> impl Iterator<Item = (usize, &Flow)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.flow.as_ref().map(|f| (i, f)))
+    }
+
+    pub(super) fn insert(&mut self, key: FlowKey, mut flow: Flow) {
+        let slot = match self.free.pop() {
+            Some(s) => s as usize,
+            None => {
+                self.slots.push(Slot { generation: 0, flow: None });
+                self.slots.len() - 1
+            }
+        };
+        let s = &mut self.slots[slot];
+        s.generation = s.generation.wrapping_add(1);
+        flow.timer_at = flow.deadline;
+        self.timers.push(Reverse((flow.deadline.0, slot as u32, s.generation)));
+        s.flow = Some(flow);
+        self.index.insert(key, slot as u32);
+        self.len += 1;
+        self.peak = self.peak.max(self.len);
+    }
+
+    /// Makes sure a timer exists at or before the flow's current deadline.
+    pub(super) fn reschedule(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        if let Some(f) = s.flow.as_mut() {
+            if f.deadline < f.timer_at {
+                f.timer_at = f.deadline;
+                self.timers.push(Reverse((f.deadline.0, slot as u32, s.generation)));
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, slot: usize) {
+        if let Some(f) = self.slots[slot].flow.take() {
+            self.index.remove(&f.key);
+            self.free.push(slot as u32);
+            self.len -= 1;
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.index.clear();
+        self.slots.clear();
+        self.free.clear();
+        self.timers.clear();
+        self.len = 0;
+    }
+
+    /// The next flow whose deadline is at or before `now`, if any. The caller must then
+    /// [`reschedule`](Self::reschedule) or [`remove`](Self::remove) it.
+    pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<usize> {
+        self.pop_until(now.0)
+    }
+
+    /// The flow whose deadline comes first, whatever the time.
+    pub(super) fn pop_earliest(&mut self) -> Option<usize> {
+        self.pop_until(i64::MAX)
+    }
+
+    fn pop_until(&mut self, limit: i64) -> Option<usize> {
+        while let Some(&Reverse((deadline, slot, generation))) = self.timers.peek() {
+            if deadline > limit {
+                return None;
+            }
+            self.timers.pop();
+            let s = &mut self.slots[slot as usize];
+            let Some(f) = s.flow.as_mut() else { continue };
+            if s.generation != generation || f.timer_at.0 != deadline {
+                continue;
+            }
+            if f.deadline.0 > deadline {
+                // The deadline moved later since this timer was set: wait for the new one.
+                f.timer_at = f.deadline;
+                self.timers.push(Reverse((f.deadline.0, slot, generation)));
+                continue;
+            }
+            f.timer_at = Timestamp(i64::MAX);
+            return Some(slot as usize);
+        }
+        None
+    }
+}

@@ -1,0 +1,461 @@
+//! Tracker tests on hand-made packet summaries: each checks a whole verdict's kind and cause,
+//! and the evidence a person would look for.
+
+use std::net::IpAddr;
+
+use super::*;
+use crate::capture::Origin;
+use crate::decode::{
+    IcmpError, IcmpErrorKind, Packet, PayloadPrefix, QuotedPacket, TcpFlags, TcpSegment, Transport,
+    UdpDatagram,
+};
+use crate::verdict::VerdictKind;
+
+const SYN: u8 = TcpFlags::SYN;
+const ACK: u8 = TcpFlags::ACK;
+const RST: u8 = TcpFlags::RST;
+const FIN: u8 = TcpFlags::FIN;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+struct Run {
+    tracker: Tracker,
+    out: Vec<Verdict>,
+    number: u64,
+}
+
+impl Run {
+    fn new() -> Self {
+        Self::with(TrackerConfig::default())
+    }
+    fn with(config: TrackerConfig) -> Self {
+        Run { tracker: Tracker::new(config), out: Vec::new(), number: 0 }
+    }
+    fn push(&mut self, ts: f64, src: &str, dst: &str, ttl: u8, transport: Transport) {
+        self.number += 1;
+        let p = Packet {
+            ts: Timestamp::from_secs_f64(1000.0 + ts),
+            origin: Origin { file: 0, number: self.number, offset: 0 },
+            vlan: 0,
+            src: ip(src),
+            dst: ip(dst),
+            ttl,
+            ip_id: 0,
+            dont_fragment: true,
+            transport,
+        };
+        self.tracker.packet(&p, &mut self.out);
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(
+        &mut self,
+        ts: f64,
+        src: &str,
+        sport: u16,
+        dst: &str,
+        dport: u16,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        ttl: u8,
+    ) {
+        let t = TcpSegment {
+            src_port: sport,
+            dst_port: dport,
+            seq,
+            ack,
+            flags: TcpFlags(flags),
+            window: 1000,
+            payload_len: 0,
+            payload: PayloadPrefix::default(),
+        };
+        self.push(ts, src, dst, ttl, Transport::Tcp(t));
+    }
+    fn udp(&mut self, ts: f64, src: &str, sport: u16, dst: &str, dport: u16) {
+        let u = UdpDatagram {
+            src_port: sport,
+            dst_port: dport,
+            payload_len: 10,
+            payload: PayloadPrefix::default(),
+        };
+        self.push(ts, src, dst, 64, Transport::Udp(u));
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn icmp(
+        &mut self,
+        ts: f64,
+        reporter: &str,
+        to: &str,
+        ttl: u8,
+        kind: IcmpErrorKind,
+        code: u8,
+        q: QuotedPacket,
+    ) {
+        let v6 = q.src.is_ipv6();
+        let e = IcmpError { v6, kind, icmp_type: 3, code, mtu: None, quoted: q };
+        self.push(ts, reporter, to, ttl, Transport::IcmpError(e));
+    }
+    fn finish(mut self) -> Vec<Verdict> {
+        self.tracker.finish(&mut self.out);
+        self.out
+    }
+}
+
+fn quote_tcp(src: &str, sport: u16, dst: &str, dport: u16, seq: u32) -> QuotedPacket {
+    QuotedPacket {
+        proto: Proto::Tcp,
+        src: ip(src),
+        dst: ip(dst),
+        src_port: sport,
+        dst_port: dport,
+        tcp_seq: Some(seq),
+        ttl: 63,
+    }
+}
+
+fn kinds(v: &[Verdict]) -> Vec<(VerdictKind, &'static str)> {
+    v.iter().map(|v| (v.kind, v.cause)).collect()
+}
+
+const C: &str = "192.0.2.1";
+const S: &str = "198.51.100.7";
+
+#[test]
+fn syn_answered_by_acknowledging_rst_is_refused_by_the_host() {
+    let mut r = Run::new();
+    // The server answered another port earlier: its own TTL is 61.
+    r.tcp(0.0, C, 40000, S, 22, SYN, 10, 0, 64);
+    r.tcp(0.01, S, 22, C, 40000, SYN | ACK, 500, 11, 61);
+    r.tcp(1.0, C, 40001, S, 80, SYN, 100, 0, 64);
+    r.tcp(1.01, S, 80, C, 40001, RST | ACK, 0, 101, 61);
+    let v = r.finish();
+    let refused = v.iter().find(|v| v.server.port == 80).unwrap();
+    assert_eq!((refused.kind, refused.cause), (VerdictKind::Refused, "host-reset"));
+    assert_eq!(refused.evidence["rst_packet"], 4);
+    assert_eq!(refused.evidence["rst_ttl"], 61);
+    assert_eq!(refused.evidence["host_ttl"], 61);
+    assert_eq!(refused.client.to_string(), "192.0.2.1:40001");
+}
+
+#[test]
+fn rst_with_other_hop_count_than_the_host_is_a_path_reset() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40000, S, 22, SYN, 10, 0, 64);
+    r.tcp(0.01, S, 22, C, 40000, SYN | ACK, 500, 11, 56);
+    r.tcp(1.0, C, 40001, S, 443, SYN, 100, 0, 64);
+    r.tcp(1.01, S, 443, C, 40001, RST | ACK, 0, 101, 62);
+    let v = r.finish();
+    let refused = v.iter().find(|v| v.server.port == 443).unwrap();
+    assert_eq!((refused.kind, refused.cause), (VerdictKind::Refused, "path-reset"));
+    assert_eq!(refused.evidence["rst_hops"], 2);
+    assert_eq!(refused.evidence["host_hops"], 8);
+}
+
+#[test]
+fn rst_that_does_not_acknowledge_the_syn_is_ignored() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40001, S, 80, SYN, 100, 0, 64);
+    r.tcp(0.01, S, 80, C, 40001, RST | ACK, 0, 5555, 61);
+    r.tcp(10.0, C, 9, S, 9, SYN, 1, 0, 64); // moves time past the timeout
+    let v = r.finish();
+    assert_eq!(v[0].kind, VerdictKind::Unanswered);
+    assert_eq!(v[0].cause, "no-response");
+    assert_eq!(v[0].evidence["ignored_rsts"], 1);
+}
+
+#[test]
+fn retransmitted_syns_are_one_attempt_and_time_out_after_the_last() {
+    let mut r = Run::new();
+    for (i, t) in [0.0, 1.0, 3.0, 7.0].iter().enumerate() {
+        r.tcp(*t, C, 40002, S, 443, SYN, 777, 0, 64);
+        assert!(r.out.is_empty(), "decided too early at SYN {i}");
+    }
+    r.tcp(11.9, C, 1, S, 1, SYN, 1, 0, 64);
+    assert!(r.out.is_empty(), "5 s after the last SYN has not passed yet");
+    r.tcp(12.1, C, 1, S, 1, SYN, 1, 0, 64);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
+    let v = &r.out[0];
+    assert_eq!(v.evidence["syn_count"], 4);
+    assert_eq!(v.evidence["syn_packets"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(v.evidence["syn_times"], serde_json::json!([0.0, 1.0, 3.0, 7.0]));
+    assert_eq!(v.evidence["waited_after_last_syn"], 5.0);
+}
+
+#[test]
+fn capture_ending_before_the_timeout_is_marked() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40003, S, 443, SYN, 1, 0, 64);
+    r.tcp(1.0, C, 40003, S, 443, SYN, 1, 0, 64);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Unanswered, "capture-ended")]);
+    assert_eq!(v[0].evidence["capture_ended_before_timeout"], true);
+}
+
+#[test]
+fn handshake_then_fins_is_established_and_closed_and_late_ack_is_absorbed() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40004, S, 80, SYN, 1000, 0, 64);
+    r.tcp(0.1, S, 80, C, 40004, SYN | ACK, 5000, 1001, 60);
+    r.tcp(0.2, C, 40004, S, 80, ACK, 1001, 5001, 64);
+    r.tcp(0.3, C, 40004, S, 80, FIN | ACK, 1001, 5001, 64);
+    r.tcp(0.4, S, 80, C, 40004, FIN | ACK, 5001, 1002, 60);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Established, "closed")]);
+    r.tcp(0.5, C, 40004, S, 80, ACK, 1002, 5002, 64);
+    let v = r.finish();
+    assert_eq!(v.len(), 1, "the last ACK must not open a new attempt");
+    assert_eq!(v[0].evidence["established_packet"], 3);
+    assert_eq!(r_stats_late(&v), ());
+}
+
+fn r_stats_late(_: &[Verdict]) {}
+
+#[test]
+fn reset_after_handshake_names_the_side() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40005, S, 80, SYN, 1000, 0, 64);
+    r.tcp(0.1, S, 80, C, 40005, SYN | ACK, 5000, 1001, 60);
+    r.tcp(0.2, C, 40005, S, 80, ACK, 1001, 5001, 64);
+    r.tcp(0.3, S, 80, C, 40005, RST | ACK, 5001, 1001, 60);
+    r.tcp(1.0, C, 40006, S, 80, SYN, 2000, 0, 64);
+    r.tcp(1.1, S, 80, C, 40006, SYN | ACK, 6000, 2001, 60);
+    r.tcp(1.2, C, 40006, S, 80, ACK, 2001, 6001, 64);
+    r.tcp(1.3, C, 40006, S, 80, RST, 2001, 0, 64);
+    r.tcp(2.0, C, 40007, S, 80, SYN, 3000, 0, 64);
+    r.tcp(2.1, S, 80, C, 40007, SYN | ACK, 7000, 3001, 60);
+    r.tcp(2.2, C, 40007, S, 80, ACK, 3001, 7001, 64);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![
+            (VerdictKind::Established, "reset-by-server"),
+            (VerdictKind::Established, "reset-by-client"),
+            (VerdictKind::Established, "still-open"),
+        ]
+    );
+}
+
+#[test]
+fn new_syn_after_rst_is_a_new_attempt_but_a_crossing_retransmission_is_not() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40008, S, 80, SYN, 100, 0, 64);
+    r.tcp(0.01, S, 80, C, 40008, RST | ACK, 0, 101, 64);
+    r.tcp(0.02, C, 40008, S, 80, SYN, 100, 0, 64); // same ISN: crossed the RST
+    r.tcp(2.0, C, 40008, S, 80, SYN, 900, 0, 64); // new ISN: new attempt
+    r.tcp(2.01, S, 80, C, 40008, RST | ACK, 0, 901, 64);
+    let v = r.finish();
+    assert_eq!(v.len(), 2);
+    assert!(v.iter().all(|v| v.kind == VerdictKind::Refused));
+    assert_eq!(v[0].evidence["syn_count"], 1);
+    assert_eq!(v[1].evidence["attempt"], 2);
+}
+
+#[test]
+fn icmp_port_unreachable_quoting_the_syn_decides_at_once() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40009, S, 8082, SYN, 4242, 0, 64);
+    r.icmp(
+        0.01,
+        S,
+        C,
+        64,
+        IcmpErrorKind::DestinationUnreachable,
+        3,
+        quote_tcp(C, 40009, S, 8082, 4242),
+    );
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unreachable, "port-unreachable")]);
+    let v = &r.out[0];
+    assert_eq!(v.evidence["icmp_code"], 3);
+    assert_eq!(v.evidence["reporter"], S);
+    assert_eq!(v.evidence["reporter_is_server"], true);
+    assert_eq!(v.evidence["icmp_packet"], 2);
+}
+
+#[test]
+fn icmp_quoting_another_sequence_number_does_not_decide() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40010, S, 80, SYN, 4242, 0, 64);
+    r.icmp(
+        0.01,
+        "203.0.113.1",
+        C,
+        250,
+        IcmpErrorKind::DestinationUnreachable,
+        1,
+        quote_tcp(C, 40010, S, 80, 1),
+    );
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Unanswered, "capture-ended")]);
+    assert_eq!(v[0].evidence["other_icmp_errors"], 1);
+}
+
+#[test]
+fn icmp_about_an_uncaptured_attempt_still_gives_its_verdict() {
+    let mut r = Run::new();
+    r.icmp(
+        0.0,
+        "203.0.113.1",
+        C,
+        250,
+        IcmpErrorKind::DestinationUnreachable,
+        13,
+        quote_tcp(C, 40011, S, 25, 9),
+    );
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Unreachable, "admin-prohibited")]);
+    assert_eq!(v[0].evidence["attempt_packets_captured"], false);
+    assert_eq!(v[0].evidence["reporter_is_server"], false);
+    assert_eq!(v[0].client.to_string(), "192.0.2.1:40011");
+}
+
+#[test]
+fn fragmentation_needed_on_an_established_flow_is_not_a_failure() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40012, S, 25, SYN, 1000, 0, 64);
+    r.tcp(0.1, S, 25, C, 40012, SYN | ACK, 5000, 1001, 60);
+    r.tcp(0.2, C, 40012, S, 25, ACK, 1001, 5001, 64);
+    r.icmp(
+        0.3,
+        "203.0.113.1",
+        C,
+        250,
+        IcmpErrorKind::DestinationUnreachable,
+        4,
+        quote_tcp(C, 40012, S, 25, 1001),
+    );
+    r.tcp(0.4, C, 40012, S, 25, FIN | ACK, 1001, 5001, 64);
+    r.tcp(0.5, S, 25, C, 40012, FIN | ACK, 5001, 1002, 60);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Established, "closed")]);
+    assert_eq!(v[0].evidence["other_icmp_errors"], 1);
+}
+
+#[test]
+fn time_exceeded_quoting_the_syn() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40013, S, 80, SYN, 7, 0, 64);
+    r.icmp(
+        0.01,
+        "203.0.113.9",
+        C,
+        253,
+        IcmpErrorKind::TimeExceeded,
+        0,
+        quote_tcp(C, 40013, S, 80, 7),
+    );
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::TimeExceeded, "ttl-exceeded")]);
+}
+
+#[test]
+fn udp_answered_unreachable_and_unanswered() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 5000, S, 53);
+    r.udp(0.01, S, 53, C, 5000);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Answered, "reply-seen")]);
+    r.udp(1.0, C, 5001, S, 9999);
+    let q = QuotedPacket {
+        proto: Proto::Udp,
+        src: ip(C),
+        dst: ip(S),
+        src_port: 5001,
+        dst_port: 9999,
+        tcp_seq: None,
+        ttl: 64,
+    };
+    r.icmp(1.01, S, C, 64, IcmpErrorKind::DestinationUnreachable, 3, q);
+    r.udp(2.0, C, 5002, S, 123);
+    r.udp(2.5, C, 5002, S, 123);
+    r.udp(9.0, C, 5003, S, 7);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![
+            (VerdictKind::Answered, "reply-seen"),
+            (VerdictKind::Unreachable, "port-unreachable"),
+            (VerdictKind::Unanswered, "no-response"),
+            (VerdictKind::Unanswered, "capture-ended"),
+        ]
+    );
+    assert_eq!(v[2].evidence["client_packets"], 2);
+}
+
+#[test]
+fn icmp_about_a_late_reply_does_not_make_an_answered_flow_unreachable() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 5000, S, 53);
+    r.udp(0.01, S, 53, C, 5000);
+    let q = QuotedPacket {
+        proto: Proto::Udp,
+        src: ip(S),
+        dst: ip(C),
+        src_port: 53,
+        dst_port: 5000,
+        tcp_seq: None,
+        ttl: 64,
+    };
+    r.icmp(0.02, C, S, 64, IcmpErrorKind::DestinationUnreachable, 3, q);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Answered, "reply-seen")]);
+}
+
+#[test]
+fn midstream_tcp_is_partial_with_the_service_as_server() {
+    let mut r = Run::new();
+    r.tcp(0.0, S, 443, C, 51000, ACK, 1, 1, 60);
+    r.tcp(0.1, C, 51000, S, 443, ACK, 1, 1, 64);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "midstream")]);
+    assert_eq!(v[0].server.port, 443);
+}
+
+#[test]
+fn syn_ack_without_final_ack_is_partial_not_unanswered() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40014, S, 80, SYN, 1, 0, 64);
+    r.tcp(0.1, S, 80, C, 40014, SYN | ACK, 9, 2, 60);
+    r.tcp(0.2, C, 40014, S, 80, RST, 2, 0, 64);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "client-aborted-handshake")]);
+}
+
+#[test]
+fn full_table_pushes_out_the_earliest_with_a_verdict() {
+    let mut r = Run::with(TrackerConfig { max_flows: 2, ..TrackerConfig::default() });
+    r.tcp(0.0, C, 1, S, 80, SYN, 1, 0, 64);
+    r.tcp(0.1, C, 2, S, 80, SYN, 1, 0, 64);
+    r.tcp(0.2, C, 3, S, 80, SYN, 1, 0, 64);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "evicted-before-timeout")]);
+    assert_eq!(r.out[0].client.port, 1);
+    assert!(r.tracker.flows() <= 2);
+    assert_eq!(r.tracker.stats().evicted, 1);
+    let v = r.finish();
+    assert_eq!(v.len(), 3);
+}
+
+#[test]
+fn a_syn_flood_stays_within_the_cap_and_every_attempt_gets_one_verdict() {
+    let mut r = Run::with(TrackerConfig { max_flows: 1000, ..TrackerConfig::default() });
+    for i in 0..50_000u32 {
+        let src = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        r.tcp(i as f64 * 1e-5, &src, 1234, S, 80, SYN, i, 0, 64);
+        assert!(r.tracker.flows() <= 1000);
+    }
+    let v = r.finish();
+    assert_eq!(v.len(), 50_000);
+    let mut ids: Vec<u64> = v.iter().map(|v| v.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 50_000);
+}
+
+#[test]
+fn time_running_backwards_does_not_break_timers() {
+    let mut r = Run::new();
+    r.tcp(10.0, C, 1, S, 80, SYN, 1, 0, 64);
+    r.tcp(2.0, C, 2, S, 80, SYN, 1, 0, 64);
+    r.tcp(20.0, C, 3, S, 80, SYN, 1, 0, 64);
+    let v = r.finish();
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[0].kind, VerdictKind::Unanswered);
+}

@@ -1,0 +1,197 @@
+//! Verdicts: what happened to one connection attempt, the most likely cause, the evidence
+//! (facts a person can check in Wireshark) and a one-line hint.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::capture::Origin;
+use crate::decode::Proto;
+use crate::flow::Endpoint;
+use crate::time::Timestamp;
+
+/// What happened to an attempt. The words are the output contract (`verdict` field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum VerdictKind {
+    /// TCP: the three-way handshake completed.
+    Established,
+    /// TCP: the SYN was answered by an RST that acknowledges it.
+    Refused,
+    /// An ICMP/ICMPv6 destination-unreachable error quoted the attempt.
+    Unreachable,
+    /// An ICMP/ICMPv6 time-exceeded error quoted the attempt.
+    TimeExceeded,
+    /// Nothing came back within the timeout.
+    Unanswered,
+    /// UDP: the server sent something back.
+    Answered,
+    /// The capture holds only part of the attempt (began mid-flow, or packets are missing).
+    Partial,
+}
+
+impl VerdictKind {
+    /// Every kind, in a fixed order for summaries.
+    pub const ALL: [VerdictKind; 7] = [
+        VerdictKind::Established,
+        VerdictKind::Answered,
+        VerdictKind::Refused,
+        VerdictKind::Unreachable,
+        VerdictKind::TimeExceeded,
+        VerdictKind::Unanswered,
+        VerdictKind::Partial,
+    ];
+
+    /// The contract word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictKind::Established => "established",
+            VerdictKind::Refused => "refused",
+            VerdictKind::Unreachable => "unreachable",
+            VerdictKind::TimeExceeded => "time-exceeded",
+            VerdictKind::Unanswered => "unanswered",
+            VerdictKind::Answered => "answered",
+            VerdictKind::Partial => "partial",
+        }
+    }
+
+    /// Whether this outcome is a failure to connect (what summaries rank).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            VerdictKind::Refused
+                | VerdictKind::Unreachable
+                | VerdictKind::TimeExceeded
+                | VerdictKind::Unanswered
+        )
+    }
+}
+
+impl fmt::Display for VerdictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verdict on one connection attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// Attempt number, in the order attempts were first seen (1-based).
+    pub id: u64,
+    /// First packet of the attempt.
+    pub ts: Timestamp,
+    /// Last packet of the attempt seen before the verdict.
+    pub last_ts: Timestamp,
+    /// Where the attempt's first packet is in the input.
+    pub first_packet: Origin,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// VLAN tags (0 when untagged).
+    pub vlan: u32,
+    /// The side that opened the attempt.
+    pub client: Endpoint,
+    /// The side it tried to reach.
+    pub server: Endpoint,
+    /// What happened.
+    pub kind: VerdictKind,
+    /// The most likely reason, a kebab-case word documented in the README.
+    pub cause: &'static str,
+    /// The facts that led there.
+    pub evidence: Map<String, Value>,
+    /// What to check next.
+    pub hint: String,
+}
+
+/// Names an ICMPv4 destination-unreachable code (RFC 792, RFC 1122, RFC 1812).
+pub fn icmp4_unreachable_cause(code: u8) -> &'static str {
+    match code {
+        0 => "net-unreachable",
+        1 => "host-unreachable",
+        2 => "protocol-unreachable",
+        3 => "port-unreachable",
+        4 => "fragmentation-needed",
+        5 => "source-route-failed",
+        6 => "net-unknown",
+        7 => "host-unknown",
+        8 => "source-host-isolated",
+        9 => "net-prohibited",
+        10 => "host-prohibited",
+        11 => "net-unreachable-for-tos",
+        12 => "host-unreachable-for-tos",
+        13 => "admin-prohibited",
+        14 => "host-precedence-violation",
+        15 => "precedence-cutoff",
+        _ => "unreachable-unknown-code",
+    }
+}
+
+/// Names an ICMPv6 destination-unreachable code (RFC 4443).
+pub fn icmp6_unreachable_cause(code: u8) -> &'static str {
+    match code {
+        0 => "no-route",
+        1 => "admin-prohibited",
+        2 => "beyond-scope",
+        3 => "address-unreachable",
+        4 => "port-unreachable",
+        5 => "source-policy-failed",
+        6 => "reject-route",
+        7 => "source-routing-header-error",
+        _ => "unreachable-unknown-code",
+    }
+}
+
+/// The one-line hint for a verdict's cause, naming the hosts involved.
+pub fn hint_for(kind: VerdictKind, cause: &str, client: Endpoint, server: Endpoint) -> String {
+    let host = server.ip;
+    let port = server.port;
+    match (kind, cause) {
+        (VerdictKind::Refused, "host-reset") => format!(
+            "nothing listens on {server}, or a firewall on {host} rejects with tcp-reset: check `ss -ltn` and the firewall rules on {host}"
+        ),
+        (VerdictKind::Refused, "path-reset") => format!(
+            "the RST did not come from {host} itself (TTL differs from its own packets): check firewalls, load balancers or IPS between {} and {host}",
+            client.ip
+        ),
+        (VerdictKind::Refused, _) => format!(
+            "{host} (or something on the path) reset the attempt: check that a service listens on port {port} (`ss -ltn` on {host}) and the firewall rules"
+        ),
+        (VerdictKind::Unreachable, "port-unreachable") => format!(
+            "nothing listens on UDP/TCP port {port} on {host}, or a firewall rejects it: check `ss -lun`/`ss -ltn` and the firewall on {host}"
+        ),
+        (VerdictKind::Unreachable, "admin-prohibited" | "net-prohibited" | "host-prohibited") => {
+            format!("a firewall rule rejects traffic to {server}: check the firewall of the host that sent the ICMP error")
+        }
+        (VerdictKind::Unreachable, "host-unreachable" | "address-unreachable") => format!(
+            "{host} did not answer ARP/neighbour discovery on the last router's network: check that it is up and its address"
+        ),
+        (VerdictKind::Unreachable, "net-unreachable" | "no-route" | "reject-route") => {
+            format!("a router has no route to {host}: check routing tables on the path (`ip route get {host}`)")
+        }
+        (VerdictKind::Unreachable, _) => {
+            format!("an ICMP error reported {server} unreachable: check the reporting router or host")
+        }
+        (VerdictKind::TimeExceeded, _) => format!(
+            "the packet's TTL ran out on the way to {host}: look for a routing loop (`traceroute {host}`) or a too-small initial TTL"
+        ),
+        (VerdictKind::Unanswered, "capture-ended") => format!(
+            "the capture ended before the timeout: re-capture longer to tell a drop from a slow answer from {server}"
+        ),
+        (VerdictKind::Unanswered, _) => format!(
+            "no answer from {server}: check for a filtering firewall (DROP) on the path or on {host}, and that {host} is up"
+        ),
+        (VerdictKind::Established, "reset-by-server") => {
+            format!("the server reset the connection: check the service's log on {host}")
+        }
+        (VerdictKind::Established, "reset-by-client") => {
+            format!("the client {} reset the connection: check the client application", client.ip)
+        }
+        (VerdictKind::Established, _) => "connection established".to_string(),
+        (VerdictKind::Answered, _) => "the server answered".to_string(),
+        (VerdictKind::Partial, "midstream") => {
+            "the capture began after the handshake: capture from before the connection starts".to_string()
+        }
+        (VerdictKind::Partial, _) => {
+            "packets of the handshake are missing from the capture: check for capture drops or asymmetric routing".to_string()
+        }
+    }
+}
