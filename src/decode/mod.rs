@@ -61,3 +61,6 @@ fn be32(d: &[u8], at: usize) -> Option<u32> {
     let b: [u8; 4] = d.get(at..at.checked_add(4)?)?.try_into().ok()?;
     Some(u32::from_be_bytes(b))
 }
+
+#[cfg(test)]
+mod tests;
