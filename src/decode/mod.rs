@@ -5,7 +5,62 @@
 //! TCP/UDP/ICMP/ICMPv6, and for ICMP errors the datagram they quote. What it keeps is what the
 //! tracker needs and a person can check in Wireshark — never the whole frame. A frame that is
 //! not a connection-level packet is a counted [`Skip`], never an error.
+//!
+//! Hand-written over byte slices: no allocation, no copies beyond the payload prefix, and
+//! every read bounds-checked. Checksums are never verified (offload makes locally sent
+//! packets' checksums wrong), and lengths are trusted only as far as the capture goes.
 
+mod icmp;
+mod ip;
+mod link;
 mod packet;
 
 pub use packet::*;
+
+use crate::capture::Frame;
+
+/// Decodes one frame into a packet summary, or says why it has none.
+pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
+    let link = link::strip(frame.link, frame.data)?;
+    let l3 = frame.data.get(link.ip_offset..).ok_or(Skip::Truncated)?;
+    // The IP packet's length on the wire, for IP headers whose length field is zero.
+    let wire = usize::try_from(frame.orig_len)
+        .unwrap_or(usize::MAX)
+        .max(frame.data.len())
+        .saturating_sub(link.ip_offset);
+    let net = ip::parse(l3, link.version, Some(wire))?;
+    let l4_wire = net.l4_wire.unwrap_or(net.l4.len());
+    let transport = match net.proto {
+        ip::PROTO_TCP => Transport::Tcp(ip::tcp(net.l4, l4_wire)?),
+        ip::PROTO_UDP => Transport::Udp(ip::udp(net.l4, l4_wire)?),
+        ip::PROTO_ICMP if !net.v6 => Transport::IcmpError(icmp::error(net.l4, false)?),
+        ip::PROTO_ICMPV6 if net.v6 => Transport::IcmpError(icmp::error(net.l4, true)?),
+        _ => return Err(Skip::OtherIpProtocol),
+    };
+    Ok(Packet {
+        ts: frame.ts,
+        origin: frame.origin,
+        vlan: link.vlan,
+        src: net.src,
+        dst: net.dst,
+        ttl: net.ttl,
+        ip_id: net.ip_id,
+        dont_fragment: net.dont_fragment,
+        transport,
+    })
+}
+
+/// The big-endian u16 at `at`, if captured.
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    let b = d.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+}
+
+/// The big-endian u32 at `at`, if captured.
+fn be32(d: &[u8], at: usize) -> Option<u32> {
+    let b: [u8; 4] = d.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_be_bytes(b))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,57 @@
+//! ICMP and ICMPv6 errors and the packet they quote.
+
+use super::ip::{self, PROTO_TCP, PROTO_UDP};
+use super::link::IpVersion;
+use super::{IcmpError, IcmpErrorKind, Proto, QuotedPacket, Skip};
+
+/// Decodes an ICMP (`v6` false) or ICMPv6 message; only errors that quote a TCP or UDP
+/// packet give a result.
+pub(super) fn error(l4: &[u8], v6: bool) -> Result<IcmpError, Skip> {
+    let icmp_type = *l4.first().ok_or(Skip::Truncated)?;
+    let kind = match (v6, icmp_type) {
+        (false, 3) | (true, 1) => IcmpErrorKind::DestinationUnreachable,
+        (false, 11) | (true, 3) => IcmpErrorKind::TimeExceeded,
+        (false, 12) | (true, 4) => IcmpErrorKind::ParameterProblem,
+        (false, 4) => IcmpErrorKind::SourceQuench,
+        (false, 5) => IcmpErrorKind::Redirect,
+        (true, 2) => IcmpErrorKind::PacketTooBig,
+        _ => return Err(Skip::IcmpNotError),
+    };
+    let h: &[u8; 8] = l4.get(..8).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+    let code = h[1];
+    // Zero means "not given" (RFC 1191: routers older than path MTU discovery send zero).
+    let mtu = match (v6, icmp_type, code) {
+        (false, 3, 4) => Some(u32::from(u16::from_be_bytes([h[6], h[7]]))),
+        (true, 2, _) => Some(u32::from_be_bytes([h[4], h[5], h[6], h[7]])),
+        _ => None,
+    }
+    .filter(|&m| m != 0);
+    let quoted = quote(l4.get(8..).unwrap_or(&[])).ok_or(Skip::IcmpUnusableQuote)?;
+    Ok(IcmpError { v6, kind, icmp_type, code, mtu, quoted })
+}
+
+/// The connection named by a quoted packet: its IP header (lengths and checksums ignored —
+/// NATs and offload get them wrong) and at least the ports of its TCP/UDP header.
+fn quote(q: &[u8]) -> Option<QuotedPacket> {
+    let version = match q.first()? >> 4 {
+        4 => IpVersion::V4,
+        6 => IpVersion::V6,
+        _ => return None,
+    };
+    let net = ip::parse(q, version, None).ok()?;
+    let proto = match net.proto {
+        PROTO_TCP => Proto::Tcp,
+        PROTO_UDP => Proto::Udp,
+        _ => return None,
+    };
+    let (src_port, dst_port, seq) = ip::quoted_ports(net.l4)?;
+    Some(QuotedPacket {
+        proto,
+        src: net.src,
+        dst: net.dst,
+        src_port,
+        dst_port,
+        tcp_seq: if proto == Proto::Tcp { seq } else { None },
+        ttl: net.ttl,
+    })
+}

@@ -1,0 +1,209 @@
+//! IPv4/IPv6 headers (with IPv6 extension headers) and the TCP and UDP headers.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::link::IpVersion;
+use super::{PayloadPrefix, Skip, TcpFlags, TcpSegment, UdpDatagram, be16, be32};
+
+/// IP protocol numbers the decoder looks at.
+pub(super) const PROTO_ICMP: u8 = 1;
+pub(super) const PROTO_TCP: u8 = 6;
+pub(super) const PROTO_UDP: u8 = 17;
+pub(super) const PROTO_ICMPV6: u8 = 58;
+
+/// IPv6 extension header chains longer than this are not walked (no real stack sends them).
+const MAX_EXT_HEADERS: usize = 8;
+
+/// The network layer of a packet.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Net<'a> {
+    pub v6: bool,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl: u8,
+    pub ip_id: u16,
+    pub dont_fragment: bool,
+    /// The upper-layer protocol (after IPv6 extension headers).
+    pub proto: u8,
+    /// The captured upper-layer bytes, ending where the IP length says the packet ends.
+    pub l4: &'a [u8],
+    /// The upper-layer length on the wire, from the IP length (None in a quote, whose
+    /// lengths are not trusted).
+    pub l4_wire: Option<usize>,
+}
+
+/// Parses an IP header. `wire_len` is the packet's length on the wire (from the frame's
+/// original length), used when the IP length is zero (segmentation offload, jumbograms);
+/// `None` parses a quote inside an ICMP error: lengths are ignored there, as routers and NATs
+/// often leave them wrong.
+pub(super) fn parse(
+    d: &[u8],
+    version: IpVersion,
+    wire_len: Option<usize>,
+) -> Result<Net<'_>, Skip> {
+    match version {
+        IpVersion::V4 => ipv4(d, wire_len),
+        IpVersion::V6 => ipv6(d, wire_len),
+    }
+}
+
+fn ipv4(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
+    let h: &[u8; 20] = d.get(..20).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+    if h[0] >> 4 != 4 {
+        return Err(Skip::Malformed);
+    }
+    let hl = usize::from(h[0] & 0x0f) * 4;
+    if hl < 20 {
+        return Err(Skip::Malformed);
+    }
+    let frag = u16::from_be_bytes([h[6], h[7]]);
+    if frag & 0x1fff != 0 {
+        return Err(Skip::Fragment);
+    }
+    if d.len() < hl {
+        return Err(Skip::Truncated);
+    }
+    let (end, l4_wire) = match wire_len {
+        Some(wire) => {
+            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            let total = if total == 0 { wire } else { total };
+            if total < hl {
+                return Err(Skip::Malformed);
+            }
+            // The IP length, not the frame, bounds the packet: Ethernet pads short frames.
+            (total.min(d.len()), Some(total - hl))
+        }
+        None => (d.len(), None),
+    };
+    Ok(Net {
+        v6: false,
+        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        ttl: h[8],
+        ip_id: u16::from_be_bytes([h[4], h[5]]),
+        dont_fragment: frag & 0x4000 != 0,
+        proto: h[9],
+        l4: d.get(hl..end).ok_or(Skip::Truncated)?,
+        l4_wire,
+    })
+}
+
+fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
+    let h: &[u8; 40] = d.get(..40).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+    if h[0] >> 4 != 6 {
+        return Err(Skip::Malformed);
+    }
+    // `declared`: where the packet ends per its header (a quote: wherever the capture ends).
+    let declared = match wire_len {
+        Some(wire) => match usize::from(u16::from_be_bytes([h[4], h[5]])) {
+            0 => wire.max(40),
+            plen => 40 + plen,
+        },
+        None => usize::MAX,
+    };
+    // Needs `n` bytes at `off`: past the IP length is malformed, past the capture truncated.
+    let need = |off: usize, n: usize| {
+        if off + n > declared {
+            Err(Skip::Malformed)
+        } else if off + n > d.len() {
+            Err(Skip::Truncated)
+        } else {
+            Ok(())
+        }
+    };
+    let mut nh = h[6];
+    let mut off = 40;
+    let mut walked = 0;
+    loop {
+        match nh {
+            PROTO_TCP | PROTO_UDP | PROTO_ICMPV6 => break,
+            // Hop-by-hop, routing, destination options: length in 8-byte units past the first 8.
+            0 | 43 | 60 | 51 => {
+                need(off, 2)?;
+                let len = usize::from(d.get(off + 1).copied().unwrap_or(0));
+                let len = if nh == 51 { (len + 2) * 4 } else { (len + 1) * 8 };
+                nh = d.get(off).copied().unwrap_or(59);
+                off += len;
+            }
+            44 => {
+                need(off, 8)?;
+                if be16(d, off + 2).unwrap_or(0) >> 3 != 0 {
+                    return Err(Skip::Fragment);
+                }
+                nh = d.get(off).copied().unwrap_or(59);
+                off += 8;
+            }
+            // 59 "no next header", ESP, mobility, GRE, …
+            _ => return Err(Skip::OtherIpProtocol),
+        }
+        walked += 1;
+        if walked > MAX_EXT_HEADERS {
+            return Err(Skip::Malformed);
+        }
+    }
+    need(off, 0)?;
+    let end = declared.min(d.len());
+    let src: [u8; 16] = h[8..24].try_into().map_err(|_| Skip::Truncated)?;
+    let dst: [u8; 16] = h[24..40].try_into().map_err(|_| Skip::Truncated)?;
+    Ok(Net {
+        v6: true,
+        src: IpAddr::V6(Ipv6Addr::from(src)),
+        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+        ttl: h[7],
+        ip_id: 0,
+        dont_fragment: false,
+        proto: nh,
+        l4: d.get(off..end).ok_or(Skip::Truncated)?,
+        l4_wire: wire_len.map(|_| declared - off),
+    })
+}
+
+/// Decodes a TCP header. `l4` is the captured segment, `wire` its length on the wire.
+pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpSegment, Skip> {
+    if wire < 20 {
+        return Err(Skip::Malformed);
+    }
+    // Ports, seq, ack, offset and flags are what matters; a snap length that cuts the rest of
+    // the header (common with -s 54/64 on VLAN-tagged links) still leaves a usable segment.
+    let h: &[u8; 14] = l4.get(..14).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+    let hl = usize::from(h[12] >> 4) * 4;
+    if hl < 20 || wire < hl {
+        return Err(Skip::Malformed);
+    }
+    Ok(TcpSegment {
+        src_port: u16::from_be_bytes([h[0], h[1]]),
+        dst_port: u16::from_be_bytes([h[2], h[3]]),
+        seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+        ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+        flags: TcpFlags(h[13]),
+        window: be16(l4, 14).unwrap_or(0),
+        payload_len: u32::try_from(wire - hl).unwrap_or(u32::MAX),
+        payload: PayloadPrefix::new(l4.get(hl..).unwrap_or(&[])),
+    })
+}
+
+/// Decodes a UDP header. `l4` is the captured datagram, `wire` its length on the wire.
+pub(super) fn udp(l4: &[u8], wire: usize) -> Result<UdpDatagram, Skip> {
+    if wire < 8 {
+        return Err(Skip::Malformed);
+    }
+    let h: &[u8; 8] = l4.get(..8).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+    let ulen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    // Zero (jumbograms, offload) or impossible lengths: trust the IP length instead; a UDP
+    // length beyond the IP packet cannot be true either.
+    let len = if ulen >= 8 { ulen.min(wire) } else { wire };
+    let payload_len = len - 8;
+    let captured = l4.get(8..l4.len().min(len)).unwrap_or(&[]);
+    Ok(UdpDatagram {
+        src_port: u16::from_be_bytes([h[0], h[1]]),
+        dst_port: u16::from_be_bytes([h[2], h[3]]),
+        payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
+        payload: PayloadPrefix::new(captured),
+    })
+}
+
+/// The source and destination ports and (TCP) sequence number of a quoted transport header,
+/// of which only the first 8 bytes are guaranteed.
+pub(super) fn quoted_ports(l4: &[u8]) -> Option<(u16, u16, Option<u32>)> {
+    Some((be16(l4, 0)?, be16(l4, 2)?, be32(l4, 4)))
+}

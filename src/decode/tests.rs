@@ -1,0 +1,477 @@
+//! Round trips from the synth builders through the decoder, and robustness on damaged input.
+
+use std::net::IpAddr;
+
+use super::*;
+use crate::capture::{Frame, LinkType, Origin};
+use crate::synth::frame::{self, Icmp, Ip, Link, Tcp, VlanTag};
+use crate::time::Timestamp;
+
+fn v4() -> Ip {
+    Ip::new([192, 0, 2, 1], [198, 51, 100, 7]).ttl(61).id(0x1234)
+}
+
+fn v6() -> Ip {
+    let a: IpAddr = "2001:db8::1".parse().unwrap();
+    let b: IpAddr = "2001:db8:ffff::2".parse().unwrap();
+    Ip::new(a, b).ttl(57)
+}
+
+/// Decodes `data` as a frame of `link` that was not cut by the snap length.
+fn dec_raw(link: LinkType, data: &[u8]) -> Result<Packet, Skip> {
+    dec_cut(link, data, data.len())
+}
+
+/// Decodes `data` as a frame of `link` whose wire length was `orig_len`.
+fn dec_cut(link: LinkType, data: &[u8], orig_len: usize) -> Result<Packet, Skip> {
+    let frame = Frame {
+        ts: Timestamp(42),
+        link,
+        orig_len: orig_len as u32,
+        data,
+        origin: Origin { file: 0, number: 7, offset: 100 },
+    };
+    decode(&frame)
+}
+
+fn dec(link: Link, ip_packet: &[u8]) -> Result<Packet, Skip> {
+    dec_raw(link.link_type(), &frame::frame(link, ip_packet))
+}
+
+fn tcp_of(p: &Packet) -> TcpSegment {
+    match p.transport {
+        Transport::Tcp(t) => t,
+        other => panic!("not TCP: {other:?}"),
+    }
+}
+
+fn udp_of(p: &Packet) -> UdpDatagram {
+    match p.transport {
+        Transport::Udp(u) => u,
+        other => panic!("not UDP: {other:?}"),
+    }
+}
+
+fn icmp_of(p: &Packet) -> IcmpError {
+    match p.transport {
+        Transport::IcmpError(e) => e,
+        other => panic!("not an ICMP error: {other:?}"),
+    }
+}
+
+/// Every link the builders write, with the VLAN number the decoder should report.
+fn links(v6: bool) -> Vec<(Link, u32)> {
+    vec![
+        (Link::Ethernet, 0),
+        (Link::Vlan(VlanTag::q(100)), 100),
+        (Link::Vlan(VlanTag { tpid: 0x9100, vid: 7 }), 7),
+        (Link::QinQ(VlanTag::ad(10), VlanTag::q(20)), 10 << 12 | 20),
+        (Link::QinQ(VlanTag { tpid: 0x9100, vid: 4095 }, VlanTag::q(1)), 4095 << 12 | 1),
+        (Link::Sll, 0),
+        (Link::Sll2, 0),
+        (Link::Raw(LinkType::RAW), 0),
+        (Link::Raw(LinkType::RAW_BSD12), 0),
+        (Link::Raw(LinkType::RAW_BSD14), 0),
+        (Link::Raw(if v6 { LinkType::IPV6 } else { LinkType::IPV4 }), 0),
+        (Link::Null { big_endian: false }, 0),
+        (Link::Null { big_endian: true }, 0),
+        (Link::Loop, 0),
+    ]
+}
+
+#[test]
+fn tcp_round_trips_on_every_link_v4_and_v6() {
+    let seg = Tcp::new(40000, 443).seq(0xdead_beef).ack(17).flags(0x12).window(29200);
+    for ip in [v4(), v6()] {
+        let pkt = frame::tcp(&ip, &seg, b"hi");
+        for (link, vlan) in links(ip.is_v6()) {
+            let p = dec(link, &pkt).unwrap_or_else(|e| panic!("{link:?}: {e:?}"));
+            assert_eq!(p.vlan, vlan, "{link:?}");
+            assert_eq!((p.src, p.dst), (ip.src, ip.dst));
+            assert_eq!(p.ttl, ip.ttl);
+            assert_eq!(p.ts, Timestamp(42));
+            assert_eq!(p.origin.number, 7);
+            if ip.is_v6() {
+                assert_eq!((p.ip_id, p.dont_fragment), (0, false));
+            } else {
+                assert_eq!((p.ip_id, p.dont_fragment), (0x1234, true));
+            }
+            let t = tcp_of(&p);
+            assert_eq!((t.src_port, t.dst_port, t.seq, t.ack), (40000, 443, 0xdead_beef, 17));
+            assert!(t.flags.has(TcpFlags::SYN | TcpFlags::ACK));
+            assert_eq!(t.window, 29200);
+            assert_eq!(t.payload_len, 2);
+            assert_eq!(t.payload.as_slice(), b"hi");
+        }
+    }
+}
+
+#[test]
+fn udp_round_trips_on_every_link_v4_and_v6() {
+    for ip in [v4().df(false), v6()] {
+        let pkt = frame::udp(&ip, 5353, 53, b"\x12\x34query");
+        for (link, vlan) in links(ip.is_v6()) {
+            let p = dec(link, &pkt).unwrap_or_else(|e| panic!("{link:?}: {e:?}"));
+            assert_eq!(p.vlan, vlan);
+            assert!(!p.dont_fragment);
+            let u = udp_of(&p);
+            assert_eq!((u.src_port, u.dst_port, u.payload_len), (5353, 53, 7));
+            assert_eq!(u.payload.as_slice(), b"\x12\x34query");
+        }
+    }
+}
+
+#[test]
+fn long_payload_keeps_a_prefix_and_the_full_length() {
+    let payload: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    let p = dec(Link::Ethernet, &frame::tcp(&v4(), &Tcp::new(1, 2).flags(0x18), &payload));
+    let t = tcp_of(&p.unwrap());
+    assert_eq!(t.payload_len, 1000);
+    assert_eq!(t.payload.as_slice(), &payload[..PAYLOAD_PREFIX]);
+}
+
+#[test]
+fn ethernet_padding_is_not_payload() {
+    let f = frame::frame(Link::Ethernet, &frame::udp(&v4(), 1, 2, b"ab"));
+    assert_eq!(f.len(), 60);
+    let u = udp_of(&dec_raw(LinkType::ETHERNET, &f).unwrap());
+    assert_eq!((u.payload_len, u.payload.as_slice()), (2, &b"ab"[..]));
+    let f = frame::frame(Link::Vlan(VlanTag::q(3)), &frame::tcp(&v4(), &Tcp::new(1, 2), b""));
+    let t = tcp_of(&dec_raw(LinkType::ETHERNET, &f).unwrap());
+    assert_eq!((t.payload_len, t.payload.as_slice()), (0, &b""[..]));
+}
+
+#[test]
+fn snap_length_cut_uses_ip_length() {
+    let pkt = frame::tcp(&v4(), &Tcp::new(80, 5000).seq(9).flags(0x10), &[7u8; 500]);
+    let f = frame::frame(Link::Ethernet, &pkt);
+    // Cut in the payload.
+    let t = tcp_of(&dec_cut(LinkType::ETHERNET, &f[..14 + 40 + 10], f.len()).unwrap());
+    assert_eq!((t.payload_len, t.payload.as_slice()), (500, &[7u8; 10][..]));
+    // Cut inside the TCP header, after the flags: still a segment, window unknown.
+    let t = tcp_of(&dec_cut(LinkType::ETHERNET, &f[..14 + 20 + 14], f.len()).unwrap());
+    assert_eq!((t.seq, t.flags, t.window, t.payload_len), (9, TcpFlags(0x10), 0, 500));
+    // Cut before the flags.
+    assert_eq!(dec_cut(LinkType::ETHERNET, &f[..14 + 20 + 13], f.len()), Err(Skip::Truncated));
+}
+
+#[test]
+fn zero_ip_total_length_falls_back_to_frame_length() {
+    // What TCP segmentation offload leaves in locally captured packets.
+    let mut f = frame::frame(Link::Ethernet, &frame::tcp(&v4(), &Tcp::new(1, 2), &[0u8; 100]));
+    f[16] = 0;
+    f[17] = 0;
+    assert_eq!(tcp_of(&dec_raw(LinkType::ETHERNET, &f).unwrap()).payload_len, 100);
+}
+
+#[test]
+fn icmpv4_port_unreachable_quoting_tcp_full_and_8_bytes() {
+    let syn = frame::tcp(&v4(), &Tcp::new(40000, 25).seq(777).flags(TcpFlags::SYN), b"");
+    for quote in [&syn[..], frame::quote_8(&syn)] {
+        let err = frame::icmp_error(&v4().reversed().ttl(250), Icmp::PORT_UNREACHABLE, quote);
+        let p = dec(Link::Ethernet, &err).unwrap();
+        assert_eq!(p.src, v4().dst);
+        let e = icmp_of(&p);
+        assert!(!e.v6);
+        assert_eq!(
+            (e.kind, e.icmp_type, e.code, e.mtu),
+            (IcmpErrorKind::DestinationUnreachable, 3, 3, None)
+        );
+        let q = e.quoted;
+        assert_eq!((q.proto, q.src, q.dst), (Proto::Tcp, v4().src, v4().dst));
+        assert_eq!((q.src_port, q.dst_port, q.tcp_seq, q.ttl), (40000, 25, Some(777), 61));
+    }
+}
+
+#[test]
+fn icmpv6_unreachable_quoting_udp() {
+    let dgram = frame::udp(&v6(), 5000, 53, b"query");
+    let err = frame::icmp_error(&v6().reversed(), Icmp::PORT_UNREACHABLE, &dgram);
+    let e = icmp_of(&dec(Link::Sll2, &err).unwrap());
+    assert!(e.v6);
+    assert_eq!((e.kind, e.icmp_type, e.code), (IcmpErrorKind::DestinationUnreachable, 1, 4));
+    let q = e.quoted;
+    assert_eq!((q.proto, q.src, q.dst), (Proto::Udp, v6().src, v6().dst));
+    assert_eq!((q.src_port, q.dst_port, q.tcp_seq, q.ttl), (5000, 53, None, 57));
+}
+
+#[test]
+fn frag_needed_and_packet_too_big_carry_the_mtu() {
+    let big = frame::tcp(&v4(), &Tcp::new(1, 443).flags(0x18), &[0u8; 1400]);
+    let err = frame::icmp_error(
+        &Ip::new([203, 0, 113, 1], [192, 0, 2, 1]),
+        Icmp::too_big(1400),
+        frame::quote_8(&big),
+    );
+    let e = icmp_of(&dec(Link::Vlan(VlanTag::q(5)), &err).unwrap());
+    assert_eq!((e.icmp_type, e.code, e.mtu), (3, 4, Some(1400)));
+    assert_eq!(e.quoted.dst_port, 443);
+
+    let big = frame::tcp(&v6(), &Tcp::new(1, 443).flags(0x18), &[0u8; 1400]);
+    let err = frame::icmp_error(&v6().reversed(), Icmp::too_big(1280), &big[..1232]);
+    let e = icmp_of(&dec(Link::Ethernet, &err).unwrap());
+    assert_eq!((e.kind, e.icmp_type, e.mtu), (IcmpErrorKind::PacketTooBig, 2, Some(1280)));
+    assert_eq!(e.quoted.proto, Proto::Tcp);
+}
+
+#[test]
+fn time_exceeded_and_other_error_kinds() {
+    let syn = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"");
+    for (ty, code, kind) in [
+        (11, 0, IcmpErrorKind::TimeExceeded),
+        (12, 0, IcmpErrorKind::ParameterProblem),
+        (4, 0, IcmpErrorKind::SourceQuench),
+        (5, 1, IcmpErrorKind::Redirect),
+    ] {
+        let err = frame::icmp_error(&v4().reversed(), Icmp::raw(ty, code), &syn);
+        assert_eq!(icmp_of(&dec(Link::Ethernet, &err).unwrap()).kind, kind);
+    }
+    let syn6 = frame::tcp(&v6(), &Tcp::new(1, 2).flags(2), b"");
+    let err = frame::icmp_error(&v6().reversed(), Icmp::TTL_EXCEEDED, &syn6);
+    assert_eq!(icmp_of(&dec(Link::Ethernet, &err).unwrap()).kind, IcmpErrorKind::TimeExceeded);
+}
+
+#[test]
+fn quote_lengths_are_not_trusted() {
+    let syn = frame::tcp(&v4(), &Tcp::new(1, 2).seq(5).flags(2), b"");
+    let mut q = frame::quote_8(&syn).to_vec();
+    q[2] = 0xff; // total length claims far more than quoted, checksum now wrong too
+    let err = frame::icmp_error(&v4().reversed(), Icmp::HOST_UNREACHABLE, &q);
+    let e = icmp_of(&dec(Link::Ethernet, &err).unwrap());
+    assert_eq!(e.quoted.tcp_seq, Some(5));
+}
+
+#[test]
+fn unusable_quotes() {
+    let back = v4().reversed();
+    let syn = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"");
+    // Only the IP header and the source port.
+    let err = frame::icmp_error(&back, Icmp::PORT_UNREACHABLE, &syn[..22]);
+    assert_eq!(dec(Link::Ethernet, &err), Err(Skip::IcmpUnusableQuote));
+    // Ports but no sequence number: still a TCP quote.
+    let err = frame::icmp_error(&back, Icmp::PORT_UNREACHABLE, &syn[..24]);
+    assert_eq!(icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted.tcp_seq, None);
+    // A quoted ICMP echo.
+    let echo = frame::icmp_error(&v4(), Icmp::raw(8, 0), b"ping");
+    let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, &echo);
+    assert_eq!(dec(Link::Ethernet, &err), Err(Skip::IcmpUnusableQuote));
+    // A quoted GRE packet, an empty quote, a garbage quote.
+    let gre = frame::ip_packet(&v4(), 47, &[0; 8]);
+    for q in [&gre[..], b"", b"\x00garbage-garbage-garbage-garbage"] {
+        let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, q);
+        assert_eq!(dec(Link::Ethernet, &err), Err(Skip::IcmpUnusableQuote));
+    }
+}
+
+#[test]
+fn ipv6_extension_headers_and_first_fragment() {
+    let mut ip = v6().fragment(0, true);
+    ip.hop_by_hop = true;
+    ip.dest_opts = true;
+    let pkt = frame::udp(&ip, 4500, 4500, b"ike");
+    let u = udp_of(&dec(Link::Ethernet, &pkt).unwrap());
+    assert_eq!((u.src_port, u.payload_len, u.payload.as_slice()), (4500, 3, &b"ike"[..]));
+    // And inside a quote.
+    let err = frame::icmp_error(&v6().reversed(), Icmp::PORT_UNREACHABLE, frame::quote_8(&pkt));
+    let q = icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted;
+    assert_eq!((q.proto, q.src_port, q.dst_port), (Proto::Udp, 4500, 4500));
+}
+
+#[test]
+fn ipv4_first_fragment_is_decoded() {
+    let pkt = frame::tcp(&v4().df(false).fragment(0, true), &Tcp::new(1, 2).flags(0x18), &[1; 100]);
+    assert_eq!(tcp_of(&dec(Link::Ethernet, &pkt).unwrap()).payload_len, 100);
+}
+
+#[test]
+fn non_first_fragments_are_skipped() {
+    let frag4 = frame::ip_packet(&v4().df(false).fragment(185, false), 17, &[0; 40]);
+    assert_eq!(dec(Link::Ethernet, &frag4), Err(Skip::Fragment));
+    let mut ip = v6().fragment(185, true);
+    ip.hop_by_hop = true;
+    let frag6 = frame::ip_packet(&ip, 17, &[0; 40]);
+    assert_eq!(dec(Link::Raw(LinkType::RAW), &frag6), Err(Skip::Fragment));
+}
+
+#[test]
+fn non_ip_and_other_protocols() {
+    // ARP request.
+    let mut arp = vec![0xff; 6];
+    arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
+    arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+    arp.resize(60, 0);
+    assert_eq!(dec_raw(LinkType::ETHERNET, &arp), Err(Skip::NotIp));
+    // 802.3 length field with LLC (spanning tree), LLDP.
+    let mut stp = arp.clone();
+    stp[12..14].copy_from_slice(&[0, 38]);
+    assert_eq!(dec_raw(LinkType::ETHERNET, &stp), Err(Skip::NotIp));
+    let mut lldp = arp.clone();
+    lldp[12..14].copy_from_slice(&[0x88, 0xcc]);
+    assert_eq!(dec_raw(LinkType::ETHERNET, &lldp), Err(Skip::NotIp));
+    // GRE, ESP, IPv6 "no next header".
+    assert_eq!(
+        dec(Link::Ethernet, &frame::ip_packet(&v4(), 47, &[0; 8])),
+        Err(Skip::OtherIpProtocol)
+    );
+    assert_eq!(
+        dec(Link::Ethernet, &frame::ip_packet(&v6(), 50, &[0; 8])),
+        Err(Skip::OtherIpProtocol)
+    );
+    assert_eq!(dec(Link::Ethernet, &frame::ip_packet(&v6(), 59, &[])), Err(Skip::OtherIpProtocol));
+    // ICMPv6 inside IPv4 is not ICMP.
+    assert_eq!(
+        dec(Link::Ethernet, &frame::ip_packet(&v4(), 58, &[1; 8])),
+        Err(Skip::OtherIpProtocol)
+    );
+    // Unknown link type, unknown NULL family.
+    assert_eq!(dec_raw(LinkType(147), &arp), Err(Skip::UnsupportedLinkType));
+    assert_eq!(dec_raw(LinkType::NULL, &[7, 0, 0, 0, 0x45]), Err(Skip::NotIp));
+}
+
+#[test]
+fn icmp_that_is_not_an_error() {
+    for (ip, ty) in [(v4(), 8), (v4(), 0), (v6(), 128), (v6(), 135), (v6(), 134), (v6(), 143)] {
+        let m = frame::icmp_error(&ip, Icmp::raw(ty, 0), b"data");
+        assert_eq!(dec(Link::Ethernet, &m), Err(Skip::IcmpNotError), "type {ty}");
+    }
+}
+
+#[test]
+fn deep_vlan_stacks_and_vlan_in_sll() {
+    let pkt = frame::udp(&v4(), 1, 2, b"x");
+    let two = frame::frame(Link::QinQ(VlanTag::ad(1), VlanTag::q(2)), &pkt);
+    // Insert a third tag (vid 3) after the two: the outer two are kept.
+    let mut three = two[..20].to_vec();
+    three.extend_from_slice(&[0x81, 0x00, 0x00, 0x03]);
+    three.extend_from_slice(&two[20..]);
+    assert_eq!(dec_raw(LinkType::ETHERNET, &three).unwrap().vlan, 1 << 12 | 2);
+    let mut five = three[..24].to_vec();
+    five.extend_from_slice(&[0x81, 0x00, 0x00, 0x04, 0x81, 0x00, 0x00, 0x05]);
+    five.extend_from_slice(&three[24..]);
+    assert_eq!(dec_raw(LinkType::ETHERNET, &five), Err(Skip::Malformed));
+
+    let sll = frame::frame(Link::Sll, &pkt);
+    let mut tagged = sll[..14].to_vec();
+    tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x2a, 0x08, 0x00]);
+    tagged.extend_from_slice(&sll[16..]);
+    let p = dec_raw(LinkType::LINUX_SLL, &tagged).unwrap();
+    assert_eq!((p.vlan, udp_of(&p).payload.as_slice()), (42, &b"x"[..]));
+}
+
+#[test]
+fn null_accepts_every_bsd_inet6_number_in_both_orders() {
+    let pkt = frame::udp(&v6(), 1, 2, b"");
+    for fam in [24u32, 28, 30] {
+        for hdr in [fam.to_le_bytes(), fam.to_be_bytes()] {
+            let mut f = hdr.to_vec();
+            f.extend_from_slice(&pkt);
+            assert!(dec_raw(LinkType::NULL, &f).is_ok());
+        }
+    }
+    // LOOP is big-endian only.
+    let mut f = 2u32.to_le_bytes().to_vec();
+    f.extend_from_slice(&frame::udp(&v4(), 1, 2, b""));
+    assert_eq!(dec_raw(LinkType::LOOP, &f), Err(Skip::NotIp));
+}
+
+#[test]
+fn malformed_headers() {
+    let mut pkt = frame::tcp(&v4(), &Tcp::new(1, 2), b"");
+    pkt[32] = 0x40; // TCP data offset 4
+    assert_eq!(dec(Link::Raw(LinkType::RAW), &pkt), Err(Skip::Malformed));
+    let mut pkt = frame::tcp(&v4(), &Tcp::new(1, 2), b"");
+    pkt[0] = 0x44; // IHL 4
+    assert_eq!(dec(Link::Raw(LinkType::RAW), &pkt), Err(Skip::Malformed));
+    assert_eq!(dec_raw(LinkType::RAW, &[0x50; 40]), Err(Skip::Malformed));
+    let pkt = frame::tcp(&v6(), &Tcp::new(1, 2), b"");
+    assert_eq!(dec(Link::Raw(LinkType::IPV4), &pkt), Err(Skip::Malformed));
+}
+
+/// Frames of every kind the tests build, for the robustness tests.
+fn corpus() -> Vec<(LinkType, Vec<u8>)> {
+    let syn = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"payload");
+    let mut ip6 = v6().fragment(0, true);
+    ip6.hop_by_hop = true;
+    ip6.dest_opts = true;
+    let udp6 = frame::udp(&ip6, 3, 4, b"datagram");
+    let packets = [
+        syn.clone(),
+        udp6.clone(),
+        frame::icmp_error(&v4().reversed(), Icmp::too_big(1200), frame::quote_8(&syn)),
+        frame::icmp_error(&v6().reversed(), Icmp::PORT_UNREACHABLE, &udp6),
+        frame::tcp(&v6(), &Tcp::new(5, 6).flags(0x18), &[9; 80]),
+    ];
+    let mut out = Vec::new();
+    for p in &packets {
+        let v6 = p[0] >> 4 == 6;
+        for (link, _) in links(v6) {
+            out.push((link.link_type(), frame::frame(link, p)));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_truncation_decodes_without_panic() {
+    for (lt, f) in corpus() {
+        assert!(decode_ok(lt, &f), "{lt:?} full frame");
+        for n in 0..f.len() {
+            // As a snap-length cut (orig_len intact) and as a frame that really is that short.
+            let _ = dec_cut(lt, &f[..n], f.len());
+            let _ = dec_raw(lt, &f[..n]);
+        }
+    }
+}
+
+fn decode_ok(lt: LinkType, f: &[u8]) -> bool {
+    dec_raw(lt, f).is_ok()
+}
+
+/// xorshift64: deterministic pseudo-random bytes without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn random_bytes_decode_without_panic() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let link_types = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147];
+    let mut buf = Vec::new();
+    for &lt in &link_types {
+        for _ in 0..3000 {
+            let len = (rng.next() % 160) as usize;
+            buf.clear();
+            buf.extend((0..len).map(|_| rng.next() as u8));
+            // Bias towards reaching the deeper layers: a plausible link header and IP version.
+            if rng.next().is_multiple_of(2) {
+                match (lt, buf.len()) {
+                    (1, 14..) => buf[12..14].copy_from_slice(&[0x08, 0x00]),
+                    (113, 16..) => buf[14..16].copy_from_slice(&[0x86, 0xdd]),
+                    (276, 20..) => buf[0..2].copy_from_slice(&[0x08, 0x00]),
+                    (0 | 108, 4..) => buf[..4].copy_from_slice(&2u32.to_be_bytes()),
+                    _ => {}
+                }
+            }
+            let _ = dec_cut(LinkType(lt), &buf, (rng.next() % 2000) as usize);
+        }
+    }
+    // Mutations of valid frames reach far deeper than random bytes.
+    for (lt, f) in corpus() {
+        for _ in 0..200 {
+            let mut m = f.clone();
+            for _ in 0..1 + rng.next() % 4 {
+                let i = (rng.next() as usize) % m.len();
+                m[i] = rng.next() as u8;
+            }
+            let cut = (rng.next() as usize) % (m.len() + 1);
+            let _ = dec_cut(lt, &m[..cut], m.len());
+        }
+    }
+}
