@@ -41,7 +41,8 @@ impl Timestamp {
         Duration(self.0.saturating_sub(earlier.0))
     }
 
-    /// `self + d`.
+    /// `self + d`, saturating (a method, not `ops::Add`, so that saturation is explicit).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, d: Duration) -> Timestamp {
         Timestamp(self.0.saturating_add(d.0))
     }
@@ -52,7 +53,7 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nanos = self.subsec_nanos();
-        if nanos % 1000 == 0 {
+        if nanos.is_multiple_of(1000) {
             write!(f, "{}.{:06}", self.secs(), nanos / 1000)
         } else {
             write!(f, "{}.{:09}", self.secs(), nanos)
