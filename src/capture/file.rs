@@ -696,3 +696,414 @@ impl<R: Read> CaptureReader<R> {
         Ok(step)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::writer::{PcapWriter, PcapngWriter, TsResolution};
+
+    /// An owned copy of a frame, to compare runs.
+    #[derive(Clone, Debug, PartialEq)]
+    struct Got {
+        ts: Timestamp,
+        link: LinkType,
+        orig_len: u32,
+        data: Vec<u8>,
+        origin: Origin,
+    }
+
+    fn read_with(bytes: &[u8], buf: usize) -> (Vec<Got>, Result<(), ReadError>) {
+        let mut r = match CaptureReader::with_buffer_size(bytes, 3, buf) {
+            Ok(r) => r,
+            Err(e) => return (Vec::new(), Err(e)),
+        };
+        let mut out = Vec::new();
+        loop {
+            match r.next_frame() {
+                Ok(Some(f)) => out.push(Got {
+                    ts: f.ts,
+                    link: f.link,
+                    orig_len: f.orig_len,
+                    data: f.data.to_vec(),
+                    origin: f.origin,
+                }),
+                Ok(None) => {
+                    assert!(matches!(r.next_frame(), Ok(None)), "end is sticky");
+                    return (out, Ok(()));
+                }
+                Err(e) => {
+                    assert!(matches!(r.next_frame(), Ok(None)), "no frames after an error");
+                    return (out, Err(e));
+                }
+            }
+        }
+    }
+
+    /// Reads with the default buffer and with a tiny one (records straddle its end, so
+    /// compaction and growth run) and checks both agree.
+    fn read_all(bytes: &[u8]) -> (Vec<Got>, Result<(), ReadError>) {
+        let (big, big_res) = read_with(bytes, DEFAULT_BUFFER_SIZE);
+        let (small, small_res) = read_with(bytes, 40);
+        assert_eq!(big, small);
+        assert_eq!(
+            big_res.as_ref().map_err(|e| e.to_string()),
+            small_res.as_ref().map_err(|e| e.to_string())
+        );
+        (big, big_res)
+    }
+
+    fn payload(i: usize) -> Vec<u8> {
+        (0..(i * 37) % 150 + 1).map(|k| (k * 7 + i) as u8).collect()
+    }
+
+    fn ts(secs: i64, nanos: u32) -> Timestamp {
+        Timestamp::from_secs_nanos(secs, nanos)
+    }
+
+    /// A pcap with `n` frames; returns the bytes and each record's offset.
+    fn pcap(n: usize, res: TsResolution, be: bool) -> (Vec<u8>, Vec<u64>) {
+        let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, res, be).unwrap();
+        let mut offs = Vec::new();
+        for i in 0..n {
+            offs.push(w.get_ref().len() as u64);
+            let d = payload(i);
+            w.write_frame(ts(1_700_000_000 + i as i64, 123_456_789), &d, d.len() as u32 + 4)
+                .unwrap();
+        }
+        (w.into_inner(), offs)
+    }
+
+    #[test]
+    fn pcap_micro_le_round_trip() {
+        let (b, offs) = pcap(5, TsResolution::Micro, false);
+        let (got, res) = read_all(&b);
+        res.unwrap();
+        assert_eq!(got.len(), 5);
+        for (i, g) in got.iter().enumerate() {
+            assert_eq!(g.ts, ts(1_700_000_000 + i as i64, 123_456_000));
+            assert_eq!(g.link, LinkType::ETHERNET);
+            assert_eq!(g.data, payload(i));
+            assert_eq!(g.orig_len, payload(i).len() as u32 + 4);
+            assert_eq!(g.origin, Origin { file: 3, number: i as u64 + 1, offset: offs[i] });
+        }
+    }
+
+    #[test]
+    fn pcap_nano_be_round_trip() {
+        let (b, _) = pcap(3, TsResolution::Nano, true);
+        assert_eq!(&b[..4], &[0xa1, 0xb2, 0x3c, 0x4d]);
+        let (got, res) = read_all(&b);
+        res.unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[2].ts, ts(1_700_000_002, 123_456_789));
+        assert_eq!(got[2].data, payload(2));
+    }
+
+    #[test]
+    fn pcap_ignores_fcs_bits_and_tolerates_odd_lengths() {
+        // Link type with the FCS-present bit and an FCS length; snaplen 64 but a longer
+        // record; a record whose caplen exceeds its orig_len.
+        let mut w = PcapWriter::new(
+            Vec::new(),
+            LinkType(0x1000_0001 | 0x2000_0000),
+            64,
+            TsResolution::Micro,
+            false,
+        )
+        .unwrap();
+        w.write_frame(ts(1, 0), &[7; 100], 100).unwrap();
+        w.write_frame(ts(2, 0), &[8; 10], 4).unwrap();
+        let (got, res) = read_all(&w.into_inner());
+        res.unwrap();
+        assert_eq!(got[0].link, LinkType::ETHERNET);
+        assert_eq!(got[0].data.len(), 100);
+        assert_eq!(got[1].orig_len, 10);
+    }
+
+    /// Where each block ends, and for packet blocks which frame (0-based) it holds.
+    struct Layout {
+        ends: Vec<(u64, Option<usize>)>,
+    }
+
+    /// pcapng with two sections (LE then BE), interfaces of different link types and
+    /// resolutions, an unknown block, an NRB-like block and an SPB.
+    fn rich_pcapng() -> (Vec<u8>, Layout, Vec<Got>) {
+        let mut ends = Vec::new();
+        let mut expect = Vec::new();
+        let mut w = PcapngWriter::new(Vec::new(), false).unwrap();
+        let mut n = 0usize;
+        macro_rules! mark {
+            ($pkt:expr) => {{
+                let end = w.get_ref().len() as u64;
+                ends.push((end, $pkt));
+            }};
+        }
+        mark!(None);
+        let eth = w.add_interface(LinkType::ETHERNET, 0, TsResolution::Micro).unwrap();
+        mark!(None);
+        let raw = w.add_interface(LinkType::RAW, 0, TsResolution::Nano).unwrap();
+        mark!(None);
+        for i in 0..4 {
+            let (iface, link, t) = if i % 2 == 0 {
+                (eth, LinkType::ETHERNET, ts(100 + i as i64, 5_000))
+            } else {
+                (raw, LinkType::RAW, ts(100 + i as i64, 5_001))
+            };
+            let offset = w.get_ref().len() as u64;
+            let d = payload(i);
+            w.write_frame(iface, t, &d, d.len() as u32).unwrap();
+            expect.push(Got {
+                ts: t,
+                link,
+                orig_len: d.len() as u32,
+                data: d,
+                origin: Origin { file: 3, number: n as u64 + 1, offset },
+            });
+            mark!(Some(n));
+            n += 1;
+            if i == 1 {
+                w.write_raw_block(0x0000_0BAD, &[1, 2, 3, 4, 5]).unwrap();
+                mark!(None);
+                w.write_raw_block(4, &[0; 8]).unwrap(); // NRB-shaped, skipped
+                mark!(None);
+            }
+        }
+        // Second section, other byte order; interface ids restart.
+        w.new_section(true).unwrap();
+        mark!(None);
+        let sll = w.add_interface(LinkType::LINUX_SLL, 64, TsResolution::Nano).unwrap();
+        mark!(None);
+        let offset = w.get_ref().len() as u64;
+        w.write_frame(sll, ts(200, 7), &[9; 30], 30).unwrap();
+        expect.push(Got {
+            ts: ts(200, 7),
+            link: LinkType::LINUX_SLL,
+            orig_len: 30,
+            data: vec![9; 30],
+            origin: Origin { file: 3, number: n as u64 + 1, offset },
+        });
+        mark!(Some(n));
+        n += 1;
+        // SPB: interface 0, previous timestamp, cut to the snap length of 64.
+        let offset = w.get_ref().len() as u64;
+        w.write_simple_packet(&[6; 64], 1500).unwrap();
+        expect.push(Got {
+            ts: ts(200, 7),
+            link: LinkType::LINUX_SLL,
+            orig_len: 1500,
+            data: vec![6; 64],
+            origin: Origin { file: 3, number: n as u64 + 1, offset },
+        });
+        mark!(Some(n));
+        (w.into_inner(), Layout { ends }, expect)
+    }
+
+    #[test]
+    fn pcapng_interfaces_sections_unknown_blocks_and_spb() {
+        let (b, _, expect) = rich_pcapng();
+        let (got, res) = read_all(&b);
+        res.unwrap();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn pcapng_big_endian_round_trip() {
+        let mut w = PcapngWriter::new(Vec::new(), true).unwrap();
+        let i = w.add_interface(LinkType::IPV4, 0, TsResolution::Nano).unwrap();
+        w.write_frame(i, ts(5, 999_999_999), &[1, 2, 3, 4, 5, 6], 6).unwrap();
+        let b = w.into_inner();
+        assert_eq!(&b[8..12], &[0x1a, 0x2b, 0x3c, 0x4d]);
+        let (got, res) = read_all(&b);
+        res.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].ts, got[0].link), (ts(5, 999_999_999), LinkType::IPV4));
+        assert_eq!(got[0].data, [1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn pcapng_power_of_two_resolution_and_offset() {
+        let mut w = PcapngWriter::new(Vec::new(), false).unwrap();
+        let mut idb = Vec::new();
+        idb.extend(1u16.to_le_bytes());
+        idb.extend([0, 0]);
+        idb.extend(0u32.to_le_bytes());
+        idb.extend(9u16.to_le_bytes()); // if_tsresol: 2^-10 s
+        idb.extend(1u16.to_le_bytes());
+        idb.extend([0x80 | 10, 0, 0, 0]);
+        idb.extend(14u16.to_le_bytes()); // if_tsoffset: +100 s
+        idb.extend(8u16.to_le_bytes());
+        idb.extend(100i64.to_le_bytes());
+        idb.extend([0; 4]);
+        w.write_raw_block(1, &idb).unwrap();
+        let units: u64 = 5 * 1024 + 512;
+        let mut epb = Vec::new();
+        epb.extend(0u32.to_le_bytes());
+        epb.extend(((units >> 32) as u32).to_le_bytes());
+        epb.extend((units as u32).to_le_bytes());
+        epb.extend(2u32.to_le_bytes());
+        epb.extend(2u32.to_le_bytes());
+        epb.extend([0xab, 0xcd]);
+        w.write_raw_block(6, &epb).unwrap();
+        let (got, res) = read_all(&w.into_inner());
+        res.unwrap();
+        assert_eq!(got[0].ts, ts(105, 500_000_000));
+        assert_eq!(got[0].data, [0xab, 0xcd]);
+    }
+
+    fn kind_of(bytes: &[u8]) -> (usize, ReadError) {
+        let (got, res) = read_all(bytes);
+        (got.len(), res.expect_err("should fail"))
+    }
+
+    #[test]
+    fn empty_and_garbage_inputs() {
+        let (_, e) = kind_of(&[]);
+        assert!(matches!(e.kind, ReadErrorKind::Empty));
+        let (_, e) = kind_of(b"hello world, not a capture");
+        assert!(matches!(e.kind, ReadErrorKind::NotACapture(_)));
+        assert_eq!(e.to_string(), "at byte 0: not a pcap or pcapng file (starts with 68 65 6c 6c)");
+        let (_, e) = kind_of(b"he");
+        assert!(matches!(e.kind, ReadErrorKind::NotACapture(ref b) if b == b"he"));
+        let (_, e) = kind_of(&[0xd4, 0xc3]);
+        assert!(matches!(e.kind, ReadErrorKind::TruncatedHeader { needed: 24, available: 2 }));
+    }
+
+    #[test]
+    fn pcap_cut_in_record_header_and_body() {
+        let (b, offs) = pcap(3, TsResolution::Micro, false);
+        let (n, e) = kind_of(&b[..offs[1] as usize + 5]);
+        assert_eq!(n, 1);
+        assert_eq!(e.offset, offs[1]);
+        assert!(matches!(e.kind, ReadErrorKind::TruncatedHeader { needed: 16, available: 5 }));
+        let (n, e) = kind_of(&b[..offs[2] as usize + 16 + 10]);
+        assert_eq!(n, 2);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "at byte {}: record cut short: header says {} bytes, file ends after 10",
+                offs[2],
+                payload(2).len()
+            )
+        );
+    }
+
+    #[test]
+    fn pcap_absurd_caplen() {
+        let (mut b, offs) = pcap(2, TsResolution::Micro, false);
+        let at = offs[1] as usize + 8;
+        b[at..at + 4].copy_from_slice(&(1u32 << 20).to_le_bytes());
+        let (n, e) = kind_of(&b);
+        assert_eq!((n, e.offset), (1, offs[1]));
+        assert!(matches!(
+            e.kind,
+            ReadErrorKind::AbsurdLength { length: 1_048_576, limit: 262_144 }
+        ));
+    }
+
+    #[test]
+    fn pcapng_damaged_blocks() {
+        let (b, layout, _) = rich_pcapng();
+        // The first packet block: the one after SHB and two IDBs.
+        let (start, end) = (layout.ends[2].0 as usize, layout.ends[3].0 as usize);
+
+        let mut t = b.clone();
+        t[end - 4] ^= 0x40;
+        let (n, e) = kind_of(&t);
+        assert_eq!((n, e.offset), (0, start as u64));
+        assert!(matches!(e.kind, ReadErrorKind::BadBlock(ref r) if r.contains("trailing")));
+
+        let mut t = b.clone();
+        t[start + 4] = 0x2a; // total length 42: not a multiple of 4
+        assert!(matches!(kind_of(&t).1.kind, ReadErrorKind::BadBlock(_)));
+
+        let mut t = b.clone();
+        t[start + 7] = 0x7f; // total length ~2 GiB
+        let (_, e) = kind_of(&t);
+        assert!(matches!(e.kind, ReadErrorKind::AbsurdLength { .. }), "{e}");
+        assert_eq!(e.offset, start as u64);
+    }
+
+    #[test]
+    fn pcapng_unknown_interface() {
+        let mut w = PcapngWriter::new(Vec::new(), false).unwrap();
+        let i = w.add_interface(LinkType::ETHERNET, 0, TsResolution::Micro).unwrap();
+        w.write_frame(i, ts(1, 0), &[1; 20], 20).unwrap();
+        let at = w.get_ref().len() as u64;
+        let mut epb = vec![0u8; 20];
+        epb[..4].copy_from_slice(&7u32.to_le_bytes());
+        w.write_raw_block(6, &epb).unwrap();
+        let (n, e) = kind_of(&w.into_inner());
+        assert_eq!((n, e.offset), (1, at));
+        assert!(matches!(e.kind, ReadErrorKind::UnknownInterface(7)));
+        assert!(e.to_string().contains("interface 7"), "{e}");
+    }
+
+    /// Cuts `full` at every offset and checks what survives. `ends` are the record/block
+    /// boundaries after the file header (the header's own end first).
+    fn check_every_cut(full: &[u8], header_end: u64, ends: &[(u64, Option<usize>)]) {
+        let (all, res) = read_all(full);
+        res.unwrap();
+        for cut in 0..full.len() as u64 {
+            let (got, res) = read_all(&full[..cut as usize]);
+            let complete = ends.iter().filter(|(e, p)| *e <= cut && p.is_some()).count();
+            assert_eq!(got[..], all[..complete], "cut at {cut}");
+            let at_boundary = cut >= header_end && ends.iter().any(|(e, _)| *e == cut);
+            match res {
+                Ok(()) => assert!(at_boundary, "clean end inside a record, cut at {cut}"),
+                Err(e) => {
+                    assert!(!at_boundary, "error at a boundary, cut at {cut}: {e}");
+                    let first_missing = ends
+                        .iter()
+                        .map(|(e, _)| *e)
+                        .take_while(|e| *e <= cut)
+                        .last()
+                        .filter(|_| cut >= header_end)
+                        .unwrap_or(0);
+                    assert_eq!(e.offset, first_missing, "cut at {cut}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pcap_cut_anywhere() {
+        let (b, offs) = pcap(4, TsResolution::Micro, false);
+        let mut ends: Vec<(u64, Option<usize>)> = vec![(24, None)];
+        for i in 0..offs.len() {
+            let end = offs.get(i + 1).copied().unwrap_or(b.len() as u64);
+            ends.push((end, Some(i)));
+        }
+        check_every_cut(&b, 24, &ends);
+    }
+
+    #[test]
+    fn pcapng_cut_anywhere() {
+        let (b, layout, _) = rich_pcapng();
+        check_every_cut(&b, layout.ends[0].0, &layout.ends);
+    }
+
+    /// Random byte damage must never panic or loop: the reader ends with frames or an error.
+    #[test]
+    fn damaged_bytes_never_panic() {
+        let (png, _, _) = rich_pcapng();
+        let (pc, _) = pcap(6, TsResolution::Nano, true);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for base in [&png, &pc] {
+            for _ in 0..2000 {
+                let mut t = base.clone();
+                for _ in 0..(rand() % 4 + 1) {
+                    let at = (rand() % t.len() as u64) as usize;
+                    t[at] = rand() as u8;
+                }
+                let _ = read_with(&t, 40);
+                let _ = read_with(&t, DEFAULT_BUFFER_SIZE);
+            }
+        }
+    }
+}

@@ -95,6 +95,11 @@ impl<W: Write> PcapWriter<W> {
         self.w.write_all(data)
     }
 
+    /// The underlying writer (tests use it to note where each record ends).
+    pub fn get_ref(&self) -> &W {
+        &self.w
+    }
+
     /// Gives back the underlying writer (flush it if it buffers).
     pub fn into_inner(self) -> W {
         self.w
@@ -244,6 +249,11 @@ impl<W: Write> PcapngWriter<W> {
         self.w.write_all(&ZEROS[..pad4(data.len())])?;
         let t = if self.big_endian { total.to_be_bytes() } else { total.to_le_bytes() };
         self.w.write_all(&t)
+    }
+
+    /// The underlying writer (tests use it to note where each record ends).
+    pub fn get_ref(&self) -> &W {
+        &self.w
     }
 
     /// Gives back the underlying writer (flush it if it buffers).
