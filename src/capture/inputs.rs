@@ -355,3 +355,187 @@ impl MergedSource {
         self.total
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::file::ReadErrorKind;
+    use crate::capture::writer::{PcapWriter, PcapngWriter, TsResolution};
+    use crate::capture::{LinkType, Origin};
+
+    fn ts(s: i64) -> Timestamp {
+        Timestamp::from_secs_nanos(s, 0)
+    }
+
+    fn pcap_at(times: &[i64], tag: u8) -> Vec<u8> {
+        let mut w =
+            PcapWriter::new(Vec::new(), LinkType::RAW, 65535, TsResolution::Micro, false).unwrap();
+        for (i, t) in times.iter().enumerate() {
+            w.write_frame(ts(*t), &[tag, i as u8, 0, 0], 4).unwrap();
+        }
+        w.into_inner()
+    }
+
+    fn pcapng_at(times: &[i64], tag: u8) -> Vec<u8> {
+        let mut w = PcapngWriter::new(Vec::new(), true).unwrap();
+        let i = w.add_interface(LinkType::ETHERNET, 0, TsResolution::Nano).unwrap();
+        for (k, t) in times.iter().enumerate() {
+            w.write_frame(i, ts(*t), &[tag, k as u8, 0, 0], 4).unwrap();
+        }
+        w.into_inner()
+    }
+
+    fn mem(name: &str, bytes: Vec<u8>) -> NamedInput {
+        let size = Some(bytes.len() as u64);
+        NamedInput { name: name.into(), input: Box::new(io::Cursor::new(bytes)), size }
+    }
+
+    /// Drains a source: (tag, index-in-file, origin) per frame, and error messages, in order.
+    fn drain(src: &mut MergedSource) -> (Vec<(u8, u8, Origin)>, Vec<String>) {
+        let mut frames = Vec::new();
+        let mut events = Vec::new();
+        while let Some(r) = src.next_frame() {
+            match r {
+                Ok(f) => {
+                    frames.push((f.data[0], f.data[1], f.origin));
+                    events.push(format!("{}{}", f.data[0] as char, f.data[1]));
+                }
+                Err(e) => events.push(format!("error {e}")),
+            }
+        }
+        (frames, events)
+    }
+
+    #[test]
+    fn merges_by_time_ties_to_lower_index_and_keeps_file_order() {
+        let a = pcap_at(&[1, 3, 5, 10, 9], b'a');
+        let b = pcapng_at(&[2, 4, 10, 11], b'b');
+        let total = (a.len() + b.len()) as u64;
+        let (mut src, errors) = MergedSource::from_inputs(vec![mem("a", a), mem("b", b)]);
+        assert!(errors.is_empty());
+        assert_eq!(src.total_bytes(), Some(total));
+        let (frames, events) = drain(&mut src);
+        // a's 10 ties b's 10 and goes first (lower index); a's 9 comes after its own 10 (a
+        // file's order is kept) and, being the head now, before b's 10.
+        assert_eq!(events, ["a0", "b0", "a1", "b1", "a2", "a3", "a4", "b2", "b3"]);
+        assert_eq!(frames[1].2.file, 1);
+        assert_eq!(frames[1].2.number, 1);
+        assert_eq!(src.bytes_read(), total);
+        assert_eq!(src.names(), ["a", "b"]);
+        assert!(src.next_frame().is_none());
+    }
+
+    #[test]
+    fn damaged_file_reports_once_and_others_continue() {
+        let a = pcap_at(&[1, 2, 3, 4], b'a');
+        let full = pcap_at(&[1, 2, 3], b'b');
+        // Cut b inside its second record's data: header 24 + record 20 + 16 + 2.
+        let b = full[..24 + 20 + 16 + 2].to_vec();
+        let (mut src, errors) = MergedSource::from_inputs(vec![mem("a.pcap", a), mem("b.pcap", b)]);
+        assert!(errors.is_empty());
+        let (_, events) = drain(&mut src);
+        assert_eq!(
+            events,
+            [
+                "a0",
+                "b0",
+                "error b.pcap: at byte 44: record cut short: header says 4 bytes, file ends after 2",
+                "a1",
+                "a2",
+                "a3"
+            ]
+        );
+    }
+
+    /// A temporary folder, removed when dropped (also when a test fails).
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> Self {
+            let p =
+                std::env::temp_dir().join(format!("connlens-test-{}-{}", std::process::id(), tag));
+            let _ = fs::remove_dir_all(&p);
+            fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn folders_expand_to_their_captures_sorted_by_name() {
+        let dir = TempDir::new("expand");
+        let d = &dir.0;
+        fs::write(d.join("b.pcap"), pcap_at(&[2], b'b')).unwrap();
+        fs::write(d.join("a.pcapng"), pcapng_at(&[1], b'a')).unwrap();
+        fs::write(d.join("notes.txt"), "not a capture").unwrap();
+        fs::write(d.join("empty.pcap"), "").unwrap();
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::write(d.join("sub").join("c.pcap"), pcap_at(&[3], b'c')).unwrap();
+
+        let specs = expand_inputs(&[d.clone(), PathBuf::from("-")]).unwrap();
+        assert_eq!(
+            specs,
+            [
+                InputSpec::File(d.join("a.pcapng")),
+                InputSpec::File(d.join("b.pcap")),
+                InputSpec::Stdin
+            ]
+        );
+
+        let only_txt = d.join("sub2");
+        fs::create_dir(&only_txt).unwrap();
+        fs::write(only_txt.join("x.txt"), "hello").unwrap();
+        let e = expand_inputs(std::slice::from_ref(&only_txt)).unwrap_err();
+        assert!(matches!(e, InputError::NoCaptures(ref p) if *p == only_txt));
+        assert!(e.to_string().contains("sub2"));
+
+        let missing = d.join("nope.pcap");
+        let e = expand_inputs(std::slice::from_ref(&missing)).unwrap_err();
+        assert_eq!(e.to_string(), format!("{}: No such file or directory", missing.display()));
+
+        let e = expand_inputs(&["-".into(), "-".into()]).unwrap_err();
+        assert!(matches!(e, InputError::StdinTwice));
+    }
+
+    #[test]
+    fn open_reports_bad_inputs_and_reads_the_rest() {
+        let dir = TempDir::new("open");
+        let d = &dir.0;
+        let good = d.join("good.pcap");
+        let garbage = d.join("garbage.pcap");
+        let empty = d.join("empty.pcap");
+        fs::write(&good, pcap_at(&[1, 2], b'g')).unwrap();
+        fs::write(&garbage, "GARBAGE!").unwrap();
+        fs::write(&empty, "").unwrap();
+        let specs = [
+            InputSpec::File(d.join("missing.pcap")),
+            InputSpec::File(garbage.clone()),
+            InputSpec::File(empty),
+            InputSpec::File(good.clone()),
+        ];
+        let (mut src, errors) = MergedSource::open(&specs);
+        assert_eq!(errors.len(), 3);
+        assert_eq!(errors[0].file, 0);
+        assert!(errors[0].to_string().ends_with("missing.pcap: No such file or directory"));
+        assert_eq!(errors[1].file, 1);
+        assert!(matches!(
+            errors[1].kind,
+            SourceErrorKind::Read(ReadError { offset: 0, kind: ReadErrorKind::NotACapture(_) })
+        ));
+        assert!(matches!(
+            errors[2].kind,
+            SourceErrorKind::Read(ReadError { kind: ReadErrorKind::Empty, .. })
+        ));
+        assert_eq!(src.total_bytes(), Some(fs::metadata(&good).unwrap().len()));
+        let (frames, _) = drain(&mut src);
+        assert_eq!(frames.len(), 2);
+        assert!(frames.iter().all(|f| f.2.file == 3));
+        assert_eq!(src.name(3), good.display().to_string());
+        assert_eq!(InputSpec::Stdin.display_name(), "<stdin>");
+    }
+}
