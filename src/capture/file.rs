@@ -296,6 +296,7 @@ pub struct CaptureReader<R: Read> {
     /// pcap: link type, sub-second unit and the captured-length limit from the header.
     link: LinkType,
     nanos: bool,
+    snaplen: u32,
     caplen_limit: u32,
     /// pcapng: the current section's interfaces, by id.
     interfaces: Vec<Interface>,
@@ -340,6 +341,7 @@ impl<R: Read> CaptureReader<R> {
             big_endian: false,
             link: LinkType::ETHERNET,
             nanos: false,
+            snaplen: 0,
             caplen_limit: MIN_CAPLEN_LIMIT,
             interfaces: Vec::new(),
             last_ts: Timestamp(0),
@@ -378,6 +380,7 @@ impl<R: Read> CaptureReader<R> {
                 let snaplen = rd32(h, 16, big_endian);
                 // The bits above the low 16 carry FCS information, not the link type.
                 self.link = LinkType(rd32(h, 20, big_endian) & 0xffff);
+                self.snaplen = snaplen;
                 self.caplen_limit = snaplen.clamp(MIN_CAPLEN_LIMIT, MAX_BLOCK_LEN);
                 self.big_endian = big_endian;
                 self.nanos = nanos;
@@ -407,6 +410,16 @@ impl<R: Read> CaptureReader<R> {
     /// returned by up to one buffer).
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
+    }
+
+    /// The pcap header's snap length; 0 for pcapng, where each interface has its own.
+    pub fn snaplen(&self) -> u32 {
+        self.snaplen
+    }
+
+    /// Whether the input is pcapng (rather than classic pcap).
+    pub fn is_pcapng(&self) -> bool {
+        self.pcapng
     }
 
     /// File offset of the next record or block to be parsed.
@@ -817,6 +830,8 @@ mod tests {
         res.unwrap();
         assert_eq!(got[0].link, LinkType::ETHERNET);
         assert_eq!(got[0].data.len(), 100);
+        let (b, _) = pcap(1, TsResolution::Micro, false);
+        assert_eq!(CaptureReader::new(&b[..], 0).unwrap().snaplen(), 65535);
         assert_eq!(got[1].orig_len, 10);
     }
 
