@@ -7,7 +7,14 @@
 //! the place where a damaged file stops being readable.
 
 pub mod file;
+pub mod inputs;
 pub mod writer;
+
+pub use file::{CaptureReader, ReadError, ReadErrorKind};
+pub use inputs::{
+    InputError, InputSpec, MergedSource, NamedInput, SourceError, SourceErrorKind, expand_inputs,
+};
+pub use writer::{PcapWriter, PcapngWriter, TsResolution};
 
 use crate::time::Timestamp;
 
