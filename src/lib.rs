@@ -22,6 +22,8 @@
 pub mod capture;
 pub mod decode;
 pub mod flow;
+pub mod output;
+pub mod pipeline;
 pub mod synth;
 pub mod time;
 pub mod track;

@@ -1,0 +1,91 @@
+//! CSV: one row per verdict, the evidence as a compact JSON cell.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use super::{Inputs, Sink, Summary};
+use crate::verdict::Verdict;
+
+/// The header row, in the order of the JSON contract.
+pub const CSV_HEADER: &str = "ts,proto,client,client_port,server,server_port,verdict,cause,hint,capture,first_packet,vlan,evidence";
+
+/// Writes verdicts as CSV rows; the summary goes to stderr so the stream stays one table.
+pub struct CsvSink<W: Write> {
+    out: io::BufWriter<W>,
+    flush_each: bool,
+    header_done: bool,
+}
+
+impl<W: Write> CsvSink<W> {
+    /// A sink over `out`.
+    pub fn new(out: W, flush_each: bool) -> Self {
+        CsvSink { out: io::BufWriter::new(out), flush_each, header_done: false }
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        if !self.header_done {
+            self.header_done = true;
+            writeln!(self.out, "{CSV_HEADER}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Quotes a CSV cell when it needs it (RFC 4180).
+fn cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+impl<W: Write> Sink for CsvSink<W> {
+    fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()> {
+        self.header()?;
+        let evidence = Value::Object(v.evidence.clone()).to_string();
+        writeln!(
+            self.out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            v.ts,
+            v.proto.as_str(),
+            v.client.ip,
+            v.client.port,
+            v.server.ip,
+            v.server.port,
+            v.kind.as_str(),
+            v.cause,
+            cell(&v.hint),
+            cell(inputs.name(v.first_packet.file)),
+            v.first_packet.number,
+            v.vlan,
+            cell(&evidence)
+        )?;
+        if self.flush_each {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: Option<&Summary>) -> io::Result<()> {
+        self.header()?;
+        self.out.flush()?;
+        if let Some(s) = summary {
+            eprint!("{}", s.to_text());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

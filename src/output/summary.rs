@@ -1,0 +1,220 @@
+//! The end-of-run summary: attempts per verdict and cause, the services and clients that
+//! failed most, packets read and skipped (with the reasons), and what could not be read.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value, json};
+
+use crate::decode::{Proto, Skip};
+use crate::flow::Endpoint;
+use crate::time::Timestamp;
+use crate::track::TrackerStats;
+use crate::verdict::{Verdict, VerdictKind};
+
+/// How many distinct services and clients the ranking tables keep; past it, failures of new
+/// ones are counted under "others" so that a scan of millions of hosts cannot grow memory.
+const RANKED_CAP: usize = 100_000;
+/// How many rows the rankings print.
+const TOP: usize = 10;
+
+/// Counters of the reading and decoding side of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    /// Records read from the inputs.
+    pub frames: u64,
+    /// Captured bytes read (record data).
+    pub bytes: u64,
+    /// Frames decoded into packets the tracker saw.
+    pub decoded: u64,
+    /// Frames skipped, by reason (indexed by [`Skip::index`]).
+    pub skipped: [u64; Skip::ALL.len()],
+    /// Tracker counters.
+    pub tracker: TrackerStats,
+    /// One line per input that could not be read to its end.
+    pub errors: Vec<String>,
+    /// Input names.
+    pub inputs: Vec<String>,
+    /// First and last capture timestamps seen.
+    pub span: Option<(Timestamp, Timestamp)>,
+}
+
+impl RunStats {
+    /// Frames skipped for any reason.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+}
+
+#[derive(Default)]
+struct Failures {
+    total: u64,
+    causes: BTreeMap<&'static str, u64>,
+}
+
+/// Aggregates verdicts for the summary.
+#[derive(Default)]
+pub struct Summary {
+    attempts: u64,
+    by_verdict: BTreeMap<VerdictKind, BTreeMap<&'static str, u64>>,
+    servers: FxHashMap<(Proto, Endpoint), Failures>,
+    clients: FxHashMap<IpAddr, u64>,
+    unranked_failures: u64,
+    /// Reading-side counters, set at the end of the run.
+    pub run: RunStats,
+}
+
+impl Summary {
+    /// Counts one verdict.
+    pub fn observe(&mut self, v: &Verdict) {
+        self.attempts += 1;
+        *self.by_verdict.entry(v.kind).or_default().entry(v.cause).or_default() += 1;
+        if !v.kind.is_failure() {
+            return;
+        }
+        let key = (v.proto, v.server);
+        if self.servers.len() < RANKED_CAP || self.servers.contains_key(&key) {
+            let f = self.servers.entry(key).or_default();
+            f.total += 1;
+            *f.causes.entry(v.cause).or_default() += 1;
+        } else {
+            self.unranked_failures += 1;
+        }
+        if self.clients.len() < RANKED_CAP || self.clients.contains_key(&v.client.ip) {
+            *self.clients.entry(v.client.ip).or_default() += 1;
+        }
+    }
+
+    /// Attempts seen.
+    pub fn attempts(&self) -> u64 {
+        self.attempts
+    }
+
+    /// Attempts with a failure verdict.
+    pub fn failures(&self) -> u64 {
+        self.by_verdict.iter().filter(|(k, _)| k.is_failure()).flat_map(|(_, c)| c.values()).sum()
+    }
+
+    fn top_servers(&self) -> Vec<(&(Proto, Endpoint), &Failures)> {
+        let mut v: Vec<_> = self.servers.iter().collect();
+        v.sort_by(|a, b| b.1.total.cmp(&a.1.total).then_with(|| a.0.cmp(b.0)));
+        v.truncate(TOP);
+        v
+    }
+
+    fn top_clients(&self) -> Vec<(&IpAddr, &u64)> {
+        let mut v: Vec<_> = self.clients.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        v.truncate(TOP);
+        v
+    }
+
+    /// The summary as plain text for people.
+    pub fn to_text(&self) -> String {
+        let r = &self.run;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "summary: {} attempts, {} failed; {} packets read, {} decoded, {} skipped",
+            self.attempts,
+            self.failures(),
+            r.frames,
+            r.decoded,
+            r.skipped_total()
+        );
+        if r.skipped_total() > 0 {
+            let reasons: Vec<String> = Skip::ALL
+                .iter()
+                .filter(|k| r.skipped[k.index()] > 0)
+                .map(|k| format!("{} {}", k.as_str(), r.skipped[k.index()]))
+                .collect();
+            let _ = writeln!(s, "  skipped:   {}", reasons.join(", "));
+        }
+        for (kind, causes) in &self.by_verdict {
+            let total: u64 = causes.values().sum();
+            let parts: Vec<String> = causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            let _ = writeln!(s, "  {:<14} {:>7}  ({})", kind.as_str(), total, parts.join(", "));
+        }
+        let servers = self.top_servers();
+        if !servers.is_empty() {
+            let _ = writeln!(s, "  services that failed most:");
+            for ((proto, ep), f) in servers {
+                let causes: Vec<String> =
+                    f.causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                let _ = writeln!(
+                    s,
+                    "    {:<30} {:<3} {:>7}  ({})",
+                    ep.to_string(),
+                    proto.as_str(),
+                    f.total,
+                    causes.join(", ")
+                );
+            }
+        }
+        let clients = self.top_clients();
+        if !clients.is_empty() {
+            let _ = writeln!(s, "  clients that failed most:");
+            for (ip, n) in clients {
+                let _ = writeln!(s, "    {:<30} {:>11}", ip.to_string(), n);
+            }
+        }
+        if r.tracker.evicted > 0 {
+            let _ = writeln!(
+                s,
+                "  {} conversations were pushed out early (flow table full, peak {}): raise --max-flows",
+                r.tracker.evicted, r.tracker.peak_flows
+            );
+        }
+        for e in &r.errors {
+            let _ = writeln!(s, "  input error: {e}");
+        }
+        s
+    }
+
+    /// The summary as the `type: summary` JSON object.
+    pub fn to_json(&self) -> Value {
+        let r = &self.run;
+        let mut verdicts = Map::new();
+        for (kind, causes) in &self.by_verdict {
+            let total: u64 = causes.values().sum();
+            let c: Map<String, Value> =
+                causes.iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect();
+            verdicts.insert(kind.as_str().to_string(), json!({"total": total, "causes": c}));
+        }
+        let skipped: Map<String, Value> = Skip::ALL
+            .iter()
+            .filter(|k| r.skipped[k.index()] > 0)
+            .map(|k| (k.as_str().to_string(), json!(r.skipped[k.index()])))
+            .collect();
+        let servers: Vec<Value> = self
+            .top_servers()
+            .into_iter()
+            .map(|((proto, ep), f)| {
+                let c: Map<String, Value> = f.causes.iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect();
+                json!({"proto": proto.as_str(), "server": ep.ip.to_string(), "server_port": ep.port, "failures": f.total, "causes": c})
+            })
+            .collect();
+        let clients: Vec<Value> = self
+            .top_clients()
+            .into_iter()
+            .map(|(ip, n)| json!({"client": ip.to_string(), "failures": n}))
+            .collect();
+        let span = r.span.map(|(a, b)| json!({"first": a.to_string().parse::<f64>().unwrap_or(0.0), "last": b.to_string().parse::<f64>().unwrap_or(0.0)}));
+        json!({
+            "type": "summary",
+            "inputs": r.inputs,
+            "packets": {"read": r.frames, "decoded": r.decoded, "skipped": r.skipped_total(), "skipped_by_reason": skipped},
+            "attempts": self.attempts,
+            "failures": self.failures(),
+            "verdicts": verdicts,
+            "top_failed_servers": servers,
+            "top_failed_clients": clients,
+            "flows": {"peak": r.tracker.peak_flows, "evicted": r.tracker.evicted, "late_packets": r.tracker.late_packets},
+            "icmp_errors": {"matched": r.tracker.icmp_matched, "informational": r.tracker.icmp_informational},
+            "capture_span": span,
+            "errors": r.errors,
+        })
+    }
+}

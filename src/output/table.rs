@@ -1,0 +1,154 @@
+//! The human table: one line per attempt, and for failures a second line with the hint.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use super::{Inputs, Sink, Summary, printable};
+use crate::time::Timestamp;
+use crate::verdict::{Verdict, VerdictKind};
+
+/// Writes a fixed-width table, then the summary in plain text.
+pub struct TableSink<W: Write> {
+    out: io::BufWriter<W>,
+    flush_each: bool,
+    header_done: bool,
+}
+
+impl<W: Write> TableSink<W> {
+    /// A sink over `out`.
+    pub fn new(out: W, flush_each: bool) -> Self {
+        TableSink { out: io::BufWriter::new(out), flush_each, header_done: false }
+    }
+}
+
+/// `2026-11-25 13:04:28.123` (UTC): civil date from days since the epoch (Howard Hinnant's
+/// algorithm), so no time crate is needed for one format.
+pub fn utc(ts: Timestamp) -> String {
+    let secs = ts.secs();
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60,
+        ts.subsec_nanos() / 1_000_000
+    )
+}
+
+fn num(v: &Verdict, key: &str) -> Option<String> {
+    match v.evidence.get(key)? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// A few words of evidence for the table; the JSON output has all of it.
+fn detail(v: &Verdict) -> String {
+    let e = |k: &str| num(v, k).unwrap_or_else(|| "?".into());
+    match v.kind {
+        VerdictKind::Refused => match num(v, "host_ttl") {
+            Some(h) => {
+                format!("RST pkt {} ttl {} (host's own ttl {h})", e("rst_packet"), e("rst_ttl"))
+            }
+            None => format!("RST pkt {} ttl {}", e("rst_packet"), e("rst_ttl")),
+        },
+        VerdictKind::Unreachable | VerdictKind::TimeExceeded => format!(
+            "{} {}/{} from {} pkt {}",
+            e("icmp_version"),
+            e("icmp_type"),
+            e("icmp_code"),
+            e("reporter"),
+            e("icmp_packet")
+        ),
+        VerdictKind::Unanswered if v.proto == crate::decode::Proto::Tcp => {
+            format!(
+                "{} SYN(s), waited {}s after the last",
+                e("syn_count"),
+                e("waited_after_last_syn")
+            )
+        }
+        VerdictKind::Unanswered => {
+            format!(
+                "{} request(s), waited {}s after the last",
+                e("client_packets"),
+                e("waited_after_last_request")
+            )
+        }
+        _ => format!(
+            "{}/{} pkts, {}/{} bytes, {}s",
+            e("client_packets"),
+            e("server_packets"),
+            e("client_bytes"),
+            e("server_bytes"),
+            e("duration")
+        ),
+    }
+}
+
+impl<W: Write> Sink for TableSink<W> {
+    fn verdict(&mut self, v: &Verdict, _inputs: &Inputs) -> io::Result<()> {
+        if !self.header_done {
+            self.header_done = true;
+            writeln!(
+                self.out,
+                "{:<23}  {:<5} {:<25} {:<25} {:<13} {:<22} DETAIL",
+                "TIME (UTC)", "PROTO", "CLIENT", "SERVER", "VERDICT", "CAUSE"
+            )?;
+        }
+        writeln!(
+            self.out,
+            "{:<23}  {:<5} {:<25} {:<25} {:<13} {:<22} {}",
+            utc(v.ts),
+            v.proto.as_str(),
+            v.client.to_string(),
+            v.server.to_string(),
+            v.kind.as_str(),
+            v.cause,
+            printable(&detail(v))
+        )?;
+        if v.kind.is_failure() {
+            writeln!(self.out, "{:>29} {}", "hint:", printable(&v.hint))?;
+        }
+        if self.flush_each {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: Option<&Summary>) -> io::Result<()> {
+        if let Some(s) = summary {
+            if self.header_done {
+                writeln!(self.out)?;
+            }
+            write!(self.out, "{}", s.to_text())?;
+        }
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(Timestamp::from_secs_nanos(0, 0)), "1970-01-01 00:00:00.000");
+        assert_eq!(
+            utc(Timestamp::from_secs_nanos(1_764_075_868, 123_456_789)),
+            "2025-11-25 13:04:28.123"
+        );
+        assert_eq!(utc(Timestamp::from_secs_nanos(951_782_400, 0)), "2000-02-29 00:00:00.000");
+    }
+}
