@@ -63,6 +63,11 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_flows: u64,
 
+    /// Treat the same 5-tuple on different VLANs as different conversations (off: the two
+    /// directions of one conversation may carry different tags on a span port).
+    #[arg(long)]
+    pub split_vlans: bool,
+
     /// Do not print the end-of-run summary.
     #[arg(long)]
     pub no_summary: bool,
@@ -96,6 +101,7 @@ impl AnalyzeArgs {
                 syn_timeout: Duration::from_secs_f64(self.syn_timeout),
                 idle_timeout: Duration::from_secs_f64(self.idle_timeout),
                 max_flows: usize::try_from(self.max_flows).unwrap_or(usize::MAX),
+                split_vlans: self.split_vlans,
                 ..TrackerConfig::default()
             },
             summary: !self.no_summary,

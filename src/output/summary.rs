@@ -212,6 +212,7 @@ impl Summary {
             "top_failed_servers": servers,
             "top_failed_clients": clients,
             "flows": {"peak": r.tracker.peak_flows, "evicted": r.tracker.evicted, "late_packets": r.tracker.late_packets},
+            "udp_group_datagrams": r.tracker.group_datagrams,
             "icmp_errors": {"matched": r.tracker.icmp_matched, "informational": r.tracker.icmp_informational},
             "capture_span": span,
             "errors": r.errors,

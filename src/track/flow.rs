@@ -140,6 +140,8 @@ pub(super) struct Flow {
     first_ts: Timestamp,
     last_ts: Timestamp,
     first_packet: Origin,
+    /// VLAN tags of the first packet.
+    vlan: u32,
     /// The verdict is out; the conversation lingers to absorb late packets.
     pub(super) emitted: bool,
     /// When the flow's timer should run out.
@@ -158,6 +160,14 @@ pub(super) struct Flow {
     icmp_other_first: Option<IcmpSeen>,
     decided: Option<Ending>,
     state: State,
+}
+
+/// UDP ports of request/response services whose replies can be recognised on their own.
+fn is_udp_service_port(port: u16) -> bool {
+    matches!(
+        port,
+        53 | 67 | 69 | 88 | 123 | 161 | 389 | 443 | 500 | 514 | 1812 | 1813 | 4500 | 5353
+    )
 }
 
 fn is_syn_only(t: &TcpSegment) -> bool {
@@ -196,9 +206,12 @@ impl Flow {
             Transport::Udp(u) => {
                 let src = Endpoint::new(p.src, u.src_port);
                 let dst = Endpoint::new(p.dst, u.dst_port);
-                // A datagram from a well-known port to an ephemeral one is a reply whose
-                // request was not captured.
-                let reply = u.src_port < 1024 && u.dst_port >= 1024;
+                // A datagram from a well-known service port to an ephemeral one is a reply
+                // whose request was not captured. (Not "any port below 1024": NFS and other
+                // RPC clients send from reserved ports.)
+                let reply = is_udp_service_port(u.src_port)
+                    && !is_udp_service_port(u.dst_port)
+                    && u.dst_port >= 1024;
                 (src, dst, State::Udp(UdpState::default()), !reply)
             }
             Transport::IcmpError(_) => unreachable!("conversations open on TCP/UDP packets"),
@@ -216,6 +229,7 @@ impl Flow {
             first_ts: p.ts,
             last_ts: p.ts,
             first_packet: p.origin,
+            vlan: p.vlan,
             emitted: false,
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
@@ -256,6 +270,7 @@ impl Flow {
             first_ts: p.ts,
             last_ts: p.ts,
             first_packet: p.origin,
+            vlan: p.vlan,
             emitted: false,
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
@@ -459,7 +474,7 @@ impl Flow {
             last_ts: self.last_ts,
             first_packet: self.first_packet,
             proto: self.key.proto,
-            vlan: self.key.vlan,
+            vlan: self.vlan,
             client: self.client,
             server: self.server,
             kind,

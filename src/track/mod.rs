@@ -37,6 +37,10 @@ pub struct TrackerConfig {
     /// The most conversations held at once; beyond it the one whose timer runs out first is
     /// pushed out (and gets its verdict now).
     pub max_flows: usize,
+    /// Whether the VLAN tags are part of a conversation's identity. Off by default (as in
+    /// Zeek): span ports and router-on-a-stick captures often show the two directions of one
+    /// conversation on different VLANs. On, the same 5-tuple on two VLANs is two conversations.
+    pub split_vlans: bool,
 }
 
 impl Default for TrackerConfig {
@@ -46,6 +50,7 @@ impl Default for TrackerConfig {
             idle_timeout: Duration::from_secs_f64(300.0),
             linger: Duration::from_secs_f64(30.0),
             max_flows: 1_000_000,
+            split_vlans: false,
         }
     }
 }
@@ -65,6 +70,8 @@ pub struct TrackerStats {
     pub icmp_informational: u64,
     /// Most conversations held at once.
     pub peak_flows: u64,
+    /// UDP datagrams to or from broadcast/multicast addresses (not attempts; not tracked).
+    pub group_datagrams: u64,
 }
 
 /// Remembers the TTL each host's own packets arrive with, to tell a host's RST from one
@@ -172,7 +179,12 @@ impl Tracker {
         };
         let src = Endpoint::new(p.src, sport);
         let dst = Endpoint::new(p.dst, dport);
-        let key = FlowKey::new(proto, p.vlan, src, dst);
+        if proto == Proto::Udp && (is_group_address(p.dst) || is_group_address(p.src)) {
+            // Broadcast and multicast datagrams expect no reply: they are not attempts.
+            self.stats.group_datagrams += 1;
+            return;
+        }
+        let key = FlowKey::new(proto, self.vlan_key(p), src, dst);
 
         if let Some(slot) = self.table.find(&key) {
             let flow = self.table.get_mut(slot);
@@ -219,6 +231,10 @@ impl Tracker {
         self.table.insert(key, flow);
     }
 
+    fn vlan_key(&self, p: &Packet) -> u32 {
+        if self.config.split_vlans { p.vlan } else { 0 }
+    }
+
     fn note_ttl(&mut self, p: &Packet) {
         let is_rst =
             matches!(&p.transport, Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST));
@@ -231,7 +247,7 @@ impl Tracker {
         let q = &e.quoted;
         let key = FlowKey::new(
             q.proto,
-            p.vlan,
+            self.vlan_key(p),
             Endpoint::new(q.src, q.src_port),
             Endpoint::new(q.dst, q.dst_port),
         );
@@ -282,6 +298,15 @@ impl Tracker {
             }
             self.table.remove(slot);
         }
+    }
+}
+
+/// Multicast, limited broadcast, or (IPv4) an address ending in .255, which on the /24 and
+/// wider networks most captures come from is the subnet broadcast.
+fn is_group_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_multicast() || a.is_broadcast() || a.octets()[3] == 255,
+        IpAddr::V6(a) => a.is_multicast(),
     }
 }
 

@@ -459,3 +459,83 @@ fn time_running_backwards_does_not_break_timers() {
     assert_eq!(v.len(), 3);
     assert_eq!(v[0].kind, VerdictKind::Unanswered);
 }
+
+#[test]
+fn directions_on_different_vlans_are_one_conversation_unless_split() {
+    for split in [false, true] {
+        let mut r = Run::with(TrackerConfig { split_vlans: split, ..TrackerConfig::default() });
+        let mut push = |r: &mut Run,
+                        vlan: u32,
+                        ts: f64,
+                        src: &str,
+                        sp: u16,
+                        dst: &str,
+                        dp: u16,
+                        flags: u8,
+                        seq: u32,
+                        ack: u32| {
+            r.number += 1;
+            let t = TcpSegment {
+                src_port: sp,
+                dst_port: dp,
+                seq,
+                ack,
+                flags: TcpFlags(flags),
+                window: 1,
+                payload_len: 0,
+                payload: PayloadPrefix::default(),
+            };
+            let p = Packet {
+                ts: Timestamp::from_secs_f64(ts),
+                origin: Origin { file: 0, number: r.number, offset: 0 },
+                vlan,
+                src: ip(src),
+                dst: ip(dst),
+                ttl: 64,
+                ip_id: 0,
+                dont_fragment: false,
+                transport: Transport::Tcp(t),
+            };
+            r.tracker.packet(&p, &mut r.out);
+        };
+        push(&mut r, 3136, 0.0, C, 40000, S, 80, SYN, 1, 0);
+        push(&mut r, 0, 0.1, S, 80, C, 40000, SYN | ACK, 9, 2);
+        push(&mut r, 3136, 0.2, C, 40000, S, 80, ACK, 2, 10);
+        let v = r.finish();
+        if split {
+            assert_eq!(v.len(), 2);
+        } else {
+            assert_eq!(kinds(&v), vec![(VerdictKind::Established, "still-open")]);
+            assert_eq!(v[0].vlan, 3136);
+        }
+    }
+}
+
+#[test]
+fn broadcast_and_multicast_datagrams_are_not_attempts() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 138, "192.0.2.255", 138);
+    r.udp(0.1, C, 5353, "224.0.0.251", 5353);
+    r.udp(0.2, "fe80::1", 546, "ff02::1:2", 547);
+    assert_eq!(r.tracker.stats().group_datagrams, 3);
+    assert!(r.finish().is_empty());
+}
+
+#[test]
+fn rpc_client_on_a_reserved_port_is_still_the_client() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 706, S, 2049);
+    r.udp(0.01, S, 2049, C, 706);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Answered, "reply-seen")]);
+    assert_eq!(v[0].client.port, 706);
+}
+
+#[test]
+fn a_dns_reply_without_its_query_is_partial_with_the_resolver_as_server() {
+    let mut r = Run::new();
+    r.udp(0.0, S, 53, C, 40000);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "midstream")]);
+    assert_eq!(v[0].server.port, 53);
+}
