@@ -464,7 +464,7 @@ fn time_running_backwards_does_not_break_timers() {
 fn directions_on_different_vlans_are_one_conversation_unless_split() {
     for split in [false, true] {
         let mut r = Run::with(TrackerConfig { split_vlans: split, ..TrackerConfig::default() });
-        let mut push = |r: &mut Run,
+        let push = |r: &mut Run,
                         vlan: u32,
                         ts: f64,
                         src: &str,
