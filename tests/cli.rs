@@ -1,0 +1,334 @@
+//! The `connlens` binary end to end: formats, exit codes, and every kind of bad input a user
+//! will hand it. Captures are written here with the project's own writer and frame builders.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use connlens::capture::{LinkType, PcapWriter, TsResolution};
+use connlens::decode::TcpFlags;
+use connlens::synth::frame::{self, Ip, Link, Tcp};
+use connlens::time::Timestamp;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_connlens"))
+}
+
+/// A scratch folder unique to the test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("connlens-cli-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Three attempts: refused (packets 1-2), established and closed (3-9), unanswered (10).
+/// Returns the capture and the byte offset where each record starts.
+fn capture() -> (Vec<u8>, Vec<u64>) {
+    let c = [192, 0, 2, 1];
+    let s = [198, 51, 100, 7];
+    let out = Ip::new(c, s);
+    let back = Ip::new(s, c).ttl(61);
+    let t0 = 1_790_000_000;
+    let frames = vec![
+        frame::tcp(&out, &Tcp::new(40001, 80).seq(100).flags(TcpFlags::SYN), b""),
+        frame::tcp(&back, &Tcp::new(80, 40001).ack(101).flags(TcpFlags::RST | TcpFlags::ACK), b""),
+        frame::tcp(&out, &Tcp::new(40002, 22).seq(500).flags(TcpFlags::SYN), b""),
+        frame::tcp(&back, &Tcp::new(22, 40002).seq(900).ack(501).flags(TcpFlags::SYN | TcpFlags::ACK), b""),
+        frame::tcp(&out, &Tcp::new(40002, 22).seq(501).ack(901).flags(TcpFlags::ACK), b""),
+        frame::tcp(&out, &Tcp::new(40002, 22).seq(501).ack(901).flags(TcpFlags::ACK | TcpFlags::PSH), b"SSH-2.0-x\r\n"),
+        frame::tcp(&out, &Tcp::new(40002, 22).seq(512).ack(901).flags(TcpFlags::FIN | TcpFlags::ACK), b""),
+        frame::tcp(&back, &Tcp::new(22, 40002).seq(901).ack(513).flags(TcpFlags::FIN | TcpFlags::ACK), b""),
+        frame::tcp(&out, &Tcp::new(40002, 22).seq(513).ack(902).flags(TcpFlags::ACK), b""),
+        frame::tcp(&out, &Tcp::new(40003, 443).seq(7).flags(TcpFlags::SYN), b""),
+    ];
+    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();
+    let mut offsets = Vec::new();
+    for (i, ip) in frames.iter().enumerate() {
+        offsets.push(w.get_ref().len() as u64);
+        let f = frame::frame(Link::Ethernet, ip);
+        w.write_frame(Timestamp::from_secs_nanos(t0, i as u32 * 10_000_000), &f, f.len() as u32).unwrap();
+    }
+    (w.into_inner(), offsets)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// (verdict, cause) of each flow line.
+fn verdicts(jsonl: &str) -> Vec<(String, String)> {
+    jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "flow")
+        .map(|v| (v["verdict"].as_str().unwrap().to_string(), v["cause"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    fs::File::create(path).unwrap().write_all(bytes).unwrap();
+}
+
+#[test]
+fn jsonl_gives_every_attempt_its_verdict_and_a_summary() {
+    let dir = Scratch::new("jsonl");
+    let (cap, _) = capture();
+    write(&dir.path("a.pcap"), &cap);
+    let o = run(&["analyze", "--format", "jsonl", dir.path("a.pcap").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(
+        verdicts(&out),
+        pairs(&[("refused", "reset"), ("established", "closed"), ("unanswered", "capture-ended")])
+    );
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "summary");
+    assert_eq!(last["attempts"], 3);
+    assert_eq!(last["packets"]["read"], 10);
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    for field in ["type", "ts", "proto", "client", "client_port", "server", "server_port", "verdict", "cause", "evidence", "hint"] {
+        assert!(first.get(field).is_some(), "flow line lacks {field}: {first}");
+    }
+    assert_eq!(first["ts"].to_string(), "1790000000.0");
+    assert!(out.lines().next().unwrap().contains("\"ts\":1790000000.000000,"));
+    assert_eq!(first["client"], "192.0.2.1");
+    assert_eq!(first["server_port"], 80);
+    assert_eq!(first["evidence"]["rst_packet"], 2);
+}
+
+#[test]
+fn output_is_deterministic_and_stdin_reads_the_same() {
+    let dir = Scratch::new("stdin");
+    let (cap, _) = capture();
+    write(&dir.path("a.pcap"), &cap);
+    let a = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("a.pcap").to_str().unwrap()]);
+    let b = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("a.pcap").to_str().unwrap()]);
+    assert_eq!(a.stdout, b.stdout);
+    let mut child = bin()
+        .args(["analyze", "-f", "jsonl", "--no-summary", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&cap).unwrap();
+    let c = child.wait_with_output().unwrap();
+    assert!(c.status.success());
+    assert_eq!(verdicts(&stdout(&a)), verdicts(&stdout(&c)));
+    assert!(stdout(&c).contains("\"capture\":\"<stdin>\""));
+}
+
+#[test]
+fn csv_and_table_formats() {
+    let dir = Scratch::new("formats");
+    let (cap, _) = capture();
+    write(&dir.path("a.pcap"), &cap);
+    let o = run(&["analyze", "-f", "csv", "--no-summary", dir.path("a.pcap").to_str().unwrap()]);
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    assert_eq!(lines.next().unwrap(), "ts,proto,client,client_port,server,server_port,verdict,cause,hint,capture,first_packet,vlan,evidence");
+    assert!(lines.next().unwrap().starts_with("1790000000.000000,tcp,192.0.2.1,40001,198.51.100.7,80,refused,reset,"));
+    assert_eq!(out.lines().count(), 4);
+
+    let o = run(&["analyze", "-f", "table", dir.path("a.pcap").to_str().unwrap()]);
+    let out = stdout(&o);
+    assert!(out.starts_with("TIME (UTC)"));
+    assert!(out.contains("2026-09-21 14:13:20.000  tcp   192.0.2.1:40001"), "{out}");
+    assert!(out.contains("refused"));
+    assert!(out.contains("hint:"));
+    assert!(out.contains("summary: 3 attempts, 2 failed; 10 packets read, 10 decoded, 0 skipped"), "{out}");
+}
+
+#[test]
+fn a_folder_is_read_in_time_order_as_one_stream() {
+    let dir = Scratch::new("folder");
+    let (cap, offsets) = capture();
+    // Split the capture in two rotated files; the established conversation spans both.
+    let cut = offsets[5] as usize;
+    let mut second = cap[..24].to_vec();
+    second.extend_from_slice(&cap[cut..]);
+    write(&dir.path("rot-1.pcap"), &cap[..cut]);
+    write(&dir.path("rot-2.pcap"), &second);
+    write(&dir.path("notes.txt"), b"not a capture");
+    let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.0.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        verdicts(&stdout(&o)),
+        pairs(&[("refused", "reset"), ("established", "closed"), ("unanswered", "capture-ended")])
+    );
+}
+
+fn assert_one_error(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(1), "stdout: {}\nstderr: {}", stdout(o), stderr(o));
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "one error line expected: {err}");
+    assert!(err.starts_with("connlens: error: "), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn missing_file() {
+    let o = run(&["analyze", "/nonexistent/dump.pcap"]);
+    assert_one_error(&o, "/nonexistent/dump.pcap: No such file or directory");
+}
+
+#[test]
+fn folder_without_captures() {
+    let dir = Scratch::new("nocap");
+    write(&dir.path("readme.txt"), b"hello");
+    let o = run(&["analyze", dir.0.to_str().unwrap()]);
+    assert_one_error(&o, "folder holds no pcap or pcapng files");
+}
+
+#[test]
+fn empty_file() {
+    let dir = Scratch::new("empty");
+    write(&dir.path("e.pcap"), b"");
+    let o = run(&["analyze", "-f", "jsonl", dir.path("e.pcap").to_str().unwrap()]);
+    assert_one_error(&o, "e.pcap: ");
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+}
+
+#[test]
+fn not_a_capture() {
+    let dir = Scratch::new("garbage");
+    write(&dir.path("g.pcap"), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let o = run(&["analyze", "-f", "jsonl", dir.path("g.pcap").to_str().unwrap()]);
+    assert_one_error(&o, "g.pcap: ");
+    assert!(stderr(&o).contains("at byte 0"), "{}", stderr(&o));
+}
+
+#[test]
+fn file_cut_inside_a_record_keeps_every_verdict_before_the_cut() {
+    let dir = Scratch::new("cut");
+    let (cap, offsets) = capture();
+    // Cut in the middle of record 9 (the client's last ACK): everything before it is intact.
+    let cut = offsets[8] as usize + 30;
+    write(&dir.path("cut.pcap"), &cap[..cut]);
+    let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("cut.pcap").to_str().unwrap()]);
+    assert_one_error(&o, &format!("cut.pcap: at byte {}", offsets[8]));
+    assert_eq!(verdicts(&stdout(&o)), pairs(&[("refused", "reset"), ("established", "closed")]));
+}
+
+#[test]
+fn absurd_record_length() {
+    let dir = Scratch::new("absurd");
+    let (mut cap, offsets) = capture();
+    let at = offsets[2] as usize + 8; // caplen of record 3
+    cap[at..at + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    write(&dir.path("absurd.pcap"), &cap);
+    let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("absurd.pcap").to_str().unwrap()]);
+    assert_one_error(&o, &format!("absurd.pcap: at byte {}", offsets[2]));
+    assert_eq!(verdicts(&stdout(&o)), pairs(&[("refused", "reset")]));
+}
+
+#[test]
+fn unreadable_file() {
+    let dir = Scratch::new("perm");
+    let (cap, _) = capture();
+    let p = dir.path("secret.pcap");
+    write(&p, &cap);
+    let mut cmd = bin();
+    if is_root() {
+        // Root reads anything: drop to nobody for this run (util-linux setpriv).
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o755)).unwrap();
+        cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_connlens")]);
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let o = cmd.args(["analyze", p.to_str().unwrap()]).output().unwrap();
+    assert_one_error(&o, "secret.pcap: Permission denied");
+}
+
+fn is_root() -> bool {
+    let mut s = String::new();
+    fs::File::open("/proc/self/status").unwrap().read_to_string(&mut s).unwrap();
+    s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+#[test]
+fn one_bad_input_among_good_ones_loses_nothing() {
+    let dir = Scratch::new("mixed");
+    let (cap, _) = capture();
+    write(&dir.path("good.pcap"), &cap);
+    write(&dir.path("bad.pcap"), b"\xd4\xc3\xb2\xa1 truncated header");
+    let o = run(&[
+        "analyze",
+        "-f",
+        "jsonl",
+        dir.path("good.pcap").to_str().unwrap(),
+        dir.path("bad.pcap").to_str().unwrap(),
+        "/nonexistent.pcap",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(verdicts(&stdout(&o)).len(), 3);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.contains("bad.pcap: at byte 0"), "{err}");
+    assert!(err.contains("/nonexistent.pcap: No such file or directory"), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["errors"].as_array().unwrap().len(), 1, "{summary}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let dir = Scratch::new("pipe");
+    // Many attempts, so that output outlives the reader.
+    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();
+    for i in 0..20_000u32 {
+        let ip = Ip::new([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], [198, 51, 100, 7]);
+        let f = frame::frame(Link::Ethernet, &frame::tcp(&ip, &Tcp::new(40000, 80).seq(i).flags(TcpFlags::SYN), b""));
+        w.write_frame(Timestamp::from_secs_nanos(1_790_000_000 + i as i64, 0), &f, f.len() as u32).unwrap();
+    }
+    write(&dir.path("many.pcap"), &w.into_inner());
+    let mut child = bin()
+        .args(["analyze", "-f", "jsonl", dir.path("many.pcap").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "exit {:?}: {}", o.status, stderr(&o));
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["analyze"]).status.code(), Some(2));
+    assert_eq!(run(&["analyze", "--format", "xml", "x"]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+}
