@@ -117,6 +117,9 @@ struct TcpState {
     ignored_rsts: u32,
     /// The server sent something other than an RST.
     server_spoke: bool,
+    /// The client sent an ACK or data after its SYN: it saw an answer, even if the capture
+    /// did not (one-sided capture, asymmetric routing).
+    client_went_on: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -295,6 +298,10 @@ impl Flow {
         if !is_syn_only(t) {
             return false;
         }
+        if self.midstream && !self.emitted {
+            // The mid-stream guess of who is the client may be wrong; a SYN settles it.
+            return true;
+        }
         let from_client = p.src == self.client.ip && t.src_port == self.client.port;
         if from_client {
             match s.client_isn {
@@ -327,6 +334,8 @@ impl Flow {
         self.deadline = match &self.state {
             State::Tcp(s) => {
                 if self.midstream || s.established.is_some() {
+                    self.last_ts.add(config.idle_timeout)
+                } else if s.client_went_on {
                     self.last_ts.add(config.idle_timeout)
                 } else if s.client_syn_acked || s.server_spoke {
                     self.last_ts.add(config.syn_timeout)
@@ -601,7 +610,9 @@ impl TcpState {
                     self.client_syn_acked = true;
                 }
             }
-            if !from_client {
+            if from_client {
+                self.client_went_on |= f.has(TcpFlags::ACK) || t.payload_len > 0;
+            } else {
                 self.server_spoke = true;
             }
             if f.has(TcpFlags::FIN) {
@@ -704,6 +715,10 @@ impl TcpState {
         }
         if self.server_spoke {
             return (VerdictKind::Partial, "syn-ack-not-captured");
+        }
+        if self.client_went_on {
+            // Never "unanswered": the client behaved as if answered.
+            return (VerdictKind::Partial, "server-side-not-captured");
         }
         unanswered(ev, ending, now, self.last_syn_ts, config, "syn")
     }

@@ -465,15 +465,15 @@ fn directions_on_different_vlans_are_one_conversation_unless_split() {
     for split in [false, true] {
         let mut r = Run::with(TrackerConfig { split_vlans: split, ..TrackerConfig::default() });
         let push = |r: &mut Run,
-                        vlan: u32,
-                        ts: f64,
-                        src: &str,
-                        sp: u16,
-                        dst: &str,
-                        dp: u16,
-                        flags: u8,
-                        seq: u32,
-                        ack: u32| {
+                    vlan: u32,
+                    ts: f64,
+                    src: &str,
+                    sp: u16,
+                    dst: &str,
+                    dp: u16,
+                    flags: u8,
+                    seq: u32,
+                    ack: u32| {
             r.number += 1;
             let t = TcpSegment {
                 src_port: sp,
@@ -538,4 +538,31 @@ fn a_dns_reply_without_its_query_is_partial_with_the_resolver_as_server() {
     let v = r.finish();
     assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "midstream")]);
     assert_eq!(v[0].server.port, 53);
+}
+
+#[test]
+fn a_client_that_goes_on_after_its_syn_was_answered_even_if_the_capture_missed_it() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40015, S, 80, SYN, 1, 0, 64);
+    r.tcp(0.1, C, 40015, S, 80, ACK, 2, 77, 64);
+    r.tcp(0.2, C, 40015, S, 80, ACK | FIN, 2, 77, 64);
+    r.tcp(30.0, C, 1, S, 1, SYN, 1, 0, 64); // far past the SYN timeout
+    let v = r.finish();
+    assert_eq!(v[0].kind, VerdictKind::Partial);
+    assert_eq!(v[0].cause, "server-side-not-captured");
+}
+
+#[test]
+fn a_syn_on_a_midstream_conversation_starts_a_fresh_attempt_whoever_sends_it() {
+    let mut r = Run::new();
+    // Mid-stream, the lower port (1000) is guessed to be the server, wrongly.
+    r.tcp(0.0, C, 50000, S, 1000, ACK, 1, 1, 64);
+    r.tcp(1.0, S, 1000, C, 50000, SYN, 42, 0, 61);
+    r.tcp(1.01, C, 50000, S, 1000, RST | ACK, 0, 43, 64);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Partial, "midstream"), (VerdictKind::Refused, "host-reset")]
+    );
+    assert_eq!(v[1].client.to_string(), "198.51.100.7:1000");
 }
