@@ -48,20 +48,38 @@ fn capture() -> (Vec<u8>, Vec<u64>) {
         frame::tcp(&out, &Tcp::new(40001, 80).seq(100).flags(TcpFlags::SYN), b""),
         frame::tcp(&back, &Tcp::new(80, 40001).ack(101).flags(TcpFlags::RST | TcpFlags::ACK), b""),
         frame::tcp(&out, &Tcp::new(40002, 22).seq(500).flags(TcpFlags::SYN), b""),
-        frame::tcp(&back, &Tcp::new(22, 40002).seq(900).ack(501).flags(TcpFlags::SYN | TcpFlags::ACK), b""),
+        frame::tcp(
+            &back,
+            &Tcp::new(22, 40002).seq(900).ack(501).flags(TcpFlags::SYN | TcpFlags::ACK),
+            b"",
+        ),
         frame::tcp(&out, &Tcp::new(40002, 22).seq(501).ack(901).flags(TcpFlags::ACK), b""),
-        frame::tcp(&out, &Tcp::new(40002, 22).seq(501).ack(901).flags(TcpFlags::ACK | TcpFlags::PSH), b"SSH-2.0-x\r\n"),
-        frame::tcp(&out, &Tcp::new(40002, 22).seq(512).ack(901).flags(TcpFlags::FIN | TcpFlags::ACK), b""),
-        frame::tcp(&back, &Tcp::new(22, 40002).seq(901).ack(513).flags(TcpFlags::FIN | TcpFlags::ACK), b""),
+        frame::tcp(
+            &out,
+            &Tcp::new(40002, 22).seq(501).ack(901).flags(TcpFlags::ACK | TcpFlags::PSH),
+            b"SSH-2.0-x\r\n",
+        ),
+        frame::tcp(
+            &out,
+            &Tcp::new(40002, 22).seq(512).ack(901).flags(TcpFlags::FIN | TcpFlags::ACK),
+            b"",
+        ),
+        frame::tcp(
+            &back,
+            &Tcp::new(22, 40002).seq(901).ack(513).flags(TcpFlags::FIN | TcpFlags::ACK),
+            b"",
+        ),
         frame::tcp(&out, &Tcp::new(40002, 22).seq(513).ack(902).flags(TcpFlags::ACK), b""),
         frame::tcp(&out, &Tcp::new(40003, 443).seq(7).flags(TcpFlags::SYN), b""),
     ];
-    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();
+    let mut w =
+        PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();
     let mut offsets = Vec::new();
     for (i, ip) in frames.iter().enumerate() {
         offsets.push(w.get_ref().len() as u64);
         let f = frame::frame(Link::Ethernet, ip);
-        w.write_frame(Timestamp::from_secs_nanos(t0, i as u32 * 10_000_000), &f, f.len() as u32).unwrap();
+        w.write_frame(Timestamp::from_secs_nanos(t0, i as u32 * 10_000_000), &f, f.len() as u32)
+            .unwrap();
     }
     (w.into_inner(), offsets)
 }
@@ -84,7 +102,9 @@ fn verdicts(jsonl: &str) -> Vec<(String, String)> {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|v| v["type"] == "flow")
-        .map(|v| (v["verdict"].as_str().unwrap().to_string(), v["cause"].as_str().unwrap().to_string()))
+        .map(|v| {
+            (v["verdict"].as_str().unwrap().to_string(), v["cause"].as_str().unwrap().to_string())
+        })
         .collect()
 }
 
@@ -113,7 +133,19 @@ fn jsonl_gives_every_attempt_its_verdict_and_a_summary() {
     assert_eq!(last["attempts"], 3);
     assert_eq!(last["packets"]["read"], 10);
     let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    for field in ["type", "ts", "proto", "client", "client_port", "server", "server_port", "verdict", "cause", "evidence", "hint"] {
+    for field in [
+        "type",
+        "ts",
+        "proto",
+        "client",
+        "client_port",
+        "server",
+        "server_port",
+        "verdict",
+        "cause",
+        "evidence",
+        "hint",
+    ] {
         assert!(first.get(field).is_some(), "flow line lacks {field}: {first}");
     }
     assert_eq!(first["ts"].to_string(), "1790000000.0");
@@ -152,8 +184,16 @@ fn csv_and_table_formats() {
     let o = run(&["analyze", "-f", "csv", "--no-summary", dir.path("a.pcap").to_str().unwrap()]);
     let out = stdout(&o);
     let mut lines = out.lines();
-    assert_eq!(lines.next().unwrap(), "ts,proto,client,client_port,server,server_port,verdict,cause,hint,capture,first_packet,vlan,evidence");
-    assert!(lines.next().unwrap().starts_with("1790000000.000000,tcp,192.0.2.1,40001,198.51.100.7,80,refused,reset,"));
+    assert_eq!(
+        lines.next().unwrap(),
+        "ts,proto,client,client_port,server,server_port,verdict,cause,hint,capture,first_packet,vlan,evidence"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("1790000000.000000,tcp,192.0.2.1,40001,198.51.100.7,80,refused,reset,")
+    );
     assert_eq!(out.lines().count(), 4);
 
     let o = run(&["analyze", "-f", "table", dir.path("a.pcap").to_str().unwrap()]);
@@ -162,7 +202,10 @@ fn csv_and_table_formats() {
     assert!(out.contains("2026-09-21 14:13:20.000  tcp   192.0.2.1:40001"), "{out}");
     assert!(out.contains("refused"));
     assert!(out.contains("hint:"));
-    assert!(out.contains("summary: 3 attempts, 2 failed; 10 packets read, 10 decoded, 0 skipped"), "{out}");
+    assert!(
+        out.contains("summary: 3 attempts, 2 failed; 10 packets read, 10 decoded, 0 skipped"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -232,7 +275,8 @@ fn file_cut_inside_a_record_keeps_every_verdict_before_the_cut() {
     // Cut in the middle of record 9 (the client's last ACK): everything before it is intact.
     let cut = offsets[8] as usize + 30;
     write(&dir.path("cut.pcap"), &cap[..cut]);
-    let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("cut.pcap").to_str().unwrap()]);
+    let o =
+        run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("cut.pcap").to_str().unwrap()]);
     assert_one_error(&o, &format!("cut.pcap: at byte {}", offsets[8]));
     assert_eq!(verdicts(&stdout(&o)), pairs(&[("refused", "reset"), ("established", "closed")]));
 }
@@ -244,7 +288,8 @@ fn absurd_record_length() {
     let at = offsets[2] as usize + 8; // caplen of record 3
     cap[at..at + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
     write(&dir.path("absurd.pcap"), &cap);
-    let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("absurd.pcap").to_str().unwrap()]);
+    let o =
+        run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("absurd.pcap").to_str().unwrap()]);
     assert_one_error(&o, &format!("absurd.pcap: at byte {}", offsets[2]));
     assert_eq!(verdicts(&stdout(&o)), pairs(&[("refused", "reset")]));
 }
@@ -261,7 +306,12 @@ fn unreadable_file() {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o755)).unwrap();
         cmd = Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_connlens")]);
+        cmd.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_connlens"),
+        ]);
     }
     {
         use std::os::unix::fs::PermissionsExt;
@@ -297,7 +347,8 @@ fn one_bad_input_among_good_ones_loses_nothing() {
     assert_eq!(err.lines().count(), 2, "{err}");
     assert!(err.contains("bad.pcap: at byte 0"), "{err}");
     assert!(err.contains("/nonexistent.pcap: No such file or directory"), "{err}");
-    let summary: serde_json::Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
     assert_eq!(summary["errors"].as_array().unwrap().len(), 1, "{summary}");
 }
 
@@ -305,11 +356,16 @@ fn one_bad_input_among_good_ones_loses_nothing() {
 fn a_closed_pipe_ends_quietly() {
     let dir = Scratch::new("pipe");
     // Many attempts, so that output outlives the reader.
-    let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();
+    let mut w =
+        PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();
     for i in 0..20_000u32 {
         let ip = Ip::new([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], [198, 51, 100, 7]);
-        let f = frame::frame(Link::Ethernet, &frame::tcp(&ip, &Tcp::new(40000, 80).seq(i).flags(TcpFlags::SYN), b""));
-        w.write_frame(Timestamp::from_secs_nanos(1_790_000_000 + i as i64, 0), &f, f.len() as u32).unwrap();
+        let f = frame::frame(
+            Link::Ethernet,
+            &frame::tcp(&ip, &Tcp::new(40000, 80).seq(i).flags(TcpFlags::SYN), b""),
+        );
+        w.write_frame(Timestamp::from_secs_nanos(1_790_000_000 + i as i64, 0), &f, f.len() as u32)
+            .unwrap();
     }
     write(&dir.path("many.pcap"), &w.into_inner());
     let mut child = bin()

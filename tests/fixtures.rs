@@ -61,7 +61,12 @@ fn every_fixture_gives_exactly_its_expected_verdicts() {
         let expected = fs::read_to_string(dir.join("expected.jsonl")).unwrap();
         let actual = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
-            failures.push(format!("{}: exit {:?}: {}", dir.display(), out.status, String::from_utf8_lossy(&out.stderr)));
+            failures.push(format!(
+                "{}: exit {:?}: {}",
+                dir.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
         } else if actual != expected {
             let diff: Vec<String> = expected
                 .lines()

@@ -73,7 +73,12 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
             .arg(&fresh)
             .output()
             .unwrap();
-        assert!(run.status.success(), "{}: {}", fresh.display(), String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "{}: {}",
+            fresh.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
         assert_eq!(
             outcomes(&String::from_utf8_lossy(&run.stdout)),
             outcomes(&expected),

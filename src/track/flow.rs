@@ -333,9 +333,7 @@ impl Flow {
     pub(super) fn schedule(&mut self, config: &TrackerConfig) {
         self.deadline = match &self.state {
             State::Tcp(s) => {
-                if self.midstream || s.established.is_some() {
-                    self.last_ts.add(config.idle_timeout)
-                } else if s.client_went_on {
+                if self.midstream || s.established.is_some() || s.client_went_on {
                     self.last_ts.add(config.idle_timeout)
                 } else if s.client_syn_acked || s.server_spoke {
                     self.last_ts.add(config.syn_timeout)
