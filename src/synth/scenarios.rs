@@ -1,0 +1,1454 @@
+//! Scenario captures: small, deterministic conversations written as pcap/pcapng by the
+//! project's own frame builders and writers, checked in under `fixtures/generated/` by
+//! `cargo run --example gen_fixtures`.
+//!
+//! A scenario is written as a timeline. A [`Script`] collects frames at times relative to a fixed
+//! start (2026-11-20T14:00:00Z) and renders them in time order, so conversations can be written
+//! one after another and still interleave. [`TcpConv`] and [`UdpConv`] keep the sequence numbers,
+//! TTLs and directions of one conversation right, so each scenario reads like the exchange it
+//! describes. Everything is fixed (timestamps, ISNs, documentation addresses from RFC 5737 and
+//! RFC 3849), so the same code always gives the same bytes and a test can compare them with the
+//! checked-in files.
+//!
+//! The capture point is the client's side: the client's packets carry TTL 64, the server's
+//! arrive with TTL 61 (a Linux host three routers away), and routers' ICMP errors arrive with
+//! 255 minus the routers in between.
+//!
+//! ```
+//! use connlens::synth::scenarios;
+//!
+//! let all = scenarios::all();
+//! let refused = all.iter().find(|s| s.name == "refused-v4").unwrap();
+//! assert_eq!(&refused.bytes[..4], &[0xd4, 0xc3, 0xb2, 0xa1]); // pcap, µs, little-endian
+//! ```
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::capture::{LinkType, PcapWriter, PcapngWriter, TsResolution};
+use crate::decode::TcpFlags;
+use crate::synth::frame::{self, Icmp, Ip, Link, Tcp, VlanTag};
+use crate::time::{Duration, Timestamp};
+
+/// 2026-11-20T14:00:00Z: the start of every scenario's timeline.
+pub const START: Timestamp = Timestamp(1_795_183_200_000_000_000);
+
+/// Snap length written in every file header: larger than any frame here, as tcpdump's default.
+const SNAPLEN: u32 = 262_144;
+
+const SYN: u8 = TcpFlags::SYN;
+const ACK: u8 = TcpFlags::ACK;
+const RST: u8 = TcpFlags::RST;
+const FIN: u8 = TcpFlags::FIN;
+const PSH: u8 = TcpFlags::PSH;
+
+/// The capturing client.
+const CLIENT4: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+/// A Linux server three routers away.
+const SERVER4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 20));
+/// A host behind a router that has no route to it.
+const GONE4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 99));
+/// A DNS resolver.
+const RESOLVER4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 53));
+/// A DNS resolver that never answers.
+const DEAD_RESOLVER4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 54));
+/// The second router on the path (TTL 254 on arrival).
+const ROUTER2_4: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 2));
+/// A filtering firewall, third router on the path (TTL 253 on arrival).
+const FIREWALL4: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 3));
+
+const CLIENT6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x10));
+const SERVER6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x20));
+const GONE6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 3, 0, 0, 0, 0, 0x99));
+const RESOLVER6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x53));
+const ROUTER1_6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1));
+const ROUTER2_6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 2));
+
+/// TTL of the client's own packets, as captured on the client.
+const CLIENT_TTL: u8 = 64;
+/// TTL of the server's packets on arrival: a Linux host (initial 64) three routers away.
+const SERVER_TTL: u8 = 61;
+
+/// One capture file and what it holds.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Directory name under `fixtures/generated/`.
+    pub name: &'static str,
+    /// What the scenario shows, in a sentence or two.
+    pub description: &'static str,
+    /// `input.pcap` or `input.pcapng`.
+    pub file_name: &'static str,
+    /// File format and link layer, for the README (e.g. "pcap, Ethernet, µs, little-endian").
+    pub format: &'static str,
+    /// Every connection attempt in the capture and the verdict it should get.
+    pub attempts: Vec<Attempt>,
+    /// The capture file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// One attempt in a scenario and what a reader of the capture should conclude about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// `client ip:port → server ip:port proto`, built from the same values as the packets.
+    pub flow: String,
+    /// The verdict word (`refused`, `unreachable`, …).
+    pub verdict: &'static str,
+    /// The cause word (`host-reset`, `port-unreachable`, …).
+    pub cause: &'static str,
+    /// Why, in terms of the packets.
+    pub note: &'static str,
+}
+
+/// Which way a frame goes, seen from the client: sets the Ethernet addresses and the Linux
+/// cooked header's packet type, so `tcpdump -e` shows each direction as a real capture would.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// Sent by the capturing host.
+    Out,
+    /// Received by the capturing host.
+    In,
+}
+
+/// A timeline of frames (and, for pcapng, other blocks) to render into a capture file.
+#[derive(Clone, Debug)]
+pub struct Script {
+    start: Timestamp,
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    ts: Timestamp,
+    body: Body,
+}
+
+#[derive(Clone, Debug)]
+enum Body {
+    Frame { link: LinkType, bytes: Vec<u8> },
+    Block { block_type: u32, body: Vec<u8> },
+}
+
+impl Script {
+    /// An empty timeline starting at `start`.
+    pub fn new(start: Timestamp) -> Script {
+        Script { start, entries: Vec::new() }
+    }
+
+    /// The timestamp `at` seconds after the start (rounded to the nanosecond).
+    pub fn time(&self, at: f64) -> Timestamp {
+        self.start.add(Duration::from_secs_f64(at))
+    }
+
+    /// Adds `ip_packet` wrapped in `link`, going in direction `dir`, `at` seconds after the
+    /// start. Frames are rendered in time order; frames at the same time keep the order they
+    /// were added in.
+    pub fn packet(&mut self, at: f64, link: Link, dir: Dir, ip_packet: &[u8]) {
+        let mut bytes = frame::frame(link, ip_packet);
+        if dir == Dir::In {
+            turn_inbound(link, &mut bytes);
+        } else {
+            turn_outbound(link, &mut bytes);
+        }
+        let ts = self.time(at);
+        self.entries.push(Entry { ts, body: Body::Frame { link: link.link_type(), bytes } });
+    }
+
+    /// Adds a pcapng block of any type (rendered only by [`Script::to_pcapng`]), for blocks a
+    /// reader must skip.
+    pub fn block(&mut self, at: f64, block_type: u32, body: &[u8]) {
+        let ts = self.time(at);
+        self.entries.push(Entry { ts, body: Body::Block { block_type, body: body.to_vec() } });
+    }
+
+    fn sorted(&self) -> Vec<&Entry> {
+        let mut v: Vec<&Entry> = self.entries.iter().collect();
+        v.sort_by_key(|e| e.ts); // stable: ties keep insertion order
+        v
+    }
+
+    /// Renders a classic pcap file.
+    ///
+    /// # Panics
+    ///
+    /// If the frames have more than one link type or the script holds pcapng blocks: a pcap
+    /// file has one link type and no blocks, and a scenario that asks otherwise is a bug.
+    pub fn to_pcap(&self, resolution: TsResolution, big_endian: bool) -> Vec<u8> {
+        let entries = self.sorted();
+        let link = match entries.first().map(|e| &e.body) {
+            Some(Body::Frame { link, .. }) => *link,
+            _ => LinkType::ETHERNET,
+        };
+        let mut w = PcapWriter::new(Vec::new(), link, SNAPLEN, resolution, big_endian)
+            .expect("writing to a Vec cannot fail");
+        for e in entries {
+            match &e.body {
+                Body::Frame { link: l, bytes } => {
+                    assert_eq!(*l, link, "a pcap file has a single link type");
+                    w.write_frame(e.ts, bytes, bytes.len() as u32).expect("frame fits pcap");
+                }
+                Body::Block { .. } => panic!("pcap files cannot hold pcapng blocks"),
+            }
+        }
+        w.into_inner()
+    }
+
+    /// Renders a little-endian pcapng file with one interface per `(link type, resolution)`;
+    /// each frame goes to the first interface of its link type.
+    ///
+    /// # Panics
+    ///
+    /// If a frame's link type has no interface.
+    pub fn to_pcapng(&self, interfaces: &[(LinkType, TsResolution)]) -> Vec<u8> {
+        let mut w = PcapngWriter::new(Vec::new(), false).expect("writing to a Vec cannot fail");
+        for &(link, res) in interfaces {
+            w.add_interface(link, SNAPLEN, res).expect("valid interface");
+        }
+        for e in self.sorted() {
+            match &e.body {
+                Body::Frame { link, bytes } => {
+                    let iface = interfaces
+                        .iter()
+                        .position(|(l, _)| l == link)
+                        .expect("an interface for every link type");
+                    w.write_frame(iface as u32, e.ts, bytes, bytes.len() as u32)
+                        .expect("frame fits pcapng");
+                }
+                Body::Block { block_type, body } => {
+                    w.write_raw_block(*block_type, body).expect("block fits pcapng");
+                }
+            }
+        }
+        w.into_inner()
+    }
+}
+
+/// Ethernet address of the capturing client (what the frame builder writes as source).
+const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+/// Ethernet address of the client's gateway.
+const GATEWAY_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+
+/// Linux cooked capture packet types (`PACKET_HOST`, `PACKET_OUTGOING`).
+const SLL_HOST: u8 = 0;
+const SLL_OUTGOING: u8 = 4;
+
+/// The builder writes every frame as client → gateway; a received frame comes from the
+/// gateway to the client, and Linux cooked headers name the sender's address and "to us".
+fn turn_inbound(link: Link, f: &mut [u8]) {
+    match link {
+        Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => {
+            f[..6].copy_from_slice(&CLIENT_MAC);
+            f[6..12].copy_from_slice(&GATEWAY_MAC);
+        }
+        Link::Sll => {
+            f[..2].copy_from_slice(&u16::from(SLL_HOST).to_be_bytes());
+            f[6..12].copy_from_slice(&GATEWAY_MAC);
+        }
+        Link::Sll2 => {
+            f[10] = SLL_HOST;
+            f[12..18].copy_from_slice(&GATEWAY_MAC);
+        }
+        _ => {}
+    }
+}
+
+/// A sent frame: Linux cooked headers mark it "outgoing" (the builder writes "to us").
+fn turn_outbound(link: Link, f: &mut [u8]) {
+    match link {
+        Link::Sll => f[..2].copy_from_slice(&u16::from(SLL_OUTGOING).to_be_bytes()),
+        Link::Sll2 => f[10] = SLL_OUTGOING,
+        _ => {}
+    }
+}
+
+/// One TCP conversation between the capturing client and a server, keeping each side's next
+/// sequence number so every segment acknowledges what the other side has sent.
+#[derive(Clone, Debug)]
+pub struct TcpConv {
+    link: Link,
+    client: IpAddr,
+    server: IpAddr,
+    client_port: u16,
+    server_port: u16,
+    client_ttl: u8,
+    server_ttl: u8,
+    client_isn: u32,
+    server_isn: u32,
+    client_next: u32,
+    server_next: u32,
+}
+
+/// Window of a Linux SYN and SYN-ACK without window scaling on the wire.
+const SYN_WINDOW: u16 = 64240;
+/// Window after the handshake (scaled, as Linux shows it).
+const WINDOW: u16 = 502;
+
+impl TcpConv {
+    /// A conversation from `client:client_port` to `server:server_port` on `link`, with
+    /// initial sequence numbers `isns` (client, server). TTLs: 64 from the client, 61 from the
+    /// server.
+    pub fn new(
+        link: Link,
+        (client, client_port): (IpAddr, u16),
+        (server, server_port): (IpAddr, u16),
+        isns: (u32, u32),
+    ) -> TcpConv {
+        TcpConv {
+            link,
+            client,
+            server,
+            client_port,
+            server_port,
+            client_ttl: CLIENT_TTL,
+            server_ttl: SERVER_TTL,
+            client_isn: isns.0,
+            server_isn: isns.1,
+            client_next: isns.0.wrapping_add(1),
+            server_next: isns.1.wrapping_add(1),
+        }
+    }
+
+    /// With this TTL on the server's packets.
+    pub fn server_ttl(mut self, ttl: u8) -> TcpConv {
+        self.server_ttl = ttl;
+        self
+    }
+
+    /// `client:port → server:port tcp`, as the scenario READMEs list attempts.
+    pub fn describe(&self) -> String {
+        describe(self.client, self.client_port, self.server, self.server_port, "tcp")
+    }
+
+    /// Starts over with a new client ISN (a new attempt on the same 5-tuple).
+    pub fn new_client_isn(&mut self, isn: u32) {
+        self.client_isn = isn;
+        self.client_next = isn.wrapping_add(1);
+    }
+
+    fn client_ip(&self, ttl: u8) -> Ip {
+        Ip::new(self.client, self.server).ttl(ttl)
+    }
+
+    fn server_ip(&self) -> Ip {
+        Ip::new(self.server, self.client).ttl(self.server_ttl)
+    }
+
+    fn client_segment(
+        &self,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        window: u16,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let tcp = Tcp::new(self.client_port, self.server_port)
+            .seq(seq)
+            .ack(ack)
+            .flags(flags)
+            .window(window);
+        frame::tcp(&self.client_ip(self.client_ttl), &tcp, payload)
+    }
+
+    fn server_segment(
+        &self,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        window: u16,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let tcp = Tcp::new(self.server_port, self.client_port)
+            .seq(seq)
+            .ack(ack)
+            .flags(flags)
+            .window(window);
+        frame::tcp(&self.server_ip(), &tcp, payload)
+    }
+
+    /// The client's SYN as it left the client but with TTL `ttl`: what a router or the server
+    /// quotes in an ICMP error (the TTL it had when it reached them).
+    pub fn syn_packet(&self, ttl: u8) -> Vec<u8> {
+        let tcp = Tcp::new(self.client_port, self.server_port)
+            .seq(self.client_isn)
+            .flags(SYN)
+            .window(SYN_WINDOW);
+        frame::tcp(&self.client_ip(ttl), &tcp, b"")
+    }
+
+    /// The client's SYN (also a retransmission: same ISN).
+    pub fn syn(&self, s: &mut Script, at: f64) {
+        s.packet(at, self.link, Dir::Out, &self.syn_packet(self.client_ttl));
+    }
+
+    /// The server's SYN-ACK.
+    pub fn syn_ack(&self, s: &mut Script, at: f64) {
+        let p = self.server_segment(SYN | ACK, self.server_isn, self.client_next, SYN_WINDOW, b"");
+        s.packet(at, self.link, Dir::In, &p);
+    }
+
+    /// A pure ACK from the client of everything the server sent.
+    pub fn ack(&self, s: &mut Script, at: f64) {
+        let p = self.client_segment(ACK, self.client_next, self.server_next, WINDOW, b"");
+        s.packet(at, self.link, Dir::Out, &p);
+    }
+
+    /// A pure ACK from the server of everything the client sent.
+    pub fn server_ack(&self, s: &mut Script, at: f64) {
+        let p = self.server_segment(ACK, self.server_next, self.client_next, WINDOW, b"");
+        s.packet(at, self.link, Dir::In, &p);
+    }
+
+    /// Data from the client (PSH/ACK).
+    pub fn client_data(&mut self, s: &mut Script, at: f64, payload: &[u8]) {
+        let p = self.client_segment(PSH | ACK, self.client_next, self.server_next, WINDOW, payload);
+        s.packet(at, self.link, Dir::Out, &p);
+        self.client_next = self.client_next.wrapping_add(payload.len() as u32);
+    }
+
+    /// Data from the server (PSH/ACK).
+    pub fn server_data(&mut self, s: &mut Script, at: f64, payload: &[u8]) {
+        let p = self.server_segment(PSH | ACK, self.server_next, self.client_next, WINDOW, payload);
+        s.packet(at, self.link, Dir::In, &p);
+        self.server_next = self.server_next.wrapping_add(payload.len() as u32);
+    }
+
+    /// The client's FIN/ACK.
+    pub fn client_fin(&mut self, s: &mut Script, at: f64) {
+        let p = self.client_segment(FIN | ACK, self.client_next, self.server_next, WINDOW, b"");
+        s.packet(at, self.link, Dir::Out, &p);
+        self.client_next = self.client_next.wrapping_add(1);
+    }
+
+    /// The server's FIN/ACK.
+    pub fn server_fin(&mut self, s: &mut Script, at: f64) {
+        let p = self.server_segment(FIN | ACK, self.server_next, self.client_next, WINDOW, b"");
+        s.packet(at, self.link, Dir::In, &p);
+        self.server_next = self.server_next.wrapping_add(1);
+    }
+
+    /// The client aborts: RST/ACK at its next sequence number (what Linux sends for a close
+    /// with `SO_LINGER` 0 or unread data).
+    pub fn client_rst(&self, s: &mut Script, at: f64) {
+        let p = self.client_segment(RST | ACK, self.client_next, self.server_next, 0, b"");
+        s.packet(at, self.link, Dir::Out, &p);
+    }
+
+    /// The server aborts an established connection: RST/ACK at its next sequence number.
+    pub fn server_rst(&self, s: &mut Script, at: f64) {
+        let p = self.server_segment(RST | ACK, self.server_next, self.client_next, 0, b"");
+        s.packet(at, self.link, Dir::In, &p);
+    }
+
+    /// The answer of a closed port (RFC 9293 3.10.7.1): RST/ACK with sequence 0 acknowledging
+    /// the SYN, arriving with TTL `ttl` (the server's own, or a middlebox's).
+    pub fn refuse(&self, s: &mut Script, at: f64, ttl: u8) {
+        let tcp = Tcp::new(self.server_port, self.client_port)
+            .seq(0)
+            .ack(self.client_isn.wrapping_add(1))
+            .flags(RST | ACK)
+            .window(0);
+        let p = frame::tcp(&self.server_ip().ttl(ttl), &tcp, b"");
+        s.packet(at, self.link, Dir::In, &p);
+    }
+
+    /// SYN, SYN-ACK, ACK starting at `at`, with a round trip of `rtt` seconds.
+    pub fn handshake(&self, s: &mut Script, at: f64, rtt: f64) {
+        self.syn(s, at);
+        self.syn_ack(s, at + rtt);
+        self.ack(s, at + rtt + 0.000_1);
+    }
+
+    /// The client sends `request`, the server acknowledges it and answers `response`, and the
+    /// client acknowledges that; starting at `at` with round trip `rtt`.
+    pub fn exchange(&mut self, s: &mut Script, at: f64, rtt: f64, request: &[u8], response: &[u8]) {
+        self.client_data(s, at, request);
+        self.server_ack(s, at + rtt);
+        self.server_data(s, at + rtt + 0.000_3, response);
+        self.ack(s, at + rtt + 0.000_4);
+    }
+
+    /// The client closes first: FIN/ACK, the server's FIN/ACK, the client's last ACK.
+    pub fn client_close(&mut self, s: &mut Script, at: f64, rtt: f64) {
+        self.client_fin(s, at);
+        self.server_fin(s, at + rtt);
+        self.ack(s, at + rtt + 0.000_1);
+    }
+
+    /// The server closes first: its FIN/ACK, the client's FIN/ACK, the server's last ACK.
+    pub fn server_close(&mut self, s: &mut Script, at: f64, rtt: f64) {
+        self.server_fin(s, at);
+        self.client_fin(s, at + 0.000_2);
+        self.server_ack(s, at + 0.000_2 + rtt);
+    }
+}
+
+/// One UDP conversation (request and reply) between the capturing client and a server.
+#[derive(Clone, Debug)]
+pub struct UdpConv {
+    link: Link,
+    client: IpAddr,
+    server: IpAddr,
+    client_port: u16,
+    server_port: u16,
+}
+
+impl UdpConv {
+    /// Datagrams between `client:client_port` and `server:server_port` on `link`.
+    pub fn new(
+        link: Link,
+        (client, client_port): (IpAddr, u16),
+        (server, server_port): (IpAddr, u16),
+    ) -> Self {
+        UdpConv { link, client, server, client_port, server_port }
+    }
+
+    /// `client:port → server:port udp`.
+    pub fn describe(&self) -> String {
+        describe(self.client, self.client_port, self.server, self.server_port, "udp")
+    }
+
+    /// The client's datagram with TTL `ttl` (for ICMP quotes: the TTL it reached them with).
+    pub fn request_packet(&self, ttl: u8, payload: &[u8]) -> Vec<u8> {
+        let ip = Ip::new(self.client, self.server).ttl(ttl).df(false);
+        frame::udp(&ip, self.client_port, self.server_port, payload)
+    }
+
+    /// A datagram from the client.
+    pub fn request(&self, s: &mut Script, at: f64, payload: &[u8]) {
+        s.packet(at, self.link, Dir::Out, &self.request_packet(CLIENT_TTL, payload));
+    }
+
+    /// A datagram from the server.
+    pub fn reply(&self, s: &mut Script, at: f64, payload: &[u8]) {
+        let ip = Ip::new(self.server, self.client).ttl(SERVER_TTL).df(false);
+        let p = frame::udp(&ip, self.server_port, self.client_port, payload);
+        s.packet(at, self.link, Dir::In, &p);
+    }
+}
+
+/// An ICMP or ICMPv6 error from `reporter` to the client, arriving with TTL `ttl`, quoting
+/// `quote`.
+fn icmp_to(
+    s: &mut Script,
+    at: f64,
+    link: Link,
+    (reporter, ttl): (IpAddr, u8),
+    client: IpAddr,
+    icmp: Icmp,
+    quote: &[u8],
+) {
+    let ip = Ip::new(reporter, client).ttl(ttl).df(false);
+    s.packet(at, link, Dir::In, &frame::icmp_error(&ip, icmp, quote));
+}
+
+fn describe(client: IpAddr, cport: u16, server: IpAddr, sport: u16, proto: &str) -> String {
+    fn ep(ip: IpAddr, port: u16) -> String {
+        match ip {
+            IpAddr::V4(a) => format!("{a}:{port}"),
+            IpAddr::V6(a) => format!("[{a}]:{port}"),
+        }
+    }
+    format!("{} → {} {proto}", ep(client, cport), ep(server, sport))
+}
+
+fn attempt(
+    flow: String,
+    verdict: &'static str,
+    cause: &'static str,
+    note: &'static str,
+) -> Attempt {
+    Attempt { flow, verdict, cause, note }
+}
+
+/// ICMPv6 destination unreachable, no route to destination (1/0); ICMPv4 net unreachable (3/0).
+const NO_ROUTE: Icmp = Icmp { v4: (3, 0), v6: (1, 0), mtu: 0 };
+
+/// A DNS query (RFC 1035) for `name` of type `qtype` with recursion desired.
+fn dns_query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
+    let mut m = Vec::new();
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD; 1 question
+    for label in name.split('.') {
+        m.push(label.len() as u8);
+        m.extend_from_slice(label.as_bytes());
+    }
+    m.push(0);
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&1u16.to_be_bytes()); // class IN
+    m
+}
+
+/// The answer to [`dns_query`]: the question again and one record with `rdata`, TTL 300.
+fn dns_answer(id: u16, name: &str, qtype: u16, rdata: &[u8]) -> Vec<u8> {
+    let mut m = dns_query(id, name, qtype);
+    m[2..4].copy_from_slice(&[0x81, 0x80]); // QR, RD, RA; NOERROR
+    m[6..8].copy_from_slice(&1u16.to_be_bytes()); // 1 answer
+    m.extend_from_slice(&[0xc0, 12]); // name: pointer to the question's
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&1u16.to_be_bytes());
+    m.extend_from_slice(&300u32.to_be_bytes());
+    m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    m.extend_from_slice(rdata);
+    m
+}
+
+const DNS_A: u16 = 1;
+const DNS_AAAA: u16 = 28;
+
+const HTTP_GET: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n";
+const HTTP_OK: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world\n";
+const SSH_SERVER: &[u8] = b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n";
+const SSH_CLIENT: &[u8] = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
+const SMTP_BANNER: &[u8] = b"220 mail.example.com ESMTP Postfix\r\n";
+const SMTP_EHLO: &[u8] = b"EHLO client.example.com\r\n";
+
+/// TLS application data records (content type 23, TLS 1.2 on the wire) of `len` bytes.
+fn tls_record(len: u16, fill: u8) -> Vec<u8> {
+    let mut r = vec![23, 3, 3];
+    r.extend_from_slice(&len.to_be_bytes());
+    r.extend(std::iter::repeat_n(fill, usize::from(len)));
+    r
+}
+
+/// Every scenario, in the order of the index.
+pub fn all() -> Vec<Scenario> {
+    vec![
+        refused_v4(),
+        refused_v6(),
+        unreachable_icmp(),
+        time_exceeded(),
+        icmp_without_attempt(),
+        unanswered_syns(),
+        established(),
+        syn_after_rst(),
+        udp(),
+        midstream(),
+        vlan(),
+        qinq(),
+        linux_sll(),
+        linux_sll2(),
+        null_loopback(),
+        raw_ip(),
+        pcapng_two_interfaces(),
+    ]
+}
+
+const ETH: Link = Link::Ethernet;
+const PCAP_ETH_US_LE: &str = "pcap, Ethernet (1), µs timestamps, little-endian";
+
+fn refused_v4() -> Scenario {
+    let mut s = Script::new(START);
+    let mut ssh =
+        TcpConv::new(ETH, (CLIENT4, 40022), (SERVER4, 22), (1_000_000_022, 3_000_000_022));
+    ssh.handshake(&mut s, 0.0, 0.0121);
+    ssh.server_data(&mut s, 0.0405, SSH_SERVER);
+    ssh.ack(&mut s, 0.0406);
+    ssh.client_data(&mut s, 0.0412, SSH_CLIENT);
+    ssh.server_ack(&mut s, 0.0533);
+    ssh.client_close(&mut s, 0.0601, 0.0121);
+    let http = TcpConv::new(ETH, (CLIENT4, 40080), (SERVER4, 80), (1_000_000_080, 0));
+    http.syn(&mut s, 1.0);
+    http.refuse(&mut s, 1.0119, SERVER_TTL);
+    let https = TcpConv::new(ETH, (CLIENT4, 40443), (SERVER4, 443), (1_000_000_443, 0));
+    https.syn(&mut s, 2.0);
+    // A firewall two routers nearer than the server resets in its name (initial TTL 255).
+    https.refuse(&mut s, 2.0043, 254);
+    Scenario {
+        name: "refused-v4",
+        description: "A server that answers SSH, refuses port 80 itself (RST with the TTL of its \
+                      own packets) and has port 443 refused by a firewall on the path (RST with \
+                      another hop count).",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                ssh.describe(),
+                "established",
+                "closed",
+                "handshake, SSH banners both ways, FIN from the client then the server",
+            ),
+            attempt(
+                http.describe(),
+                "refused",
+                "host-reset",
+                "RST/ACK (seq 0, ack ISN+1) with TTL 61, as the server's own SSH packets (3 hops)",
+            ),
+            attempt(
+                https.describe(),
+                "refused",
+                "path-reset",
+                "RST/ACK with TTL 254 (1 hop from an initial 255), while the server is 3 hops away",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn refused_v6() -> Scenario {
+    let mut s = Script::new(START);
+    let http = TcpConv::new(ETH, (CLIENT6, 40080), (SERVER6, 80), (1_100_000_080, 0));
+    http.syn(&mut s, 0.0);
+    http.refuse(&mut s, 0.0118, SERVER_TTL);
+    Scenario {
+        name: "refused-v6",
+        description: "An IPv6 SYN answered by RST/ACK, and nothing else from the server: whether \
+                      the host itself or something on the path reset cannot be told.",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![attempt(
+            http.describe(),
+            "refused",
+            "reset",
+            "RST/ACK acknowledging the SYN, hop limit 61; no other packet of the server to compare",
+        )],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn unreachable_icmp() -> Scenario {
+    let mut s = Script::new(START);
+    // The server itself rejects (iptables REJECT, the default port-unreachable), quoting the
+    // whole SYN as it arrived there.
+    let a = TcpConv::new(ETH, (CLIENT4, 41001), (SERVER4, 8443), (1_200_000_001, 0));
+    a.syn(&mut s, 0.000_000_123);
+    let q = a.syn_packet(SERVER_TTL);
+    icmp_to(&mut s, 0.011_842_517, ETH, (SERVER4, SERVER_TTL), CLIENT4, Icmp::PORT_UNREACHABLE, &q);
+    // The second router has no route to the host; it quotes only the IP header and 8 bytes
+    // (RFC 792's minimum), as many routers do.
+    let b = TcpConv::new(ETH, (CLIENT4, 41002), (GONE4, 22), (1_200_000_002, 0));
+    b.syn(&mut s, 1.000_000_456);
+    let q = b.syn_packet(63);
+    let q8 = frame::quote_8(&q);
+    icmp_to(&mut s, 1.004_210_789, ETH, (ROUTER2_4, 254), CLIENT4, Icmp::HOST_UNREACHABLE, q8);
+    // A firewall on the path says the destination is administratively prohibited.
+    let c = TcpConv::new(ETH, (CLIENT4, 41003), (SERVER4, 25), (1_200_000_003, 0));
+    c.syn(&mut s, 2.000_000_789);
+    let q = c.syn_packet(62);
+    icmp_to(&mut s, 2.006_300_012, ETH, (FIREWALL4, 253), CLIENT4, Icmp::ADMIN_PROHIBITED, &q);
+    // UDP to a port with no listener: the server's kernel answers port unreachable.
+    let d = UdpConv::new(ETH, (CLIENT4, 41004), (SERVER4, 514));
+    let msg = b"<14>Nov 20 14:00:03 client app: hello";
+    d.request(&mut s, 3.000_001_001, msg);
+    let q = d.request_packet(SERVER_TTL, msg);
+    icmp_to(&mut s, 3.011_907_333, ETH, (SERVER4, SERVER_TTL), CLIENT4, Icmp::PORT_UNREACHABLE, &q);
+    // IPv6: the server's ip6tables rejects with adm-prohibited (1/1) ...
+    let e = TcpConv::new(ETH, (CLIENT6, 41005), (SERVER6, 8443), (1_200_000_005, 0));
+    e.syn(&mut s, 4.000_000_222);
+    let q = e.syn_packet(SERVER_TTL);
+    icmp_to(&mut s, 4.011_700_444, ETH, (SERVER6, SERVER_TTL), CLIENT6, Icmp::ADMIN_PROHIBITED, &q);
+    // ... and the first router has no route to another prefix (1/0).
+    let f = TcpConv::new(ETH, (CLIENT6, 41006), (GONE6, 443), (1_200_000_006, 0));
+    f.syn(&mut s, 5.000_000_555);
+    let q = f.syn_packet(CLIENT_TTL);
+    icmp_to(&mut s, 5.000_912_666, ETH, (ROUTER1_6, 255), CLIENT6, NO_ROUTE, &q);
+    Scenario {
+        name: "unreachable-icmp",
+        description: "Attempts answered by ICMP and ICMPv6 destination unreachable, from the \
+                      server itself and from routers and a firewall on the path, for TCP and UDP; \
+                      one router quotes only the IP header and 8 bytes.",
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1), ns timestamps, big-endian",
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "unreachable",
+                "port-unreachable",
+                "ICMP 3/3 from the server itself (TTL 61) quoting the whole SYN",
+            ),
+            attempt(
+                b.describe(),
+                "unreachable",
+                "host-unreachable",
+                "ICMP 3/1 from router 203.0.113.2 (TTL 254) quoting IP header + 8 bytes",
+            ),
+            attempt(
+                c.describe(),
+                "unreachable",
+                "admin-prohibited",
+                "ICMP 3/13 from firewall 203.0.113.3 (TTL 253)",
+            ),
+            attempt(
+                d.describe(),
+                "unreachable",
+                "port-unreachable",
+                "ICMP 3/3 from the server quoting the syslog datagram",
+            ),
+            attempt(
+                e.describe(),
+                "unreachable",
+                "admin-prohibited",
+                "ICMPv6 1/1 from the server itself (hop limit 61)",
+            ),
+            attempt(
+                f.describe(),
+                "unreachable",
+                "no-route",
+                "ICMPv6 1/0 from the first router 2001:db8:ff::1 (hop limit 255)",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Nano, true),
+    }
+}
+
+fn time_exceeded() -> Scenario {
+    let mut s = Script::new(START);
+    // A routing loop: the SYN circles until its TTL runs out at the second router, which
+    // quotes the header as it got it (TTL 1) and 8 bytes.
+    let a = TcpConv::new(ETH, (CLIENT4, 41100), (SERVER4, 80), (1_300_000_000, 0));
+    a.syn(&mut s, 0.0);
+    let q = a.syn_packet(1);
+    let q8 = frame::quote_8(&q);
+    icmp_to(&mut s, 0.062_113, ETH, (ROUTER2_4, 254), CLIENT4, Icmp::TTL_EXCEEDED, q8);
+    let b = TcpConv::new(ETH, (CLIENT6, 41101), (SERVER6, 80), (1_300_000_001, 0));
+    b.syn(&mut s, 1.0);
+    let q = b.syn_packet(1);
+    icmp_to(&mut s, 1.063_402, ETH, (ROUTER2_6, 254), CLIENT6, Icmp::TTL_EXCEEDED, &q);
+    Scenario {
+        name: "time-exceeded",
+        description: "SYNs caught in a routing loop: ICMP time exceeded (11/0) and ICMPv6 hop \
+                      limit exceeded (3/0) from the second router, quoting the SYN with TTL 1.",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "time-exceeded",
+                "ttl-exceeded",
+                "ICMP 11/0 from 203.0.113.2 (TTL 254) quoting IP header + 8 bytes",
+            ),
+            attempt(
+                b.describe(),
+                "time-exceeded",
+                "ttl-exceeded",
+                "ICMPv6 3/0 from 2001:db8:ff::2 (hop limit 254) quoting the whole SYN",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn icmp_without_attempt() -> Scenario {
+    let mut s = Script::new(START);
+    // As if captured with a filter such as `icmp or icmp6`: the attempts themselves are not in
+    // the file, only the errors that quote them.
+    let a = TcpConv::new(ETH, (CLIENT4, 41200), (GONE4, 22), (1_400_000_000, 0));
+    let q = a.syn_packet(63);
+    icmp_to(
+        &mut s,
+        0.0,
+        ETH,
+        (ROUTER2_4, 254),
+        CLIENT4,
+        Icmp::HOST_UNREACHABLE,
+        frame::quote_8(&q),
+    );
+    let b = UdpConv::new(ETH, (CLIENT6, 41201), (SERVER6, 53));
+    let q = b.request_packet(SERVER_TTL, &dns_query(0x4201, "www.example.com", DNS_AAAA));
+    icmp_to(&mut s, 1.0, ETH, (SERVER6, SERVER_TTL), CLIENT6, Icmp::PORT_UNREACHABLE, &q);
+    Scenario {
+        name: "icmp-without-attempt",
+        description: "ICMP errors whose attempts are not in the capture (as with a filter like \
+                      `icmp or icmp6`): each quoted attempt still gets its verdict.",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "unreachable",
+                "host-unreachable",
+                "ICMP 3/1 from router 203.0.113.2 quoting a SYN (8 bytes) that is not captured",
+            ),
+            attempt(
+                b.describe(),
+                "unreachable",
+                "port-unreachable",
+                "ICMPv6 1/4 from the server quoting a DNS query that is not captured",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn unanswered_syns() -> Scenario {
+    let mut s = Script::new(START);
+    let a = TcpConv::new(ETH, (CLIENT4, 41300), (SERVER4, 8080), (1_500_000_000, 0));
+    for at in [0.0, 1.0, 3.0, 7.0] {
+        a.syn(&mut s, at); // Linux's exponential backoff: same ISN each time
+    }
+    let dns = UdpConv::new(ETH, (CLIENT4, 41301), (RESOLVER4, 53));
+    dns.request(&mut s, 27.0, &dns_query(0x4301, "www.example.com", DNS_A));
+    dns.reply(&mut s, 27.0118, &dns_answer(0x4301, "www.example.com", DNS_A, &[203, 0, 113, 80]));
+    let b = TcpConv::new(ETH, (CLIENT4, 41302), (SERVER4, 8081), (1_500_000_002, 0));
+    b.syn(&mut s, 30.0);
+    b.syn(&mut s, 31.0);
+    Scenario {
+        name: "unanswered-syns",
+        description: "SYNs that get nothing back: one attempt retried at 0, 1, 3 and 7 s whose \
+                      timeout passes inside the capture (unrelated DNS 20 s later), and one whose \
+                      two SYNs end the capture before its timeout.",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "unanswered",
+                "no-response",
+                "4 SYNs with the same ISN at 0, 1, 3, 7 s; the capture goes on 20 s after the last",
+            ),
+            attempt(
+                dns.describe(),
+                "answered",
+                "reply-seen",
+                "the unrelated traffic that moves capture time on: a DNS query and its answer",
+            ),
+            attempt(
+                b.describe(),
+                "unanswered",
+                "capture-ended",
+                "2 SYNs at 30 and 31 s, the last packets of the capture",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn established() -> Scenario {
+    let mut s = Script::new(START);
+    let rtt = 0.0121;
+    let mut a = TcpConv::new(ETH, (CLIENT4, 41400), (SERVER4, 80), (1_600_000_000, 3_600_000_000));
+    a.handshake(&mut s, 0.0, rtt);
+    a.exchange(&mut s, 0.0124, rtt, HTTP_GET, HTTP_OK);
+    a.client_close(&mut s, 0.0300, rtt);
+    let mut b = TcpConv::new(ETH, (CLIENT6, 41401), (SERVER6, 443), (1_600_000_001, 3_600_000_001));
+    b.handshake(&mut s, 1.0, rtt);
+    b.exchange(&mut s, 1.0124, rtt, &tls_record(40, 0xa1), &tls_record(90, 0xb2));
+    b.server_close(&mut s, 1.2000, rtt);
+    let mut c =
+        TcpConv::new(ETH, (CLIENT4, 41402), (SERVER4, 8080), (1_600_000_002, 3_600_000_002));
+    c.handshake(&mut s, 2.0, rtt);
+    c.exchange(&mut s, 2.0124, rtt, HTTP_GET, HTTP_OK);
+    c.client_rst(&mut s, 2.5000);
+    let d = TcpConv::new(ETH, (CLIENT6, 41403), (SERVER6, 25), (1_600_000_003, 3_600_000_003));
+    d.handshake(&mut s, 3.0, rtt);
+    d.server_rst(&mut s, 3.0250);
+    let mut e = TcpConv::new(ETH, (CLIENT4, 41404), (SERVER4, 25), (1_600_000_004, 3_600_000_004));
+    e.handshake(&mut s, 4.0, rtt);
+    e.server_data(&mut s, 4.0500, SMTP_BANNER);
+    e.ack(&mut s, 4.0501);
+    e.client_data(&mut s, 4.0600, SMTP_EHLO);
+    e.server_ack(&mut s, 4.0721);
+    Scenario {
+        name: "established",
+        description: "Completed handshakes over IPv4 and IPv6, ended every way a connection \
+                      ends: FIN from both sides (client first, server first), reset by the \
+                      client after data, reset by the server right after the handshake, and \
+                      still open when the capture stops.",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "established",
+                "closed",
+                "HTTP request and response, client FIN first",
+            ),
+            attempt(
+                b.describe(),
+                "established",
+                "closed",
+                "TLS records both ways, server FIN first",
+            ),
+            attempt(
+                c.describe(),
+                "established",
+                "reset-by-client",
+                "HTTP exchange, then RST/ACK from the client",
+            ),
+            attempt(
+                d.describe(),
+                "established",
+                "reset-by-server",
+                "handshake, then RST/ACK from the server before any data",
+            ),
+            attempt(
+                e.describe(),
+                "established",
+                "still-open",
+                "SMTP banner and EHLO, then the capture ends with the connection open",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn syn_after_rst() -> Scenario {
+    let mut s = Script::new(START);
+    let mut a = TcpConv::new(ETH, (CLIENT4, 41500), (SERVER4, 80), (1_700_000_000, 3_700_000_000));
+    a.syn(&mut s, 0.0);
+    // The server was slow to answer; the client's retransmission (same ISN) was already on
+    // its way and is captured just after the RST: it is not a new attempt.
+    a.refuse(&mut s, 0.9996, SERVER_TTL);
+    a.syn(&mut s, 1.0003);
+    let first = a.describe();
+    // A second try on the same 5-tuple with a new ISN finds the service up.
+    a.new_client_isn(1_700_500_000);
+    a.handshake(&mut s, 2.0, 0.0121);
+    a.exchange(&mut s, 2.0124, 0.0121, HTTP_GET, HTTP_OK);
+    a.client_close(&mut s, 2.0300, 0.0121);
+    Scenario {
+        name: "syn-after-rst",
+        description: "A refused SYN, a retransmission of it that crosses the RST, and a new \
+                      attempt on the same 5-tuple (new ISN) a second later that succeeds: two \
+                      attempts, not three.",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                first,
+                "refused",
+                "reset",
+                "ISN 1700000000 answered by RST/ACK (ack ISN+1); the same-ISN SYN after it is \
+                 absorbed; no earlier packet of the server to compare TTLs with",
+            ),
+            attempt(
+                a.describe(),
+                "established",
+                "closed",
+                "new ISN 1700500000 at 2 s: handshake, HTTP exchange, FIN both ways",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn udp() -> Scenario {
+    let mut s = Script::new(START);
+    let a = UdpConv::new(ETH, (CLIENT4, 41600), (RESOLVER4, 53));
+    a.request(&mut s, 0.0, &dns_query(0x4600, "www.example.com", DNS_A));
+    a.reply(&mut s, 0.0118, &dns_answer(0x4600, "www.example.com", DNS_A, &[203, 0, 113, 80]));
+    let b = UdpConv::new(ETH, (CLIENT6, 41601), (RESOLVER6, 53));
+    let v6_answer = Ipv6Addr::new(0x2001, 0xdb8, 0x80, 0, 0, 0, 0, 0x80).octets();
+    b.request(&mut s, 1.0, &dns_query(0x4601, "www.example.com", DNS_AAAA));
+    b.reply(&mut s, 1.0121, &dns_answer(0x4601, "www.example.com", DNS_AAAA, &v6_answer));
+    let c = UdpConv::new(ETH, (CLIENT4, 41602), (DEAD_RESOLVER4, 53));
+    for at in [2.0, 4.0, 6.0, 8.0] {
+        c.request(&mut s, at, &dns_query(0x4602, "www.example.org", DNS_A));
+    }
+    let d = UdpConv::new(ETH, (CLIENT4, 41603), (RESOLVER4, 53));
+    d.request(&mut s, 20.0, &dns_query(0x4603, "www.example.org", DNS_A));
+    d.reply(&mut s, 20.0119, &dns_answer(0x4603, "www.example.org", DNS_A, &[203, 0, 113, 81]));
+    Scenario {
+        name: "udp",
+        description: "DNS over UDP: queries answered over IPv4 and IPv6, and a query to a dead \
+                      resolver sent four times (three retries) with no answer, followed by later \
+                      traffic so that its timeout passes inside the capture.",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(a.describe(), "answered", "reply-seen", "A query and its answer 11.8 ms later"),
+            attempt(b.describe(), "answered", "reply-seen", "AAAA query over IPv6 and its answer"),
+            attempt(
+                c.describe(),
+                "unanswered",
+                "no-response",
+                "the same query at 2, 4, 6 and 8 s, nothing back; capture goes on to 20 s",
+            ),
+            attempt(d.describe(), "answered", "reply-seen", "the later traffic: a query answered"),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn midstream() -> Scenario {
+    let mut s = Script::new(START);
+    // The capture starts long after the handshake: sequence numbers far from any ISN.
+    let mut a = TcpConv::new(ETH, (CLIENT4, 51000), (SERVER4, 443), (1_800_123_456, 3_800_654_320));
+    a.server_data(&mut s, 0.0, &tls_record(600, 0xc3));
+    a.ack(&mut s, 0.0002);
+    a.client_data(&mut s, 0.5, &tls_record(120, 0xd4));
+    a.server_ack(&mut s, 0.5121);
+    a.server_data(&mut s, 0.5130, &tls_record(300, 0xe5));
+    a.ack(&mut s, 0.5132);
+    a.client_close(&mut s, 1.0, 0.0121);
+    Scenario {
+        name: "midstream",
+        description: "A capture that begins after the handshake of an HTTPS connection: only \
+                      data and ACKs, then a FIN close.",
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![attempt(
+            a.describe(),
+            "partial",
+            "midstream",
+            "no SYN in the capture; the client is the side on the ephemeral port",
+        )],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn vlan() -> Scenario {
+    let mut s = Script::new(START);
+    let v100 = Link::Vlan(VlanTag::q(100));
+    let v200 = Link::Vlan(VlanTag::q(200));
+    let mut a = TcpConv::new(v100, (CLIENT4, 41700), (SERVER4, 80), (1_900_000_000, 3_900_000_000));
+    a.handshake(&mut s, 0.0, 0.0121);
+    a.exchange(&mut s, 0.0124, 0.0121, HTTP_GET, HTTP_OK);
+    a.client_close(&mut s, 0.2, 0.0121);
+    // Another host with the same addresses on VLAN 200 tries the same 5-tuple (another ISN)
+    // while the VLAN 100 connection is open; nothing answers it.
+    let b = TcpConv::new(v200, (CLIENT4, 41700), (SERVER4, 80), (1_900_200_000, 0));
+    for at in [0.05, 1.05, 3.05] {
+        b.syn(&mut s, at);
+    }
+    let c = TcpConv::new(v100, (CLIENT4, 41701), (SERVER4, 8080), (1_900_000_001, 0));
+    c.syn(&mut s, 10.0);
+    c.refuse(&mut s, 10.0119, SERVER_TTL);
+    Scenario {
+        name: "vlan",
+        description: "802.1Q-tagged traffic: on VLAN 100 an established connection and a refused \
+                      one; on VLAN 200 the same 5-tuple as the established one, unanswered, which \
+                      must stay a separate conversation.",
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1) with 802.1Q tags (VLAN 100, 200), µs timestamps, little-endian",
+        attempts: vec![
+            attempt(
+                format!("{} (VLAN 100)", a.describe()),
+                "established",
+                "closed",
+                "handshake, HTTP exchange, FIN both ways",
+            ),
+            attempt(
+                format!("{} (VLAN 200)", b.describe()),
+                "unanswered",
+                "no-response",
+                "3 SYNs (0.05, 1.05, 3.05 s), new ISN, during the VLAN 100 connection",
+            ),
+            attempt(
+                format!("{} (VLAN 100)", c.describe()),
+                "refused",
+                "host-reset",
+                "RST/ACK with TTL 61, as the server's SYN-ACK on VLAN 100",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn qinq() -> Scenario {
+    let mut s = Script::new(START);
+    let link = Link::QinQ(VlanTag::ad(10), VlanTag::q(20));
+    let a = TcpConv::new(link, (CLIENT4, 41800), (SERVER4, 80), (2_000_000_000, 0));
+    a.syn(&mut s, 0.0);
+    a.refuse(&mut s, 0.0119, SERVER_TTL);
+    let b = TcpConv::new(link, (CLIENT4, 41801), (GONE4, 443), (2_000_000_001, 0));
+    b.syn(&mut s, 1.0);
+    let q = b.syn_packet(63);
+    icmp_to(&mut s, 1.0042, link, (ROUTER2_4, 254), CLIENT4, Icmp::HOST_UNREACHABLE, &q);
+    Scenario {
+        name: "qinq",
+        description: "Double-tagged frames (802.1ad outer VLAN 10, 802.1Q inner VLAN 20): a \
+                      refused attempt and one reported unreachable by a router.",
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1) with 0x88a8 VID 10 + 0x8100 VID 20, µs timestamps, \
+                 little-endian",
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "refused",
+                "reset",
+                "RST/ACK acknowledging the SYN; no other packet of the server to compare",
+            ),
+            attempt(
+                b.describe(),
+                "unreachable",
+                "host-unreachable",
+                "ICMP 3/1 from router 203.0.113.2 quoting the whole SYN",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+/// Established (HTTP, FIN close), refused (host reset) and answered UDP on one link.
+fn three_kinds(
+    name: &'static str,
+    description: &'static str,
+    format: &'static str,
+    link: Link,
+    base_port: u16,
+) -> Scenario {
+    let mut s = Script::new(START);
+    let isn = 2_100_000_000 + u32::from(base_port);
+    let mut a = TcpConv::new(link, (CLIENT4, base_port), (SERVER4, 80), (isn, 4_000_000_000));
+    a.handshake(&mut s, 0.0, 0.0121);
+    a.exchange(&mut s, 0.0124, 0.0121, HTTP_GET, HTTP_OK);
+    a.client_close(&mut s, 0.0300, 0.0121);
+    let b = TcpConv::new(link, (CLIENT4, base_port + 1), (SERVER4, 8080), (isn + 1, 0));
+    b.syn(&mut s, 1.0);
+    b.refuse(&mut s, 1.0119, SERVER_TTL);
+    let c = UdpConv::new(link, (CLIENT4, base_port + 2), (RESOLVER4, 53));
+    c.request(&mut s, 2.0, &dns_query(base_port, "www.example.com", DNS_A));
+    c.reply(&mut s, 2.0118, &dns_answer(base_port, "www.example.com", DNS_A, &[203, 0, 113, 80]));
+    Scenario {
+        name,
+        description,
+        file_name: "input.pcap",
+        format,
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "established",
+                "closed",
+                "handshake, HTTP exchange, FIN both ways",
+            ),
+            attempt(
+                b.describe(),
+                "refused",
+                "host-reset",
+                "RST/ACK with TTL 61, as the server's packets on port 80",
+            ),
+            attempt(c.describe(), "answered", "reply-seen", "DNS query and answer"),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn linux_sll() -> Scenario {
+    three_kinds(
+        "linux-sll",
+        "Linux cooked capture v1 (as `tcpdump -i any` wrote it before libpcap 1.10): an \
+         established connection, a refused one and an answered DNS query; sent frames are \
+         marked outgoing.",
+        "pcap, LINUX_SLL (113), µs timestamps, little-endian",
+        Link::Sll,
+        41900,
+    )
+}
+
+fn linux_sll2() -> Scenario {
+    three_kinds(
+        "linux-sll2",
+        "Linux cooked capture v2 (`tcpdump -i any` with libpcap 1.10 or later): an established \
+         connection, a refused one and an answered DNS query; sent frames are marked outgoing.",
+        "pcap, LINUX_SLL2 (276), µs timestamps, little-endian",
+        Link::Sll2,
+        42000,
+    )
+}
+
+/// Established over IPv4, refused over IPv4 (with `refuse_ttl`) and established over IPv6.
+fn two_families(
+    name: &'static str,
+    description: &'static str,
+    format: &'static str,
+    link: Link,
+    base_port: u16,
+    (refuse_ttl, cause, note): (u8, &'static str, &'static str),
+) -> Scenario {
+    let mut s = Script::new(START);
+    let isn = 2_200_000_000 + u32::from(base_port);
+    let mut a = TcpConv::new(link, (CLIENT4, base_port), (SERVER4, 80), (isn, 4_100_000_000));
+    a.handshake(&mut s, 0.0, 0.0121);
+    a.exchange(&mut s, 0.0124, 0.0121, HTTP_GET, HTTP_OK);
+    a.client_close(&mut s, 0.0300, 0.0121);
+    let b = TcpConv::new(link, (CLIENT4, base_port + 1), (SERVER4, 8080), (isn + 1, 0));
+    b.syn(&mut s, 1.0);
+    b.refuse(&mut s, 1.0119, refuse_ttl);
+    let mut c =
+        TcpConv::new(link, (CLIENT6, base_port + 2), (SERVER6, 443), (isn + 2, 4_100_000_002));
+    c.handshake(&mut s, 2.0, 0.0121);
+    c.exchange(&mut s, 2.0124, 0.0121, &tls_record(40, 0xa1), &tls_record(90, 0xb2));
+    c.client_close(&mut s, 2.0300, 0.0121);
+    Scenario {
+        name,
+        description,
+        file_name: "input.pcap",
+        format,
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "established",
+                "closed",
+                "handshake, HTTP exchange, FIN both ways",
+            ),
+            attempt(b.describe(), "refused", cause, note),
+            attempt(
+                c.describe(),
+                "established",
+                "closed",
+                "IPv6: handshake, TLS records, FIN both ways",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn null_loopback() -> Scenario {
+    two_families(
+        "null-loopback",
+        "BSD NULL link layer (a 4-byte address family in host order, little-endian here; \
+         AF_INET6 = 30 as macOS numbers it), as on macOS utun/VPN interfaces: established over \
+         IPv4 and IPv6, and a refused attempt.",
+        "pcap, NULL (0), µs timestamps, little-endian",
+        Link::Null { big_endian: false },
+        42100,
+        (SERVER_TTL, "host-reset", "RST/ACK with TTL 61, as the server's packets on port 80"),
+    )
+}
+
+fn raw_ip() -> Scenario {
+    two_families(
+        "raw-ip",
+        "Raw IP link layer (no link header; the version nibble tells IPv4 from IPv6), as on \
+         tun interfaces: established over IPv4 and IPv6, and an attempt reset by a firewall on \
+         the path.",
+        "pcap, RAW (101), µs timestamps, little-endian",
+        Link::Raw(LinkType::RAW),
+        42200,
+        (254, "path-reset", "RST/ACK with TTL 254 while the server's own packets arrive with 61"),
+    )
+}
+
+/// A block type from the range pcapng reserves for local use: no reader knows it, every
+/// reader must skip it by its length.
+const UNKNOWN_BLOCK: u32 = 0x8000_0C1E;
+
+fn pcapng_two_interfaces() -> Scenario {
+    let mut s = Script::new(START);
+    let eth = ETH;
+    let sll2 = Link::Sll2;
+    // Interface 0 (Ethernet, µs): a refused attempt. Interface 1 (SLL2, ns): an unreachable
+    // one. Their packets interleave in time.
+    let a = TcpConv::new(eth, (CLIENT4, 42300), (SERVER4, 80), (2_300_000_000, 0));
+    let b = TcpConv::new(sll2, (CLIENT4, 42301), (GONE4, 443), (2_300_000_001, 0));
+    b.syn(&mut s, 0.000_050_123);
+    a.syn(&mut s, 0.000_100);
+    s.block(0.001, UNKNOWN_BLOCK, b"connlens test: a block of unknown type, to be skipped");
+    let q = b.syn_packet(63);
+    icmp_to(&mut s, 0.003_000_456, sll2, (ROUTER2_4, 254), CLIENT4, Icmp::HOST_UNREACHABLE, &q);
+    a.refuse(&mut s, 0.012_000, SERVER_TTL);
+    Scenario {
+        name: "pcapng-two-interfaces",
+        description: "One pcapng section with two interfaces of different link types and \
+                      timestamp resolutions (0: Ethernet, µs; 1: LINUX_SLL2, ns), packets of two \
+                      attempts interleaved in time, and a block of unknown type in the middle \
+                      that readers must skip. Wireshark reads it; tcpdump (libpcap 1.10) refuses \
+                      pcapng files whose interfaces have different link types.",
+        file_name: "input.pcapng",
+        format: "pcapng, little-endian; interface 0 Ethernet (1) µs, interface 1 LINUX_SLL2 (276) \
+                 ns; one block of type 0x80000c1e",
+        attempts: vec![
+            attempt(
+                format!("{} (interface 0)", a.describe()),
+                "refused",
+                "reset",
+                "RST/ACK acknowledging the SYN; no other packet of the server to compare",
+            ),
+            attempt(
+                format!("{} (interface 1)", b.describe()),
+                "unreachable",
+                "host-unreachable",
+                "ICMP 3/1 from router 203.0.113.2 quoting the whole SYN",
+            ),
+        ],
+        bytes: s.to_pcapng(&[
+            (LinkType::ETHERNET, TsResolution::Micro),
+            (LinkType::LINUX_SLL2, TsResolution::Nano),
+        ]),
+    }
+}
+
+impl Scenario {
+    /// The scenario's `README.md`: what it holds and what each attempt should get.
+    pub fn readme(&self) -> String {
+        let mut r = String::new();
+        let _ = writeln!(r, "# `{}`\n", self.name);
+        let _ = writeln!(r, "{}\n", self.description);
+        let _ = writeln!(r, "- file: `{}` ({} bytes)", self.file_name, self.bytes.len());
+        let _ = writeln!(r, "- format: {}", self.format);
+        let _ = writeln!(
+            r,
+            "- addresses: documentation ranges only (192.0.2.0/24 client, 198.51.100.0/24 \
+             servers, 203.0.113.0/24 routers, 2001:db8::/32); timeline starts at \
+             2026-11-20T14:00:00Z\n"
+        );
+        let _ = writeln!(r, "## Attempts and what each should get\n");
+        let _ = writeln!(r, "| attempt | verdict | cause | why |");
+        let _ = writeln!(r, "| --- | --- | --- | --- |");
+        for a in &self.attempts {
+            let _ = writeln!(r, "| {} | {} | {} | {} |", a.flow, a.verdict, a.cause, a.note);
+        }
+        let _ = writeln!(
+            r,
+            "\nGenerated by `cargo run --example gen_fixtures` from `src/synth/scenarios.rs`; \
+             do not edit by hand."
+        );
+        r
+    }
+}
+
+/// The index `README.md` of `fixtures/generated/`.
+pub fn index(scenarios: &[Scenario]) -> String {
+    let mut r = String::from(
+        "# Generated fixtures\n\n\
+         Captures written by connlens' own frame builders and pcap/pcapng writers from the \
+         scenarios in `src/synth/scenarios.rs`: fixed timestamps (from 2026-11-20T14:00:00Z), \
+         fixed ISNs, documentation addresses only, correct checksums. \
+         `tests/generated_fixtures.rs` fails when these files and the generator disagree.\n\n\
+         Regenerate with `cargo run --example gen_fixtures`; do not edit by hand.\n\n\
+         | scenario | file | attempts | what it shows |\n| --- | --- | --- | --- |\n",
+    );
+    for s in scenarios {
+        let _ = writeln!(
+            r,
+            "| [`{n}`]({n}/README.md) | `{f}` | {a} | {d} |",
+            n = s.name,
+            f = s.file_name,
+            a = s.attempts.len(),
+            d = s.description
+        );
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CaptureReader;
+    use crate::decode::decode;
+
+    #[test]
+    fn every_frame_of_every_scenario_decodes() {
+        for sc in all() {
+            let mut r = CaptureReader::new(&sc.bytes[..], 0).unwrap();
+            let mut n = 0;
+            while let Some(f) = r.next_frame().unwrap() {
+                n += 1;
+                assert!(decode(&f).is_ok(), "{} frame {n}: {:?}", sc.name, decode(&f).err());
+            }
+            assert!(n > 0, "{} has frames", sc.name);
+            assert!(sc.bytes.len() < 8192, "{} is a few KB", sc.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_files_match_formats() {
+        let all = all();
+        let mut names: Vec<_> = all.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        for s in &all {
+            let pcapng = s.bytes[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
+            assert_eq!(s.file_name.ends_with(".pcapng"), pcapng, "{}", s.name);
+        }
+    }
+
+    #[test]
+    fn generation_is_deterministic() {
+        let a: Vec<Vec<u8>> = all().into_iter().map(|s| s.bytes).collect();
+        let b: Vec<Vec<u8>> = all().into_iter().map(|s| s.bytes).collect();
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,69 @@
+//! The checked-in captures under `fixtures/generated/` are exactly what the scenario generator
+//! writes now, so a change to the builders, writers or scenarios cannot leave stale fixtures
+//! (and their expected verdicts) behind unnoticed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use connlens::synth::scenarios;
+
+const REGENERATE: &str = "regenerate with `cargo run --example gen_fixtures`, review the diff \
+                          (and each scenario's expected verdicts), and commit it";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("generated")
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("{}: {e}; {REGENERATE}", path.display()))
+}
+
+#[test]
+fn checked_in_captures_match_the_generator() {
+    for s in scenarios::all() {
+        let path = root().join(s.name).join(s.file_name);
+        let on_disk = read(&path);
+        if on_disk != s.bytes {
+            let at = on_disk.iter().zip(&s.bytes).position(|(a, b)| a != b);
+            panic!(
+                "{} differs from the generator ({} bytes on disk, {} generated, first \
+                 difference at byte {}); {REGENERATE}",
+                path.display(),
+                on_disk.len(),
+                s.bytes.len(),
+                at.map_or_else(|| "end of the shorter".to_string(), |i| i.to_string()),
+            );
+        }
+    }
+}
+
+#[test]
+fn checked_in_readmes_match_the_generator() {
+    let all = scenarios::all();
+    for s in &all {
+        let path = root().join(s.name).join("README.md");
+        assert!(read(&path) == s.readme().as_bytes(), "{} is stale; {REGENERATE}", path.display());
+    }
+    let path = root().join("README.md");
+    assert!(
+        read(&path) == scenarios::index(&all).as_bytes(),
+        "{} is stale; {REGENERATE}",
+        path.display()
+    );
+}
+
+#[test]
+fn no_directory_without_a_scenario() {
+    let names: Vec<&str> = scenarios::all().iter().map(|s| s.name).collect();
+    for entry in fs::read_dir(root()).expect("fixtures/generated exists") {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                names.contains(&name.as_str()),
+                "fixtures/generated/{name} has no scenario in src/synth/scenarios.rs; remove it \
+                 or add the scenario, then {REGENERATE}"
+            );
+        }
+    }
+}
