@@ -26,15 +26,25 @@ pub enum VerdictKind {
     Unanswered,
     /// UDP: the server sent something back.
     Answered,
+    /// TCP: the handshake completed, then the application turned the client away (closed or
+    /// reset before answering, a TLS fatal alert, an HTTP 4xx/5xx).
+    Rejected,
+    /// Client and server speak different protocols (TLS to a plaintext port, or the reverse).
+    Mismatch,
+    /// A DNS query answered with an error, or not at all.
+    DnsFailure,
     /// The capture holds only part of the attempt (began mid-flow, or packets are missing).
     Partial,
 }
 
 impl VerdictKind {
     /// Every kind, in a fixed order for summaries.
-    pub const ALL: [VerdictKind; 7] = [
+    pub const ALL: [VerdictKind; 10] = [
         VerdictKind::Established,
         VerdictKind::Answered,
+        VerdictKind::Rejected,
+        VerdictKind::Mismatch,
+        VerdictKind::DnsFailure,
         VerdictKind::Refused,
         VerdictKind::Unreachable,
         VerdictKind::TimeExceeded,
@@ -51,6 +61,9 @@ impl VerdictKind {
             VerdictKind::TimeExceeded => "time-exceeded",
             VerdictKind::Unanswered => "unanswered",
             VerdictKind::Answered => "answered",
+            VerdictKind::Rejected => "rejected",
+            VerdictKind::Mismatch => "mismatch",
+            VerdictKind::DnsFailure => "dns-failure",
             VerdictKind::Partial => "partial",
         }
     }
@@ -63,6 +76,9 @@ impl VerdictKind {
                 | VerdictKind::Unreachable
                 | VerdictKind::TimeExceeded
                 | VerdictKind::Unanswered
+                | VerdictKind::Rejected
+                | VerdictKind::Mismatch
+                | VerdictKind::DnsFailure
         )
     }
 }
@@ -100,6 +116,9 @@ pub struct Verdict {
     pub evidence: Map<String, Value>,
     /// What to check next.
     pub hint: String,
+    /// The state Zeek's conn.log would give this conversation (`S0`, `REJ`, `SF`, …), for
+    /// users who cross-check with Zeek.
+    pub conn_state: &'static str,
 }
 
 /// Names an ICMPv4 destination-unreachable code (RFC 792, RFC 1122, RFC 1812).
@@ -176,14 +195,72 @@ pub fn hint_for(kind: VerdictKind, cause: &str, client: Endpoint, server: Endpoi
         (VerdictKind::Unanswered, "capture-ended") => format!(
             "the capture ended before the timeout: re-capture longer to tell a drop from a slow answer from {server}"
         ),
+        (VerdictKind::Unanswered, "filtered") => format!(
+            "{host} answers other traffic but not port {port}: a firewall drops it (check DROP rules on the path and on {host})"
+        ),
+        (VerdictKind::Unanswered, "host-down") => format!(
+            "nobody answered ARP for {host} on its LAN: the host is down, absent, or has another address"
+        ),
         (VerdictKind::Unanswered, _) => format!(
             "no answer from {server}: check for a filtering firewall (DROP) on the path or on {host}, and that {host} is up"
         ),
+        (VerdictKind::Rejected, "tls-alert") => format!(
+            "the TLS server {server} refused the handshake (see tls_alert): check protocol versions, ciphers, SNI and certificates (`openssl s_client -connect {server}`)"
+        ),
+        (VerdictKind::Rejected, "http-auth-required") => {
+            format!("{server} asks for authentication: check the client's credentials")
+        }
+        (VerdictKind::Rejected, "http-forbidden") => {
+            format!("{server} forbids this request: check access rules for {} on the server", client.ip)
+        }
+        (VerdictKind::Rejected, "http-overloaded") => {
+            format!("{server} is overloaded or rate-limiting (429/503): check the service's capacity and logs")
+        }
+        (VerdictKind::Rejected, "http-client-error" | "http-server-error") => {
+            format!("{server} answered with an HTTP error (see http_status): check the service's log on {host}")
+        }
+        (VerdictKind::Rejected, _) => format!(
+            "{server} accepted the connection, then closed it without answering: check the service's log and access rules (tcpwrappers, allow-lists, connection limits) on {host}"
+        ),
+        (VerdictKind::Mismatch, "tls-to-plaintext") => format!(
+            "the client spoke TLS but {server} answered in plaintext: use http:// (or the plaintext protocol), or the service's TLS port"
+        ),
+        (VerdictKind::Mismatch, "plaintext-to-tls") => format!(
+            "the client spoke plaintext but {server} expects TLS: use https:// (or enable TLS in the client)"
+        ),
+        (VerdictKind::Mismatch, _) => format!(
+            "{server} closed the connection on the client's TLS hello without a TLS answer: it likely speaks plaintext on port {port}, or it refused the hello"
+        ),
+        (VerdictKind::DnsFailure, "nxdomain") => {
+            format!("the name does not exist according to {host}: check the spelling and the zone (`dig @{host} NAME`)")
+        }
+        (VerdictKind::DnsFailure, "servfail") => format!(
+            "{host} could not resolve the name (SERVFAIL): check its upstream servers and DNSSEC (`dig @{host} NAME +dnssec`)"
+        ),
+        (VerdictKind::DnsFailure, "refused") => format!(
+            "{host} refuses to answer {}: check its allow-recursion / ACL settings",
+            client.ip
+        ),
+        (VerdictKind::DnsFailure, "no-response" | "capture-ended") => format!(
+            "the DNS server {server} did not answer: check that it runs and that port {port} is reachable (`dig @{host} NAME`)"
+        ),
+        (VerdictKind::DnsFailure, _) => {
+            format!("the DNS server {host} answered with an error (see dns_rcode): check its log")
+        }
         (VerdictKind::Established, "reset-by-server") => {
             format!("the server reset the connection: check the service's log on {host}")
         }
         (VerdictKind::Established, "reset-by-client") => {
             format!("the client {} reset the connection: check the client application", client.ip)
+        }
+        (VerdictKind::Established, "slow-accept") => format!(
+            "{server} answered only after SYN retransmissions: its SYN backlog or accept queue may be full (`ss -ltn` Recv-Q on {host}, `nstat -az TcpExtListenOverflows`)"
+        ),
+        (VerdictKind::Established, "syn-ack-retransmitted") => format!(
+            "{server} resent its SYN-ACK after the client's ACK: its accept queue is likely full (`nstat -az TcpExtListenOverflows` on {host})"
+        ),
+        (VerdictKind::Established, "zero-window") => {
+            format!("{server} advertised a zero window: the application on {host} is not reading fast enough")
         }
         (VerdictKind::Established, _) => "connection established".to_string(),
         (VerdictKind::Answered, _) => "the server answered".to_string(),

@@ -36,7 +36,8 @@ impl Drop for Scratch {
     }
 }
 
-/// Three attempts: refused (packets 1-2), established and closed (3-9), unanswered (10).
+/// Three attempts: refused (packets 1-2), established, then closed by the server without a
+/// byte after the client's banner — rejected (3-9), unanswered (10).
 /// Returns the capture and the byte offset where each record starts.
 fn capture() -> (Vec<u8>, Vec<u64>) {
     let c = [192, 0, 2, 1];
@@ -126,7 +127,11 @@ fn jsonl_gives_every_attempt_its_verdict_and_a_summary() {
     let out = stdout(&o);
     assert_eq!(
         verdicts(&out),
-        pairs(&[("refused", "reset"), ("established", "closed"), ("unanswered", "capture-ended")])
+        pairs(&[
+            ("refused", "reset"),
+            ("rejected", "closed-after-request"),
+            ("unanswered", "capture-ended")
+        ])
     );
     let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(last["type"], "summary");
@@ -186,7 +191,7 @@ fn csv_and_table_formats() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "ts,proto,client,client_port,server,server_port,verdict,cause,hint,capture,first_packet,vlan,evidence"
+        "ts,proto,client,client_port,server,server_port,verdict,cause,hint,conn_state,capture,first_packet,vlan,evidence"
     );
     assert!(
         lines
@@ -203,7 +208,7 @@ fn csv_and_table_formats() {
     assert!(out.contains("refused"));
     assert!(out.contains("hint:"));
     assert!(
-        out.contains("summary: 3 attempts, 2 failed; 10 packets read, 10 decoded, 0 skipped"),
+        out.contains("summary: 3 attempts, 3 failed; 10 packets read, 10 decoded, 0 skipped"),
         "{out}"
     );
 }
@@ -223,7 +228,11 @@ fn a_folder_is_read_in_time_order_as_one_stream() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         verdicts(&stdout(&o)),
-        pairs(&[("refused", "reset"), ("established", "closed"), ("unanswered", "capture-ended")])
+        pairs(&[
+            ("refused", "reset"),
+            ("rejected", "closed-after-request"),
+            ("unanswered", "capture-ended")
+        ])
     );
 }
 
@@ -278,7 +287,10 @@ fn file_cut_inside_a_record_keeps_every_verdict_before_the_cut() {
     let o =
         run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("cut.pcap").to_str().unwrap()]);
     assert_one_error(&o, &format!("cut.pcap: at byte {}", offsets[8]));
-    assert_eq!(verdicts(&stdout(&o)), pairs(&[("refused", "reset"), ("established", "closed")]));
+    assert_eq!(
+        verdicts(&stdout(&o)),
+        pairs(&[("refused", "reset"), ("rejected", "closed-after-request")])
+    );
 }
 
 #[test]

@@ -6,8 +6,10 @@ use crate::capture::Origin;
 use crate::time::Timestamp;
 
 /// How many payload bytes a packet summary keeps: enough for a TLS record header and alert, an
-/// HTTP status line or an SSH banner's start. Fixed so that a summary never allocates.
-pub const PAYLOAD_PREFIX: usize = 64;
+/// HTTP status line, an SSH banner's start, or a DNS header with a question name of up to about
+/// 110 characters. Fixed so that a summary never allocates; captures need a snap length of at
+/// least the headers plus this much for the application-level causes.
+pub const PAYLOAD_PREFIX: usize = 128;
 
 /// Transport protocols the tracker follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

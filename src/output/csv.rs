@@ -8,7 +8,7 @@ use super::{Inputs, Sink, Summary};
 use crate::verdict::Verdict;
 
 /// The header row, in the order of the JSON contract.
-pub const CSV_HEADER: &str = "ts,proto,client,client_port,server,server_port,verdict,cause,hint,capture,first_packet,vlan,evidence";
+pub const CSV_HEADER: &str = "ts,proto,client,client_port,server,server_port,verdict,cause,hint,conn_state,capture,first_packet,vlan,evidence";
 
 /// Writes verdicts as CSV rows; the summary goes to stderr so the stream stays one table.
 pub struct CsvSink<W: Write> {
@@ -47,7 +47,7 @@ impl<W: Write> Sink for CsvSink<W> {
         let evidence = Value::Object(v.evidence.clone()).to_string();
         writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             v.ts,
             v.proto.as_str(),
             v.client.ip,
@@ -57,6 +57,7 @@ impl<W: Write> Sink for CsvSink<W> {
             v.kind.as_str(),
             v.cause,
             cell(&v.hint),
+            v.conn_state,
             cell(inputs.name(v.first_packet.file)),
             v.first_packet.number,
             v.vlan,

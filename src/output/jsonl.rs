@@ -39,6 +39,7 @@ pub fn write_flow_line(line: &mut Vec<u8>, v: &Verdict, inputs: &Inputs) -> io::
     serde_json::to_writer(&mut *line, &Value::Object(v.evidence.clone()))
         .map_err(io::Error::other)?;
     str_field(line, "hint", &v.hint)?;
+    write!(line, ",\"conn_state\":\"{}\"", v.conn_state)?;
     if v.vlan != 0 {
         write!(line, ",\"vlan\":{}", v.vlan)?;
     }

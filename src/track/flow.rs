@@ -6,9 +6,12 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 
+use super::payload::{self, DnsHeader, FirstBytes};
 use super::{TrackerConfig, icmp_is_failure};
 use crate::capture::Origin;
-use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, TcpSegment, Transport};
+use crate::decode::{
+    IcmpError, IcmpErrorKind, Packet, PayloadPrefix, Proto, TcpFlags, TcpSegment, Transport,
+};
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::Timestamp;
 use crate::verdict::{
@@ -120,12 +123,40 @@ struct TcpState {
     /// The client sent an ACK or data after its SYN: it saw an answer, even if the capture
     /// did not (one-sided capture, asymmetric routing).
     client_went_on: bool,
+    /// Each side's first payload (bounded prefix) and where it is.
+    client_first: Option<(PayloadPrefix, Origin)>,
+    server_first: Option<(PayloadPrefix, Origin)>,
+    /// SYNs the client had sent when the first SYN-ACK came (more than one: slow accept).
+    syns_before_answer: u32,
+    /// SYN-ACKs the server resent after the client had acknowledged one (accept queue full).
+    syn_ack_after_ack: u32,
+    /// The server's first zero-window advertisement after the handshake.
+    zero_window: Option<Origin>,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct UdpState {
     last_request_ts: Timestamp,
     first_reply: Option<(Timestamp, Origin)>,
+    /// The conversation carries DNS: the first query and the transaction IDs asked.
+    dns: Option<Box<DnsQueries>>,
+    /// The first DNS response that matched an asked transaction ID.
+    dns_reply: Option<(DnsHeader, Origin)>,
+}
+
+/// DNS queries on one conversation, matched to responses by transaction ID.
+#[derive(Clone, Copy, Debug, Default)]
+struct DnsQueries {
+    first: PayloadPrefix,
+    first_packet: Origin,
+    ids: [u16; 8],
+    count: usize,
+}
+
+impl DnsQueries {
+    fn asked(&self, id: u16) -> bool {
+        self.ids[..self.count.min(self.ids.len())].contains(&id)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -384,10 +415,31 @@ impl Flow {
             (State::Tcp(s), Transport::Tcp(t)) => {
                 self.decided = s.apply(p, t, from_client);
             }
-            (State::Udp(u), Transport::Udp(_)) => {
+            (State::Udp(u), Transport::Udp(d)) => {
                 if from_client {
                     u.last_request_ts = p.ts;
+                    if let Some(h) =
+                        payload::dns_header(d.payload.as_slice()).filter(|h| !h.response)
+                    {
+                        let q = u.dns.get_or_insert_with(|| {
+                            Box::new(DnsQueries {
+                                first: d.payload,
+                                first_packet: p.origin,
+                                ..DnsQueries::default()
+                            })
+                        });
+                        if q.count < q.ids.len() && !q.asked(h.id) {
+                            q.ids[q.count] = h.id;
+                            q.count += 1;
+                        }
+                    }
                 } else if u.first_reply.is_none() {
+                    if let (Some(q), Some(h)) = (&u.dns, payload::dns_header(d.payload.as_slice()))
+                        && h.response
+                        && q.asked(h.id)
+                    {
+                        u.dns_reply = Some((h, p.origin));
+                    }
                     u.first_reply = Some((p.ts, p.origin));
                     if !self.midstream {
                         self.decided = Some(Ending::Answered);
@@ -433,7 +485,7 @@ impl Flow {
         ending: Ending,
         now: Timestamp,
         config: &TrackerConfig,
-        host_ttls: &FxHashMap<IpAddr, u8>,
+        host_ttls: &FxHashMap<IpAddr, Option<u8>>,
     ) -> Verdict {
         self.emitted = true;
         let mut ev = Map::new();
@@ -469,7 +521,10 @@ impl Flow {
         } else {
             match &self.state {
                 State::Tcp(s) => s.classify(self, ending, now, config, host_ttls, &mut ev),
-                State::Udp(u) => self.classify_udp(u, ending, now, config, &mut ev),
+                State::Udp(u) => {
+                    let alive = host_ttls.contains_key(&self.server.ip);
+                    self.classify_udp(u, ending, now, config, alive, &mut ev)
+                }
             }
         };
         if let State::Tcp(s) = &self.state {
@@ -488,6 +543,13 @@ impl Flow {
             cause,
             evidence: ev,
             hint: hint_for(kind, cause, self.client, self.server),
+            conn_state: match &self.state {
+                State::Tcp(s) => s.conn_state(self),
+                State::Udp(u) if self.midstream => "SHR",
+                State::Udp(u) if u.first_reply.is_some() => "SF",
+                State::Udp(_) if self.from_icmp_only => "OTH",
+                State::Udp(_) => "S0",
+            },
         }
     }
 
@@ -497,17 +559,43 @@ impl Flow {
         ending: Ending,
         now: Timestamp,
         config: &TrackerConfig,
+        server_alive: bool,
         ev: &mut Map<String, Value>,
     ) -> (VerdictKind, &'static str) {
         if self.midstream {
             return (VerdictKind::Partial, "midstream");
+        }
+        if let Some(q) = &u.dns {
+            let (name, qtype) =
+                payload::dns_question(q.first.as_slice()).unwrap_or(("?".into(), 0));
+            ev.insert("dns_query".into(), json!(name));
+            ev.insert("dns_qtype".into(), json!(payload::dns_type_name(qtype)));
+            ev.insert("dns_query_packet".into(), json!(q.first_packet.number));
+            ev.insert("dns_queries".into(), json!(q.count));
+        }
+        if let Some((h, o)) = u.dns_reply {
+            ev.insert("dns_rcode".into(), json!(payload::dns_rcode_name(h.rcode)));
+            ev.insert("dns_answers".into(), json!(h.answers));
+            ev.insert("dns_reply_packet".into(), json!(o.number));
+            if let Some(cause) = payload::dns_failure_cause(h.rcode) {
+                return (VerdictKind::DnsFailure, cause);
+            }
         }
         if let Some((ts, origin)) = u.first_reply {
             ev.insert("reply_packet".into(), json!(origin.number));
             ev.insert("reply_after".into(), secs(ts, self.first_ts));
             return (VerdictKind::Answered, "reply-seen");
         }
-        unanswered(ev, ending, now, u.last_request_ts, config, "request")
+        let (kind, cause) =
+            unanswered(ev, ending, now, u.last_request_ts, config, "request", server_alive);
+        if u.dns.is_some() && matches!(cause, "no-response" | "capture-ended" | "filtered") {
+            // A DNS query nobody answered: name resolution failed.
+            return (
+                VerdictKind::DnsFailure,
+                if cause == "capture-ended" { cause } else { "no-response" },
+            );
+        }
+        (kind, cause)
     }
 }
 
@@ -519,6 +607,7 @@ fn unanswered(
     last_try: Timestamp,
     config: &TrackerConfig,
     what: &str,
+    server_alive: bool,
 ) -> (VerdictKind, &'static str) {
     // At a timeout, say how long the attempt was given (not when a later, unrelated packet
     // happened to move the clock), so a verdict does not depend on other flows' timing.
@@ -532,6 +621,8 @@ fn unanswered(
         }
         Ending::Evicted => "evicted-before-timeout",
         Ending::Superseded => "superseded",
+        // The host answered other traffic in the capture: this port's silence is a filter.
+        _ if server_alive => "filtered",
         _ => "no-response",
     };
     (VerdictKind::Unanswered, cause)
@@ -541,6 +632,21 @@ impl TcpState {
     /// Applies one segment; returns the ending it decides, if any.
     fn apply(&mut self, p: &Packet, t: &TcpSegment, from_client: bool) -> Option<Ending> {
         let f = t.flags;
+        if !f.has(TcpFlags::RST) && t.payload_len > 0 {
+            let first = if from_client { &mut self.client_first } else { &mut self.server_first };
+            if first.is_none() {
+                *first = Some((t.payload, p.origin));
+            }
+        }
+        if !from_client
+            && t.window == 0
+            && !f.has(TcpFlags::SYN)
+            && !f.has(TcpFlags::RST)
+            && self.established.is_some()
+            && self.zero_window.is_none()
+        {
+            self.zero_window = Some(p.origin);
+        }
         if f.has(TcpFlags::RST) {
             let in_syn_sent = self.client_isn.is_some()
                 && self.server_isn.is_none()
@@ -590,6 +696,10 @@ impl TcpState {
                     self.syn_ack_count += 1;
                     if self.syn_ack.is_none() {
                         self.syn_ack = Some((p.ts, p.origin));
+                        self.syns_before_answer = self.syn_count;
+                    }
+                    if self.server_syn_acked {
+                        self.syn_ack_after_ack += 1;
                     }
                     if self.client_isn.is_some_and(|isn| t.ack == isn.wrapping_add(1)) {
                         self.client_syn_acked = true;
@@ -648,37 +758,161 @@ impl TcpState {
         }
     }
 
+    /// An established conversation: did the application turn the client away, do the two
+    /// sides speak different protocols, did the server show overload — else how it ended.
+    fn classify_established(
+        &self,
+        flow: &Flow,
+        ending: Ending,
+        ev: &mut Map<String, Value>,
+    ) -> (VerdictKind, &'static str) {
+        if let Some(o) = self.fin_client {
+            ev.insert("client_fin_packet".into(), json!(o.number));
+        }
+        if let Some(o) = self.fin_server {
+            ev.insert("server_fin_packet".into(), json!(o.number));
+        }
+        let server_rst = self.rst.filter(|r| !r.from_client);
+        let ended = if let Some(r) = &self.rst {
+            ev.insert("rst_packet".into(), json!(r.origin.number));
+            if r.from_client { "reset-by-client" } else { "reset-by-server" }
+        } else {
+            match ending {
+                Ending::Fin => "closed",
+                Ending::Timeout => "idle",
+                Ending::Evicted => "evicted",
+                Ending::Superseded => "port-reused",
+                _ => "still-open",
+            }
+        };
+        ev.insert("ended".into(), json!(ended));
+
+        let client_kind = self.client_first.map(|(p, o)| {
+            ev.insert("client_first_packet".into(), json!(o.number));
+            ev.insert("client_first_bytes".into(), json!(describe(p.as_slice())));
+            payload::classify(p.as_slice())
+        });
+        let server_kind = self.server_first.map(|(p, o)| {
+            ev.insert("server_first_packet".into(), json!(o.number));
+            ev.insert("server_first_bytes".into(), json!(describe(p.as_slice())));
+            payload::classify(p.as_slice())
+        });
+        let server_closed = self.fin_server.is_some() || server_rst.is_some();
+
+        match (client_kind, server_kind) {
+            (Some(FirstBytes::TlsClientHello), Some(k))
+                if !matches!(k, FirstBytes::TlsAlert { .. } | FirstBytes::TlsRecord) =>
+            {
+                return (VerdictKind::Mismatch, "tls-to-plaintext");
+            }
+            (Some(FirstBytes::Text), Some(FirstBytes::TlsAlert { .. } | FirstBytes::TlsRecord)) => {
+                return (VerdictKind::Mismatch, "plaintext-to-tls");
+            }
+            (Some(FirstBytes::TlsClientHello), None) if server_closed => {
+                return (VerdictKind::Mismatch, "tls-hello-closed");
+            }
+            _ => {}
+        }
+        match server_kind {
+            Some(FirstBytes::TlsAlert { level: 2, description }) => {
+                ev.insert("tls_alert".into(), json!(payload::tls_alert_name(description)));
+                ev.insert("tls_alert_code".into(), json!(description));
+                return (VerdictKind::Rejected, "tls-alert");
+            }
+            Some(FirstBytes::HttpResponse { status }) if status >= 400 => {
+                ev.insert("http_status".into(), json!(status));
+                let cause = match status {
+                    401 | 407 => "http-auth-required",
+                    403 => "http-forbidden",
+                    429 | 503 => "http-overloaded",
+                    400..=499 => "http-client-error",
+                    _ => "http-server-error",
+                };
+                return (VerdictKind::Rejected, cause);
+            }
+            _ => {}
+        }
+        // The server closed or reset without sending a byte, after the client asked something
+        // (or before the client closed): the application turned it away.
+        let server_closed_first =
+            match (self.fin_client, server_rst.map(|r| r.origin).or(self.fin_server)) {
+                (None, Some(_)) => true,
+                (Some(c), Some(s)) => s < c,
+                _ => false,
+            };
+        if flow.s2c.bytes == 0 && server_closed && (flow.c2s.bytes > 0 || server_closed_first) {
+            let cause = match (server_rst.is_some(), flow.c2s.bytes > 0) {
+                (true, true) => "reset-after-request",
+                (true, false) => "reset-before-request",
+                (false, true) => "closed-after-request",
+                (false, false) => "closed-before-request",
+            };
+            return (VerdictKind::Rejected, cause);
+        }
+        if self.syns_before_answer > 1 {
+            return (VerdictKind::Established, "slow-accept");
+        }
+        if self.syn_ack_after_ack > 0 {
+            ev.insert("syn_acks_after_ack".into(), json!(self.syn_ack_after_ack));
+            return (VerdictKind::Established, "syn-ack-retransmitted");
+        }
+        if let Some(o) = self.zero_window {
+            ev.insert("zero_window_packet".into(), json!(o.number));
+            return (VerdictKind::Established, "zero-window");
+        }
+        (VerdictKind::Established, ended)
+    }
+
+    /// Zeek's `conn_state` for this conversation (scripts/base/protocols/conn/main.zeek).
+    fn conn_state(&self, flow: &Flow) -> &'static str {
+        let client_rst = self.rst.is_some_and(|r| r.from_client);
+        let server_rst = self.rst.is_some_and(|r| !r.from_client);
+        if self.syn_count == 0 {
+            return match (self.syn_ack.is_some(), server_rst, self.fin_server.is_some()) {
+                _ if flow.from_icmp_only => "OTH",
+                (true, true, _) => "RSTRH",
+                (true, false, true) => "SHR",
+                _ => "OTH",
+            };
+        }
+        if self.syn_ack.is_none() {
+            return if server_rst {
+                "REJ"
+            } else if client_rst {
+                "RSTOS0"
+            } else if self.fin_client.is_some() {
+                "SH"
+            } else {
+                "S0"
+            };
+        }
+        if client_rst {
+            return "RSTO";
+        }
+        if server_rst {
+            return "RSTR";
+        }
+        match (self.fin_client.is_some(), self.fin_server.is_some()) {
+            (true, true) => "SF",
+            (true, false) => "S2",
+            (false, true) => "S3",
+            (false, false) => "S1",
+        }
+    }
+
     fn classify(
         &self,
         flow: &Flow,
         ending: Ending,
         now: Timestamp,
         config: &TrackerConfig,
-        host_ttls: &FxHashMap<IpAddr, u8>,
+        host_ttls: &FxHashMap<IpAddr, Option<u8>>,
         ev: &mut Map<String, Value>,
     ) -> (VerdictKind, &'static str) {
         if let Some((ts, origin)) = self.established {
             ev.insert("established_packet".into(), json!(origin.number));
             ev.insert("established_after".into(), secs(ts, flow.first_ts));
-            if let Some(o) = self.fin_client {
-                ev.insert("client_fin_packet".into(), json!(o.number));
-            }
-            if let Some(o) = self.fin_server {
-                ev.insert("server_fin_packet".into(), json!(o.number));
-            }
-            let cause = if let Some(r) = &self.rst {
-                ev.insert("rst_packet".into(), json!(r.origin.number));
-                if r.from_client { "reset-by-client" } else { "reset-by-server" }
-            } else {
-                match ending {
-                    Ending::Fin => "closed",
-                    Ending::Timeout => "idle",
-                    Ending::Evicted => "evicted",
-                    Ending::Superseded => "port-reused",
-                    _ => "still-open",
-                }
-            };
-            return (VerdictKind::Established, cause);
+            return self.classify_established(flow, ending, ev);
         }
         if flow.midstream {
             if let Some(r) = &self.rst {
@@ -718,7 +952,15 @@ impl TcpState {
             // Never "unanswered": the client behaved as if answered.
             return (VerdictKind::Partial, "server-side-not-captured");
         }
-        unanswered(ev, ending, now, self.last_syn_ts, config, "syn")
+        unanswered(
+            ev,
+            ending,
+            now,
+            self.last_syn_ts,
+            config,
+            "syn",
+            host_ttls.contains_key(&flow.server.ip),
+        )
     }
 }
 
@@ -727,7 +969,7 @@ impl TcpState {
 fn refusal_cause(
     r: &RstSeen,
     host: IpAddr,
-    host_ttls: &FxHashMap<IpAddr, u8>,
+    host_ttls: &FxHashMap<IpAddr, Option<u8>>,
     ev: &mut Map<String, Value>,
 ) -> &'static str {
     ev.insert("rst_ttl".into(), json!(r.ttl));
@@ -735,8 +977,8 @@ fn refusal_cause(
     if host.is_ipv4() {
         ev.insert("rst_ip_id".into(), json!(r.ip_id));
     }
-    match host_ttls.get(&host) {
-        Some(&own) => {
+    match host_ttls.get(&host).copied().flatten() {
+        Some(own) => {
             ev.insert("host_ttl".into(), json!(own));
             ev.insert("host_hops".into(), json!(hops(own)));
             if hops(own) == hops(r.ttl) { "host-reset" } else { "path-reset" }
@@ -784,6 +1026,19 @@ fn icmp_evidence(ev: &mut Map<String, Value>, i: &IcmpSeen, server: IpAddr) {
             };
             ev.insert(key, v);
         }
+    }
+}
+
+/// A first payload for the evidence: its first text line, or what kind of bytes it is.
+fn describe(b: &[u8]) -> String {
+    match payload::classify(b) {
+        FirstBytes::TlsClientHello => "tls-client-hello".into(),
+        FirstBytes::TlsAlert { level, description } => {
+            format!("tls-alert level {level} {}", payload::tls_alert_name(description))
+        }
+        FirstBytes::TlsRecord => format!("tls-record type {}", b.first().copied().unwrap_or(0)),
+        FirstBytes::HttpResponse { .. } | FirstBytes::Text => payload::first_line(b),
+        FirstBytes::Binary => "binary".into(),
     }
 }
 

@@ -10,6 +10,7 @@
 //! initial sequence number is a new attempt.
 
 mod flow;
+mod payload;
 mod table;
 
 use std::net::IpAddr;
@@ -74,17 +75,21 @@ pub struct TrackerStats {
     pub group_datagrams: u64,
 }
 
-/// Remembers the TTL each host's own packets arrive with, to tell a host's RST from one
-/// injected on the path. Bounded: past `cap` hosts, new ones are not recorded.
+/// Hosts seen sending anything, with the TTL their own (non-RST) packets arrive with: to tell
+/// a host's RST from one injected on the path, and a filtered port from a silent host.
+/// Bounded: past `cap` hosts, new ones are not recorded.
 struct HostTtls {
-    map: FxHashMap<IpAddr, u8>,
+    map: FxHashMap<IpAddr, Option<u8>>,
     cap: usize,
 }
 
 impl HostTtls {
-    fn record(&mut self, ip: IpAddr, ttl: u8) {
+    fn record(&mut self, ip: IpAddr, ttl: Option<u8>) {
         if self.map.len() < self.cap || self.map.contains_key(&ip) {
-            self.map.insert(ip, ttl);
+            let seen = self.map.entry(ip).or_insert(None);
+            if ttl.is_some() {
+                *seen = ttl;
+            }
         }
     }
 }
@@ -238,9 +243,7 @@ impl Tracker {
     fn note_ttl(&mut self, p: &Packet) {
         let is_rst =
             matches!(&p.transport, Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST));
-        if !is_rst {
-            self.host_ttls.record(p.src, p.ttl);
-        }
+        self.host_ttls.record(p.src, (!is_rst).then_some(p.ttl));
     }
 
     fn icmp_error(&mut self, p: &Packet, e: &IcmpError, out: &mut Vec<Verdict>) {
@@ -252,6 +255,8 @@ impl Tracker {
             Endpoint::new(q.dst, q.dst_port),
         );
         let seen = IcmpSeen::new(p, e);
+        // The reporter is up; its TTL is not recorded (routers answer from other stacks).
+        self.host_ttls.record(p.src, None);
         if let Some(slot) = self.table.find(&key) {
             let flow = self.table.get_mut(slot);
             if flow.emitted {

@@ -73,6 +73,41 @@ impl Run {
         };
         self.push(ts, src, dst, ttl, Transport::Tcp(t));
     }
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_data(
+        &mut self,
+        ts: f64,
+        src: &str,
+        sport: u16,
+        dst: &str,
+        dport: u16,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        window: u16,
+        data: &[u8],
+    ) {
+        let t = TcpSegment {
+            src_port: sport,
+            dst_port: dport,
+            seq,
+            ack,
+            flags: TcpFlags(flags),
+            window,
+            payload_len: data.len() as u32,
+            payload: PayloadPrefix::new(data),
+        };
+        self.push(ts, src, dst, 64, Transport::Tcp(t));
+    }
+    fn udp_data(&mut self, ts: f64, src: &str, sport: u16, dst: &str, dport: u16, data: &[u8]) {
+        let u = UdpDatagram {
+            src_port: sport,
+            dst_port: dport,
+            payload_len: data.len() as u32,
+            payload: PayloadPrefix::new(data),
+        };
+        self.push(ts, src, dst, 64, Transport::Udp(u));
+    }
     fn udp(&mut self, ts: f64, src: &str, sport: u16, dst: &str, dport: u16) {
         let u = UdpDatagram {
             src_port: sport,
@@ -161,7 +196,8 @@ fn rst_that_does_not_acknowledge_the_syn_is_ignored() {
     r.tcp(10.0, C, 9, S, 9, SYN, 1, 0, 64); // moves time past the timeout
     let v = r.finish();
     assert_eq!(v[0].kind, VerdictKind::Unanswered);
-    assert_eq!(v[0].cause, "no-response");
+    // The server is up (it sent something), so the silence on this port is a filter.
+    assert_eq!(v[0].cause, "filtered");
     assert_eq!(v[0].evidence["ignored_rsts"], 1);
 }
 
@@ -229,7 +265,8 @@ fn reset_after_handshake_names_the_side() {
     assert_eq!(
         kinds(&v),
         vec![
-            (VerdictKind::Established, "reset-by-server"),
+            // The server reset right after the handshake, before any byte: turned away.
+            (VerdictKind::Rejected, "reset-before-request"),
             (VerdictKind::Established, "reset-by-client"),
             (VerdictKind::Established, "still-open"),
         ]
@@ -373,7 +410,8 @@ fn udp_answered_unreachable_and_unanswered() {
         vec![
             (VerdictKind::Answered, "reply-seen"),
             (VerdictKind::Unreachable, "port-unreachable"),
-            (VerdictKind::Unanswered, "no-response"),
+            // S answered the first request: silence on port 123 is a filter.
+            (VerdictKind::Unanswered, "filtered"),
             (VerdictKind::Unanswered, "capture-ended"),
         ]
     );
@@ -565,4 +603,216 @@ fn a_syn_on_a_midstream_conversation_starts_a_fresh_attempt_whoever_sends_it() {
         vec![(VerdictKind::Partial, "midstream"), (VerdictKind::Refused, "host-reset")]
     );
     assert_eq!(v[1].client.to_string(), "198.51.100.7:1000");
+}
+
+/// A handshake on `port` from client port `cport`: ISNs 1000 (client) and 5000 (server).
+fn handshake(r: &mut Run, t: f64, cport: u16, port: u16) {
+    r.tcp(t, C, cport, S, port, SYN, 1000, 0, 64);
+    r.tcp(t + 0.01, S, port, C, cport, SYN | ACK, 5000, 1001, 61);
+    r.tcp(t + 0.02, C, cport, S, port, ACK, 1001, 5001, 64);
+}
+
+fn one(r: Run) -> Verdict {
+    let v = r.finish();
+    assert_eq!(v.len(), 1, "{v:?}");
+    v.into_iter().next().unwrap()
+}
+
+#[test]
+fn http_errors_as_first_answer_are_rejections_with_the_status() {
+    for (status, cause) in [
+        (401, "http-auth-required"),
+        (403, "http-forbidden"),
+        (429, "http-overloaded"),
+        (503, "http-overloaded"),
+        (404, "http-client-error"),
+        (500, "http-server-error"),
+    ] {
+        let mut r = Run::new();
+        handshake(&mut r, 0.0, 40100, 80);
+        r.tcp_data(0.03, C, 40100, S, 80, ACK | PSH_, 1001, 5001, 500, b"GET / HTTP/1.1\r\n\r\n");
+        let line = format!("HTTP/1.1 {status} Something\r\n\r\n");
+        r.tcp_data(0.04, S, 80, C, 40100, ACK | PSH_, 5001, 1019, 500, line.as_bytes());
+        let v = one(r);
+        assert_eq!((v.kind, v.cause), (VerdictKind::Rejected, cause), "status {status}");
+        assert_eq!(v.evidence["http_status"], status);
+        assert_eq!(v.evidence["server_first_bytes"], format!("HTTP/1.1 {status} Something"));
+        assert_eq!(v.conn_state, "S1");
+    }
+}
+
+const PSH_: u8 = TcpFlags::PSH;
+
+#[test]
+fn a_tls_fatal_alert_is_a_rejection_naming_the_alert() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40101, 443);
+    r.tcp_data(
+        0.03,
+        C,
+        40101,
+        S,
+        443,
+        ACK | PSH_,
+        1001,
+        5001,
+        500,
+        &[22, 3, 1, 0, 100, 1, 0, 0, 96, 3, 3],
+    );
+    r.tcp_data(0.04, S, 443, C, 40101, ACK | PSH_, 5001, 1012, 500, &[21, 3, 3, 0, 2, 2, 70]);
+    r.tcp(0.05, S, 443, C, 40101, FIN | ACK, 5008, 1012, 61);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Rejected, "tls-alert"));
+    assert_eq!(v.evidence["tls_alert"], "protocol_version");
+    assert_eq!(v.evidence["client_first_bytes"], "tls-client-hello");
+    assert_eq!(v.conn_state, "S3");
+}
+
+#[test]
+fn closing_without_a_byte_after_the_request_is_a_rejection() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40102, 25);
+    r.tcp_data(0.03, C, 40102, S, 25, ACK | PSH_, 1001, 5001, 500, b"EHLO x\r\n");
+    r.tcp(0.04, S, 25, C, 40102, FIN | ACK, 5001, 1009, 61);
+    r.tcp(0.05, C, 40102, S, 25, FIN | ACK, 1009, 5002, 64);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Rejected, "closed-after-request"));
+    assert_eq!(v.evidence["ended"], "closed");
+    assert_eq!(v.conn_state, "SF");
+}
+
+#[test]
+fn a_client_that_connects_and_leaves_is_not_a_rejection() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40103, 22);
+    r.tcp(0.03, C, 40103, S, 22, FIN | ACK, 1001, 5001, 64);
+    r.tcp(0.04, S, 22, C, 40103, FIN | ACK, 5001, 1002, 61);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Established, "closed"));
+}
+
+#[test]
+fn tls_to_a_plaintext_port_and_plaintext_to_a_tls_port_are_mismatches() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40104, 80);
+    r.tcp_data(
+        0.03,
+        C,
+        40104,
+        S,
+        80,
+        ACK | PSH_,
+        1001,
+        5001,
+        500,
+        &[22, 3, 1, 0, 100, 1, 0, 0, 96],
+    );
+    r.tcp_data(0.04, S, 80, C, 40104, ACK | PSH_, 5001, 1010, 500, b"HTTP/1.1 400 Bad Request\r\n");
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Mismatch, "tls-to-plaintext"));
+    assert_eq!(v.evidence["server_first_bytes"], "HTTP/1.1 400 Bad Request");
+
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40105, 443);
+    r.tcp_data(0.03, C, 40105, S, 443, ACK | PSH_, 1001, 5001, 500, b"GET / HTTP/1.1\r\n");
+    r.tcp_data(0.04, S, 443, C, 40105, ACK | PSH_, 5001, 1017, 500, &[21, 3, 3, 0, 2, 2, 10]);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Mismatch, "plaintext-to-tls"));
+
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40106, 8080);
+    r.tcp_data(
+        0.03,
+        C,
+        40106,
+        S,
+        8080,
+        ACK | PSH_,
+        1001,
+        5001,
+        500,
+        &[22, 3, 1, 0, 100, 1, 0, 0, 96],
+    );
+    r.tcp(0.04, S, 8080, C, 40106, RST | ACK, 5001, 1010, 61);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Mismatch, "tls-hello-closed"));
+    assert_eq!(v.conn_state, "RSTR");
+}
+
+#[test]
+fn overload_signs_on_a_connection_that_got_through() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40107, S, 80, SYN, 1000, 0, 64);
+    r.tcp(1.0, C, 40107, S, 80, SYN, 1000, 0, 64);
+    r.tcp(1.01, S, 80, C, 40107, SYN | ACK, 5000, 1001, 61);
+    r.tcp(1.02, C, 40107, S, 80, ACK, 1001, 5001, 64);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Established, "slow-accept"));
+    assert_eq!(v.evidence["ended"], "still-open");
+
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40108, 80);
+    r.tcp(1.0, S, 80, C, 40108, SYN | ACK, 5000, 1001, 61);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Established, "syn-ack-retransmitted"));
+
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40109, 80);
+    r.tcp_data(0.03, C, 40109, S, 80, ACK | PSH_, 1001, 5001, 500, b"x");
+    r.tcp_data(0.04, S, 80, C, 40109, ACK, 5001, 1002, 0, b"");
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Established, "zero-window"));
+    assert_eq!(v.evidence["zero_window_packet"], 5);
+}
+
+fn dns(id: u16, flags: u16, name: &[u8], qtype: u16) -> Vec<u8> {
+    let mut m = id.to_be_bytes().to_vec();
+    m.extend_from_slice(&flags.to_be_bytes());
+    m.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    m.extend_from_slice(name);
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&[0, 1]);
+    m
+}
+
+#[test]
+fn dns_failures_by_rcode_and_by_silence() {
+    let name = b"\x04nope\x07example\x00";
+    for (rcode, cause) in [(3u16, "nxdomain"), (2, "servfail"), (5, "refused")] {
+        let mut r = Run::new();
+        r.udp_data(0.0, C, 53000, S, 53, &dns(0xbeef, 0x0100, name, 1));
+        r.udp_data(0.01, S, 53, C, 53000, &dns(0xbeef, 0x8180 | rcode, name, 1));
+        let v = one(r);
+        assert_eq!((v.kind, v.cause), (VerdictKind::DnsFailure, cause));
+        assert_eq!(v.evidence["dns_query"], "nope.example");
+        assert_eq!(v.evidence["dns_qtype"], "A");
+        assert_eq!(v.conn_state, "SF");
+    }
+    let mut r = Run::new();
+    r.udp_data(0.0, C, 53001, S, 53, &dns(1, 0x0100, name, 28));
+    r.udp_data(0.01, S, 53, C, 53001, &dns(1, 0x8180, name, 28));
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Answered, "reply-seen"));
+    assert_eq!(v.evidence["dns_rcode"], "NOERROR");
+
+    let mut r = Run::new();
+    r.udp_data(0.0, C, 53002, S, 53, &dns(7, 0x0100, name, 1));
+    r.udp_data(1.0, C, 53002, S, 53, &dns(7, 0x0100, name, 1));
+    r.udp(10.0, C, 1, "192.0.2.99", 9);
+    let v = r.finish();
+    assert_eq!((v[0].kind, v[0].cause), (VerdictKind::DnsFailure, "no-response"));
+    assert_eq!(v[0].evidence["dns_queries"], 1);
+    assert_eq!(v[0].conn_state, "S0");
+}
+
+#[test]
+fn zeek_conn_states() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 1, S, 80, SYN, 1, 0, 64);
+    r.tcp(0.1, S, 80, C, 1, RST | ACK, 0, 2, 64);
+    r.tcp(1.0, C, 2, S, 80, SYN, 1, 0, 64);
+    r.tcp(1.1, C, 2, S, 80, RST, 2, 0, 64);
+    r.tcp(2.0, C, 3, S, 80, SYN, 1, 0, 64);
+    let states: Vec<&str> = r.finish().iter().map(|v| v.conn_state).collect();
+    assert_eq!(states, vec!["REJ", "RSTOS0", "S0"]);
 }
