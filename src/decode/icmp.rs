@@ -2,7 +2,9 @@
 
 use super::ip::{self, PROTO_TCP, PROTO_UDP};
 use super::link::IpVersion;
-use super::{IcmpError, IcmpErrorKind, Proto, QuotedPacket, Skip};
+use std::net::{IpAddr, Ipv6Addr};
+
+use super::{IcmpError, IcmpErrorKind, NeighborMessage, Proto, QuotedPacket, Skip};
 
 /// Decodes an ICMP (`v6` false) or ICMPv6 message; only errors that quote a TCP or UDP
 /// packet give a result.
@@ -28,6 +30,17 @@ pub(super) fn error(l4: &[u8], v6: bool) -> Result<IcmpError, Skip> {
     .filter(|&m| m != 0);
     let quoted = quote(l4.get(8..).unwrap_or(&[])).ok_or(Skip::IcmpUnusableQuote)?;
     Ok(IcmpError { v6, kind, icmp_type, code, mtu, quoted })
+}
+
+/// An ICMPv6 neighbour solicitation (135) or advertisement (136), RFC 4861 §4.3–4.4.
+pub(super) fn neighbor(l4: &[u8]) -> Option<NeighborMessage> {
+    let solicit = match *l4.first()? {
+        135 => true,
+        136 => false,
+        _ => return None,
+    };
+    let t: [u8; 16] = l4.get(8..24)?.try_into().ok()?;
+    Some(NeighborMessage { solicit, target: IpAddr::V6(Ipv6Addr::from(t)) })
 }
 
 /// The connection named by a quoted packet: its IP header (lengths and checksums ignored —

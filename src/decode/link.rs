@@ -19,6 +19,8 @@ pub(super) struct LinkInfo {
     pub ip_offset: usize,
     /// The IP version announced.
     pub version: IpVersion,
+    /// The payload is ARP, not IP.
+    pub arp: bool,
 }
 
 /// Deeper tag stacks than this are treated as malformed rather than walked forever.
@@ -26,6 +28,7 @@ const MAX_TAGS: usize = 4;
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_ARP: u16 = 0x0806;
 
 /// ARPHRD_NETLINK: in cooked captures of netlink sockets the protocol field is a netlink
 /// family, not an Ethertype.
@@ -64,10 +67,14 @@ pub(super) fn strip(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
                 6 => IpVersion::V6,
                 _ => return Err(Skip::Malformed),
             };
-            Ok(LinkInfo { vlan: 0, ip_offset: 0, version })
+            Ok(LinkInfo { vlan: 0, ip_offset: 0, version, arp: false })
         }
-        LinkType::IPV4 => Ok(LinkInfo { vlan: 0, ip_offset: 0, version: IpVersion::V4 }),
-        LinkType::IPV6 => Ok(LinkInfo { vlan: 0, ip_offset: 0, version: IpVersion::V6 }),
+        LinkType::IPV4 => {
+            Ok(LinkInfo { vlan: 0, ip_offset: 0, version: IpVersion::V4, arp: false })
+        }
+        LinkType::IPV6 => {
+            Ok(LinkInfo { vlan: 0, ip_offset: 0, version: IpVersion::V6, arp: false })
+        }
         LinkType::NULL | LinkType::LOOP => {
             let b: [u8; 4] =
                 data.get(..4).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
@@ -81,7 +88,7 @@ pub(super) fn strip(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
             } else {
                 return Err(Skip::NotIp);
             };
-            Ok(LinkInfo { vlan: 0, ip_offset: 4, version })
+            Ok(LinkInfo { vlan: 0, ip_offset: 4, version, arp: false })
         }
         _ => Err(Skip::UnsupportedLinkType),
     }
@@ -119,8 +126,11 @@ fn ethertype_chain(data: &[u8], mut off: usize, mut et: u16) -> Result<LinkInfo,
     let version = match et {
         ETHERTYPE_IPV4 => IpVersion::V4,
         ETHERTYPE_IPV6 => IpVersion::V6,
+        ETHERTYPE_ARP => {
+            return Ok(LinkInfo { vlan, ip_offset: off, version: IpVersion::V4, arp: true });
+        }
         // 802.3 length fields (< 0x0600, LLC/SNAP, STP), ARP, LLDP, MPLS, PPPoE, …
         _ => return Err(Skip::NotIp),
     };
-    Ok(LinkInfo { vlan, ip_offset: off, version })
+    Ok(LinkInfo { vlan, ip_offset: off, version, arp: false })
 }

@@ -17,12 +17,17 @@ mod packet;
 
 pub use packet::*;
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use crate::capture::Frame;
 
 /// Decodes one frame into a packet summary, or says why it has none.
 pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
     let link = link::strip(frame.link, frame.data)?;
     let l3 = frame.data.get(link.ip_offset..).ok_or(Skip::Truncated)?;
+    if link.arp {
+        return arp(frame, link.vlan, l3);
+    }
     // The IP packet's length on the wire, for IP headers whose length field is zero.
     let wire = usize::try_from(frame.orig_len)
         .unwrap_or(usize::MAX)
@@ -34,7 +39,10 @@ pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
         ip::PROTO_TCP => Transport::Tcp(ip::tcp(net.l4, l4_wire)?),
         ip::PROTO_UDP => Transport::Udp(ip::udp(net.l4, l4_wire)?),
         ip::PROTO_ICMP if !net.v6 => Transport::IcmpError(icmp::error(net.l4, false)?),
-        ip::PROTO_ICMPV6 if net.v6 => Transport::IcmpError(icmp::error(net.l4, true)?),
+        ip::PROTO_ICMPV6 if net.v6 => match icmp::neighbor(net.l4) {
+            Some(n) => Transport::Neighbor(n),
+            None => Transport::IcmpError(icmp::error(net.l4, true)?),
+        },
         _ => return Err(Skip::OtherIpProtocol),
     };
     Ok(Packet {
@@ -47,6 +55,36 @@ pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
         ip_id: net.ip_id,
         dont_fragment: net.dont_fragment,
         transport,
+    })
+}
+
+/// An ARP request or reply for IPv4 over Ethernet (RFC 826); other ARP kinds are not IP.
+fn arp(frame: &Frame<'_>, vlan: u32, b: &[u8]) -> Result<Packet, Skip> {
+    let a: &[u8; 28] = b.get(..28).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+    if a[0..2] != [0, 1] || a[2..4] != [8, 0] || a[4] != 6 || a[5] != 4 {
+        return Err(Skip::NotIp);
+    }
+    let sender = IpAddr::V4(Ipv4Addr::new(a[14], a[15], a[16], a[17]));
+    let target = IpAddr::V4(Ipv4Addr::new(a[24], a[25], a[26], a[27]));
+    let n = match u16::from_be_bytes([a[6], a[7]]) {
+        // A probe (sender 0.0.0.0, RFC 5227) asks; a gratuitous ARP (sender = target)
+        // announces the sender, so it answers for it.
+        1 if sender != target || sender.is_unspecified() => {
+            NeighborMessage { solicit: true, target }
+        }
+        1 | 2 => NeighborMessage { solicit: false, target: sender },
+        _ => return Err(Skip::NotIp),
+    };
+    Ok(Packet {
+        ts: frame.ts,
+        origin: frame.origin,
+        vlan,
+        src: sender,
+        dst: target,
+        ttl: 0,
+        ip_id: 0,
+        dont_fragment: false,
+        transport: Transport::Neighbor(n),
     })
 }
 

@@ -174,6 +174,16 @@ pub struct IcmpError {
     pub quoted: QuotedPacket,
 }
 
+/// Address resolution on the local link: ARP (IPv4) or neighbour discovery (IPv6). Unanswered
+/// solicitations for a server that never answers tell "host down" from "port filtered".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeighborMessage {
+    /// A request (ARP who-has, neighbour solicitation) rather than an answer.
+    pub solicit: bool,
+    /// The address being resolved (the one asked for, or the one answering).
+    pub target: IpAddr,
+}
+
 /// The transport-level content of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
@@ -183,6 +193,8 @@ pub enum Transport {
     Udp(UdpDatagram),
     /// An ICMP/ICMPv6 error quoting a TCP or UDP packet.
     IcmpError(IcmpError),
+    /// ARP or IPv6 neighbour discovery (`src`/`dst` are the sender's and target's addresses).
+    Neighbor(NeighborMessage),
 }
 
 /// One decoded packet: small, owned, `Copy`, no heap.

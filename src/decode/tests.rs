@@ -300,7 +300,16 @@ fn non_ip_and_other_protocols() {
     arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
     arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
     arp.resize(60, 0);
-    assert_eq!(dec_raw(LinkType::ETHERNET, &arp), Err(Skip::NotIp));
+    // An ARP probe (sender 0.0.0.0) asks for the target.
+    let probe = dec_raw(LinkType::ETHERNET, &arp).unwrap();
+    assert_eq!(
+        probe.transport,
+        Transport::Neighbor(NeighborMessage { solicit: true, target: "0.0.0.0".parse().unwrap() })
+    );
+    // RARP and other hardware types are not IP resolution.
+    let mut rarp = arp.clone();
+    rarp[14..16].copy_from_slice(&[0, 6]);
+    assert_eq!(dec_raw(LinkType::ETHERNET, &rarp), Err(Skip::NotIp));
     // 802.3 length field with LLC (spanning tree), LLDP.
     let mut stp = arp.clone();
     stp[12..14].copy_from_slice(&[0, 38]);
@@ -474,4 +483,54 @@ fn random_bytes_decode_without_panic() {
             let _ = dec_cut(lt, &m[..cut], m.len());
         }
     }
+}
+
+#[test]
+fn arp_and_neighbour_discovery_resolve_addresses() {
+    let mut req = vec![0xff; 6];
+    req.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+    req.extend_from_slice(&[2, 0, 0, 0, 0, 1, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 192, 0, 2, 7]);
+    req.resize(60, 0);
+    let p = dec_raw(LinkType::ETHERNET, &req).unwrap();
+    assert_eq!(
+        p.transport,
+        Transport::Neighbor(NeighborMessage {
+            solicit: true,
+            target: "192.0.2.7".parse().unwrap()
+        })
+    );
+    assert_eq!(p.src.to_string(), "192.0.2.1");
+    let mut reply = req.clone();
+    reply[21] = 2;
+    reply[28..32].copy_from_slice(&[192, 0, 2, 7]);
+    reply[38..42].copy_from_slice(&[192, 0, 2, 1]);
+    let p = dec_raw(LinkType::ETHERNET, &reply).unwrap();
+    assert_eq!(
+        p.transport,
+        Transport::Neighbor(NeighborMessage {
+            solicit: false,
+            target: "192.0.2.7".parse().unwrap()
+        })
+    );
+    // Truncated ARP.
+    assert_eq!(dec_raw(LinkType::ETHERNET, &req[..30]), Err(Skip::Truncated));
+
+    // IPv6 neighbour solicitation for 2001:db8::7.
+    let target: std::net::Ipv6Addr = "2001:db8::7".parse().unwrap();
+    let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    ns.extend_from_slice(&target.octets());
+    let ip = frame::ip_packet(
+        &Ip::new(
+            "2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap(),
+            "ff02::1:ff00:7".parse::<std::net::Ipv6Addr>().unwrap(),
+        ),
+        58,
+        &ns,
+    );
+    let f = frame::frame(Link::Ethernet, &ip);
+    let p = dec_raw(LinkType::ETHERNET, &f).unwrap();
+    assert_eq!(
+        p.transport,
+        Transport::Neighbor(NeighborMessage { solicit: true, target: target.into() })
+    );
 }

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 
 use super::payload::{self, DnsHeader, FirstBytes};
-use super::{TrackerConfig, icmp_is_failure};
+use super::{Context, TrackerConfig, icmp_is_failure};
 use crate::capture::Origin;
 use crate::decode::{
     IcmpError, IcmpErrorKind, Packet, PayloadPrefix, Proto, TcpFlags, TcpSegment, Transport,
@@ -248,7 +248,9 @@ impl Flow {
                     && u.dst_port >= 1024;
                 (src, dst, State::Udp(UdpState::default()), !reply)
             }
-            Transport::IcmpError(_) => unreachable!("conversations open on TCP/UDP packets"),
+            Transport::IcmpError(_) | Transport::Neighbor(_) => {
+                unreachable!("conversations open on TCP/UDP packets")
+            }
         };
         let (client, server) = if sender_is_client { (src, dst) } else { (dst, src) };
         let midstream = match &p.transport {
@@ -399,7 +401,7 @@ impl Flow {
             Transport::Udp(u) => {
                 (p.src == self.client.ip && u.src_port == self.client.port, u.payload_len)
             }
-            Transport::IcmpError(_) => return false,
+            Transport::IcmpError(_) | Transport::Neighbor(_) => return false,
         };
         let side = if from_client { &mut self.c2s } else { &mut self.s2c };
         let first_from_side = side.packets == 0;
@@ -480,13 +482,9 @@ impl Flow {
     }
 
     /// Gives the verdict and marks the conversation as decided.
-    pub(super) fn finish(
-        &mut self,
-        ending: Ending,
-        now: Timestamp,
-        config: &TrackerConfig,
-        host_ttls: &FxHashMap<IpAddr, Option<u8>>,
-    ) -> Verdict {
+    pub(super) fn finish(&mut self, ending: Ending, ctx: &Context<'_>) -> Verdict {
+        let (now, config) = (ctx.now, ctx.config);
+        let server_seen = ServerSeen::of(self.server.ip, ctx);
         self.emitted = true;
         let mut ev = Map::new();
         ev.insert("attempt".into(), json!(self.id));
@@ -520,11 +518,8 @@ impl Flow {
             icmp_verdict(&icmp)
         } else {
             match &self.state {
-                State::Tcp(s) => s.classify(self, ending, now, config, host_ttls, &mut ev),
-                State::Udp(u) => {
-                    let alive = host_ttls.contains_key(&self.server.ip);
-                    self.classify_udp(u, ending, now, config, alive, &mut ev)
-                }
+                State::Tcp(s) => s.classify(self, ending, ctx, &mut ev),
+                State::Udp(u) => self.classify_udp(u, ending, now, config, server_seen, &mut ev),
             }
         };
         if let State::Tcp(s) = &self.state {
@@ -559,7 +554,7 @@ impl Flow {
         ending: Ending,
         now: Timestamp,
         config: &TrackerConfig,
-        server_alive: bool,
+        server: ServerSeen,
         ev: &mut Map<String, Value>,
     ) -> (VerdictKind, &'static str) {
         if self.midstream {
@@ -587,7 +582,7 @@ impl Flow {
             return (VerdictKind::Answered, "reply-seen");
         }
         let (kind, cause) =
-            unanswered(ev, ending, now, u.last_request_ts, config, "request", server_alive);
+            unanswered(ev, ending, now, u.last_request_ts, config, "request", server);
         if u.dns.is_some() && matches!(cause, "no-response" | "capture-ended" | "filtered") {
             // A DNS query nobody answered: name resolution failed.
             return (
@@ -599,6 +594,30 @@ impl Flow {
     }
 }
 
+/// What the capture shows of the server host apart from this attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ServerSeen {
+    /// It sent something (to anyone), or answered address resolution: it is up.
+    Alive,
+    /// It never sent anything, and this many ARP/neighbour solicitations for it went unanswered.
+    Unresolved(u32),
+    /// Nothing is known.
+    Unknown,
+}
+
+impl ServerSeen {
+    fn of(ip: IpAddr, ctx: &Context<'_>) -> ServerSeen {
+        if ctx.hosts.contains_key(&ip) {
+            return ServerSeen::Alive;
+        }
+        match ctx.neighbors.get(&ip) {
+            Some(&(_, true)) => ServerSeen::Alive,
+            Some(&(n, false)) if n > 0 => ServerSeen::Unresolved(n),
+            _ => ServerSeen::Unknown,
+        }
+    }
+}
+
 /// Evidence and cause for an attempt with nothing back.
 fn unanswered(
     ev: &mut Map<String, Value>,
@@ -607,7 +626,7 @@ fn unanswered(
     last_try: Timestamp,
     config: &TrackerConfig,
     what: &str,
-    server_alive: bool,
+    server: ServerSeen,
 ) -> (VerdictKind, &'static str) {
     // At a timeout, say how long the attempt was given (not when a later, unrelated packet
     // happened to move the clock), so a verdict does not depend on other flows' timing.
@@ -622,8 +641,14 @@ fn unanswered(
         Ending::Evicted => "evicted-before-timeout",
         Ending::Superseded => "superseded",
         // The host answered other traffic in the capture: this port's silence is a filter.
-        _ if server_alive => "filtered",
-        _ => "no-response",
+        _ if server == ServerSeen::Alive => "filtered",
+        _ => match server {
+            ServerSeen::Unresolved(n) => {
+                ev.insert("neighbor_solicitations".into(), json!(n));
+                "host-down"
+            }
+            _ => "no-response",
+        },
     };
     (VerdictKind::Unanswered, cause)
 }
@@ -904,11 +929,11 @@ impl TcpState {
         &self,
         flow: &Flow,
         ending: Ending,
-        now: Timestamp,
-        config: &TrackerConfig,
-        host_ttls: &FxHashMap<IpAddr, Option<u8>>,
+        ctx: &Context<'_>,
         ev: &mut Map<String, Value>,
     ) -> (VerdictKind, &'static str) {
+        let (now, config, host_ttls) = (ctx.now, ctx.config, ctx.hosts);
+        let server = ServerSeen::of(flow.server.ip, ctx);
         if let Some((ts, origin)) = self.established {
             ev.insert("established_packet".into(), json!(origin.number));
             ev.insert("established_after".into(), secs(ts, flow.first_ts));
@@ -952,15 +977,7 @@ impl TcpState {
             // Never "unanswered": the client behaved as if answered.
             return (VerdictKind::Partial, "server-side-not-captured");
         }
-        unanswered(
-            ev,
-            ending,
-            now,
-            self.last_syn_ts,
-            config,
-            "syn",
-            host_ttls.contains_key(&flow.server.ip),
-        )
+        unanswered(ev, ending, now, self.last_syn_ts, config, "syn", server)
     }
 }
 

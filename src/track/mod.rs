@@ -17,7 +17,7 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
-use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, Transport};
+use crate::decode::{IcmpError, IcmpErrorKind, NeighborMessage, Packet, Proto, Transport};
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 use crate::verdict::Verdict;
@@ -94,6 +94,49 @@ impl HostTtls {
     }
 }
 
+/// Address resolution seen per address: solicitations, and whether anything answered for it.
+/// Bounded like [`HostTtls`].
+pub(crate) struct Neighbors {
+    map: FxHashMap<IpAddr, (u32, bool)>,
+    cap: usize,
+}
+
+impl Neighbors {
+    fn record(&mut self, n: &NeighborMessage) {
+        if self.map.len() < self.cap || self.map.contains_key(&n.target) {
+            let e = self.map.entry(n.target).or_insert((0, false));
+            if n.solicit {
+                e.0 = e.0.saturating_add(1);
+            } else {
+                e.1 = true;
+            }
+        }
+    }
+}
+
+/// What a verdict may consult besides its own conversation: the time and settings, and what
+/// the capture showed of the hosts.
+pub(crate) struct Context<'a> {
+    pub(crate) now: Timestamp,
+    pub(crate) config: &'a TrackerConfig,
+    /// Hosts seen sending, with their own TTL.
+    pub(crate) hosts: &'a FxHashMap<IpAddr, Option<u8>>,
+    /// Address resolution per address: (solicitations, answered).
+    pub(crate) neighbors: &'a FxHashMap<IpAddr, (u32, bool)>,
+}
+
+/// A [`Context`] from the tracker's fields (a macro, so the flow table can stay borrowed).
+macro_rules! ctx {
+    ($t:ident) => {
+        &Context {
+            now: $t.now,
+            config: &$t.config,
+            hosts: &$t.host_ttls.map,
+            neighbors: &$t.neighbors.map,
+        }
+    };
+}
+
 /// The flow tracker. Feed it packets in capture order; collect verdicts from the `out` vectors.
 pub struct Tracker {
     config: TrackerConfig,
@@ -101,6 +144,7 @@ pub struct Tracker {
     now: Timestamp,
     next_id: u64,
     host_ttls: HostTtls,
+    neighbors: Neighbors,
     stats: TrackerStats,
 }
 
@@ -114,6 +158,7 @@ impl Tracker {
             now: Timestamp(i64::MIN),
             next_id: 1,
             host_ttls: HostTtls { map: FxHashMap::default(), cap: max_flows },
+            neighbors: Neighbors { map: FxHashMap::default(), cap: max_flows },
             stats: TrackerStats::default(),
         }
     }
@@ -138,6 +183,7 @@ impl Tracker {
         match &p.transport {
             Transport::Tcp(_) | Transport::Udp(_) => self.conversation_packet(p, out),
             Transport::IcmpError(e) => self.icmp_error(p, e, out),
+            Transport::Neighbor(n) => self.neighbors.record(n),
         }
     }
 
@@ -152,7 +198,7 @@ impl Tracker {
             if flow.emitted {
                 self.table.remove(slot);
             } else {
-                out.push(flow.finish(Ending::Timeout, self.now, &self.config, &self.host_ttls.map));
+                out.push(flow.finish(Ending::Timeout, ctx!(self)));
                 flow.linger_until(self.now.add(self.config.linger));
                 self.table.reschedule(slot);
             }
@@ -166,12 +212,7 @@ impl Tracker {
         open.sort_unstable();
         for (_, slot) in open {
             let flow = self.table.get_mut(slot);
-            out.push(flow.finish(
-                Ending::EndOfCapture,
-                self.now,
-                &self.config,
-                &self.host_ttls.map,
-            ));
+            out.push(flow.finish(Ending::EndOfCapture, ctx!(self)));
         }
         self.table.clear();
     }
@@ -180,7 +221,7 @@ impl Tracker {
         let (proto, sport, dport) = match &p.transport {
             Transport::Tcp(t) => (Proto::Tcp, t.src_port, t.dst_port),
             Transport::Udp(u) => (Proto::Udp, u.src_port, u.dst_port),
-            Transport::IcmpError(_) => return,
+            Transport::IcmpError(_) | Transport::Neighbor(_) => return,
         };
         let src = Endpoint::new(p.src, sport);
         let dst = Endpoint::new(p.dst, dport);
@@ -195,12 +236,7 @@ impl Tracker {
             let flow = self.table.get_mut(slot);
             if flow.starts_new_attempt(p) {
                 if !flow.emitted {
-                    out.push(flow.finish(
-                        Ending::Superseded,
-                        self.now,
-                        &self.config,
-                        &self.host_ttls.map,
-                    ));
+                    out.push(flow.finish(Ending::Superseded, ctx!(self)));
                 }
                 self.table.remove(slot);
             } else {
@@ -210,7 +246,7 @@ impl Tracker {
                     self.stats.late_packets += 1;
                     flow.linger_until(p.ts.add(self.config.linger));
                 } else if let Some(ending) = flow.decided() {
-                    out.push(flow.finish(ending, self.now, &self.config, &self.host_ttls.map));
+                    out.push(flow.finish(ending, ctx!(self)));
                     flow.linger_until(p.ts.add(self.config.linger));
                 }
                 if first_from_side {
@@ -227,7 +263,7 @@ impl Tracker {
         self.stats.attempts += 1;
         let mut flow = Flow::open(id, key, p);
         if let Some(ending) = flow.decided() {
-            out.push(flow.finish(ending, self.now, &self.config, &self.host_ttls.map));
+            out.push(flow.finish(ending, ctx!(self)));
             flow.linger_until(p.ts.add(self.config.linger));
         } else {
             flow.schedule(&self.config);
@@ -266,7 +302,7 @@ impl Tracker {
             }
             if flow.charge_icmp(seen, q.src == flow.client.ip && q.src_port == flow.client.port) {
                 self.stats.icmp_matched += 1;
-                out.push(flow.finish(Ending::Icmp, self.now, &self.config, &self.host_ttls.map));
+                out.push(flow.finish(Ending::Icmp, ctx!(self)));
                 flow.linger_until(p.ts.add(self.config.linger));
                 self.table.reschedule(slot);
             } else {
@@ -286,7 +322,7 @@ impl Tracker {
         self.stats.attempts += 1;
         self.stats.icmp_matched += 1;
         let mut flow = Flow::from_icmp(id, key, p, e, seen);
-        out.push(flow.finish(Ending::Icmp, self.now, &self.config, &self.host_ttls.map));
+        out.push(flow.finish(Ending::Icmp, ctx!(self)));
         flow.linger_until(p.ts.add(self.config.linger));
         self.table.insert(key, flow);
     }
@@ -299,7 +335,7 @@ impl Tracker {
             let flow = self.table.get_mut(slot);
             if !flow.emitted {
                 self.stats.evicted += 1;
-                out.push(flow.finish(Ending::Evicted, self.now, &self.config, &self.host_ttls.map));
+                out.push(flow.finish(Ending::Evicted, ctx!(self)));
             }
             self.table.remove(slot);
         }

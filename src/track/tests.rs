@@ -816,3 +816,24 @@ fn zeek_conn_states() {
     let states: Vec<&str> = r.finish().iter().map(|v| v.conn_state).collect();
     assert_eq!(states, vec!["REJ", "RSTOS0", "S0"]);
 }
+
+#[test]
+fn unanswered_arp_for_a_silent_server_means_host_down() {
+    let arp = |r: &mut Run, ts: f64, solicit: bool, target: &str| {
+        let n = crate::decode::NeighborMessage { solicit, target: ip(target) };
+        r.push(ts, C, target, 0, Transport::Neighbor(n));
+    };
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40200, S, 80, SYN, 1, 0, 64);
+    arp(&mut r, 0.5, true, S);
+    arp(&mut r, 1.5, true, S);
+    r.tcp(1.0, C, 40201, "198.51.100.8", 80, SYN, 1, 0, 64);
+    arp(&mut r, 1.2, true, "198.51.100.8");
+    arp(&mut r, 1.3, false, "198.51.100.8");
+    r.tcp(20.0, C, 1, "192.0.2.200", 1, SYN, 1, 0, 64);
+    let v = r.finish();
+    assert_eq!((v[0].kind, v[0].cause), (VerdictKind::Unanswered, "host-down"));
+    assert_eq!(v[0].evidence["neighbor_solicitations"], 2);
+    // Its address was resolved: it is up, so its port is filtered.
+    assert_eq!((v[1].kind, v[1].cause), (VerdictKind::Unanswered, "filtered"));
+}
