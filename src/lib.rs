@@ -22,6 +22,7 @@
 pub mod capture;
 pub mod decode;
 pub mod flow;
+pub mod incident;
 pub mod output;
 pub mod pipeline;
 pub mod synth;
