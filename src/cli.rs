@@ -1,11 +1,14 @@
 //! Command-line arguments (what was typed) and their conversion into the library's settings.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use connlens::capture::LiveConfig;
 use connlens::output::Format;
-use connlens::pipeline::AnalyzeConfig;
+use connlens::pipeline::{AnalyzeConfig, LiveOptions};
 use connlens::time::Duration;
 use connlens::track::TrackerConfig;
 
@@ -25,6 +28,9 @@ pub enum Command {
     /// unreachable, time-exceeded, unanswered, answered (UDP) or partial, with its cause,
     /// evidence and a hint.
     Analyze(AnalyzeArgs),
+    /// Watch an interface and explain each connection attempt as soon as its verdict is
+    /// decided (refused and unreachable at once, unanswered when --syn-timeout passes).
+    Live(LiveArgs),
 }
 
 /// Stream formats.
@@ -46,6 +52,14 @@ pub struct AnalyzeArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
+    /// Output and tracker settings.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Settings both subcommands share: output format and the tracker's timers and limits.
+#[derive(clap::Args, Debug)]
+pub struct CommonArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(short, long, value_enum)]
     pub format: Option<FormatArg>,
@@ -73,6 +87,58 @@ pub struct AnalyzeArgs {
     pub no_summary: bool,
 }
 
+/// `connlens live`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+FILTER is a BPF filter in tcpdump's syntax (several words are joined). It is widened so that \
+the packets that explain its flows are kept: `FILTER` becomes \
+`(FILTER) or icmp or icmp6 or (vlan and ((FILTER) or icmp or icmp6))` (without the vlan part \
+on `-i any`, whose cooked headers cannot express it), since ICMP errors come from routers and \
+match no port, and tagged frames match no untagged filter.
+
+Capturing needs root, or once: setcap cap_net_raw,cap_net_admin=eip PATH-TO-connlens
+
+Stops on Ctrl-C or SIGTERM (a second one ends at once), after --duration or after --count \
+attempts: every pending attempt then gets its verdict and the summary reports the packets \
+libpcap received and the kernel, the interface and connlens dropped.")]
+pub struct LiveArgs {
+    /// Interface to capture on (`any`: all, with Linux cooked headers) [default: the first up,
+    /// non-loopback interface, as tcpdump picks].
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// BPF filter (tcpdump syntax), widened to keep the ICMP errors and VLAN-tagged frames that
+    /// explain its flows (see below).
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+
+    /// Also write every captured packet to FILE (pcap), as evidence: `connlens analyze FILE`
+    /// gives the same verdicts later.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub duration: Option<f64>,
+
+    /// Stop once this many attempts have their verdict (pending ones still get theirs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Kernel capture buffer in bytes: raise it when the summary reports kernel drops.
+    #[arg(long, value_name = "BYTES", default_value_t = connlens::capture::live::DEFAULT_BUFFER_SIZE, value_parser = clap::value_parser!(u32).range(65_536..=(i32::MAX as i64)))]
+    pub buffer_size: u32,
+
+    /// Bytes kept of each packet; the default covers every header stack connlens decodes plus
+    /// the first 64 payload bytes its application checks read.
+    #[arg(long, value_name = "BYTES", default_value_t = connlens::capture::live::DEFAULT_SNAPLEN, value_parser = clap::value_parser!(u32).range(128..=262_144))]
+    pub snaplen: u32,
+
+    /// Output and tracker settings.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 fn positive_seconds(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if v.is_finite() && v > 0.0 && v < 1e9 {
@@ -82,7 +148,7 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-impl AnalyzeArgs {
+impl CommonArgs {
     /// The format to use: the one asked for, else table on a terminal and jsonl otherwise.
     pub fn format(&self, stdout_is_terminal: bool) -> Format {
         match self.format {
@@ -94,17 +160,50 @@ impl AnalyzeArgs {
         }
     }
 
+    /// The tracker settings these arguments stand for.
+    pub fn tracker(&self) -> TrackerConfig {
+        TrackerConfig {
+            syn_timeout: Duration::from_secs_f64(self.syn_timeout),
+            idle_timeout: Duration::from_secs_f64(self.idle_timeout),
+            max_flows: usize::try_from(self.max_flows).unwrap_or(usize::MAX),
+            split_vlans: self.split_vlans,
+            ..TrackerConfig::default()
+        }
+    }
+}
+
+impl AnalyzeArgs {
+    /// The format to use: the one asked for, else table on a terminal and jsonl otherwise.
+    pub fn format(&self, stdout_is_terminal: bool) -> Format {
+        self.common.format(stdout_is_terminal)
+    }
+
     /// The library settings these arguments stand for.
     pub fn config(&self) -> AnalyzeConfig {
-        AnalyzeConfig {
-            tracker: TrackerConfig {
-                syn_timeout: Duration::from_secs_f64(self.syn_timeout),
-                idle_timeout: Duration::from_secs_f64(self.idle_timeout),
-                max_flows: usize::try_from(self.max_flows).unwrap_or(usize::MAX),
-                split_vlans: self.split_vlans,
-                ..TrackerConfig::default()
-            },
-            summary: !self.no_summary,
+        AnalyzeConfig { tracker: self.common.tracker(), summary: !self.common.no_summary }
+    }
+}
+
+impl LiveArgs {
+    /// The capture settings.
+    pub fn capture(&self) -> LiveConfig {
+        let filter = self.filter.join(" ");
+        LiveConfig {
+            interface: self.interface.clone(),
+            filter: if filter.trim().is_empty() { None } else { Some(filter) },
+            snaplen: self.snaplen,
+            buffer_size: self.buffer_size,
+        }
+    }
+
+    /// The run settings; `stop` is the flag the signal handlers set.
+    pub fn options(&self, stop: Arc<AtomicBool>) -> LiveOptions {
+        LiveOptions {
+            tracker: self.common.tracker(),
+            summary: !self.common.no_summary,
+            duration: self.duration.map(std::time::Duration::from_secs_f64),
+            count: self.count,
+            stop,
         }
     }
 }
@@ -122,10 +221,26 @@ mod tests {
     #[test]
     fn defaults_off_a_terminal_are_jsonl_and_5_seconds() {
         let a = Args::try_parse_from(["connlens", "analyze", "x.pcap"]).unwrap();
-        let Command::Analyze(a) = a.command;
+        let Command::Analyze(a) = a.command else { panic!("not analyze") };
         assert_eq!(a.format(false), Format::Jsonl);
         assert_eq!(a.format(true), Format::Table);
         assert_eq!(a.config().tracker.syn_timeout, Duration::from_secs_f64(5.0));
+    }
+
+    #[test]
+    fn live_joins_filter_words_and_has_defaults() {
+        let a =
+            Args::try_parse_from(["connlens", "live", "-i", "eth0", "host", "10.1.2.3"]).unwrap();
+        let Command::Live(a) = a.command else { panic!("not live") };
+        let c = a.capture();
+        assert_eq!(c.interface.as_deref(), Some("eth0"));
+        assert_eq!(c.filter.as_deref(), Some("host 10.1.2.3"));
+        assert_eq!(c.snaplen, connlens::capture::live::DEFAULT_SNAPLEN);
+        let a = Args::try_parse_from(["connlens", "live", "--count", "3", "-w", "e.pcap"]).unwrap();
+        let Command::Live(a) = a.command else { panic!("not live") };
+        assert_eq!(a.capture().filter, None);
+        assert_eq!(a.count, Some(3));
+        assert!(Args::try_parse_from(["connlens", "live", "--count", "0"]).is_err());
     }
 
     #[test]

@@ -7,19 +7,23 @@ mod cli;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use clap::Parser;
 
+use connlens::capture::LiveCapture;
 use connlens::capture::{InputSpec, MergedSource, expand_inputs};
 use connlens::output::{progress, sink_for};
-use connlens::pipeline::analyze;
+use connlens::pipeline::{Evidence, analyze, live};
 
-use cli::{AnalyzeArgs, Args, Command};
+use cli::{AnalyzeArgs, Args, Command, LiveArgs};
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Command::Analyze(a) => run_analyze(&a),
+        Command::Live(a) => run_live(&a),
     }
 }
 
@@ -79,4 +83,56 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `connlens live`: 0 after a clean stop (signal, --duration, --count); 1 when the capture
+/// could not start (one line saying what to do) or failed on the way.
+fn run_live(a: &LiveArgs) -> ExitCode {
+    // Ctrl-C and SIGTERM ask for a clean stop; a second one ends the process at once (the
+    // shutdown hook is registered first so it only fires once the flag is already set).
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let armed = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&stop)));
+        if let Err(e) = armed {
+            error_line(format_args!("cannot install the signal handlers: {e}"));
+            return ExitCode::from(1);
+        }
+    }
+    let capture = match LiveCapture::open(&a.capture()) {
+        Ok(c) => c,
+        Err(e) => {
+            error_line(e);
+            return ExitCode::from(1);
+        }
+    };
+    let evidence = match &a.write {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(Evidence { name: path.display().to_string(), out: Box::new(f) }),
+            Err(e) => {
+                error_line(format_args!("{}: cannot create the capture file: {e}", path.display()));
+                return ExitCode::from(1);
+            }
+        },
+    };
+    let filter = capture.applied_filter().map(|f| format!(" (filter: {f})")).unwrap_or_default();
+    eprintln!("connlens: listening on {}{filter}", capture.interface());
+    let stdout = io::stdout();
+    // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
+    let mut sink = sink_for(a.common.format(stdout.is_terminal()), stdout, true);
+    let outcome = match live(capture, evidence, a.options(stop), sink.as_mut()) {
+        Ok(o) => o,
+        Err(e) => {
+            error_line(format_args!("writing the output: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    if outcome.output_closed {
+        return ExitCode::SUCCESS;
+    }
+    for e in &outcome.stats.errors {
+        error_line(e);
+    }
+    if outcome.input_errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

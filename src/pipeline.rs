@@ -5,18 +5,27 @@
 //! Batches, not single packets, cross the channel so the hand-off costs little per packet;
 //! emptied batch vectors travel back on a second channel and are reused, so nothing is
 //! allocated per packet once the pipeline runs. The channel is bounded: when the tracker is
-//! slower than the reader, the reader waits (offline nothing may be lost).
+//! slower than the reader, an offline reader waits (nothing may be lost), while a live capture
+//! thread never waits (the kernel would drop packets behind its back): it drops the batch and
+//! counts its packets, so the loss is reported.
+//!
+//! Both paths share the tracker side ([`analyze`] and [`live`]); a live run also moves the
+//! tracker on the wall clock, so verdicts that wait for a timeout come out on time.
 
-use std::io;
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, never, select, tick};
 use indicatif::ProgressBar;
 
-use crate::capture::{MergedSource, SourceError};
+use crate::capture::live::LiveRead;
+use crate::capture::{Frame, LiveCapture, MergedSource, PcapWriter, SourceError, TsResolution};
 use crate::decode::{Packet, decode};
-use crate::output::{Inputs, RunStats, Sink, Summary};
-use crate::time::Timestamp;
+use crate::output::{Inputs, LiveCounters, RunStats, Sink, Summary};
+use crate::time::{Duration, Timestamp};
 use crate::track::{Tracker, TrackerConfig};
 use crate::verdict::Verdict;
 
@@ -50,7 +59,8 @@ pub struct Outcome {
 /// What the capture thread sends.
 enum Message {
     Batch(Vec<Packet>),
-    Error(SourceError),
+    /// An input that stopped being readable (offline), or a capture that failed (live).
+    Error(String),
 }
 
 /// The capture thread's counters.
@@ -62,6 +72,26 @@ struct ReadStats {
     skipped: [u64; crate::decode::Skip::ALL.len()],
     first: Option<Timestamp>,
     last: Option<Timestamp>,
+    live: Option<LiveCounters>,
+}
+
+impl ReadStats {
+    /// Counts and decodes one frame into `batch`.
+    fn frame(&mut self, frame: &Frame<'_>, batch: &mut Vec<Packet>) {
+        self.frames += 1;
+        self.bytes += frame.data.len() as u64;
+        if self.first.is_none() {
+            self.first = Some(frame.ts);
+        }
+        self.last = Some(frame.ts.max(self.last.unwrap_or(frame.ts)));
+        match decode(frame) {
+            Ok(p) => {
+                self.decoded += 1;
+                batch.push(p);
+            }
+            Err(skip) => self.skipped[skip.index()] += 1,
+        }
+    }
 }
 
 fn read_and_decode(
@@ -77,24 +107,12 @@ fn read_and_decode(
         match source.next_frame() {
             None => break,
             Some(Err(e)) => {
-                if tx.send(Message::Error(e)).is_err() {
+                if tx.send(Message::Error(e.to_string())).is_err() {
                     return stats;
                 }
             }
             Some(Ok(frame)) => {
-                stats.frames += 1;
-                stats.bytes += frame.data.len() as u64;
-                if stats.first.is_none() {
-                    stats.first = Some(frame.ts);
-                }
-                stats.last = Some(frame.ts.max(stats.last.unwrap_or(frame.ts)));
-                match decode(&frame) {
-                    Ok(p) => {
-                        stats.decoded += 1;
-                        batch.push(p);
-                    }
-                    Err(skip) => stats.skipped[skip.index()] += 1,
-                }
+                stats.frame(&frame, &mut batch);
                 if batch.len() == BATCH {
                     let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
                     let full = std::mem::replace(&mut batch, next);
@@ -135,78 +153,324 @@ pub fn analyze(
     progress: Option<ProgressBar>,
 ) -> io::Result<Outcome> {
     let inputs = Inputs { names: source.names().to_vec() };
-    let mut errors: Vec<String> = open_errors.iter().map(|e| e.to_string()).collect();
+    let errors: Vec<String> = open_errors.iter().map(|e| e.to_string()).collect();
     let (tx, rx) = bounded::<Message>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = bounded::<Vec<Packet>>(IN_FLIGHT + 2);
 
     let reader = thread::Builder::new()
         .name("connlens-capture".into())
         .spawn(move || read_and_decode(source, tx, recycle_rx, progress))?;
+    let run = Run::new(config.tracker, inputs, errors);
+    run.drive(rx, recycle_tx, None, sink, config.summary, move || reader.join().unwrap_or_default())
+}
 
-    let mut tracker = Tracker::new(config.tracker);
-    let mut summary = Summary::default();
-    let mut out: Vec<Verdict> = Vec::new();
-    let mut result: io::Result<()> = Ok(());
+/// The tracker side of a run, shared by the offline and the live paths.
+struct Run {
+    tracker: Tracker,
+    summary: Summary,
+    out: Vec<Verdict>,
+    inputs: Inputs,
+    errors: Vec<String>,
+}
 
-    let mut emit = |out: &mut Vec<Verdict>, summary: &mut Summary| -> io::Result<()> {
-        for v in out.drain(..) {
-            summary.observe(&v);
-            sink.verdict(&v, &inputs)?;
+/// What makes a live run stop, and its wall-clock ticks.
+struct LiveControl {
+    stop: Arc<AtomicBool>,
+    deadline: Option<Instant>,
+    count: Option<u64>,
+}
+
+impl Run {
+    fn new(config: TrackerConfig, inputs: Inputs, errors: Vec<String>) -> Run {
+        Run {
+            tracker: Tracker::new(config),
+            summary: Summary::default(),
+            out: Vec::new(),
+            inputs,
+            errors,
+        }
+    }
+
+    fn emit(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        for v in self.out.drain(..) {
+            self.summary.observe(&v);
+            sink.verdict(&v, &self.inputs)?;
         }
         Ok(())
+    }
+
+    /// Feeds the tracker from `rx` until the capture thread hangs up, then gives every open
+    /// attempt its verdict and writes the summary. Live (`control`), the tracker also moves
+    /// on the wall clock every [`TICK`], so that an unanswered attempt gets its verdict when its
+    /// timeout passes even if no other packet arrives, and the run is stopped after its
+    /// duration or count.
+    fn drive(
+        mut self,
+        rx: Receiver<Message>,
+        recycle_tx: Sender<Vec<Packet>>,
+        control: Option<LiveControl>,
+        sink: &mut dyn Sink,
+        show_summary: bool,
+        join: impl FnOnce() -> ReadStats,
+    ) -> io::Result<Outcome> {
+        let ticker = if control.is_some() { tick(TICK) } else { never() };
+        let mut result: io::Result<()> = Ok(());
+        loop {
+            select! {
+                recv(rx) -> msg => match msg {
+                    Ok(Message::Batch(mut batch)) => {
+                        for p in &batch {
+                            self.tracker.packet(p, &mut self.out);
+                        }
+                        batch.clear();
+                        let _ = recycle_tx.try_send(batch);
+                    }
+                    Ok(Message::Error(e)) => self.errors.push(e),
+                    Err(_) => break,
+                },
+                recv(ticker) -> _ => {
+                    let now = wall_clock().add(Duration(-GRACE_NANOS));
+                    self.tracker.advance(now, &mut self.out);
+                }
+            }
+            if let Err(e) = self.emit(sink) {
+                result = Err(e);
+                break;
+            }
+            if let Some(c) = &control {
+                let counted = c.count.is_some_and(|n| self.summary.attempts() >= n);
+                let timed_out = c.deadline.is_some_and(|d| Instant::now() >= d);
+                if counted || timed_out {
+                    c.stop.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+        if let Some(c) = &control {
+            // Output failed: the capture thread must stop too.
+            c.stop.store(true, Ordering::SeqCst);
+        }
+        drop(rx);
+        let read = join();
+
+        if result.is_ok() {
+            self.tracker.finish(&mut self.out);
+            result = self.emit(sink);
+        }
+
+        let input_errors = self.errors.len();
+        let stats = RunStats {
+            frames: read.frames,
+            bytes: read.bytes,
+            decoded: read.decoded,
+            skipped: read.skipped,
+            tracker: self.tracker.stats(),
+            errors: self.errors,
+            inputs: self.inputs.names.clone(),
+            span: read.first.zip(read.last),
+            live: read.live,
+        };
+        let attempts = self.summary.attempts();
+        let mut output_closed = false;
+        match result {
+            Ok(()) => {
+                self.summary.run = stats.clone();
+                let shown = if show_summary { Some(&self.summary) } else { None };
+                if let Err(e) = sink.finish(shown) {
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        output_closed = true;
+                    } else {
+                        return Err(e);
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => output_closed = true,
+            Err(e) => return Err(e),
+        }
+        Ok(Outcome { stats, attempts, input_errors, output_closed })
+    }
+}
+
+/// How often a live run moves the tracker on the wall clock.
+const TICK: std::time::Duration = std::time::Duration::from_millis(100);
+/// How far behind the wall clock a tick moves the tracker: longer than a packet can spend
+/// between the kernel stamping it and the tracker seeing it (the read timeout plus the batch
+/// flush interval), so that an answer already captured is never overtaken by its timeout.
+const GRACE_NANOS: i64 = 300_000_000;
+/// A half-full batch is handed over at least this often, so a lone SYN is not held back.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// Batches in flight on a live run: more than offline, to absorb bursts while the tracker
+/// writes output (about 200 KiB each).
+const LIVE_IN_FLIGHT: usize = 64;
+
+/// Now, on the same clock as the kernel's capture timestamps.
+fn wall_clock() -> Timestamp {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => Timestamp::from_secs_nanos(
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
+        Err(_) => Timestamp(0),
+    }
+}
+
+/// Settings of a live run.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Tracker settings.
+    pub tracker: TrackerConfig,
+    /// Whether to print the summary at the end.
+    pub summary: bool,
+    /// Stop after this long.
+    pub duration: Option<std::time::Duration>,
+    /// Stop after this many attempts have their verdict.
+    pub count: Option<u64>,
+    /// Set (by a signal handler, or by the caller) to stop the run cleanly.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Where a live run keeps the captured frames (`-w FILE`).
+pub struct Evidence {
+    /// The name verdicts give as their `capture` (the file as the user named it), so that the
+    /// packet numbers in their evidence point into this file.
+    pub name: String,
+    /// The file.
+    pub out: Box<dyn Write + Send>,
+}
+
+/// Watches a live capture until `options.stop` is set, `options.duration` passes or
+/// `options.count` attempts have their verdict; verdicts go to `sink` as they are decided.
+/// Then every pending attempt gets its verdict and the summary (with libpcap's and connlens'
+/// drop counters) is written.
+///
+/// The capture thread never waits for the tracker: when the channel is full, the batch is
+/// dropped and its packets are counted (`dropped_by_connlens`), never silently lost. With
+/// `evidence`, every captured frame is written to it first (drops included), as a classic
+/// pcap of the capture's link type, whose packet numbers are the ones the verdicts give.
+pub fn live(
+    capture: LiveCapture,
+    evidence: Option<Evidence>,
+    options: LiveOptions,
+    sink: &mut dyn Sink,
+) -> io::Result<Outcome> {
+    let name = match &evidence {
+        Some(e) => e.name.clone(),
+        None => capture.interface().to_string(),
+    };
+    let writer = match evidence {
+        Some(e) => Some(PcapWriter::new(
+            io::BufWriter::with_capacity(1 << 16, e.out),
+            capture.link_type(),
+            capture.snaplen(),
+            TsResolution::Micro,
+            false,
+        )?),
+        None => None,
+    };
+    let (tx, rx) = bounded::<Message>(LIVE_IN_FLIGHT);
+    let (recycle_tx, recycle_rx) = bounded::<Vec<Packet>>(LIVE_IN_FLIGHT + 2);
+    let stop = options.stop.clone();
+    let reader = thread::Builder::new()
+        .name("connlens-capture".into())
+        .spawn(move || capture_live(capture, writer, tx, recycle_rx, stop))?;
+    let control = LiveControl {
+        stop: options.stop.clone(),
+        deadline: options.duration.map(|d| Instant::now() + d),
+        count: options.count,
+    };
+    let run = Run::new(options.tracker, Inputs { names: vec![name] }, Vec::new());
+    run.drive(rx, recycle_tx, Some(control), sink, options.summary, move || {
+        reader.join().unwrap_or_default()
+    })
+}
+
+/// The live capture thread: reads, writes the evidence file, decodes, and hands batches over
+/// without ever blocking on the tracker.
+fn capture_live(
+    mut capture: LiveCapture,
+    mut writer: Option<PcapWriter<io::BufWriter<Box<dyn Write + Send>>>>,
+    tx: Sender<Message>,
+    recycled: Receiver<Vec<Packet>>,
+    stop: Arc<AtomicBool>,
+) -> ReadStats {
+    let mut stats = ReadStats::default();
+    let mut counters =
+        LiveCounters { interface: capture.interface().to_string(), ..LiveCounters::default() };
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut last_flush = Instant::now();
+    let mut writer_dirty = false;
+    let mut failed = None;
+
+    // Hands the batch over if the tracker has room; otherwise counts its packets as dropped.
+    let hand_over = |batch: &mut Vec<Packet>, counters: &mut LiveCounters| -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(batch, next);
+        match tx.try_send(Message::Batch(full)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(Message::Batch(mut b))) => {
+                counters.dropped_by_connlens += b.len() as u64;
+                b.clear();
+                *batch = b;
+                true
+            }
+            Err(_) => false,
+        }
     };
 
-    for msg in rx.iter() {
-        match msg {
-            Message::Batch(mut batch) => {
-                for p in &batch {
-                    tracker.packet(p, &mut out);
+    while !stop.load(Ordering::Relaxed) {
+        match capture.next_frame() {
+            LiveRead::Frame(frame) => {
+                if let Some(w) = &mut writer {
+                    writer_dirty = true;
+                    if let Err(e) = w.write_frame(frame.ts, frame.data, frame.orig_len) {
+                        failed = Some(format!("writing the capture file: {e}"));
+                        writer = None;
+                    }
                 }
-                batch.clear();
-                let _ = recycle_tx.try_send(batch);
-                if let Err(e) = emit(&mut out, &mut summary) {
-                    result = Err(e);
+                stats.frame(&frame, &mut batch);
+                if (batch.len() == BATCH || last_flush.elapsed() >= FLUSH_EVERY)
+                    && !hand_over(&mut batch, &mut counters)
+                {
                     break;
                 }
-            }
-            Message::Error(e) => errors.push(e.to_string()),
-        }
-    }
-    drop(rx);
-    let read = reader.join().unwrap_or_default();
-
-    if result.is_ok() {
-        tracker.finish(&mut out);
-        result = emit(&mut out, &mut summary);
-    }
-
-    let input_errors = errors.len();
-    let stats = RunStats {
-        frames: read.frames,
-        bytes: read.bytes,
-        decoded: read.decoded,
-        skipped: read.skipped,
-        tracker: tracker.stats(),
-        errors,
-        inputs: inputs.names.clone(),
-        span: read.first.zip(read.last),
-    };
-    let attempts = summary.attempts();
-    let mut output_closed = false;
-    match result {
-        Ok(()) => {
-            summary.run = stats.clone();
-            let shown = if config.summary { Some(&summary) } else { None };
-            if let Err(e) = sink.finish(shown) {
-                if e.kind() == io::ErrorKind::BrokenPipe {
-                    output_closed = true;
-                } else {
-                    return Err(e);
+                if last_flush.elapsed() >= FLUSH_EVERY {
+                    last_flush = Instant::now();
                 }
             }
+            LiveRead::Timeout => {
+                if !hand_over(&mut batch, &mut counters) {
+                    break;
+                }
+                last_flush = Instant::now();
+                // A quiet moment: make the evidence file complete up to now.
+                if writer_dirty {
+                    if let Some(w) = &mut writer {
+                        let _ = w.get_mut().flush();
+                    }
+                    writer_dirty = false;
+                }
+            }
+            LiveRead::Error(e) => {
+                failed = Some(e);
+                break;
+            }
         }
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => output_closed = true,
-        Err(e) => return Err(e),
     }
-    Ok(Outcome { stats, attempts, input_errors, output_closed })
+    // The end of the run: the tracker is draining, so the last batch may wait for room.
+    if !batch.is_empty() {
+        let _ = tx.send(Message::Batch(batch));
+    }
+    if let Some(w) = writer
+        && let Err(e) = w.into_inner().flush()
+    {
+        failed.get_or_insert(format!("writing the capture file: {e}"));
+    }
+    if let Some(e) = failed {
+        let _ = tx.send(Message::Error(e));
+    }
+    counters.kernel = capture.stats();
+    stats.live = Some(counters);
+    stats
 }

@@ -4,16 +4,19 @@
 //! link type and its place in the input (file index, packet number, byte offset) — so the
 //! decoder never copies a whole frame. Offline files are read by connlens' own streaming
 //! pcap/pcapng reader ([`file`]), which knows the byte offset of every record and so can name
-//! the place where a damaged file stops being readable.
+//! the place where a damaged file stops being readable. Live interfaces are opened through libpcap
+//! ([`live`]), which yields the same frames.
 
 pub mod file;
 pub mod inputs;
+pub mod live;
 pub mod writer;
 
 pub use file::{CaptureReader, ReadError, ReadErrorKind};
 pub use inputs::{
     InputError, InputSpec, MergedSource, NamedInput, SourceError, SourceErrorKind, expand_inputs,
 };
+pub use live::{KernelStats, LiveCapture, LiveConfig, LiveError};
 pub use writer::{PcapWriter, PcapngWriter, TsResolution};
 
 use crate::time::Timestamp;

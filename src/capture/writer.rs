@@ -100,6 +100,12 @@ impl<W: Write> PcapWriter<W> {
         &self.w
     }
 
+    /// The underlying writer, to flush it while writing goes on (a live capture makes its file
+    /// complete whenever the interface is quiet).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.w
+    }
+
     /// Gives back the underlying writer (flush it if it buffers).
     pub fn into_inner(self) -> W {
         self.w

@@ -14,7 +14,7 @@ use std::io;
 
 pub use csv::CsvSink;
 pub use jsonl::JsonLinesSink;
-pub use summary::{RunStats, Summary};
+pub use summary::{LiveCounters, RunStats, Summary};
 pub use table::TableSink;
 
 use crate::verdict::Verdict;

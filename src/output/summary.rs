@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 
+use crate::capture::KernelStats;
 use crate::decode::{Proto, Skip};
 use crate::flow::Endpoint;
 use crate::time::Timestamp;
@@ -39,6 +40,20 @@ pub struct RunStats {
     pub inputs: Vec<String>,
     /// First and last capture timestamps seen.
     pub span: Option<(Timestamp, Timestamp)>,
+    /// Live runs: what libpcap and connlens itself could not keep.
+    pub live: Option<LiveCounters>,
+}
+
+/// Drop counters of a live run.
+#[derive(Clone, Debug, Default)]
+pub struct LiveCounters {
+    /// The interface captured on.
+    pub interface: String,
+    /// libpcap's counters (`None` when the platform gives none).
+    pub kernel: Option<KernelStats>,
+    /// Packets captured and decoded but dropped because the tracker was behind (the channel
+    /// was full): they got no analysis (the evidence file still has them).
+    pub dropped_by_connlens: u64,
 }
 
 impl RunStats {
@@ -167,6 +182,14 @@ impl Summary {
                 r.tracker.evicted, r.tracker.peak_flows
             );
         }
+        if let Some(l) = &r.live {
+            let k = l.kernel.unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  capture on {}: {} received by the filter, {} dropped by the kernel, {} dropped by the interface, {} dropped by connlens",
+                l.interface, k.received, k.dropped, k.if_dropped, l.dropped_by_connlens
+            );
+        }
         for e in &r.errors {
             let _ = writeln!(s, "  input error: {e}");
         }
@@ -202,7 +225,7 @@ impl Summary {
             .map(|(ip, n)| json!({"client": ip.to_string(), "failures": n}))
             .collect();
         let span = r.span.map(|(a, b)| json!({"first": a.to_string().parse::<f64>().unwrap_or(0.0), "last": b.to_string().parse::<f64>().unwrap_or(0.0)}));
-        json!({
+        let mut obj = json!({
             "type": "summary",
             "inputs": r.inputs,
             "packets": {"read": r.frames, "decoded": r.decoded, "skipped": r.skipped_total(), "skipped_by_reason": skipped},
@@ -216,6 +239,20 @@ impl Summary {
             "icmp_errors": {"matched": r.tracker.icmp_matched, "informational": r.tracker.icmp_informational},
             "capture_span": span,
             "errors": r.errors,
-        })
+        });
+        if let (Some(l), Some(o)) = (&r.live, obj.as_object_mut()) {
+            let k = l.kernel;
+            o.insert(
+                "capture".into(),
+                json!({
+                    "interface": l.interface,
+                    "received": k.map(|k| k.received),
+                    "dropped_by_kernel": k.map(|k| k.dropped),
+                    "dropped_by_interface": k.map(|k| k.if_dropped),
+                    "dropped_by_connlens": l.dropped_by_connlens,
+                }),
+            );
+        }
+        obj
     }
 }
