@@ -704,7 +704,7 @@ fn refusal_cause(
 ) -> &'static str {
     ev.insert("rst_ttl".into(), json!(r.ttl));
     ev.insert("rst_hops".into(), json!(hops(r.ttl)));
-    if let IpAddr::V4(_) = host {
+    if host.is_ipv4() {
         ev.insert("rst_ip_id".into(), json!(r.ip_id));
     }
     match host_ttls.get(&host) {

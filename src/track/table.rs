@@ -94,11 +94,11 @@ impl Table {
     /// Makes sure a timer exists at or before the flow's current deadline.
     pub(super) fn reschedule(&mut self, slot: usize) {
         let s = &mut self.slots[slot];
-        if let Some(f) = s.flow.as_mut() {
-            if f.deadline < f.timer_at {
-                f.timer_at = f.deadline;
-                self.timers.push(Reverse((f.deadline.0, slot as u32, s.generation)));
-            }
+        if let Some(f) = s.flow.as_mut()
+            && f.deadline < f.timer_at
+        {
+            f.timer_at = f.deadline;
+            self.timers.push(Reverse((f.deadline.0, slot as u32, s.generation)));
         }
     }
 
