@@ -240,6 +240,9 @@ impl Sink {
     }
 
     fn write_expect(&mut self, e: &Expect) -> io::Result<()> {
+        // A DNS query nobody answered is a name-resolution failure.
+        let dns = e.udp && e.server_port == 53 && e.verdict == "unanswered";
+        let e = &Expect { verdict: if dns { "dns-failure" } else { e.verdict }, ..*e };
         self.attempts += 1;
         *self.verdicts.entry((e.verdict, e.cause)).or_default() += 1;
         if let Some(w) = &mut self.expected {
@@ -896,7 +899,8 @@ impl Mix {
             55..=89 => 4 + self.rng.below(13),
             _ => 20 + self.rng.below(61),
         } as u32;
-        (segs - 1) * mss + 1 + self.rng.below(u64::from(mss)) as u32
+        // At least a TLS record header or a status line: real servers' first answers are.
+        (segs - 1) * mss + 16 + self.rng.below(u64::from(mss - 16)) as u32
     }
 
     /// Fills `pay` with `len` bytes that look like the protocol in use.

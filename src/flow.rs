@@ -33,26 +33,53 @@ impl fmt::Display for Endpoint {
 
 /// The direction-free key of a conversation: both packets of an exchange map to the same key,
 /// so one table lookup finds the flow whichever side sent the packet.
+///
+/// Compact on purpose: it is built and hashed for every packet, so addresses are held as
+/// 128-bit numbers (IPv4 mapped into IPv6) and compared and hashed as such.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    /// Transport protocol.
-    pub proto: Proto,
-    /// VLAN tags (see [`crate::decode::Packet::vlan`]).
-    pub vlan: u32,
-    /// The lower endpoint (by address, then port).
-    pub low: Endpoint,
-    /// The higher endpoint.
-    pub high: Endpoint,
+    low: u128,
+    high: u128,
+    /// `low`'s port in the upper half, `high`'s in the lower.
+    ports: u32,
+    vlan: u32,
+    proto: Proto,
+}
+
+/// An address as a 128-bit number; IPv4 is mapped (::ffff:a.b.c.d) so the families never mix.
+fn addr_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => 0xffff_0000_0000 | u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
 }
 
 impl FlowKey {
     /// The key for a packet from `src` to `dst`.
     pub fn new(proto: Proto, vlan: u32, src: Endpoint, dst: Endpoint) -> Self {
-        if src <= dst {
-            FlowKey { proto, vlan, low: src, high: dst }
+        let (s, d) = (addr_bits(src.ip), addr_bits(dst.ip));
+        if (s, src.port) <= (d, dst.port) {
+            FlowKey {
+                low: s,
+                high: d,
+                ports: u32::from(src.port) << 16 | u32::from(dst.port),
+                vlan,
+                proto,
+            }
         } else {
-            FlowKey { proto, vlan, low: dst, high: src }
+            FlowKey {
+                low: d,
+                high: s,
+                ports: u32::from(dst.port) << 16 | u32::from(src.port),
+                vlan,
+                proto,
+            }
         }
+    }
+
+    /// The transport protocol.
+    pub fn proto(&self) -> Proto {
+        self.proto
     }
 }
 

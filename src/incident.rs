@@ -309,7 +309,7 @@ mod tests {
             server: Endpoint::new(server.parse().unwrap(), port),
             kind,
             cause,
-            evidence: Map::new(),
+            evidence: crate::verdict::Evidence::new(),
             hint: String::new(),
             conn_state: "S0",
         }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::capture::Origin;
 use crate::decode::Proto;
@@ -113,7 +113,7 @@ pub struct Verdict {
     /// The most likely reason, a kebab-case word documented in the README.
     pub cause: &'static str,
     /// The facts that led there.
-    pub evidence: Map<String, Value>,
+    pub evidence: Evidence,
     /// What to check next.
     pub hint: String,
     /// The state Zeek's conn.log would give this conversation (`S0`, `REJ`, `SF`, …), for
@@ -270,5 +270,56 @@ pub fn hint_for(kind: VerdictKind, cause: &str, client: Endpoint, server: Endpoi
         (VerdictKind::Partial, _) => {
             "packets of the handshake are missing from the capture: check for capture drops or asymmetric routing".to_string()
         }
+    }
+}
+
+/// The facts behind a verdict: named values in the order they were added (the JSON output
+/// keeps that order). Keys are static words, so building it costs no key allocations — it is
+/// built once per attempt, which in a flood is often.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evidence(Vec<(&'static str, Value)>);
+
+impl Evidence {
+    /// An empty set of facts.
+    pub fn new() -> Self {
+        Evidence(Vec::with_capacity(24))
+    }
+
+    /// Sets `key` (replacing an earlier value).
+    pub fn insert(&mut self, key: &'static str, value: Value) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The facts in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Value)> {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+}
+
+/// `evidence["key"]`, `Value::Null` when absent (as `serde_json::Value` indexing does).
+impl std::ops::Index<&str> for Evidence {
+    type Output = Value;
+    fn index(&self, key: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+impl serde::Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }

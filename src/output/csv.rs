@@ -2,8 +2,6 @@
 
 use std::io::{self, Write};
 
-use serde_json::Value;
-
 use super::{Inputs, Sink, Summary};
 use crate::verdict::Verdict;
 
@@ -44,7 +42,7 @@ fn cell(s: &str) -> String {
 impl<W: Write> Sink for CsvSink<W> {
     fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()> {
         self.header()?;
-        let evidence = Value::Object(v.evidence.clone()).to_string();
+        let evidence = serde_json::to_string(&v.evidence).map_err(io::Error::other)?;
         writeln!(
             self.out,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",

@@ -2,8 +2,6 @@
 
 use std::io::{self, Write};
 
-use serde_json::Value;
-
 use super::{Inputs, Sink, Summary};
 use crate::verdict::Verdict;
 
@@ -36,8 +34,7 @@ pub fn write_flow_line(line: &mut Vec<u8>, v: &Verdict, inputs: &Inputs) -> io::
     write!(line, ",\"server\":\"{}\",\"server_port\":{}", v.server.ip, v.server.port)?;
     write!(line, ",\"verdict\":\"{}\",\"cause\":\"{}\"", v.kind.as_str(), v.cause)?;
     line.extend_from_slice(b",\"evidence\":");
-    serde_json::to_writer(&mut *line, &Value::Object(v.evidence.clone()))
-        .map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *line, &v.evidence).map_err(io::Error::other)?;
     str_field(line, "hint", &v.hint)?;
     write!(line, ",\"conn_state\":\"{}\"", v.conn_state)?;
     if v.vlan != 0 {

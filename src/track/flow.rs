@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::payload::{self, DnsHeader, FirstBytes};
 use super::{Context, TrackerConfig, icmp_is_failure};
@@ -15,7 +15,7 @@ use crate::decode::{
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::Timestamp;
 use crate::verdict::{
-    Verdict, VerdictKind, hint_for, icmp4_unreachable_cause, icmp6_unreachable_cause,
+    Evidence, Verdict, VerdictKind, hint_for, icmp4_unreachable_cause, icmp6_unreachable_cause,
 };
 
 /// How many SYN times and packet numbers an attempt keeps for its evidence.
@@ -486,31 +486,31 @@ impl Flow {
         let (now, config) = (ctx.now, ctx.config);
         let server_seen = ServerSeen::of(self.server.ip, ctx);
         self.emitted = true;
-        let mut ev = Map::new();
-        ev.insert("attempt".into(), json!(self.id));
-        ev.insert("client_packets".into(), json!(self.c2s.packets));
-        ev.insert("server_packets".into(), json!(self.s2c.packets));
-        ev.insert("client_bytes".into(), json!(self.c2s.bytes));
-        ev.insert("server_bytes".into(), json!(self.s2c.bytes));
+        let mut ev = Evidence::new();
+        ev.insert("attempt", json!(self.id));
+        ev.insert("client_packets", json!(self.c2s.packets));
+        ev.insert("server_packets", json!(self.s2c.packets));
+        ev.insert("client_bytes", json!(self.c2s.bytes));
+        ev.insert("server_bytes", json!(self.s2c.bytes));
         if let Some(t) = self.c2s.ttl {
-            ev.insert("client_ttl".into(), json!(t));
+            ev.insert("client_ttl", json!(t));
         }
         if let Some(t) = self.s2c.ttl {
-            ev.insert("server_ttl".into(), json!(t));
+            ev.insert("server_ttl", json!(t));
         }
-        ev.insert("duration".into(), secs(self.last_ts, self.first_ts));
+        ev.insert("duration", secs(self.last_ts, self.first_ts));
         if self.from_icmp_only {
-            ev.insert("attempt_packets_captured".into(), json!(false));
+            ev.insert("attempt_packets_captured", json!(false));
         }
         if ending == Ending::Evicted {
-            ev.insert("evicted".into(), json!(true));
+            ev.insert("evicted", json!(true));
         }
         if ending == Ending::Superseded {
-            ev.insert("superseded_by_new_syn".into(), json!(true));
+            ev.insert("superseded_by_new_syn", json!(true));
         }
         if let Some(i) = self.icmp_other_first {
-            ev.insert("other_icmp_errors".into(), json!(self.icmp_other));
-            ev.insert("other_icmp_first".into(), icmp_json(&i, self.server.ip));
+            ev.insert("other_icmp_errors", json!(self.icmp_other));
+            ev.insert("other_icmp_first", icmp_json(&i, self.server.ip));
         }
 
         let (kind, cause) = if let Some(icmp) = self.icmp {
@@ -530,7 +530,7 @@ impl Flow {
             ts: self.first_ts,
             last_ts: self.last_ts,
             first_packet: self.first_packet,
-            proto: self.key.proto,
+            proto: self.key.proto(),
             vlan: self.vlan,
             client: self.client,
             server: self.server,
@@ -555,7 +555,7 @@ impl Flow {
         now: Timestamp,
         config: &TrackerConfig,
         server: ServerSeen,
-        ev: &mut Map<String, Value>,
+        ev: &mut Evidence,
     ) -> (VerdictKind, &'static str) {
         if self.midstream {
             return (VerdictKind::Partial, "midstream");
@@ -563,22 +563,22 @@ impl Flow {
         if let Some(q) = &u.dns {
             let (name, qtype) =
                 payload::dns_question(q.first.as_slice()).unwrap_or(("?".into(), 0));
-            ev.insert("dns_query".into(), json!(name));
-            ev.insert("dns_qtype".into(), json!(payload::dns_type_name(qtype)));
-            ev.insert("dns_query_packet".into(), json!(q.first_packet.number));
-            ev.insert("dns_queries".into(), json!(q.count));
+            ev.insert("dns_query", json!(name));
+            ev.insert("dns_qtype", json!(payload::dns_type_name(qtype)));
+            ev.insert("dns_query_packet", json!(q.first_packet.number));
+            ev.insert("dns_queries", json!(q.count));
         }
         if let Some((h, o)) = u.dns_reply {
-            ev.insert("dns_rcode".into(), json!(payload::dns_rcode_name(h.rcode)));
-            ev.insert("dns_answers".into(), json!(h.answers));
-            ev.insert("dns_reply_packet".into(), json!(o.number));
+            ev.insert("dns_rcode", json!(payload::dns_rcode_name(h.rcode)));
+            ev.insert("dns_answers", json!(h.answers));
+            ev.insert("dns_reply_packet", json!(o.number));
             if let Some(cause) = payload::dns_failure_cause(h.rcode) {
                 return (VerdictKind::DnsFailure, cause);
             }
         }
         if let Some((ts, origin)) = u.first_reply {
-            ev.insert("reply_packet".into(), json!(origin.number));
-            ev.insert("reply_after".into(), secs(ts, self.first_ts));
+            ev.insert("reply_packet", json!(origin.number));
+            ev.insert("reply_after", secs(ts, self.first_ts));
             return (VerdictKind::Answered, "reply-seen");
         }
         let (kind, cause) =
@@ -620,7 +620,7 @@ impl ServerSeen {
 
 /// Evidence and cause for an attempt with nothing back.
 fn unanswered(
-    ev: &mut Map<String, Value>,
+    ev: &mut Evidence,
     ending: Ending,
     now: Timestamp,
     last_try: Timestamp,
@@ -631,11 +631,12 @@ fn unanswered(
     // At a timeout, say how long the attempt was given (not when a later, unrelated packet
     // happened to move the clock), so a verdict does not depend on other flows' timing.
     let waited = if ending == Ending::Timeout { config.syn_timeout } else { now.since(last_try) };
-    ev.insert(format!("waited_after_last_{what}"), json!(round_ms(waited.as_secs_f64())));
-    ev.insert("timeout".into(), json!(config.syn_timeout.as_secs_f64()));
+    let key = if what == "syn" { "waited_after_last_syn" } else { "waited_after_last_request" };
+    ev.insert(key, json!(round_ms(waited.as_secs_f64())));
+    ev.insert("timeout", json!(config.syn_timeout.as_secs_f64()));
     let cause = match ending {
         Ending::EndOfCapture if waited < config.syn_timeout => {
-            ev.insert("capture_ended_before_timeout".into(), json!(true));
+            ev.insert("capture_ended_before_timeout", json!(true));
             "capture-ended"
         }
         Ending::Evicted => "evicted-before-timeout",
@@ -644,7 +645,7 @@ fn unanswered(
         _ if server == ServerSeen::Alive => "filtered",
         _ => match server {
             ServerSeen::Unresolved(n) => {
-                ev.insert("neighbor_solicitations".into(), json!(n));
+                ev.insert("neighbor_solicitations", json!(n));
                 "host-down"
             }
             _ => "no-response",
@@ -764,22 +765,22 @@ impl TcpState {
         None
     }
 
-    fn syn_evidence(&self, ev: &mut Map<String, Value>) {
+    fn syn_evidence(&self, ev: &mut Evidence) {
         if self.syn_count == 0 {
             return;
         }
         let kept = (self.syn_count as usize).min(SYN_KEPT);
         let first = self.syn_times[0];
-        ev.insert("syn_count".into(), json!(self.syn_count));
-        ev.insert("syn_packets".into(), json!(self.syn_numbers[..kept].to_vec()));
+        ev.insert("syn_count", json!(self.syn_count));
+        ev.insert("syn_packets", json!(self.syn_numbers[..kept].to_vec()));
         let times: Vec<Value> = self.syn_times[..kept].iter().map(|t| secs(*t, first)).collect();
-        ev.insert("syn_times".into(), Value::Array(times));
+        ev.insert("syn_times", Value::Array(times));
         if let Some((_, o)) = self.syn_ack {
-            ev.insert("syn_ack_packet".into(), json!(o.number));
-            ev.insert("syn_ack_count".into(), json!(self.syn_ack_count));
+            ev.insert("syn_ack_packet", json!(o.number));
+            ev.insert("syn_ack_count", json!(self.syn_ack_count));
         }
         if self.ignored_rsts > 0 {
-            ev.insert("ignored_rsts".into(), json!(self.ignored_rsts));
+            ev.insert("ignored_rsts", json!(self.ignored_rsts));
         }
     }
 
@@ -789,17 +790,17 @@ impl TcpState {
         &self,
         flow: &Flow,
         ending: Ending,
-        ev: &mut Map<String, Value>,
+        ev: &mut Evidence,
     ) -> (VerdictKind, &'static str) {
         if let Some(o) = self.fin_client {
-            ev.insert("client_fin_packet".into(), json!(o.number));
+            ev.insert("client_fin_packet", json!(o.number));
         }
         if let Some(o) = self.fin_server {
-            ev.insert("server_fin_packet".into(), json!(o.number));
+            ev.insert("server_fin_packet", json!(o.number));
         }
         let server_rst = self.rst.filter(|r| !r.from_client);
         let ended = if let Some(r) = &self.rst {
-            ev.insert("rst_packet".into(), json!(r.origin.number));
+            ev.insert("rst_packet", json!(r.origin.number));
             if r.from_client { "reset-by-client" } else { "reset-by-server" }
         } else {
             match ending {
@@ -810,16 +811,16 @@ impl TcpState {
                 _ => "still-open",
             }
         };
-        ev.insert("ended".into(), json!(ended));
+        ev.insert("ended", json!(ended));
 
         let client_kind = self.client_first.map(|(p, o)| {
-            ev.insert("client_first_packet".into(), json!(o.number));
-            ev.insert("client_first_bytes".into(), json!(describe(p.as_slice())));
+            ev.insert("client_first_packet", json!(o.number));
+            ev.insert("client_first_bytes", json!(describe(p.as_slice())));
             payload::classify(p.as_slice())
         });
         let server_kind = self.server_first.map(|(p, o)| {
-            ev.insert("server_first_packet".into(), json!(o.number));
-            ev.insert("server_first_bytes".into(), json!(describe(p.as_slice())));
+            ev.insert("server_first_packet", json!(o.number));
+            ev.insert("server_first_bytes", json!(describe(p.as_slice())));
             payload::classify(p.as_slice())
         });
         let server_closed = self.fin_server.is_some() || server_rst.is_some();
@@ -840,12 +841,12 @@ impl TcpState {
         }
         match server_kind {
             Some(FirstBytes::TlsAlert { level: 2, description }) => {
-                ev.insert("tls_alert".into(), json!(payload::tls_alert_name(description)));
-                ev.insert("tls_alert_code".into(), json!(description));
+                ev.insert("tls_alert", json!(payload::tls_alert_name(description)));
+                ev.insert("tls_alert_code", json!(description));
                 return (VerdictKind::Rejected, "tls-alert");
             }
             Some(FirstBytes::HttpResponse { status }) if status >= 400 => {
-                ev.insert("http_status".into(), json!(status));
+                ev.insert("http_status", json!(status));
                 let cause = match status {
                     401 | 407 => "http-auth-required",
                     403 => "http-forbidden",
@@ -878,11 +879,11 @@ impl TcpState {
             return (VerdictKind::Established, "slow-accept");
         }
         if self.syn_ack_after_ack > 0 {
-            ev.insert("syn_acks_after_ack".into(), json!(self.syn_ack_after_ack));
+            ev.insert("syn_acks_after_ack", json!(self.syn_ack_after_ack));
             return (VerdictKind::Established, "syn-ack-retransmitted");
         }
         if let Some(o) = self.zero_window {
-            ev.insert("zero_window_packet".into(), json!(o.number));
+            ev.insert("zero_window_packet", json!(o.number));
             return (VerdictKind::Established, "zero-window");
         }
         (VerdictKind::Established, ended)
@@ -930,28 +931,25 @@ impl TcpState {
         flow: &Flow,
         ending: Ending,
         ctx: &Context<'_>,
-        ev: &mut Map<String, Value>,
+        ev: &mut Evidence,
     ) -> (VerdictKind, &'static str) {
         let (now, config, host_ttls) = (ctx.now, ctx.config, ctx.hosts);
         let server = ServerSeen::of(flow.server.ip, ctx);
         if let Some((ts, origin)) = self.established {
-            ev.insert("established_packet".into(), json!(origin.number));
-            ev.insert("established_after".into(), secs(ts, flow.first_ts));
+            ev.insert("established_packet", json!(origin.number));
+            ev.insert("established_after", secs(ts, flow.first_ts));
             return self.classify_established(flow, ending, ev);
         }
         if flow.midstream {
             if let Some(r) = &self.rst {
-                ev.insert("rst_packet".into(), json!(r.origin.number));
-                ev.insert(
-                    "rst_from".into(),
-                    json!(if r.from_client { "client" } else { "server" }),
-                );
+                ev.insert("rst_packet", json!(r.origin.number));
+                ev.insert("rst_from", json!(if r.from_client { "client" } else { "server" }));
             }
             return (VerdictKind::Partial, "midstream");
         }
         if let Some(r) = &self.rst {
-            ev.insert("rst_packet".into(), json!(r.origin.number));
-            ev.insert("rst_after".into(), secs(r.ts, flow.first_ts));
+            ev.insert("rst_packet", json!(r.origin.number));
+            ev.insert("rst_after", secs(r.ts, flow.first_ts));
             if !r.from_client && r.acknowledges_syn && !self.client_syn_acked {
                 return (VerdictKind::Refused, refusal_cause(r, flow.server.ip, host_ttls, ev));
             }
@@ -987,21 +985,21 @@ fn refusal_cause(
     r: &RstSeen,
     host: IpAddr,
     host_ttls: &FxHashMap<IpAddr, Option<u8>>,
-    ev: &mut Map<String, Value>,
+    ev: &mut Evidence,
 ) -> &'static str {
-    ev.insert("rst_ttl".into(), json!(r.ttl));
-    ev.insert("rst_hops".into(), json!(hops(r.ttl)));
+    ev.insert("rst_ttl", json!(r.ttl));
+    ev.insert("rst_hops", json!(hops(r.ttl)));
     if host.is_ipv4() {
-        ev.insert("rst_ip_id".into(), json!(r.ip_id));
+        ev.insert("rst_ip_id", json!(r.ip_id));
     }
     match host_ttls.get(&host).copied().flatten() {
         Some(own) => {
-            ev.insert("host_ttl".into(), json!(own));
-            ev.insert("host_hops".into(), json!(hops(own)));
+            ev.insert("host_ttl", json!(own));
+            ev.insert("host_hops", json!(hops(own)));
             if hops(own) == hops(r.ttl) { "host-reset" } else { "path-reset" }
         }
         None => {
-            ev.insert("host_ttl".into(), Value::Null);
+            ev.insert("host_ttl", Value::Null);
             "reset"
         }
     }
@@ -1016,34 +1014,33 @@ fn icmp_verdict(i: &IcmpSeen) -> (VerdictKind, &'static str) {
 }
 
 fn icmp_json(i: &IcmpSeen, server: IpAddr) -> Value {
-    let mut m = Map::new();
-    m.insert("packet".into(), json!(i.origin.number));
-    m.insert("version".into(), json!(if i.v6 { "icmpv6" } else { "icmp" }));
-    m.insert("type".into(), json!(i.icmp_type));
-    m.insert("code".into(), json!(i.code));
-    m.insert("reporter".into(), json!(i.reporter.to_string()));
-    m.insert("reporter_is_server".into(), json!(i.reporter == server));
-    m.insert("reporter_ttl".into(), json!(i.reporter_ttl));
-    m.insert("reporter_hops".into(), json!(hops(i.reporter_ttl)));
-    if let Some(mtu) = i.mtu {
-        m.insert("mtu".into(), json!(mtu));
-    }
-    Value::Object(m)
+    let mut m = Evidence::new();
+    icmp_fields(&mut m, i, server, ["packet", "version", "type", "code", "mtu"]);
+    serde_json::to_value(&m).unwrap_or(Value::Null)
 }
 
-fn icmp_evidence(ev: &mut Map<String, Value>, i: &IcmpSeen, server: IpAddr) {
-    if let Value::Object(m) = icmp_json(i, server) {
-        for (k, v) in m {
-            let key = if k == "packet" {
-                "icmp_packet".to_string()
-            } else if k.starts_with("reporter") {
-                k
-            } else {
-                format!("icmp_{k}")
-            };
-            ev.insert(key, v);
-        }
+/// The ICMP error's facts under the given names for packet, version, type, code and MTU.
+fn icmp_fields(ev: &mut Evidence, i: &IcmpSeen, server: IpAddr, names: [&'static str; 5]) {
+    ev.insert(names[0], json!(i.origin.number));
+    ev.insert(names[1], json!(if i.v6 { "icmpv6" } else { "icmp" }));
+    ev.insert(names[2], json!(i.icmp_type));
+    ev.insert(names[3], json!(i.code));
+    ev.insert("reporter", json!(i.reporter.to_string()));
+    ev.insert("reporter_is_server", json!(i.reporter == server));
+    ev.insert("reporter_ttl", json!(i.reporter_ttl));
+    ev.insert("reporter_hops", json!(hops(i.reporter_ttl)));
+    if let Some(mtu) = i.mtu {
+        ev.insert(names[4], json!(mtu));
     }
+}
+
+fn icmp_evidence(ev: &mut Evidence, i: &IcmpSeen, server: IpAddr) {
+    icmp_fields(
+        ev,
+        i,
+        server,
+        ["icmp_packet", "icmp_version", "icmp_type", "icmp_code", "icmp_mtu"],
+    );
 }
 
 /// A first payload for the evidence: its first text line, or what kind of bytes it is.
