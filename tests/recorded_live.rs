@@ -130,7 +130,8 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
             );
             for v in &got {
                 assert!(
-                    ["established", "unanswered", "partial"].contains(&v["verdict"].as_str().unwrap()),
+                    ["established", "unanswered", "partial"]
+                        .contains(&v["verdict"].as_str().unwrap()),
                     "scenario {name:?}: unexpected verdict {v}"
                 );
             }
