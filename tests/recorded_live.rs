@@ -1,8 +1,11 @@
 //! Real traffic, recorded now: `fixtures/recorded/record.sh` builds network namespaces, runs
-//! real clients and servers (closed ports, iptables REJECT and DROP, a router with unreachable
-//! and prohibited routes), captures with tcpdump, and connlens must give each attempt the same
-//! verdict and cause as the checked-in recording of that scenario. Timestamps, sequence numbers
-//! and IP IDs differ from run to run; the attempts (fixed client ports) and outcomes must not.
+//! real clients and servers (closed ports, iptables REJECT and DROP, routers with unreachable and
+//! prohibited routes, a rejecting firewall and a loop, absent hosts, applications that turn
+//! clients away, a full accept queue, TLS mismatches, DNS errors, an nmap scan), captures with
+//! tcpdump, and connlens must give each attempt the same verdict and cause as the checked-in
+//! recording of that scenario (see `BOUNDS_ONLY` and `VERDICT_ONLY` for the two scenarios whose
+//! outcome varies). Timestamps, sequence numbers and IP IDs differ from run to run; the attempts
+//! (fixed client ports) and outcomes must not.
 //!
 //! Needs root (namespaces, iptables). Off CI a non-root run skips with a message; on CI
 //! (`CI=true`) it fails, so it can never silently stop running there.
@@ -17,6 +20,43 @@ fn is_root() -> bool {
         .unwrap()
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+/// Scenarios whose outcome varies from one recording to the next, and what is compared there.
+///
+/// `backlog`: six clients race for an accept queue of two; which of them get in (and whether a
+/// SYN-ACK is retransmitted) changes every run, so only bounds are checked: as many attempts as
+/// recorded, each established, unanswered or partial.
+const BOUNDS_ONLY: &[&str] = &["backlog"];
+/// `nmap-scan`: the verdict of each port (refused / partial) is stable, but whether an RST is
+/// `reset` or `host-reset` depends on whether a packet of the server's came before it, which
+/// depends on nmap's timing: verdicts are compared per connection, causes are not.
+const VERDICT_ONLY: &[&str] = &["nmap-scan"];
+
+fn flows(jsonl: &str) -> Vec<serde_json::Value> {
+    jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "flow")
+        .collect()
+}
+
+/// (proto, client, client_port, server, server_port, verdict) of each flow line.
+fn verdicts(jsonl: &str) -> BTreeSet<String> {
+    flows(jsonl)
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}:{} -> {}:{} {}",
+                v["proto"].as_str().unwrap(),
+                v["client"].as_str().unwrap(),
+                v["client_port"],
+                v["server"].as_str().unwrap(),
+                v["server_port"],
+                v["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// (proto, client, client_port, server, server_port, verdict, cause) of each flow line.
@@ -79,13 +119,37 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
             fresh.display(),
             String::from_utf8_lossy(&run.stderr)
         );
-        assert_eq!(
-            outcomes(&String::from_utf8_lossy(&run.stdout)),
-            outcomes(&expected),
-            "scenario {name:?}: fresh recording disagrees with the checked-in one"
-        );
+        let fresh_out = String::from_utf8_lossy(&run.stdout);
+        let scenario = name.to_str().unwrap();
+        if BOUNDS_ONLY.contains(&scenario) {
+            let got = flows(&fresh_out);
+            assert_eq!(
+                got.len(),
+                flows(&expected).len(),
+                "scenario {name:?}: every attempt must get a verdict"
+            );
+            for v in &got {
+                assert!(
+                    ["established", "unanswered", "partial"]
+                        .contains(&v["verdict"].as_str().unwrap()),
+                    "scenario {name:?}: unexpected verdict {v}"
+                );
+            }
+        } else if VERDICT_ONLY.contains(&scenario) {
+            assert_eq!(
+                verdicts(&fresh_out),
+                verdicts(&expected),
+                "scenario {name:?}: fresh recording disagrees with the checked-in one"
+            );
+        } else {
+            assert_eq!(
+                outcomes(&fresh_out),
+                outcomes(&expected),
+                "scenario {name:?}: fresh recording disagrees with the checked-in one"
+            );
+        }
         checked += 1;
     }
     let _ = fs::remove_dir_all(&out);
-    assert_eq!(checked, 7, "every recorded scenario must be re-recorded and checked");
+    assert_eq!(checked, 15, "every recorded scenario must be re-recorded and checked");
 }
