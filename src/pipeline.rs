@@ -58,7 +58,10 @@ pub struct Outcome {
 
 /// What the capture thread sends.
 enum Message {
-    Batch(Vec<Packet>),
+    /// Decoded packets, and (offline) the latest capture time read so far, skipped frames
+    /// included: an ICMP echo or an ARP at the end of a capture still moves the clock on, so
+    /// timeouts that passed before the capture ended are not mistaken for the end.
+    Batch(Vec<Packet>, Option<Timestamp>),
     /// An input that stopped being readable (offline), or a capture that failed (live).
     Error(String),
 }
@@ -116,7 +119,7 @@ fn read_and_decode(
                 if batch.len() == BATCH {
                     let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
                     let full = std::mem::replace(&mut batch, next);
-                    if tx.send(Message::Batch(full)).is_err() {
+                    if tx.send(Message::Batch(full, stats.last)).is_err() {
                         return stats;
                     }
                     if let Some(bar) = &progress {
@@ -130,9 +133,8 @@ fn read_and_decode(
             }
         }
     }
-    if !batch.is_empty() {
-        let _ = tx.send(Message::Batch(batch));
-    }
+    // Even empty: it carries the time of the last frame read.
+    let _ = tx.send(Message::Batch(batch, stats.last));
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -218,9 +220,12 @@ impl Run {
         loop {
             select! {
                 recv(rx) -> msg => match msg {
-                    Ok(Message::Batch(mut batch)) => {
+                    Ok(Message::Batch(mut batch, read_until)) => {
                         for p in &batch {
                             self.tracker.packet(p, &mut self.out);
+                        }
+                        if let Some(t) = read_until {
+                            self.tracker.advance(t, &mut self.out);
                         }
                         batch.clear();
                         let _ = recycle_tx.try_send(batch);
@@ -407,9 +412,9 @@ fn capture_live(
         }
         let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(batch, next);
-        match tx.try_send(Message::Batch(full)) {
+        match tx.try_send(Message::Batch(full, None)) {
             Ok(()) => true,
-            Err(TrySendError::Full(Message::Batch(mut b))) => {
+            Err(TrySendError::Full(Message::Batch(mut b, _))) => {
                 counters.dropped_by_connlens += b.len() as u64;
                 b.clear();
                 *batch = b;
@@ -460,7 +465,7 @@ fn capture_live(
     }
     // The end of the run: the tracker is draining, so the last batch may wait for room.
     if !batch.is_empty() {
-        let _ = tx.send(Message::Batch(batch));
+        let _ = tx.send(Message::Batch(batch, None));
     }
     if let Some(w) = writer
         && let Err(e) = w.into_inner().flush()

@@ -400,3 +400,30 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&["analyze", "--format", "xml", "x"]).status.code(), Some(2));
     assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
 }
+
+#[test]
+fn skipped_frames_still_move_the_clock() {
+    // A SYN, then 10 s later only an ICMP echo (not a connection packet): the SYN's timeout
+    // passed inside the capture, so it is unanswered by timeout, not "capture ended".
+    let dir = Scratch::new("clock");
+    let syn = frame::tcp(
+        &Ip::new([192, 0, 2, 1], [198, 51, 100, 7]),
+        &Tcp::new(40000, 80).seq(1).flags(TcpFlags::SYN),
+        b"",
+    );
+    let echo = frame::ip_packet(
+        &Ip::new([192, 0, 2, 1], [203, 0, 113, 1]),
+        1,
+        &[8, 0, 0xf7, 0xff, 0, 0, 0, 0],
+    );
+    let mut w =
+        PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();
+    for (t, ip) in [(0, &syn), (10, &echo)] {
+        let f = frame::frame(Link::Ethernet, ip);
+        w.write_frame(Timestamp::from_secs_nanos(1_790_000_000 + t, 0), &f, f.len() as u32)
+            .unwrap();
+    }
+    write(&dir.path("c.pcap"), &w.into_inner());
+    let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("c.pcap").to_str().unwrap()]);
+    assert_eq!(verdicts(&stdout(&o)), pairs(&[("unanswered", "no-response")]));
+}
