@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use connlens::capture::LiveConfig;
+use connlens::incident::IncidentConfig;
 use connlens::output::Format;
 use connlens::pipeline::{AnalyzeConfig, LiveOptions};
 use connlens::time::Duration;
@@ -85,6 +86,26 @@ pub struct CommonArgs {
     /// Do not print the end-of-run summary.
     #[arg(long)]
     pub no_summary: bool,
+
+    /// Incidents: the window (seconds) the thresholds below count within.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = positive_seconds, help_heading = "Incidents")]
+    pub incident_window: f64,
+
+    /// A scan: one client failing on this many distinct server:port targets.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Incidents")]
+    pub scan_targets: u64,
+
+    /// A service down: this many distinct clients refused by one server:port.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Incidents")]
+    pub service_down_clients: u64,
+
+    /// A host down: this many attempts to one host unanswered or host-unreachable, none answered.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Incidents")]
+    pub host_down_attempts: u64,
+
+    /// Overload: this many attempts at one service retried, queued or turned away.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Incidents")]
+    pub overload_attempts: u64,
 }
 
 /// `connlens live`.
@@ -160,6 +181,18 @@ impl CommonArgs {
         }
     }
 
+    /// The incident thresholds these arguments stand for.
+    pub fn incidents(&self) -> IncidentConfig {
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        IncidentConfig {
+            window: Duration::from_secs_f64(self.incident_window),
+            scan_targets: n(self.scan_targets),
+            service_clients: n(self.service_down_clients),
+            host_attempts: n(self.host_down_attempts),
+            overload_attempts: n(self.overload_attempts),
+        }
+    }
+
     /// The tracker settings these arguments stand for.
     pub fn tracker(&self) -> TrackerConfig {
         TrackerConfig {
@@ -180,7 +213,11 @@ impl AnalyzeArgs {
 
     /// The library settings these arguments stand for.
     pub fn config(&self) -> AnalyzeConfig {
-        AnalyzeConfig { tracker: self.common.tracker(), summary: !self.common.no_summary }
+        AnalyzeConfig {
+            tracker: self.common.tracker(),
+            incidents: self.common.incidents(),
+            summary: !self.common.no_summary,
+        }
     }
 }
 
@@ -200,6 +237,7 @@ impl LiveArgs {
     pub fn options(&self, stop: Arc<AtomicBool>) -> LiveOptions {
         LiveOptions {
             tracker: self.common.tracker(),
+            incidents: self.common.incidents(),
             summary: !self.common.no_summary,
             duration: self.duration.map(std::time::Duration::from_secs_f64),
             count: self.count,

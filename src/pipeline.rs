@@ -24,6 +24,7 @@ use indicatif::ProgressBar;
 use crate::capture::live::LiveRead;
 use crate::capture::{Frame, LiveCapture, MergedSource, PcapWriter, SourceError, TsResolution};
 use crate::decode::{Packet, decode};
+use crate::incident::{IncidentConfig, IncidentDetector};
 use crate::output::{Inputs, LiveCounters, RunStats, Sink, Summary};
 use crate::time::{Duration, Timestamp};
 use crate::track::{Tracker, TrackerConfig};
@@ -39,6 +40,8 @@ const IN_FLIGHT: usize = 8;
 pub struct AnalyzeConfig {
     /// Tracker settings.
     pub tracker: TrackerConfig,
+    /// Incident thresholds.
+    pub incidents: IncidentConfig,
     /// Whether to print the summary at the end.
     pub summary: bool,
 }
@@ -162,13 +165,14 @@ pub fn analyze(
     let reader = thread::Builder::new()
         .name("connlens-capture".into())
         .spawn(move || read_and_decode(source, tx, recycle_rx, progress))?;
-    let run = Run::new(config.tracker, inputs, errors);
+    let run = Run::new(config.tracker, config.incidents, inputs, errors);
     run.drive(rx, recycle_tx, None, sink, config.summary, move || reader.join().unwrap_or_default())
 }
 
 /// The tracker side of a run, shared by the offline and the live paths.
 struct Run {
     tracker: Tracker,
+    incidents: IncidentDetector,
     summary: Summary,
     out: Vec<Verdict>,
     inputs: Inputs,
@@ -183,9 +187,15 @@ struct LiveControl {
 }
 
 impl Run {
-    fn new(config: TrackerConfig, inputs: Inputs, errors: Vec<String>) -> Run {
+    fn new(
+        config: TrackerConfig,
+        incidents: IncidentConfig,
+        inputs: Inputs,
+        errors: Vec<String>,
+    ) -> Run {
         Run {
             tracker: Tracker::new(config),
+            incidents: IncidentDetector::new(incidents),
             summary: Summary::default(),
             out: Vec::new(),
             inputs,
@@ -197,6 +207,10 @@ impl Run {
         for v in self.out.drain(..) {
             self.summary.observe(&v);
             sink.verdict(&v, &self.inputs)?;
+            for i in self.incidents.observe(&v) {
+                self.summary.observe_incident(&i);
+                sink.incident(&i)?;
+            }
         }
         Ok(())
     }
@@ -323,6 +337,8 @@ fn wall_clock() -> Timestamp {
 pub struct LiveOptions {
     /// Tracker settings.
     pub tracker: TrackerConfig,
+    /// Incident thresholds.
+    pub incidents: IncidentConfig,
     /// Whether to print the summary at the end.
     pub summary: bool,
     /// Stop after this long.
@@ -382,7 +398,8 @@ pub fn live(
         deadline: options.duration.map(|d| Instant::now() + d),
         count: options.count,
     };
-    let run = Run::new(options.tracker, Inputs { names: vec![name] }, Vec::new());
+    let run =
+        Run::new(options.tracker, options.incidents, Inputs { names: vec![name] }, Vec::new());
     run.drive(rx, recycle_tx, Some(control), sink, options.summary, move || {
         reader.join().unwrap_or_default()
     })

@@ -59,6 +59,16 @@ fn verdicts(jsonl: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// (incident, client or server) of each incident line: who scanned, which service or host.
+fn incidents(jsonl: &str) -> BTreeSet<String> {
+    jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "incident")
+        .map(|v| format!("{} {} {} {}", v["incident"], v["client"], v["server"], v["server_port"]))
+        .collect()
+}
+
 /// (proto, client, client_port, server, server_port, verdict, cause) of each flow line.
 fn outcomes(jsonl: &str) -> BTreeSet<String> {
     jsonl
@@ -146,6 +156,13 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
                 outcomes(&fresh_out),
                 outcomes(&expected),
                 "scenario {name:?}: fresh recording disagrees with the checked-in one"
+            );
+        }
+        if !BOUNDS_ONLY.contains(&scenario) {
+            assert_eq!(
+                incidents(&fresh_out),
+                incidents(&expected),
+                "scenario {name:?}: incidents differ"
             );
         }
         checked += 1;

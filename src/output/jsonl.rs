@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::{Inputs, Sink, Summary};
+use crate::incident::Incident;
 use crate::verdict::Verdict;
 
 /// Writes each verdict as one JSON object per line (`type: flow`), then a `type: summary` line.
@@ -45,10 +46,40 @@ pub fn write_flow_line(line: &mut Vec<u8>, v: &Verdict, inputs: &Inputs) -> io::
     Ok(())
 }
 
+/// Writes `i` as one `type: incident` JSON line (without the newline) into `line`.
+pub fn write_incident_line(line: &mut Vec<u8>, i: &Incident) -> io::Result<()> {
+    write!(
+        line,
+        "{{\"type\":\"incident\",\"ts\":{},\"detected_ts\":{},\"incident\":\"{}\"",
+        i.ts, i.detected_ts, i.kind
+    )?;
+    for (k, v) in &i.subject {
+        write!(line, ",\"{k}\":")?;
+        serde_json::to_writer(&mut *line, v).map_err(io::Error::other)?;
+    }
+    line.extend_from_slice(b",\"evidence\":");
+    serde_json::to_writer(&mut *line, &i.evidence).map_err(io::Error::other)?;
+    line.extend_from_slice(b",\"hint\":");
+    serde_json::to_writer(&mut *line, &i.hint).map_err(io::Error::other)?;
+    line.push(b'}');
+    Ok(())
+}
+
 impl<W: Write> Sink for JsonLinesSink<W> {
     fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()> {
         self.line.clear();
         write_flow_line(&mut self.line, v, inputs)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        if self.flush_each {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn incident(&mut self, i: &Incident) -> io::Result<()> {
+        self.line.clear();
+        write_incident_line(&mut self.line, i)?;
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
         if self.flush_each {

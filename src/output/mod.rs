@@ -17,6 +17,7 @@ pub use jsonl::JsonLinesSink;
 pub use summary::{LiveCounters, RunStats, Summary};
 pub use table::TableSink;
 
+use crate::incident::Incident;
 use crate::verdict::Verdict;
 
 /// The stream formats of the CLI contract (`--format`).
@@ -48,6 +49,8 @@ impl Inputs {
 pub trait Sink {
     /// One verdict.
     fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()>;
+    /// One incident (a pattern across verdicts), right after the verdict that completed it.
+    fn incident(&mut self, i: &Incident) -> io::Result<()>;
     /// The end of the run. `summary` is `None` when the user asked for no summary.
     fn finish(&mut self, summary: Option<&Summary>) -> io::Result<()>;
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::capture::KernelStats;
 use crate::decode::{Proto, Skip};
 use crate::flow::Endpoint;
+use crate::incident::Incident;
 use crate::time::Timestamp;
 use crate::track::TrackerStats;
 use crate::verdict::{Verdict, VerdictKind};
@@ -20,6 +21,8 @@ use crate::verdict::{Verdict, VerdictKind};
 const RANKED_CAP: usize = 100_000;
 /// How many rows the rankings print.
 const TOP: usize = 10;
+/// How many incidents the summary lists one by one (all are counted).
+const MAX_LISTED_INCIDENTS: usize = 50;
 
 /// Counters of the reading and decoding side of a run.
 #[derive(Clone, Debug, Default)]
@@ -77,6 +80,9 @@ pub struct Summary {
     servers: FxHashMap<(Proto, Endpoint), Failures>,
     clients: FxHashMap<IpAddr, u64>,
     unranked_failures: u64,
+    /// Incidents, as one-line descriptions (bounded: the first `MAX_LISTED_INCIDENTS`).
+    incidents: Vec<Value>,
+    incident_counts: BTreeMap<&'static str, u64>,
     /// Reading-side counters, set at the end of the run.
     pub run: RunStats,
 }
@@ -99,6 +105,20 @@ impl Summary {
         }
         if self.clients.len() < RANKED_CAP || self.clients.contains_key(&v.client.ip) {
             *self.clients.entry(v.client.ip).or_default() += 1;
+        }
+    }
+
+    /// Counts one incident (and lists it, up to a bound).
+    pub fn observe_incident(&mut self, i: &Incident) {
+        *self.incident_counts.entry(i.kind).or_default() += 1;
+        if self.incidents.len() < MAX_LISTED_INCIDENTS {
+            let mut m: Map<String, Value> = Map::new();
+            m.insert("incident".into(), json!(i.kind));
+            m.insert("ts".into(), json!(i.ts.to_string().parse::<f64>().unwrap_or(0.0)));
+            for (k, v) in &i.subject {
+                m.insert(k.clone(), v.clone());
+            }
+            self.incidents.push(Value::Object(m));
         }
     }
 
@@ -175,6 +195,30 @@ impl Summary {
                 let _ = writeln!(s, "    {:<30} {:>11}", ip.to_string(), n);
             }
         }
+        if !self.incident_counts.is_empty() {
+            let kinds: Vec<String> =
+                self.incident_counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let _ = writeln!(s, "  incidents: {}", kinds.join(", "));
+            for i in self.incidents.iter().take(TOP) {
+                let Value::Object(m) = i else { continue };
+                let who: Vec<String> = m
+                    .iter()
+                    .filter(|(k, _)| *k != "incident" && *k != "ts")
+                    .map(|(k, v)| {
+                        format!(
+                            "{k} {}",
+                            v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "    {:<14} {}",
+                    m.get("incident").and_then(Value::as_str).unwrap_or("?"),
+                    who.join(", ")
+                );
+            }
+        }
         if r.tracker.evicted > 0 {
             let _ = writeln!(
                 s,
@@ -238,6 +282,7 @@ impl Summary {
             "udp_group_datagrams": r.tracker.group_datagrams,
             "icmp_errors": {"matched": r.tracker.icmp_matched, "informational": r.tracker.icmp_informational},
             "capture_span": span,
+            "incidents": {"total": self.incident_counts.values().sum::<u64>(), "by_kind": self.incident_counts, "listed": self.incidents},
             "errors": r.errors,
         });
         if let (Some(l), Some(o)) = (&r.live, obj.as_object_mut()) {

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use super::{Inputs, Sink, Summary, printable};
+use crate::incident::Incident;
 use crate::time::Timestamp;
 use crate::verdict::{Verdict, VerdictKind};
 
@@ -121,6 +122,22 @@ impl<W: Write> Sink for TableSink<W> {
         if v.kind.is_failure() {
             writeln!(self.out, "{:>29} {}", "hint:", printable(&v.hint))?;
         }
+        if self.flush_each {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn incident(&mut self, i: &Incident) -> io::Result<()> {
+        let who: Vec<String> = i
+            .subject
+            .iter()
+            .map(|(k, v)| {
+                format!("{k} {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            })
+            .collect();
+        writeln!(self.out, "{:<23}  INCIDENT {} ({})", utc(i.ts), i.kind, who.join(", "))?;
+        writeln!(self.out, "{:>29} {}", "hint:", printable(&i.hint))?;
         if self.flush_each {
             self.out.flush()?;
         }
