@@ -75,7 +75,7 @@ pub struct CommonArgs {
 
     /// Most conversations tracked at once; beyond it the one whose timer runs out first gets
     /// its verdict early (counted in the summary). About 400 bytes each.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_flows: u64,
 
     /// Treat the same 5-tuple on different VLANs as different conversations (off: the two

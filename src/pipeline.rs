@@ -27,7 +27,7 @@ use crate::decode::{Packet, decode};
 use crate::incident::{IncidentConfig, IncidentDetector};
 use crate::output::{Inputs, LiveCounters, RunStats, Sink, Summary};
 use crate::time::{Duration, Timestamp};
-use crate::track::{Tracker, TrackerConfig};
+use crate::track::{EmitWith, Tracker, TrackerConfig};
 use crate::verdict::Verdict;
 
 /// Packets per batch.
@@ -174,7 +174,6 @@ struct Run {
     tracker: Tracker,
     incidents: IncidentDetector,
     summary: Summary,
-    out: Vec<Verdict>,
     inputs: Inputs,
     errors: Vec<String>,
 }
@@ -197,22 +196,36 @@ impl Run {
             tracker: Tracker::new(config),
             incidents: IncidentDetector::new(incidents),
             summary: Summary::default(),
-            out: Vec::new(),
             inputs,
             errors,
         }
     }
 
-    fn emit(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
-        for v in self.out.drain(..) {
-            self.summary.observe(&v);
-            sink.verdict(&v, &self.inputs)?;
-            for i in self.incidents.observe(&v) {
-                self.summary.observe_incident(&i);
-                sink.incident(&i)?;
+    /// Runs `step` on the tracker, writing each verdict it decides at once (with the
+    /// incidents it completes), so no step holds more than one verdict in memory.
+    fn step(
+        &mut self,
+        sink: &mut dyn Sink,
+        step: impl FnOnce(&mut Tracker, &mut EmitWith<&mut dyn FnMut(Verdict)>),
+    ) -> io::Result<()> {
+        let Run { tracker, incidents, summary, inputs, .. } = self;
+        let mut failed: Option<io::Error> = None;
+        let mut write = |v: Verdict| {
+            if failed.is_some() {
+                return;
             }
-        }
-        Ok(())
+            summary.observe(&v);
+            let mut r = sink.verdict(&v, inputs);
+            for i in incidents.observe(&v) {
+                summary.observe_incident(&i);
+                r = r.and_then(|()| sink.incident(&i));
+            }
+            if let Err(e) = r {
+                failed = Some(e);
+            }
+        };
+        step(tracker, &mut EmitWith(&mut write));
+        failed.map_or(Ok(()), Err)
     }
 
     /// Feeds the tracker from `rx` until the capture thread hangs up, then gives every open
@@ -235,12 +248,14 @@ impl Run {
             select! {
                 recv(rx) -> msg => match msg {
                     Ok(Message::Batch(mut batch, read_until)) => {
-                        for p in &batch {
-                            self.tracker.packet(p, &mut self.out);
-                        }
-                        if let Some(t) = read_until {
-                            self.tracker.advance(t, &mut self.out);
-                        }
+                        result = self.step(sink, |tracker, out| {
+                            for p in &batch {
+                                tracker.packet(p, out);
+                            }
+                            if let Some(t) = read_until {
+                                tracker.advance(t, out);
+                            }
+                        });
                         batch.clear();
                         let _ = recycle_tx.try_send(batch);
                     }
@@ -249,11 +264,10 @@ impl Run {
                 },
                 recv(ticker) -> _ => {
                     let now = wall_clock().add(Duration(-GRACE_NANOS));
-                    self.tracker.advance(now, &mut self.out);
+                    result = self.step(sink, |tracker, out| tracker.advance(now, out));
                 }
             }
-            if let Err(e) = self.emit(sink) {
-                result = Err(e);
+            if result.is_err() {
                 break;
             }
             if let Some(c) = &control {
@@ -272,8 +286,7 @@ impl Run {
         let read = join();
 
         if result.is_ok() {
-            self.tracker.finish(&mut self.out);
-            result = self.emit(sink);
+            result = self.step(sink, |tracker, out| tracker.finish(out));
         }
 
         let input_errors = self.errors.len();

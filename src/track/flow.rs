@@ -124,8 +124,9 @@ struct TcpState {
     /// did not (one-sided capture, asymmetric routing).
     client_went_on: bool,
     /// Each side's first payload (bounded prefix) and where it is.
-    client_first: Option<(PayloadPrefix, Origin)>,
-    server_first: Option<(PayloadPrefix, Origin)>,
+    /// (Boxed: most attempts in a flood carry no payload, and the table holds many.)
+    client_first: Option<Box<(PayloadPrefix, Origin)>>,
+    server_first: Option<Box<(PayloadPrefix, Origin)>>,
     /// SYNs the client had sent when the first SYN-ACK came (more than one: slow accept).
     syns_before_answer: u32,
     /// SYN-ACKs the server resent after the client had acknowledged one (accept queue full).
@@ -182,16 +183,18 @@ pub(super) struct Flow {
     pub(super) deadline: Timestamp,
     /// The deadline of the flow's live timer in the table's heap.
     pub(super) timer_at: Timestamp,
+    /// Queued in the table's lingering order (once its verdict is out).
+    pub(super) queued_lingering: bool,
     /// The capture began after the attempt started (no SYN / no request seen).
     midstream: bool,
     /// The attempt is known only from an ICMP error quoting it.
     from_icmp_only: bool,
     c2s: Side,
     s2c: Side,
-    icmp: Option<IcmpSeen>,
+    icmp: Option<Box<IcmpSeen>>,
     /// ICMP errors that did not decide the attempt (informational, or about the replies).
     icmp_other: u32,
-    icmp_other_first: Option<IcmpSeen>,
+    icmp_other_first: Option<Box<IcmpSeen>>,
     decided: Option<Ending>,
     state: State,
 }
@@ -269,6 +272,7 @@ impl Flow {
             emitted: false,
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
+            queued_lingering: false,
             midstream,
             from_icmp_only: false,
             c2s: Side::default(),
@@ -310,11 +314,12 @@ impl Flow {
             emitted: false,
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
+            queued_lingering: false,
             midstream: false,
             from_icmp_only: true,
             c2s: Side::default(),
             s2c: Side::default(),
-            icmp: Some(seen),
+            icmp: Some(Box::new(seen)),
             icmp_other: 0,
             icmp_other_first: None,
             decided: None,
@@ -470,14 +475,14 @@ impl Flow {
         if !about_client_packets || !seen.is_failure() || answered {
             self.icmp_other += 1;
             if self.icmp_other_first.is_none() {
-                self.icmp_other_first = Some(seen);
+                self.icmp_other_first = Some(Box::new(seen));
             }
             return false;
         }
         if seen.ts > self.last_ts {
             self.last_ts = seen.ts;
         }
-        self.icmp = Some(seen);
+        self.icmp = Some(Box::new(seen));
         true
     }
 
@@ -508,14 +513,14 @@ impl Flow {
         if ending == Ending::Superseded {
             ev.insert("superseded_by_new_syn", json!(true));
         }
-        if let Some(i) = self.icmp_other_first {
+        if let Some(i) = self.icmp_other_first.as_deref() {
             ev.insert("other_icmp_errors", json!(self.icmp_other));
-            ev.insert("other_icmp_first", icmp_json(&i, self.server.ip));
+            ev.insert("other_icmp_first", icmp_json(i, self.server.ip));
         }
 
-        let (kind, cause) = if let Some(icmp) = self.icmp {
-            icmp_evidence(&mut ev, &icmp, self.server.ip);
-            icmp_verdict(&icmp)
+        let (kind, cause) = if let Some(icmp) = self.icmp.as_deref() {
+            icmp_evidence(&mut ev, icmp, self.server.ip);
+            icmp_verdict(icmp)
         } else {
             match &self.state {
                 State::Tcp(s) => s.classify(self, ending, ctx, &mut ev),
@@ -661,7 +666,7 @@ impl TcpState {
         if !f.has(TcpFlags::RST) && t.payload_len > 0 {
             let first = if from_client { &mut self.client_first } else { &mut self.server_first };
             if first.is_none() {
-                *first = Some((t.payload, p.origin));
+                *first = Some(Box::new((t.payload, p.origin)));
             }
         }
         if !from_client
@@ -813,12 +818,12 @@ impl TcpState {
         };
         ev.insert("ended", json!(ended));
 
-        let client_kind = self.client_first.map(|(p, o)| {
+        let client_kind = self.client_first.as_deref().map(|(p, o)| {
             ev.insert("client_first_packet", json!(o.number));
             ev.insert("client_first_bytes", json!(describe(p.as_slice())));
             payload::classify(p.as_slice())
         });
-        let server_kind = self.server_first.map(|(p, o)| {
+        let server_kind = self.server_first.as_deref().map(|(p, o)| {
             ev.insert("server_first_packet", json!(o.number));
             ev.insert("server_first_bytes", json!(describe(p.as_slice())));
             payload::classify(p.as_slice())
@@ -1063,4 +1068,9 @@ fn round_ms(s: f64) -> f64 {
 /// Seconds from `earlier` to `later`, rounded to microseconds, as a JSON number.
 fn secs(later: Timestamp, earlier: Timestamp) -> Value {
     json!((later.since(earlier).as_secs_f64() * 1e6).round() / 1e6)
+}
+
+#[cfg(test)]
+pub(super) fn tcp_state_size() -> usize {
+    std::mem::size_of::<TcpState>()
 }

@@ -25,6 +25,30 @@ use crate::verdict::Verdict;
 use flow::{Ending, Flow, IcmpSeen};
 use table::Table;
 
+/// Where the tracker puts verdicts as it decides them. A `Vec` collects them (tests); the
+/// pipeline passes [`EmitWith`] so each verdict is written at once — a big step of capture
+/// time (or the end of a flood) may decide hundreds of thousands at a time, and collecting
+/// them first would take memory in proportion.
+pub trait VerdictOut {
+    /// One verdict.
+    fn emit(&mut self, v: Verdict);
+}
+
+impl VerdictOut for Vec<Verdict> {
+    fn emit(&mut self, v: Verdict) {
+        self.push(v);
+    }
+}
+
+/// Hands each verdict to a closure.
+pub struct EmitWith<F: FnMut(Verdict)>(pub F);
+
+impl<F: FnMut(Verdict)> VerdictOut for EmitWith<F> {
+    fn emit(&mut self, v: Verdict) {
+        (self.0)(v);
+    }
+}
+
 /// Tracker settings (resolved values; the CLI fills them from flags).
 #[derive(Clone, Copy, Debug)]
 pub struct TrackerConfig {
@@ -50,7 +74,7 @@ impl Default for TrackerConfig {
             syn_timeout: Duration::from_secs_f64(5.0),
             idle_timeout: Duration::from_secs_f64(300.0),
             linger: Duration::from_secs_f64(30.0),
-            max_flows: 1_000_000,
+            max_flows: 500_000,
             split_vlans: false,
         }
     }
@@ -176,7 +200,7 @@ impl Tracker {
     }
 
     /// Processes one packet; verdicts it decides (and timers it makes run out) go to `out`.
-    pub fn packet(&mut self, p: &Packet, out: &mut Vec<Verdict>) {
+    pub fn packet(&mut self, p: &Packet, out: &mut impl VerdictOut) {
         if p.ts > self.now {
             self.advance(p.ts, out);
         }
@@ -189,7 +213,7 @@ impl Tracker {
 
     /// Moves capture time forward to `now` (live runs call it on a wall-clock tick), giving
     /// verdicts to attempts whose timers have run out.
-    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Verdict>) {
+    pub fn advance(&mut self, now: Timestamp, out: &mut impl VerdictOut) {
         if now > self.now {
             self.now = now;
         }
@@ -198,7 +222,7 @@ impl Tracker {
             if flow.emitted {
                 self.table.remove(slot);
             } else {
-                out.push(flow.finish(Ending::Timeout, ctx!(self)));
+                out.emit(flow.finish(Ending::Timeout, ctx!(self)));
                 flow.linger_until(self.now.add(self.config.linger));
                 self.table.reschedule(slot);
             }
@@ -206,18 +230,18 @@ impl Tracker {
     }
 
     /// The end of the input: every attempt still open gets its verdict, in first-seen order.
-    pub fn finish(&mut self, out: &mut Vec<Verdict>) {
+    pub fn finish(&mut self, out: &mut impl VerdictOut) {
         let mut open: Vec<(u64, usize)> =
             self.table.slots().filter(|(_, f)| !f.emitted).map(|(slot, f)| (f.id, slot)).collect();
         open.sort_unstable();
         for (_, slot) in open {
             let flow = self.table.get_mut(slot);
-            out.push(flow.finish(Ending::EndOfCapture, ctx!(self)));
+            out.emit(flow.finish(Ending::EndOfCapture, ctx!(self)));
         }
         self.table.clear();
     }
 
-    fn conversation_packet(&mut self, p: &Packet, out: &mut Vec<Verdict>) {
+    fn conversation_packet(&mut self, p: &Packet, out: &mut impl VerdictOut) {
         let (proto, sport, dport) = match &p.transport {
             Transport::Tcp(t) => (Proto::Tcp, t.src_port, t.dst_port),
             Transport::Udp(u) => (Proto::Udp, u.src_port, u.dst_port),
@@ -236,7 +260,7 @@ impl Tracker {
             let flow = self.table.get_mut(slot);
             if flow.starts_new_attempt(p) {
                 if !flow.emitted {
-                    out.push(flow.finish(Ending::Superseded, ctx!(self)));
+                    out.emit(flow.finish(Ending::Superseded, ctx!(self)));
                 }
                 self.table.remove(slot);
             } else {
@@ -246,7 +270,7 @@ impl Tracker {
                     self.stats.late_packets += 1;
                     flow.linger_until(p.ts.add(self.config.linger));
                 } else if let Some(ending) = flow.decided() {
-                    out.push(flow.finish(ending, ctx!(self)));
+                    out.emit(flow.finish(ending, ctx!(self)));
                     flow.linger_until(p.ts.add(self.config.linger));
                 }
                 if first_from_side {
@@ -263,7 +287,7 @@ impl Tracker {
         self.stats.attempts += 1;
         let mut flow = Flow::open(id, key, p);
         if let Some(ending) = flow.decided() {
-            out.push(flow.finish(ending, ctx!(self)));
+            out.emit(flow.finish(ending, ctx!(self)));
             flow.linger_until(p.ts.add(self.config.linger));
         } else {
             flow.schedule(&self.config);
@@ -282,7 +306,7 @@ impl Tracker {
         self.host_ttls.record(p.src, (!is_rst).then_some(p.ttl));
     }
 
-    fn icmp_error(&mut self, p: &Packet, e: &IcmpError, out: &mut Vec<Verdict>) {
+    fn icmp_error(&mut self, p: &Packet, e: &IcmpError, out: &mut impl VerdictOut) {
         let q = &e.quoted;
         let key = FlowKey::new(
             q.proto,
@@ -302,7 +326,7 @@ impl Tracker {
             }
             if flow.charge_icmp(seen, q.src == flow.client.ip && q.src_port == flow.client.port) {
                 self.stats.icmp_matched += 1;
-                out.push(flow.finish(Ending::Icmp, ctx!(self)));
+                out.emit(flow.finish(Ending::Icmp, ctx!(self)));
                 flow.linger_until(p.ts.add(self.config.linger));
                 self.table.reschedule(slot);
             } else {
@@ -322,20 +346,25 @@ impl Tracker {
         self.stats.attempts += 1;
         self.stats.icmp_matched += 1;
         let mut flow = Flow::from_icmp(id, key, p, e, seen);
-        out.push(flow.finish(Ending::Icmp, ctx!(self)));
+        out.emit(flow.finish(Ending::Icmp, ctx!(self)));
         flow.linger_until(p.ts.add(self.config.linger));
         self.table.insert(key, flow);
     }
 
-    /// Frees one slot when the table is full: the conversation whose timer runs out first goes
-    /// (lingering ones simply leave; open attempts get their verdict now).
-    fn make_room(&mut self, out: &mut Vec<Verdict>) {
+    /// Frees one slot when the table is full: the oldest conversation whose verdict is already
+    /// out goes first (it only absorbs late packets); only when there is none does an open
+    /// attempt go — the one whose timer runs out first — and it gets its verdict now.
+    fn make_room(&mut self, out: &mut impl VerdictOut) {
         while self.table.is_full() {
+            if let Some(slot) = self.table.pop_lingering() {
+                self.table.remove(slot);
+                continue;
+            }
             let Some(slot) = self.table.pop_earliest() else { break };
             let flow = self.table.get_mut(slot);
             if !flow.emitted {
                 self.stats.evicted += 1;
-                out.push(flow.finish(Ending::Evicted, ctx!(self)));
+                out.emit(flow.finish(Ending::Evicted, ctx!(self)));
             }
             self.table.remove(slot);
         }

@@ -3,7 +3,7 @@
 //! packet once the table has grown.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::FxHashMap;
 
@@ -25,6 +25,10 @@ pub(super) struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
     timers: BinaryHeap<Timer>,
+    /// Conversations whose verdict is out, oldest first: the first to go when the table is
+    /// full, so that a flood of decided attempts never pushes out one still waiting for its
+    /// answer. Entries of conversations already gone are skipped (and compacted away).
+    lingering: VecDeque<(u32, u32)>,
     len: usize,
     peak: usize,
     cap: usize,
@@ -38,6 +42,7 @@ impl Table {
             slots: Vec::with_capacity(initial),
             free: Vec::new(),
             timers: BinaryHeap::with_capacity(initial),
+            lingering: VecDeque::new(),
             len: 0,
             peak: 0,
             cap,
@@ -85,14 +90,22 @@ impl Table {
         s.generation = s.generation.wrapping_add(1);
         flow.timer_at = flow.deadline;
         self.timers.push(Reverse((flow.deadline.0, slot as u32, s.generation)));
+        let emitted = flow.emitted;
         s.flow = Some(flow);
         self.index.insert(key, slot as u32);
+        if emitted {
+            self.queue_lingering(slot);
+        }
         self.len += 1;
         self.peak = self.peak.max(self.len);
     }
 
-    /// Makes sure a timer exists at or before the flow's current deadline.
+    /// Makes sure a timer exists at or before the flow's current deadline (and that a decided
+    /// conversation is queued as lingering).
     pub(super) fn reschedule(&mut self, slot: usize) {
+        if self.slots[slot].flow.as_ref().is_some_and(|f| f.emitted && !f.queued_lingering) {
+            self.queue_lingering(slot);
+        }
         let s = &mut self.slots[slot];
         if let Some(f) = s.flow.as_mut()
             && f.deadline < f.timer_at
@@ -100,6 +113,35 @@ impl Table {
             f.timer_at = f.deadline;
             self.timers.push(Reverse((f.deadline.0, slot as u32, s.generation)));
         }
+    }
+
+    fn queue_lingering(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        if let Some(f) = s.flow.as_mut() {
+            f.queued_lingering = true;
+            self.lingering.push_back((slot as u32, s.generation));
+        }
+        if self.lingering.len() > 2 * self.len + 1024 {
+            let slots = &self.slots;
+            self.lingering.retain(|&(sl, g)| Self::is_lingering(slots, sl, g));
+        }
+    }
+
+    fn is_lingering(slots: &[Slot], slot: u32, generation: u32) -> bool {
+        slots.get(slot as usize).is_some_and(|s| {
+            s.generation == generation && s.flow.as_ref().is_some_and(|f| f.emitted)
+        })
+    }
+
+    /// The oldest conversation whose verdict is out, if any (removed from the queue; the
+    /// caller removes it from the table).
+    pub(super) fn pop_lingering(&mut self) -> Option<usize> {
+        while let Some((slot, generation)) = self.lingering.pop_front() {
+            if Self::is_lingering(&self.slots, slot, generation) {
+                return Some(slot as usize);
+            }
+        }
+        None
     }
 
     pub(super) fn remove(&mut self, slot: usize) {
@@ -115,6 +157,7 @@ impl Table {
         self.slots.clear();
         self.free.clear();
         self.timers.clear();
+        self.lingering.clear();
         self.len = 0;
     }
 

@@ -837,3 +837,29 @@ fn unanswered_arp_for_a_silent_server_means_host_down() {
     // Its address was resolved: it is up, so its port is filtered.
     assert_eq!((v[1].kind, v[1].cause), (VerdictKind::Unanswered, "filtered"));
 }
+
+#[test]
+fn decided_conversations_make_room_before_open_attempts_do() {
+    // A flood of refused attempts, far more than the table holds, each SYN answered 1 ms
+    // later: pushing out lingering (decided) conversations keeps every pending SYN in place.
+    let mut r = Run::with(TrackerConfig { max_flows: 100, ..TrackerConfig::default() });
+    for i in 0..5_000u32 {
+        let src = format!("10.1.{}.{}", i >> 8, i & 255);
+        r.tcp(f64::from(i) * 1e-4, &src, 1234, S, 80, SYN, i, 0, 64);
+        r.tcp(f64::from(i) * 1e-4 + 1e-3, S, 80, &src, 1234, RST | ACK, 0, i + 1, 64);
+    }
+    let v = r.finish();
+    assert_eq!(v.len(), 5_000);
+    assert!(
+        v.iter().all(|v| v.kind == VerdictKind::Refused),
+        "{:?}",
+        v.iter().find(|v| v.kind != VerdictKind::Refused)
+    );
+}
+
+#[test]
+fn a_tracked_conversation_stays_small() {
+    // The README's memory bound per conversation rests on these sizes.
+    assert!(std::mem::size_of::<flow::Flow>() <= 352, "{}", std::mem::size_of::<flow::Flow>());
+    assert!(flow::tcp_state_size() <= 448, "{}", flow::tcp_state_size());
+}
