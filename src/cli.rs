@@ -74,7 +74,7 @@ pub struct CommonArgs {
     pub idle_timeout: f64,
 
     /// Most conversations tracked at once; beyond it the one whose timer runs out first gets
-    /// its verdict early (counted in the summary). About 400 bytes each.
+    /// its verdict early (counted in the summary). About 1.1 KB each.
     #[arg(long, value_name = "N", default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_flows: u64,
 

@@ -271,6 +271,9 @@ fn live_verdicts_arrive_as_they_are_decided_and_sigint_stops_cleanly() {
     let script = script.to_str().unwrap();
     net.spawn(&s, &["python3", script, "tcp-listen", "::", "8080"]);
     net.spawn(&s, &["python3", script, "udp-echo", "::", "7"]);
+    // A real DNS server (answers by name) and one that reads queries and never answers.
+    net.spawn(&s, &["python3", script, "dns-server", "10.201.1.2", "5300"]);
+    net.spawn(&s, &["python3", script, "dns-server", "10.201.1.2", "5301", "--drop"]);
     for (port, action) in [
         ("81", vec!["REJECT", "--reject-with", "tcp-reset"]),
         ("82", vec!["REJECT", "--reject-with", "icmp-port-unreachable"]),
@@ -301,7 +304,7 @@ fn live_verdicts_arrive_as_they_are_decided_and_sigint_stops_cleanly() {
     let prompt = Duration::from_secs(1);
     // The established ones first: they show the server's own TTL, which tells its RSTs (the
     // kernel's, and iptables' tcp-reset on the server itself: identical) from a path's.
-    let cases: [(&[&str], u16, &str, &str); 8] = [
+    let cases: [(&[&str], u16, &str, &str); 10] = [
         // The listener accepts and closes at once, answering nothing to the client's request:
         // turned away after the handshake. (Without a request, the verdict would depend on
         // which side happens to close first.)
@@ -328,6 +331,18 @@ fn live_verdicts_arrive_as_they_are_decided_and_sigint_stops_cleanly() {
         // Nothing answers DNS there: the query's failure is the ICMP port unreachable.
         (&["udp-send", "10.201.1.2", "53"], 41005, "ECONNREFUSED", "unreachable port-unreachable"),
         (&["udp-send", "10.201.1.2", "7"], 41006, "reply", "answered reply-seen"),
+        (
+            &["dns-query", "10.201.1.2", "5300", "nxdomain.test"],
+            41010,
+            "NXDOMAIN",
+            "dns-failure nxdomain",
+        ),
+        (
+            &["dns-query", "10.201.1.2", "5300", "servfail.test"],
+            41011,
+            "SERVFAIL",
+            "dns-failure servfail",
+        ),
         (&["tcp-connect", "fd00:201:1::2", "7"], 41007, "ECONNREFUSED", "refused host-reset"),
     ];
     for (args, sport, said, expected) in cases {
@@ -346,6 +361,24 @@ fn live_verdicts_arrive_as_they_are_decided_and_sigint_stops_cleanly() {
         let got = got.replace("rejected reset-after-request", "rejected closed-after-request");
         assert_eq!(got, expected, "attempt {args:?}: {v}");
     }
+
+    // A DNS server that reads queries and never answers: the query fails by timeout, on the
+    // wall clock (the dropped SYNs below come after it, so the evidence file shows it too).
+    let printed = net.probe(&[
+        "dns-query",
+        "10.201.1.2",
+        "5301",
+        "lost.test",
+        "--sport",
+        "41012",
+        "--timeout",
+        "1",
+    ]);
+    assert!(printed.contains("timeout"), "{printed}");
+    let (_, v) = live.flow(41012, Duration::from_secs(4));
+    let got = format!("{} {}", v["verdict"].as_str().unwrap(), v["cause"].as_str().unwrap());
+    assert_eq!(got, "dns-failure no-response", "{v}");
+    assert_eq!(v["evidence"]["dns_query"], "lost.test", "{v}");
 
     // Dropped: SYNs at 0 s and 1 s, then silence; the verdict must come within --syn-timeout
     // + 1 s of the last SYN, on the wall clock alone.
@@ -387,7 +420,7 @@ fn live_verdicts_arrive_as_they_are_decided_and_sigint_stops_cleanly() {
         }
     }
     let summary = summary.expect("a summary line after SIGINT");
-    assert_eq!(summary["attempts"], 9, "{summary}");
+    assert_eq!(summary["attempts"], 12, "{summary}");
     let cap = &summary["capture"];
     assert_eq!(cap["interface"], "veth-c", "{summary}");
     assert!(cap["received"].as_u64().unwrap() >= summary["packets"]["read"].as_u64().unwrap());
@@ -398,7 +431,7 @@ fn live_verdicts_arrive_as_they_are_decided_and_sigint_stops_cleanly() {
     assert!(errs.is_empty(), "stderr: {errs:?}");
 
     let live_outcomes = outcomes(live.seen.iter());
-    assert_eq!(live_outcomes.len(), 9, "{live_outcomes:?}");
+    assert_eq!(live_outcomes.len(), 12, "{live_outcomes:?}");
 
     // The evidence file gives the same verdicts offline.
     let offline = Command::new(BIN)
