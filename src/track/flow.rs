@@ -844,6 +844,31 @@ impl TcpState {
             }
             _ => {}
         }
+        // DNS over TCP (RFC 7766): each message behind a 2-byte length.
+        if let Some((q, qb)) = dns_over_tcp(&self.client_first).filter(|(h, _)| !h.response) {
+            let (name, qtype) = payload::dns_question(qb).unwrap_or(("?".into(), 0));
+            ev.insert("dns_transport", json!("tcp"));
+            ev.insert("dns_query", json!(name));
+            ev.insert("dns_qtype", json!(payload::dns_type_name(qtype)));
+            match dns_over_tcp(&self.server_first).filter(|(h, _)| h.response && h.id == q.id) {
+                Some((h, _)) => {
+                    ev.insert("dns_rcode", json!(payload::dns_rcode_name(h.rcode)));
+                    ev.insert("dns_answers", json!(h.answers));
+                    if let Some(cause) = payload::dns_failure_cause(h.rcode) {
+                        return (VerdictKind::DnsFailure, cause);
+                    }
+                }
+                None if flow.s2c.bytes == 0 => {
+                    let cause = if ending == Ending::EndOfCapture {
+                        "capture-ended"
+                    } else {
+                        "no-response"
+                    };
+                    return (VerdictKind::DnsFailure, cause);
+                }
+                None => {}
+            }
+        }
         match server_kind {
             Some(FirstBytes::TlsAlert { level: 2, description }) => {
                 ev.insert("tls_alert", json!(payload::tls_alert_name(description)));
@@ -1046,6 +1071,12 @@ fn icmp_evidence(ev: &mut Evidence, i: &IcmpSeen, server: IpAddr) {
         server,
         ["icmp_packet", "icmp_version", "icmp_type", "icmp_code", "icmp_mtu"],
     );
+}
+
+/// A DNS message behind TCP's 2-byte length (RFC 7766), from a side's first payload.
+fn dns_over_tcp(first: &Option<Box<(PayloadPrefix, Origin)>>) -> Option<(DnsHeader, &[u8])> {
+    let b = first.as_deref()?.0.as_slice().get(2..)?;
+    payload::dns_header(b).map(|h| (h, b))
 }
 
 /// A first payload for the evidence: its first text line, or what kind of bytes it is.

@@ -863,3 +863,62 @@ fn a_tracked_conversation_stays_small() {
     assert!(std::mem::size_of::<flow::Flow>() <= 352, "{}", std::mem::size_of::<flow::Flow>());
     assert!(flow::tcp_state_size() <= 448, "{}", flow::tcp_state_size());
 }
+
+#[test]
+fn dns_over_tcp_failures_and_silence() {
+    let name = b"\x04nope\x07example\x00";
+    let framed = |m: Vec<u8>| {
+        let mut v = (m.len() as u16).to_be_bytes().to_vec();
+        v.extend(m);
+        v
+    };
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40300, 53);
+    r.tcp_data(
+        0.03,
+        C,
+        40300,
+        S,
+        53,
+        ACK | PSH_,
+        1001,
+        5001,
+        500,
+        &framed(dns(9, 0x0100, name, 1)),
+    );
+    r.tcp_data(
+        0.04,
+        S,
+        53,
+        C,
+        40300,
+        ACK | PSH_,
+        5001,
+        1032,
+        500,
+        &framed(dns(9, 0x8183, name, 1)),
+    );
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::DnsFailure, "nxdomain"));
+    assert_eq!(v.evidence["dns_transport"], "tcp");
+    assert_eq!(v.evidence["dns_query"], "nope.example");
+
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40301, 53);
+    r.tcp_data(
+        0.03,
+        C,
+        40301,
+        S,
+        53,
+        ACK | PSH_,
+        1001,
+        5001,
+        500,
+        &framed(dns(9, 0x0100, name, 1)),
+    );
+    r.tcp(0.04, S, 53, C, 40301, FIN | ACK, 5001, 1032, 61);
+    r.tcp(0.05, C, 40301, S, 53, FIN | ACK, 1032, 5002, 64);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::DnsFailure, "no-response"));
+}
