@@ -73,6 +73,25 @@ fn detail(v: &Verdict) -> String {
             e("reporter"),
             e("icmp_packet")
         ),
+        VerdictKind::Rejected => match (num(v, "http_status"), num(v, "tls_alert")) {
+            (Some(s), _) => {
+                format!("HTTP {s} as the first answer (pkt {})", e("server_first_packet"))
+            }
+            (_, Some(a)) => format!("TLS alert {a} (pkt {})", e("server_first_packet")),
+            _ => format!("{}, client sent {} bytes, server none", e("ended"), e("client_bytes")),
+        },
+        VerdictKind::Mismatch => match num(v, "server_first_bytes") {
+            Some(b) => format!("client sent {}, server answered {b}", e("client_first_bytes")),
+            None => format!("client sent {}, server closed", e("client_first_bytes")),
+        },
+        VerdictKind::DnsFailure => {
+            format!(
+                "{} {} -> {}",
+                e("dns_query"),
+                e("dns_qtype"),
+                num(v, "dns_rcode").unwrap_or_else(|| "no answer".into())
+            )
+        }
         VerdictKind::Unanswered if v.proto == crate::decode::Proto::Tcp => {
             format!(
                 "{} SYN(s), waited {}s after the last",
