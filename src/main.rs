@@ -15,7 +15,7 @@ use clap::Parser;
 use connlens::capture::LiveCapture;
 use connlens::capture::{InputSpec, MergedSource, expand_inputs};
 use connlens::output::{progress, sink_for};
-use connlens::pipeline::{Evidence, analyze, live};
+use connlens::pipeline::{Evidence, Outcome, analyze, live};
 
 use cli::{AnalyzeArgs, Args, Command, LiveArgs};
 
@@ -65,7 +65,16 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
     let stdout = io::stdout();
     let terminal = stdout.is_terminal();
     let mut sink = sink_for(a.format(terminal), stdout, terminal);
-    let outcome = match analyze(source, open_errors, a.config(), sink.as_mut(), bar) {
+    exit_status(
+        analyze(source, open_errors, a.config(), sink.as_mut(), bar),
+        !arg_errors.is_empty(),
+    )
+}
+
+/// The exit status of a run, after its input errors are printed (one line each): 0 when
+/// everything was read (or the output was closed early), 1 otherwise.
+fn exit_status(outcome: io::Result<Outcome>, other_errors: bool) -> ExitCode {
+    let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
             error_line(format_args!("writing the output: {e}"));
@@ -78,11 +87,7 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
     for e in &outcome.stats.errors {
         error_line(e);
     }
-    if arg_errors.is_empty() && outcome.input_errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if !other_errors && outcome.input_errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 /// `connlens live`: 0 after a clean stop (signal, --duration, --count); 1 when the capture
@@ -121,18 +126,5 @@ fn run_live(a: &LiveArgs) -> ExitCode {
     let stdout = io::stdout();
     // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
     let mut sink = sink_for(a.common.format(stdout.is_terminal()), stdout, true);
-    let outcome = match live(capture, evidence, a.options(stop), sink.as_mut()) {
-        Ok(o) => o,
-        Err(e) => {
-            error_line(format_args!("writing the output: {e}"));
-            return ExitCode::from(1);
-        }
-    };
-    if outcome.output_closed {
-        return ExitCode::SUCCESS;
-    }
-    for e in &outcome.stats.errors {
-        error_line(e);
-    }
-    if outcome.input_errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
 }

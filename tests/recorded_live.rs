@@ -41,19 +41,21 @@ fn flows(jsonl: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// (proto, client, client_port, server, server_port, verdict) of each flow line.
-fn verdicts(jsonl: &str) -> BTreeSet<String> {
+/// (proto, client, client_port, server, server_port, verdict[, cause]) of each flow line.
+fn attempts(jsonl: &str, with_cause: bool) -> BTreeSet<String> {
     flows(jsonl)
         .iter()
         .map(|v| {
+            let cause = if with_cause { v["cause"].as_str().unwrap() } else { "" };
             format!(
-                "{} {}:{} -> {}:{} {}",
+                "{} {}:{} -> {}:{} {} {}",
                 v["proto"].as_str().unwrap(),
                 v["client"].as_str().unwrap(),
                 v["client_port"],
                 v["server"].as_str().unwrap(),
                 v["server_port"],
                 v["verdict"].as_str().unwrap(),
+                cause
             )
         })
         .collect()
@@ -66,27 +68,6 @@ fn incidents(jsonl: &str) -> BTreeSet<String> {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|v| v["type"] == "incident")
         .map(|v| format!("{} {} {} {}", v["incident"], v["client"], v["server"], v["server_port"]))
-        .collect()
-}
-
-/// (proto, client, client_port, server, server_port, verdict, cause) of each flow line.
-fn outcomes(jsonl: &str) -> BTreeSet<String> {
-    jsonl
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["type"] == "flow")
-        .map(|v| {
-            format!(
-                "{} {}:{} -> {}:{} {} {}",
-                v["proto"].as_str().unwrap(),
-                v["client"].as_str().unwrap(),
-                v["client_port"],
-                v["server"].as_str().unwrap(),
-                v["server_port"],
-                v["verdict"].as_str().unwrap(),
-                v["cause"].as_str().unwrap()
-            )
-        })
         .collect()
 }
 
@@ -147,14 +128,14 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
             }
         } else if VERDICT_ONLY.contains(&scenario) {
             assert_eq!(
-                verdicts(&fresh_out),
-                verdicts(&expected),
+                attempts(&fresh_out, false),
+                attempts(&expected, false),
                 "scenario {name:?}: fresh recording disagrees with the checked-in one"
             );
         } else {
             assert_eq!(
-                outcomes(&fresh_out),
-                outcomes(&expected),
+                attempts(&fresh_out, true),
+                attempts(&expected, true),
                 "scenario {name:?}: fresh recording disagrees with the checked-in one"
             );
         }

@@ -260,11 +260,19 @@ impl Flow {
             Transport::Tcp(t) => !is_syn_only(t),
             _ => !sender_is_client,
         };
-        let mut flow = Flow {
+        let mut flow = Flow::new(id, key, (client, server), p, state);
+        flow.midstream = midstream;
+        flow.apply(p);
+        flow
+    }
+
+    /// A conversation between `ends` (client, server) first seen in `p`, nothing applied yet.
+    fn new(id: u64, key: FlowKey, ends: (Endpoint, Endpoint), p: &Packet, state: State) -> Self {
+        Flow {
             id,
             key,
-            client,
-            server,
+            client: ends.0,
+            server: ends.1,
             first_ts: p.ts,
             last_ts: p.ts,
             first_packet: p.origin,
@@ -273,7 +281,7 @@ impl Flow {
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
             queued_lingering: false,
-            midstream,
+            midstream: false,
             from_icmp_only: false,
             c2s: Side::default(),
             s2c: Side::default(),
@@ -282,9 +290,7 @@ impl Flow {
             icmp_other_first: None,
             decided: None,
             state,
-        };
-        flow.apply(p);
-        flow
+        }
     }
 
     /// An attempt known only from an ICMP error that quotes it.
@@ -302,29 +308,11 @@ impl Flow {
             }
             Proto::Udp => State::Udp(UdpState::default()),
         };
-        Flow {
-            id,
-            key,
-            client: Endpoint::new(q.src, q.src_port),
-            server: Endpoint::new(q.dst, q.dst_port),
-            first_ts: p.ts,
-            last_ts: p.ts,
-            first_packet: p.origin,
-            vlan: p.vlan,
-            emitted: false,
-            deadline: p.ts,
-            timer_at: Timestamp(i64::MAX),
-            queued_lingering: false,
-            midstream: false,
-            from_icmp_only: true,
-            c2s: Side::default(),
-            s2c: Side::default(),
-            icmp: Some(Box::new(seen)),
-            icmp_other: 0,
-            icmp_other_first: None,
-            decided: None,
-            state,
-        }
+        let ends = (Endpoint::new(q.src, q.src_port), Endpoint::new(q.dst, q.dst_port));
+        let mut flow = Flow::new(id, key, ends, p, state);
+        flow.from_icmp_only = true;
+        flow.icmp = Some(Box::new(seen));
+        flow
     }
 
     /// Whether `p` opens a new attempt on this 5-tuple (a SYN with another initial sequence
