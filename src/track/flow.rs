@@ -13,7 +13,7 @@ use crate::decode::{
     IcmpError, IcmpErrorKind, Packet, PayloadPrefix, Proto, TcpFlags, TcpSegment, Transport,
 };
 use crate::flow::{Endpoint, FlowKey};
-use crate::time::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::verdict::{
     Evidence, Verdict, VerdictKind, hint_for, icmp4_unreachable_cause, icmp6_unreachable_cause,
 };
@@ -113,8 +113,8 @@ struct TcpState {
     /// The client acknowledged the server's SYN.
     server_syn_acked: bool,
     established: Option<(Timestamp, Origin)>,
-    fin_client: Option<Origin>,
-    fin_server: Option<Origin>,
+    fin_client: Option<(Timestamp, Origin)>,
+    fin_server: Option<(Timestamp, Origin)>,
     rst: Option<RstSeen>,
     /// RSTs from the server side that did not acknowledge the SYN (the client ignores them).
     ignored_rsts: u32,
@@ -133,6 +133,21 @@ struct TcpState {
     syn_ack_after_ack: u32,
     /// The server's first zero-window advertisement after the handshake.
     zero_window: Option<Origin>,
+    /// Payload carried by the client's SYN (TCP Fast Open): an answer acknowledges it too.
+    syn_payload: u32,
+    /// The acknowledgment number of the first SYN-ACK (to join a SYN captured after it).
+    syn_ack_ack: Option<u32>,
+    /// Copies of packets seen within a moment of the original (span ports, two interfaces).
+    duplicates: u32,
+}
+
+/// Two copies of a SYN or SYN-ACK closer than this are one packet captured twice (a real
+/// retransmission waits at least the minimum RTO, 200 ms on Linux, 1 s initially).
+const DUPLICATE_WITHIN: i64 = 100_000_000;
+
+/// Whether `later` is within [`DUPLICATE_WITHIN`] of `earlier` (either way round).
+fn is_duplicate(later: Timestamp, earlier: Timestamp) -> bool {
+    later.since(earlier).0.abs() < DUPLICATE_WITHIN
 }
 
 #[derive(Clone, Debug, Default)]
@@ -185,6 +200,8 @@ pub(super) struct Flow {
     pub(super) timer_at: Timestamp,
     /// Queued in the table's lingering order (once its verdict is out).
     pub(super) queued_lingering: bool,
+    /// How long a decided conversation lingers after its last packet.
+    linger_span: Duration,
     /// The capture began after the attempt started (no SYN / no request seen).
     midstream: bool,
     /// The attempt is known only from an ICMP error quoting it.
@@ -281,6 +298,7 @@ impl Flow {
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
             queued_lingering: false,
+            linger_span: Duration(0),
             midstream: false,
             from_icmp_only: false,
             c2s: Side::default(),
@@ -325,7 +343,15 @@ impl Flow {
             return false;
         }
         if self.midstream && !self.emitted {
-            // The mid-stream guess of who is the client may be wrong; a SYN settles it.
+            // A SYN-ACK captured just before its SYN: the SYN joins the conversation.
+            let from_client = p.src == self.client.ip && t.src_port == self.client.port;
+            if from_client
+                && s.syn_ack_ack == Some(t.seq.wrapping_add(1).wrapping_add(t.payload_len))
+            {
+                return false;
+            }
+            // Otherwise the mid-stream guess of who is the client may be wrong; a SYN
+            // settles it.
             return true;
         }
         let from_client = p.src == self.client.ip && t.src_port == self.client.port;
@@ -379,8 +405,16 @@ impl Flow {
 
     /// After the verdict: keep the conversation until `until` to absorb late packets.
     pub(super) fn linger_until(&mut self, until: Timestamp) {
+        if !self.emitted || until > self.deadline {
+            self.linger_span = until.since(self.last_ts).max(Duration(0));
+        }
         self.emitted = true;
         self.deadline = until;
+    }
+
+    /// A late packet: keep the conversation as long again as its verdict asked for.
+    pub(super) fn extend_linger(&mut self, now: Timestamp) {
+        self.deadline = self.deadline.max(now.add(self.linger_span));
     }
 
     fn apply(&mut self, p: &Packet) -> bool {
@@ -408,11 +442,15 @@ impl Flow {
         }
         match (&mut self.state, &p.transport) {
             (State::Tcp(s), Transport::Tcp(t)) => {
+                if self.midstream && from_client && is_syn_only(t) {
+                    // The SYN of a conversation whose SYN-ACK was captured first.
+                    self.midstream = false;
+                }
                 self.decided = s.apply(p, t, from_client);
             }
             (State::Udp(u), Transport::Udp(d)) => {
                 if from_client {
-                    u.last_request_ts = p.ts;
+                    u.last_request_ts = u.last_request_ts.max(p.ts);
                     if let Some(h) =
                         payload::dns_header(d.payload.as_slice()).filter(|h| !h.response)
                     {
@@ -648,6 +686,15 @@ fn unanswered(
 }
 
 impl TcpState {
+    /// Whether `ack` acknowledges the client's SYN: ISN + 1, or further when the SYN carried
+    /// data (TCP Fast Open; Linux's RST to such a SYN acknowledges the data too).
+    fn acks_syn(&self, ack: u32) -> bool {
+        self.client_isn.is_some_and(|isn| {
+            let d = ack.wrapping_sub(isn.wrapping_add(1));
+            d <= self.syn_payload
+        })
+    }
+
     /// Applies one segment; returns the ending it decides, if any.
     fn apply(&mut self, p: &Packet, t: &TcpSegment, from_client: bool) -> Option<Ending> {
         let f = t.flags;
@@ -671,8 +718,7 @@ impl TcpState {
                 && self.server_isn.is_none()
                 && !self.server_spoke
                 && self.established.is_none();
-            let acknowledges_syn = f.has(TcpFlags::ACK)
-                && self.client_isn.is_some_and(|isn| t.ack == isn.wrapping_add(1));
+            let acknowledges_syn = f.has(TcpFlags::ACK) && self.acks_syn(t.ack);
             if !from_client && in_syn_sent && !acknowledges_syn {
                 // RFC 9293 §3.10.7.3: in SYN-SENT an RST without an acceptable ACK is dropped.
                 self.ignored_rsts += 1;
@@ -686,20 +732,40 @@ impl TcpState {
                 ip_id: p.ip_id,
                 acknowledges_syn,
             });
+            if from_client && self.syn_ack.is_none() && self.established.is_none() {
+                // The client resets while nothing answered its SYN — often its answer to a
+                // stale segment — and may still retransmit the SYN: not the end yet.
+                return None;
+            }
             return Some(Ending::Rst);
         }
         if f.has(TcpFlags::SYN) {
             if from_client && !f.has(TcpFlags::ACK) {
                 if self.client_isn.is_none() {
                     self.client_isn = Some(t.seq);
+                    self.syn_payload = t.payload_len;
+                    // A SYN-ACK captured before its SYN (multi-interface captures are not
+                    // strictly in time order) acknowledges it.
+                    if self.syn_ack_ack.is_some_and(|a| self.acks_syn(a)) {
+                        self.client_syn_acked = true;
+                    }
                 }
                 if self.client_isn == Some(t.seq) {
-                    if (self.syn_count as usize) < SYN_KEPT {
-                        self.syn_times[self.syn_count as usize] = p.ts;
-                        self.syn_numbers[self.syn_count as usize] = p.origin.number;
+                    if self.syn_count > 0 && is_duplicate(p.ts, self.last_syn_ts) {
+                        self.duplicates += 1;
+                    } else {
+                        if (self.syn_count as usize) < SYN_KEPT {
+                            self.syn_times[self.syn_count as usize] = p.ts;
+                            self.syn_numbers[self.syn_count as usize] = p.origin.number;
+                        }
+                        self.syn_count += 1;
+                        // The client tried again: an earlier reset of its own was not the end.
+                        if self.rst.is_some_and(|r| r.from_client) && self.syn_ack.is_none() {
+                            self.rst = None;
+                        }
                     }
-                    self.syn_count += 1;
-                    self.last_syn_ts = p.ts;
+                    // Never backwards: timestamps that run back must not pull timers earlier.
+                    self.last_syn_ts = self.last_syn_ts.max(p.ts);
                 }
             } else if from_client {
                 // Split handshake: the client answers the server's SYN with a SYN-ACK.
@@ -712,15 +778,25 @@ impl TcpState {
                     self.server_isn = Some(t.seq);
                 }
                 if f.has(TcpFlags::ACK) {
-                    self.syn_ack_count += 1;
-                    if self.syn_ack.is_none() {
-                        self.syn_ack = Some((p.ts, p.origin));
-                        self.syns_before_answer = self.syn_count;
+                    if self.syn_ack.is_some_and(|(ts, _)| is_duplicate(p.ts, ts))
+                        && self.server_isn == Some(t.seq)
+                        && self.syn_ack_count == 1
+                    {
+                        self.duplicates += 1;
+                    } else {
+                        self.syn_ack_count += 1;
+                        if self.syn_ack.is_none() {
+                            self.syn_ack = Some((p.ts, p.origin));
+                            self.syn_ack_ack = Some(t.ack);
+                            self.syns_before_answer = self.syn_count;
+                        } else if self.server_syn_acked {
+                            // A SYN-ACK again after the client acknowledged one: the server
+                            // did not take the ACK (accept queue full). Not on the first
+                            // SYN-ACK: in a simultaneous open the client acknowledges first.
+                            self.syn_ack_after_ack += 1;
+                        }
                     }
-                    if self.server_syn_acked {
-                        self.syn_ack_after_ack += 1;
-                    }
-                    if self.client_isn.is_some_and(|isn| t.ack == isn.wrapping_add(1)) {
+                    if self.acks_syn(t.ack) {
                         self.client_syn_acked = true;
                     }
                 }
@@ -745,7 +821,7 @@ impl TcpState {
             if f.has(TcpFlags::FIN) {
                 let fin = if from_client { &mut self.fin_client } else { &mut self.fin_server };
                 if fin.is_none() {
-                    *fin = Some(p.origin);
+                    *fin = Some((p.ts, p.origin));
                 }
             }
         }
@@ -759,6 +835,9 @@ impl TcpState {
     }
 
     fn syn_evidence(&self, ev: &mut Evidence) {
+        if self.duplicates > 0 {
+            ev.insert("duplicate_handshake_packets", json!(self.duplicates));
+        }
         if self.syn_count == 0 {
             return;
         }
@@ -785,10 +864,10 @@ impl TcpState {
         ending: Ending,
         ev: &mut Evidence,
     ) -> (VerdictKind, &'static str) {
-        if let Some(o) = self.fin_client {
+        if let Some((_, o)) = self.fin_client {
             ev.insert("client_fin_packet", json!(o.number));
         }
-        if let Some(o) = self.fin_server {
+        if let Some((_, o)) = self.fin_server {
             ev.insert("server_fin_packet", json!(o.number));
         }
         let server_rst = self.rst.filter(|r| !r.from_client);
@@ -879,7 +958,9 @@ impl TcpState {
         // The server closed or reset without sending a byte, after the client asked something
         // (or before the client closed): the application turned it away.
         let server_closed_first =
-            match (self.fin_client, server_rst.map(|r| r.origin).or(self.fin_server)) {
+            // By capture time, not by place in the input: with one file per direction (a
+            // TAP), the order of the files must not change the verdict.
+            match (self.fin_client, server_rst.map(|r| (r.ts, r.origin)).or(self.fin_server)) {
                 (None, Some(_)) => true,
                 (Some(c), Some(s)) => s < c,
                 _ => false,

@@ -194,6 +194,12 @@ impl Tracker {
         s
     }
 
+    /// Timers pending (for tests of memory bounds).
+    #[doc(hidden)]
+    pub fn timers(&self) -> usize {
+        self.table.timers()
+    }
+
     /// Conversations held now.
     pub fn flows(&self) -> usize {
         self.table.len()
@@ -222,8 +228,16 @@ impl Tracker {
             if flow.emitted {
                 self.table.remove(slot);
             } else {
-                out.emit(flow.finish(Ending::Timeout, ctx!(self)));
-                flow.linger_until(self.now.add(self.config.linger));
+                let v = flow.finish(Ending::Timeout, ctx!(self));
+                // A connection that went idle may still be alive (keepalives come every few
+                // minutes): keep it as long again, so a keepalive is not a new attempt.
+                let linger = if v.kind == crate::verdict::VerdictKind::Established {
+                    self.config.idle_timeout.max(self.config.linger)
+                } else {
+                    self.config.linger
+                };
+                out.emit(v);
+                flow.linger_until(self.now.add(linger));
                 self.table.reschedule(slot);
             }
         }
@@ -268,7 +282,7 @@ impl Tracker {
                 let first_from_side = flow.update(p, &self.config);
                 if was_emitted {
                     self.stats.late_packets += 1;
-                    flow.linger_until(p.ts.add(self.config.linger));
+                    flow.extend_linger(p.ts);
                 } else if let Some(ending) = flow.decided() {
                     out.emit(flow.finish(ending, ctx!(self)));
                     flow.linger_until(p.ts.add(self.config.linger));

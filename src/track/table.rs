@@ -53,6 +53,10 @@ impl Table {
         self.len
     }
 
+    pub(super) fn timers(&self) -> usize {
+        self.timers.len()
+    }
+
     pub(super) fn peak(&self) -> usize {
         self.peak
     }

@@ -922,3 +922,137 @@ fn dns_over_tcp_failures_and_silence() {
     let v = one(r);
     assert_eq!((v.kind, v.cause), (VerdictKind::DnsFailure, "no-response"));
 }
+
+// Found by an independent review against real-capture situations.
+
+#[test]
+fn duplicated_packets_are_not_retransmissions() {
+    let mut r = Run::new();
+    for t in [0.0, 0.0] {
+        r.tcp(t, C, 40400, S, 80, SYN, 1000, 0, 64);
+    }
+    for t in [0.01, 0.01] {
+        r.tcp(t, S, 80, C, 40400, SYN | ACK, 5000, 1001, 61);
+    }
+    r.tcp(0.02, C, 40400, S, 80, ACK, 1001, 5001, 64);
+    r.tcp(0.03, C, 40400, S, 80, FIN | ACK, 1001, 5001, 64);
+    r.tcp(0.04, S, 80, C, 40400, FIN | ACK, 5001, 1002, 61);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Established, "closed"));
+    assert_eq!(v.evidence["syn_count"], 1);
+    assert_eq!(v.evidence["duplicate_handshake_packets"], 2);
+}
+
+#[test]
+fn who_closed_first_follows_time_not_file_order() {
+    // One file per direction (a TAP): the server's packets are in input 0, the client's in
+    // input 1. The client closes first, without a request: a health check, not a rejection.
+    let mut r = Run::new();
+    let at = |r: &mut Run,
+                  file: u16,
+                  ts: f64,
+                  src: &str,
+                  sp: u16,
+                  dst: &str,
+                  dp: u16,
+                  flags: u8,
+                  seq: u32,
+                  ack: u32| {
+        r.number += 1;
+        let t = TcpSegment {
+            src_port: sp,
+            dst_port: dp,
+            seq,
+            ack,
+            flags: TcpFlags(flags),
+            window: 100,
+            payload_len: 0,
+            payload: PayloadPrefix::default(),
+        };
+        let p = Packet {
+            ts: Timestamp::from_secs_f64(ts),
+            origin: Origin { file, number: r.number, offset: 0 },
+            vlan: 0,
+            src: ip(src),
+            dst: ip(dst),
+            ttl: 64,
+            ip_id: 0,
+            dont_fragment: false,
+            transport: Transport::Tcp(t),
+        };
+        r.tracker.packet(&p, &mut r.out);
+    };
+    at(&mut r, 1, 0.00, C, 40401, S, 22, SYN, 1000, 0);
+    at(&mut r, 0, 0.01, S, 22, C, 40401, SYN | ACK, 5000, 1001);
+    at(&mut r, 1, 0.02, C, 40401, S, 22, ACK, 1001, 5001);
+    at(&mut r, 1, 0.03, C, 40401, S, 22, FIN | ACK, 1001, 5001);
+    at(&mut r, 0, 0.04, S, 22, C, 40401, FIN | ACK, 5001, 1002);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Established, "closed"));
+}
+
+#[test]
+fn a_client_reset_before_any_answer_is_not_the_end_if_the_syn_is_retried() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40402, S, 80, SYN, 1000, 0, 64);
+    r.tcp(0.01, S, 80, C, 40402, ACK, 777, 4242, 61); // a stale ACK for an old connection
+    r.tcp(0.02, C, 40402, S, 80, RST, 4242, 0, 64);
+    r.tcp(1.0, C, 40402, S, 80, SYN, 1000, 0, 64);
+    r.tcp(1.01, S, 80, C, 40402, SYN | ACK, 5000, 1001, 61);
+    r.tcp(1.02, C, 40402, S, 80, ACK, 1001, 5001, 64);
+    let v = one(r);
+    assert_eq!(v.kind, VerdictKind::Established, "{v:?}");
+}
+
+#[test]
+fn tcp_fast_open_syn_refused_by_an_rst_acking_its_data() {
+    let mut r = Run::new();
+    r.tcp_data(0.0, C, 40403, S, 443, SYN, 1000, 0, 500, b"0123456789");
+    r.tcp(0.01, S, 443, C, 40403, RST | ACK, 0, 1011, 61);
+    let v = one(r);
+    assert_eq!(v.kind, VerdictKind::Refused);
+}
+
+#[test]
+fn a_syn_ack_captured_before_its_syn_is_one_conversation() {
+    let mut r = Run::new();
+    r.tcp(0.000, S, 80, C, 40404, SYN | ACK, 5000, 1001, 61);
+    r.tcp(0.001, C, 40404, S, 80, SYN, 1000, 0, 64);
+    r.tcp(0.002, C, 40404, S, 80, ACK, 1001, 5001, 64);
+    r.tcp(0.003, C, 40404, S, 80, FIN | ACK, 1001, 5001, 64);
+    r.tcp(0.004, S, 80, C, 40404, FIN | ACK, 5001, 1002, 61);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Established, "closed"));
+}
+
+#[test]
+fn simultaneous_open_is_not_an_overload_sign() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40405, S, 5000, SYN, 1000, 0, 64);
+    r.tcp(0.001, S, 5000, C, 40405, SYN, 7000, 0, 61);
+    r.tcp(0.002, C, 40405, S, 5000, SYN | ACK, 1000, 7001, 64);
+    r.tcp(0.003, S, 5000, C, 40405, SYN | ACK, 7000, 1001, 61);
+    let v = one(r);
+    assert_eq!(v.kind, VerdictKind::Established);
+    assert_ne!(v.cause, "syn-ack-retransmitted");
+}
+
+#[test]
+fn a_keepalive_after_the_idle_timeout_is_not_a_new_attempt() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40406, 22);
+    r.tcp(400.0, C, 40406, S, 22, ACK, 1000, 5001, 64); // keepalive
+    r.tcp(400.01, S, 22, C, 40406, ACK, 5001, 1001, 61);
+    r.tcp(475.0, C, 40406, S, 22, ACK, 1000, 5001, 64);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Established, "idle")]);
+}
+
+#[test]
+fn timestamps_running_backwards_do_not_pile_up_timers() {
+    let mut r = Run::with(TrackerConfig { max_flows: 10, ..TrackerConfig::default() });
+    for i in 0..100_000u32 {
+        r.tcp(1000.0 - f64::from(i) * 0.001, C, 40407, S, 80, SYN, 1, 0, 64);
+    }
+    assert!(r.tracker.timers() < 100, "{} timers", r.tracker.timers());
+}
