@@ -156,22 +156,46 @@ struct UdpState {
     first_reply: Option<(Timestamp, Origin)>,
     /// The conversation carries DNS: the first query and the transaction IDs asked.
     dns: Option<Box<DnsQueries>>,
-    /// The first DNS response that matched an asked transaction ID.
-    dns_reply: Option<(DnsHeader, Origin)>,
 }
 
-/// DNS queries on one conversation, matched to responses by transaction ID.
-#[derive(Clone, Copy, Debug, Default)]
+/// DNS queries on one conversation (a resolver often asks A and AAAA on one socket), each
+/// matched to its response by transaction ID.
+#[derive(Clone, Debug, Default)]
 struct DnsQueries {
-    first: PayloadPrefix,
-    first_packet: Origin,
-    ids: [u16; 8],
-    count: usize,
+    queries: Vec<DnsQuery>,
+}
+
+/// Most queries followed per conversation (more are counted in `extra`, not followed).
+const DNS_QUERIES_KEPT: usize = 8;
+
+#[derive(Clone, Copy, Debug)]
+struct DnsQuery {
+    id: u16,
+    question: PayloadPrefix,
+    packet: Origin,
+    reply: Option<(DnsHeader, Origin)>,
 }
 
 impl DnsQueries {
-    fn asked(&self, id: u16) -> bool {
-        self.ids[..self.count.min(self.ids.len())].contains(&id)
+    fn ask(&mut self, id: u16, question: PayloadPrefix, packet: Origin) {
+        if self.queries.len() < DNS_QUERIES_KEPT && !self.queries.iter().any(|q| q.id == id) {
+            self.queries.push(DnsQuery { id, question, packet, reply: None });
+        }
+    }
+
+    /// Records a response; true when it answered a query still open.
+    fn answer(&mut self, h: DnsHeader, packet: Origin) -> bool {
+        match self.queries.iter_mut().find(|q| q.id == h.id && q.reply.is_none()) {
+            Some(q) => {
+                q.reply = Some((h, packet));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn all_answered(&self) -> bool {
+        self.queries.iter().all(|q| q.reply.is_some())
     }
 }
 
@@ -454,28 +478,22 @@ impl Flow {
                     if let Some(h) =
                         payload::dns_header(d.payload.as_slice()).filter(|h| !h.response)
                     {
-                        let q = u.dns.get_or_insert_with(|| {
-                            Box::new(DnsQueries {
-                                first: d.payload,
-                                first_packet: p.origin,
-                                ..DnsQueries::default()
-                            })
-                        });
-                        if q.count < q.ids.len() && !q.asked(h.id) {
-                            q.ids[q.count] = h.id;
-                            q.count += 1;
+                        u.dns.get_or_insert_with(Box::default).ask(h.id, d.payload, p.origin);
+                    }
+                } else {
+                    if u.first_reply.is_none() {
+                        u.first_reply = Some((p.ts, p.origin));
+                    }
+                    match (&mut u.dns, payload::dns_header(d.payload.as_slice())) {
+                        // DNS: decided once every query asked has its answer (or by timeout).
+                        (Some(q), Some(h)) if h.response => {
+                            if q.answer(h, p.origin) && q.all_answered() && !self.midstream {
+                                self.decided = Some(Ending::Answered);
+                            }
                         }
-                    }
-                } else if u.first_reply.is_none() {
-                    if let (Some(q), Some(h)) = (&u.dns, payload::dns_header(d.payload.as_slice()))
-                        && h.response
-                        && q.asked(h.id)
-                    {
-                        u.dns_reply = Some((h, p.origin));
-                    }
-                    u.first_reply = Some((p.ts, p.origin));
-                    if !self.midstream {
-                        self.decided = Some(Ending::Answered);
+                        (Some(_), _) => {}
+                        (None, _) if !self.midstream => self.decided = Some(Ending::Answered),
+                        (None, _) => {}
                     }
                 }
             }
@@ -591,20 +609,42 @@ impl Flow {
         if self.midstream {
             return (VerdictKind::Partial, "midstream");
         }
-        if let Some(q) = &u.dns {
-            let (name, qtype) =
-                payload::dns_question(q.first.as_slice()).unwrap_or(("?".into(), 0));
-            ev.insert("dns_query", json!(name));
-            ev.insert("dns_qtype", json!(payload::dns_type_name(qtype)));
-            ev.insert("dns_query_packet", json!(q.first_packet.number));
-            ev.insert("dns_queries", json!(q.count));
-        }
-        if let Some((h, o)) = u.dns_reply {
-            ev.insert("dns_rcode", json!(payload::dns_rcode_name(h.rcode)));
-            ev.insert("dns_answers", json!(h.answers));
-            ev.insert("dns_reply_packet", json!(o.number));
-            if let Some(cause) = payload::dns_failure_cause(h.rcode) {
-                return (VerdictKind::DnsFailure, cause);
+        if let Some(d) = &u.dns {
+            // The query that tells the story: the first answered with an error, else the first
+            // never answered, else the first.
+            let failed = d.queries.iter().find(|q| {
+                q.reply.is_some_and(|(h, _)| payload::dns_failure_cause(h.rcode).is_some())
+            });
+            let open = d.queries.iter().find(|q| q.reply.is_none());
+            if let Some(q) = failed.or(open).or(d.queries.first()) {
+                let (name, qtype) =
+                    payload::dns_question(q.question.as_slice()).unwrap_or(("?".into(), 0));
+                ev.insert("dns_query", json!(name));
+                ev.insert("dns_qtype", json!(payload::dns_type_name(qtype)));
+                ev.insert("dns_query_packet", json!(q.packet.number));
+                if let Some((h, o)) = q.reply {
+                    ev.insert("dns_rcode", json!(payload::dns_rcode_name(h.rcode)));
+                    ev.insert("dns_answers", json!(h.answers));
+                    ev.insert("dns_reply_packet", json!(o.number));
+                }
+            }
+            ev.insert("dns_queries", json!(d.queries.len()));
+            let answered = d.queries.iter().filter(|q| q.reply.is_some()).count();
+            ev.insert("dns_answered", json!(answered));
+            if let Some((h, _)) = failed.and_then(|q| q.reply) {
+                return (
+                    VerdictKind::DnsFailure,
+                    payload::dns_failure_cause(h.rcode).unwrap_or("error"),
+                );
+            }
+            if open.is_some() {
+                // A query nobody answered: name resolution failed (or the capture ended first).
+                let (_, cause) =
+                    unanswered(ev, ending, now, u.last_request_ts, config, "request", server);
+                return (
+                    VerdictKind::DnsFailure,
+                    if cause == "capture-ended" { cause } else { "no-response" },
+                );
             }
         }
         if let Some((ts, origin)) = u.first_reply {
@@ -612,16 +652,7 @@ impl Flow {
             ev.insert("reply_after", secs(ts, self.first_ts));
             return (VerdictKind::Answered, "reply-seen");
         }
-        let (kind, cause) =
-            unanswered(ev, ending, now, u.last_request_ts, config, "request", server);
-        if u.dns.is_some() && matches!(cause, "no-response" | "capture-ended" | "filtered") {
-            // A DNS query nobody answered: name resolution failed.
-            return (
-                VerdictKind::DnsFailure,
-                if cause == "capture-ended" { cause } else { "no-response" },
-            );
-        }
-        (kind, cause)
+        unanswered(ev, ending, now, u.last_request_ts, config, "request", server)
     }
 }
 

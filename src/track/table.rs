@@ -168,7 +168,9 @@ impl Table {
     /// The next flow whose deadline is at or before `now`, if any. The caller must then
     /// [`reschedule`](Self::reschedule) or [`remove`](Self::remove) it.
     pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<usize> {
-        self.pop_until(now.0)
+        // Strictly before `now`: a packet arriving exactly at a deadline (a resolver's retry
+        // after exactly the timeout) is still in time.
+        self.pop_until(now.0.saturating_sub(1))
     }
 
     /// The flow whose deadline comes first, whatever the time.

@@ -949,15 +949,15 @@ fn who_closed_first_follows_time_not_file_order() {
     // input 1. The client closes first, without a request: a health check, not a rejection.
     let mut r = Run::new();
     let at = |r: &mut Run,
-                  file: u16,
-                  ts: f64,
-                  src: &str,
-                  sp: u16,
-                  dst: &str,
-                  dp: u16,
-                  flags: u8,
-                  seq: u32,
-                  ack: u32| {
+              file: u16,
+              ts: f64,
+              src: &str,
+              sp: u16,
+              dst: &str,
+              dp: u16,
+              flags: u8,
+              seq: u32,
+              ack: u32| {
         r.number += 1;
         let t = TcpSegment {
             src_port: sp,
@@ -1055,4 +1055,37 @@ fn timestamps_running_backwards_do_not_pile_up_timers() {
         r.tcp(1000.0 - f64::from(i) * 0.001, C, 40407, S, 80, SYN, 1, 0, 64);
     }
     assert!(r.tracker.timers() < 100, "{} timers", r.tracker.timers());
+}
+
+#[test]
+fn dns_queries_on_one_socket_are_each_matched() {
+    let a = b"\x07example\x03com\x00";
+    // A and AAAA in parallel, both answered: answered once both are.
+    let mut r = Run::new();
+    r.udp_data(0.0, C, 41000, S, 53, &dns(1, 0x0100, a, 1));
+    r.udp_data(0.0001, C, 41000, S, 53, &dns(2, 0x0100, a, 28));
+    r.udp_data(0.01, S, 53, C, 41000, &dns(2, 0x8180, a, 28));
+    assert!(r.out.is_empty(), "decided before the second answer");
+    r.udp_data(0.02, S, 53, C, 41000, &dns(1, 0x8180, a, 1));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Answered, "reply-seen")]);
+    assert_eq!(r.out[0].evidence["dns_answered"], 2);
+
+    // One of them fails: the failure is reported with the failing query's name and type.
+    let mut r = Run::new();
+    r.udp_data(0.0, C, 41001, S, 53, &dns(1, 0x0100, a, 1));
+    r.udp_data(0.0001, C, 41001, S, 53, &dns(2, 0x0100, a, 28));
+    r.udp_data(0.01, S, 53, C, 41001, &dns(1, 0x8180, a, 1));
+    r.udp_data(0.02, S, 53, C, 41001, &dns(2, 0x8182, a, 28));
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::DnsFailure, "servfail"));
+    assert_eq!(v.evidence["dns_qtype"], "AAAA");
+    assert_eq!(v.evidence["dns_rcode"], "SERVFAIL");
+
+    // A resolver's retry exactly at the timeout, answered: in time.
+    let mut r = Run::new();
+    r.udp_data(0.0, C, 41002, S, 53, &dns(7, 0x0100, a, 1));
+    r.udp_data(5.0, C, 41002, S, 53, &dns(7, 0x0100, a, 1));
+    r.udp_data(5.01, S, 53, C, 41002, &dns(7, 0x8180, a, 1));
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Answered, "reply-seen"));
 }
