@@ -61,7 +61,7 @@ pub struct Outcome {
 
 /// What the capture thread sends.
 enum Message {
-    /// Decoded packets, and (offline) the latest capture time read so far, skipped frames
+    /// Decoded packets, and (offline) the time of the last frame read, skipped frames
     /// included: an ICMP echo or an ARP at the end of a capture still moves the clock on, so
     /// timeouts that passed before the capture ended are not mistaken for the end.
     Batch(Vec<Packet>, Option<Timestamp>),
@@ -78,6 +78,9 @@ struct ReadStats {
     skipped: [u64; crate::decode::Skip::ALL.len()],
     first: Option<Timestamp>,
     last: Option<Timestamp>,
+    /// The timestamp of the frame read last (not the greatest: a mis-stamped frame must not
+    /// move the tracker's clock by itself; see `Tracker::capture_time`).
+    latest: Option<Timestamp>,
     live: Option<LiveCounters>,
 }
 
@@ -90,6 +93,7 @@ impl ReadStats {
             self.first = Some(frame.ts);
         }
         self.last = Some(frame.ts.max(self.last.unwrap_or(frame.ts)));
+        self.latest = Some(frame.ts);
         match decode(frame) {
             Ok(p) => {
                 self.decoded += 1;
@@ -122,7 +126,7 @@ fn read_and_decode(
                 if batch.len() == BATCH {
                     let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
                     let full = std::mem::replace(&mut batch, next);
-                    if tx.send(Message::Batch(full, stats.last)).is_err() {
+                    if tx.send(Message::Batch(full, stats.latest)).is_err() {
                         return stats;
                     }
                     if let Some(bar) = &progress {
@@ -137,7 +141,7 @@ fn read_and_decode(
         }
     }
     // Even empty: it carries the time of the last frame read.
-    let _ = tx.send(Message::Batch(batch, stats.last));
+    let _ = tx.send(Message::Batch(batch, stats.latest));
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -253,7 +257,7 @@ impl Run {
                                 tracker.packet(p, out);
                             }
                             if let Some(t) = read_until {
-                                tracker.advance(t, out);
+                                tracker.capture_time(t, out);
                             }
                         });
                         batch.clear();

@@ -52,11 +52,14 @@ impl Timestamp {
 /// form Wireshark's "seconds since epoch" column uses. Exact: no float rounding.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nanos = self.subsec_nanos();
+        // Sign and magnitude, so that -0.5 s prints as -0.500000 (not as -1 + 0.5).
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let (secs, nanos) = (abs / 1_000_000_000, abs % 1_000_000_000);
         if nanos.is_multiple_of(1000) {
-            write!(f, "{}.{:06}", self.secs(), nanos / 1000)
+            write!(f, "{sign}{secs}.{:06}", nanos / 1000)
         } else {
-            write!(f, "{}.{:09}", self.secs(), nanos)
+            write!(f, "{sign}{secs}.{nanos:09}")
         }
     }
 }
@@ -108,6 +111,7 @@ mod tests {
         let t = Timestamp(-1);
         assert_eq!(t.secs(), -1);
         assert_eq!(t.subsec_nanos(), 999_999_999);
+        assert_eq!(Timestamp(-500_000_000).to_string(), "-0.500000");
     }
 
     #[test]

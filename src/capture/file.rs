@@ -20,6 +20,8 @@ pub const DEFAULT_BUFFER_SIZE: usize = 1 << 20;
 /// The largest pcapng block accepted: a larger length field is damage, and the cap bounds
 /// how far the buffer can grow.
 pub const MAX_BLOCK_LEN: u32 = 16 << 20;
+/// Most interfaces one pcapng section may declare.
+const MAX_INTERFACES: usize = 65_536;
 /// A pcap record may claim up to the larger of this and the snap length; beyond that its
 /// length field is taken to be damage.
 pub const MIN_CAPLEN_LIMIT: u32 = 262_144;
@@ -642,6 +644,14 @@ impl<R: Read> CaptureReader<R> {
                 Step::Skipped
             }
             IDB => {
+                // Interface ids are 32 bits, but no real capture has more than a few hundred
+                // interfaces: a stream of IDBs is damage, and must not grow memory unbounded.
+                if self.interfaces.len() >= MAX_INTERFACES {
+                    return Err(bad(
+                        off,
+                        format!("more than {MAX_INTERFACES} interfaces in one section"),
+                    ));
+                }
                 let iface = parse_idb(body, be).map_err(|r| bad(off, r))?;
                 self.interfaces.push(iface);
                 Step::Skipped

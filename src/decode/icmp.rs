@@ -4,7 +4,7 @@ use super::ip::{self, PROTO_TCP, PROTO_UDP};
 use super::link::IpVersion;
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::{IcmpError, IcmpErrorKind, NeighborMessage, Proto, QuotedPacket, Skip};
+use super::{IcmpError, IcmpErrorKind, NeighborMessage, Proto, QuotedPacket, Skip, TcpFlags};
 
 /// Decodes an ICMP (`v6` false) or ICMPv6 message; only errors that quote a TCP or UDP
 /// packet give a result.
@@ -65,6 +65,9 @@ fn quote(q: &[u8]) -> Option<QuotedPacket> {
         src_port,
         dst_port,
         tcp_seq: if proto == Proto::Tcp { seq } else { None },
+        // The flags byte is the 14th of the TCP header: present when more than the minimum
+        // 8 bytes were quoted.
+        tcp_flags: if proto == Proto::Tcp { net.l4.get(13).map(|&b| TcpFlags(b)) } else { None },
         ttl: net.ttl,
     })
 }

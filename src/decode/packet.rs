@@ -153,6 +153,8 @@ pub struct QuotedPacket {
     pub dst_port: u16,
     /// TCP sequence number, when the quote is TCP (the first 8 bytes hold it).
     pub tcp_seq: Option<u32>,
+    /// TCP flags, when the quote holds more than 8 bytes of the TCP header.
+    pub tcp_flags: Option<TcpFlags>,
     /// TTL/hop limit left in the quoted header when the reporter saw it.
     pub ttl: u8,
 }

@@ -278,7 +278,7 @@ impl Summary {
             "verdicts": verdicts,
             "top_failed_servers": servers,
             "top_failed_clients": clients,
-            "flows": {"peak": r.tracker.peak_flows, "evicted": r.tracker.evicted, "late_packets": r.tracker.late_packets},
+            "flows": {"peak": r.tracker.peak_flows, "evicted": r.tracker.evicted, "late_packets": r.tracker.late_packets, "clock_jumps_ignored": r.tracker.clock_jumps},
             "udp_group_datagrams": r.tracker.group_datagrams,
             "icmp_errors": {"matched": r.tracker.icmp_matched, "informational": r.tracker.icmp_informational},
             "capture_span": span,

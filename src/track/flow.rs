@@ -344,13 +344,20 @@ impl Flow {
         seen: IcmpSeen,
     ) -> Self {
         let q = &e.quoted;
+        // A quoted SYN-ACK was sent by the server: the attempt's client is its receiver.
+        let from_server = q.tcp_flags.is_some_and(|f| f.has(TcpFlags::SYN | TcpFlags::ACK));
         let state = match q.proto {
+            Proto::Tcp if from_server => {
+                State::Tcp(Box::new(TcpState { server_isn: q.tcp_seq, ..Default::default() }))
+            }
             Proto::Tcp => {
                 State::Tcp(Box::new(TcpState { client_isn: q.tcp_seq, ..Default::default() }))
             }
             Proto::Udp => State::Udp(UdpState::default()),
         };
-        let ends = (Endpoint::new(q.src, q.src_port), Endpoint::new(q.dst, q.dst_port));
+        let (sender, receiver) =
+            (Endpoint::new(q.src, q.src_port), Endpoint::new(q.dst, q.dst_port));
+        let ends = if from_server { (receiver, sender) } else { (sender, receiver) };
         let mut flow = Flow::new(id, key, ends, p, state);
         flow.from_icmp_only = true;
         flow.icmp = Some(Box::new(seen));
@@ -1130,6 +1137,7 @@ fn refusal_cause(
         }
         None => {
             ev.insert("host_ttl", Value::Null);
+            ev.insert("host_hops", Value::Null);
             "reset"
         }
     }

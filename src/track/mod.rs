@@ -97,6 +97,9 @@ pub struct TrackerStats {
     pub peak_flows: u64,
     /// UDP datagrams to or from broadcast/multicast addresses (not attempts; not tracked).
     pub group_datagrams: u64,
+    /// Packets more than an hour ahead of capture time that the next packet did not confirm
+    /// (treated as mis-stamped: they do not move the clock).
+    pub clock_jumps: u64,
 }
 
 /// Hosts seen sending anything, with the TTL their own (non-RST) packets arrive with: to tell
@@ -170,7 +173,12 @@ pub struct Tracker {
     host_ttls: HostTtls,
     neighbors: Neighbors,
     stats: TrackerStats,
+    /// A packet far ahead of the clock, waiting for the next one to confirm the jump.
+    jump: Option<Timestamp>,
 }
+
+/// How far capture time may leap at one packet without a second packet confirming it.
+const CLOCK_JUMP: Duration = Duration(3_600_000_000_000);
 
 impl Tracker {
     /// A tracker with the given settings.
@@ -183,6 +191,7 @@ impl Tracker {
             next_id: 1,
             host_ttls: HostTtls { map: FxHashMap::default(), cap: max_flows },
             neighbors: Neighbors { map: FxHashMap::default(), cap: max_flows },
+            jump: None,
             stats: TrackerStats::default(),
         }
     }
@@ -207,13 +216,37 @@ impl Tracker {
 
     /// Processes one packet; verdicts it decides (and timers it makes run out) go to `out`.
     pub fn packet(&mut self, p: &Packet, out: &mut impl VerdictOut) {
-        if p.ts > self.now {
-            self.advance(p.ts, out);
-        }
+        self.capture_time(p.ts, out);
         match &p.transport {
             Transport::Tcp(_) | Transport::Udp(_) => self.conversation_packet(p, out),
             Transport::IcmpError(e) => self.icmp_error(p, e, out),
             Transport::Neighbor(n) => self.neighbors.record(n),
+        }
+    }
+
+    /// Capture time as a frame shows it (also frames that are not connection packets): moves
+    /// the clock forward, except for a leap of more than an hour that the next frame does not
+    /// confirm — one mis-stamped frame must neither time out every open attempt nor freeze
+    /// the clock far ahead.
+    pub fn capture_time(&mut self, ts: Timestamp, out: &mut impl VerdictOut) {
+        if ts <= self.now {
+            self.jump = None;
+            return;
+        }
+        if self.now.0 != i64::MIN && ts.since(self.now) > CLOCK_JUMP {
+            match self.jump {
+                Some(first) if ts.since(first).0.abs() <= CLOCK_JUMP.0 => {
+                    self.jump = None;
+                    self.advance(ts, out);
+                }
+                _ => {
+                    self.jump = Some(ts);
+                    self.stats.clock_jumps += 1;
+                }
+            }
+        } else {
+            self.jump = None;
+            self.advance(ts, out);
         }
     }
 

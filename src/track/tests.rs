@@ -146,6 +146,7 @@ fn quote_tcp(src: &str, sport: u16, dst: &str, dport: u16, seq: u32) -> QuotedPa
         src_port: sport,
         dst_port: dport,
         tcp_seq: Some(seq),
+        tcp_flags: None,
         ttl: 63,
     }
 }
@@ -398,6 +399,7 @@ fn udp_answered_unreachable_and_unanswered() {
         src_port: 5001,
         dst_port: 9999,
         tcp_seq: None,
+        tcp_flags: None,
         ttl: 64,
     };
     r.icmp(1.01, S, C, 64, IcmpErrorKind::DestinationUnreachable, 3, q);
@@ -430,6 +432,7 @@ fn icmp_about_a_late_reply_does_not_make_an_answered_flow_unreachable() {
         src_port: 53,
         dst_port: 5000,
         tcp_seq: None,
+        tcp_flags: None,
         ttl: 64,
     };
     r.icmp(0.02, C, S, 64, IcmpErrorKind::DestinationUnreachable, 3, q);
@@ -1088,4 +1091,42 @@ fn dns_queries_on_one_socket_are_each_matched() {
     r.udp_data(5.01, S, 53, C, 41002, &dns(7, 0x8180, a, 1));
     let v = one(r);
     assert_eq!((v.kind, v.cause), (VerdictKind::Answered, "reply-seen"));
+}
+
+#[test]
+fn an_icmp_error_quoting_a_syn_ack_names_the_right_client() {
+    let mut r = Run::new();
+    let q = QuotedPacket {
+        proto: Proto::Tcp,
+        src: ip(S),
+        dst: ip(C),
+        src_port: 80,
+        dst_port: 40500,
+        tcp_seq: Some(5000),
+        tcp_flags: Some(TcpFlags(SYN | ACK)),
+        ttl: 60,
+    };
+    r.icmp(0.0, "203.0.113.1", S, 250, IcmpErrorKind::DestinationUnreachable, 1, q);
+    let v = one(r);
+    assert_eq!(v.kind, VerdictKind::Unreachable);
+    assert_eq!(v.client.to_string(), "192.0.2.1:40500");
+    assert_eq!(v.server.to_string(), "198.51.100.7:80");
+}
+
+#[test]
+fn one_mis_stamped_packet_does_not_move_the_clock_but_a_real_gap_does() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40600, S, 80, SYN, 1, 0, 64);
+    r.udp(1.0 + 86_400.0, C, 5000, S, 53); // dated a day ahead
+    r.tcp(1.1, S, 80, C, 40600, SYN | ACK, 9, 2, 61);
+    r.tcp(1.2, C, 40600, S, 80, ACK, 2, 10, 64);
+    assert!(r.out.is_empty(), "{:?}", r.out);
+    assert_eq!(r.tracker.stats().clock_jumps, 1);
+    // A gap confirmed by two packets is real: the attempt's timeout passes.
+    r.tcp(2.0, C, 40601, S, 81, SYN, 1, 0, 64);
+    r.udp(7200.0, C, 5001, S, 53);
+    r.udp(7200.5, C, 5001, S, 53);
+    assert!(r.out.iter().any(|v| v.client.port == 40601 && v.kind == VerdictKind::Unanswered));
+    let v = r.finish();
+    assert!(v.iter().any(|v| v.client.port == 40600 && v.kind == VerdictKind::Established));
 }
