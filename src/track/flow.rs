@@ -139,7 +139,14 @@ struct TcpState {
     syn_ack_ack: Option<u32>,
     /// Copies of packets seen within a moment of the original (span ports, two interfaces).
     duplicates: u32,
+    /// Where each side's byte stream has got to (sequence number after its last segment).
+    next_seq_client: Option<u32>,
+    next_seq_server: Option<u32>,
 }
+
+/// How far from a side's stream an RST's sequence number may be and still be that side's:
+/// 8 MiB, beyond the windows of all but the longest fat pipes.
+const RST_WINDOW: u32 = 8 << 20;
 
 /// Two copies of a SYN or SYN-ACK closer than this are one packet captured twice (a real
 /// retransmission waits at least the minimum RTO, 200 ms on Linux, 1 s initially).
@@ -736,6 +743,17 @@ impl TcpState {
     /// Applies one segment; returns the ending it decides, if any.
     fn apply(&mut self, p: &Packet, t: &TcpSegment, from_client: bool) -> Option<Ending> {
         let f = t.flags;
+        if !f.has(TcpFlags::RST) {
+            // SYN and FIN each take one sequence number.
+            let len =
+                t.payload_len + u32::from(f.has(TcpFlags::SYN)) + u32::from(f.has(TcpFlags::FIN));
+            let end = t.seq.wrapping_add(len);
+            let next =
+                if from_client { &mut self.next_seq_client } else { &mut self.next_seq_server };
+            if next.is_none_or(|n| seq_after(end, n)) {
+                *next = Some(end);
+            }
+        }
         if !f.has(TcpFlags::RST) && t.payload_len > 0 {
             let first = if from_client { &mut self.client_first } else { &mut self.server_first };
             if first.is_none() {
@@ -759,6 +777,17 @@ impl TcpState {
             let acknowledges_syn = f.has(TcpFlags::ACK) && self.acks_syn(t.ack);
             if !from_client && in_syn_sent && !acknowledges_syn {
                 // RFC 9293 §3.10.7.3: in SYN-SENT an RST without an acceptable ACK is dropped.
+                self.ignored_rsts += 1;
+                return None;
+            }
+            // RFC 5961 §3: an RST whose sequence number is far from where its sender's stream
+            // is cannot be the sender's own (a blind injection, a stray from another
+            // connection); the receiver drops it, and so does the verdict. "Far" is beyond any
+            // plausible window, since the window scale is not known here.
+            let side_next = if from_client { self.next_seq_client } else { self.next_seq_server };
+            if let Some(next) = side_next
+                && (t.seq.wrapping_sub(next) as i32).unsigned_abs() > RST_WINDOW
+            {
                 self.ignored_rsts += 1;
                 return None;
             }

@@ -864,7 +864,7 @@ fn decided_conversations_make_room_before_open_attempts_do() {
 fn a_tracked_conversation_stays_small() {
     // The README's memory bound per conversation rests on these sizes.
     assert!(std::mem::size_of::<flow::Flow>() <= 352, "{}", std::mem::size_of::<flow::Flow>());
-    assert!(flow::tcp_state_size() <= 448, "{}", flow::tcp_state_size());
+    assert!(flow::tcp_state_size() <= 464, "{}", flow::tcp_state_size());
 }
 
 #[test]
@@ -1129,4 +1129,18 @@ fn one_mis_stamped_packet_does_not_move_the_clock_but_a_real_gap_does() {
     assert!(r.out.iter().any(|v| v.client.port == 40601 && v.kind == VerdictKind::Unanswered));
     let v = r.finish();
     assert!(v.iter().any(|v| v.client.port == 40600 && v.kind == VerdictKind::Established));
+}
+
+#[test]
+fn an_rst_far_outside_the_stream_does_not_end_the_connection() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40700, 80);
+    r.tcp(0.03, S, 80, C, 40700, RST, 0x8000_0000, 0, 61); // blind, random sequence number
+    r.tcp_data(0.04, C, 40700, S, 80, ACK | PSH_, 1001, 5001, 500, b"GET / HTTP/1.1\r\n\r\n");
+    r.tcp_data(0.05, S, 80, C, 40700, ACK | PSH_, 5001, 1019, 500, b"HTTP/1.1 200 OK\r\n\r\n");
+    r.tcp(0.06, C, 40700, S, 80, FIN | ACK, 1019, 5020, 64);
+    r.tcp(0.07, S, 80, C, 40700, FIN | ACK, 5020, 1020, 61);
+    let v = one(r);
+    assert_eq!((v.kind, v.cause), (VerdictKind::Established, "closed"));
+    assert_eq!(v.evidence["ignored_rsts"], 1);
 }
