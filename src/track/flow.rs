@@ -489,8 +489,8 @@ impl Flow {
             (State::Udp(u), Transport::Udp(d)) => {
                 if from_client {
                     u.last_request_ts = u.last_request_ts.max(p.ts);
-                    if let Some(h) =
-                        payload::dns_header(d.payload.as_slice()).filter(|h| !h.response)
+                    if let Some(h) = payload::dns_header(d.payload.as_slice())
+                        .filter(|_| payload::is_dns_query(d.payload.as_slice()))
                     {
                         u.dns.get_or_insert_with(Box::default).ask(h.id, d.payload, p.origin);
                     }
@@ -979,7 +979,10 @@ impl TcpState {
             _ => {}
         }
         // DNS over TCP (RFC 7766): each message behind a 2-byte length.
-        if let Some((q, qb)) = dns_over_tcp(&self.client_first).filter(|(h, _)| !h.response) {
+        let dns_port = flow.server.port == 53;
+        if let Some((q, qb)) =
+            dns_over_tcp(&self.client_first).filter(|(_, b)| dns_port && payload::is_dns_query(b))
+        {
             let (name, qtype) = payload::dns_question(qb).unwrap_or(("?".into(), 0));
             ev.insert("dns_transport", json!("tcp"));
             ev.insert("dns_query", json!(name));

@@ -127,6 +127,17 @@ pub(crate) fn dns_header(b: &[u8]) -> Option<DnsHeader> {
     })
 }
 
+/// Whether `b` looks like a DNS query and nothing else: a standard query with one question,
+/// no answer or authority records, and a well-formed question name. Strict, because a query
+/// is recognised on any port and a false match would make a silent datagram a "DNS failure".
+pub(crate) fn is_dns_query(b: &[u8]) -> bool {
+    let Some(h) = dns_header(b) else { return false };
+    if h.response || h.answers != 0 || b[8] != 0 || b[9] != 0 {
+        return false;
+    }
+    matches!(dns_question(b), Some((name, qtype)) if qtype != 0 && !name.ends_with('…'))
+}
+
 /// The question's name and type, if the prefix holds all of it (a name cut by the prefix
 /// ends in `…`). Names are escaped: labels may hold any byte.
 pub(crate) fn dns_question(b: &[u8]) -> Option<(String, u16)> {
