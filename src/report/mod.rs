@@ -209,9 +209,12 @@ pub fn parse_verdict(s: &str) -> Result<VerdictKind, String> {
     })
 }
 
-/// The one-line summary of an evidence object: its scalar facts in order.
+/// The one-line summary of an evidence object: its scalar facts, by name (a log's objects do
+/// not keep the order the verdict had, so both paths sort).
 fn brief<'k, 'v>(facts: impl Iterator<Item = (&'k str, &'v Value)>) -> String {
     let mut out = String::new();
+    let mut facts: Vec<_> = facts.collect();
+    facts.sort_by_key(|f| f.0);
     for (k, v) in facts {
         let shown = match v {
             Value::String(s) => s.clone(),
@@ -660,7 +663,9 @@ impl Sink for ReportBuilder {
     fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()> {
         let brief_of = || brief(v.evidence.iter());
         let record = FlowRecord {
-            ts: v.ts.as_secs_f64(),
+            // The number the JSON-lines contract writes, so a report from a log and one from the
+            // capture agree to the last digit.
+            ts: v.ts.to_string().parse().unwrap_or_else(|_| v.ts.as_secs_f64()),
             proto: v.proto.as_str(),
             client: v.client.ip,
             client_port: v.client.port,
@@ -902,7 +907,14 @@ impl Report {
 
 /// `2026-11-20 14:03:07.123Z` for a time in seconds since the epoch.
 pub fn utc(ts: f64) -> String {
-    format!("{}Z", crate::output::utc(crate::time::Timestamp::from_secs_f64(ts)))
+    // To the microsecond first (the contract's precision), so float noise such as
+    // 3.1819999 does not show as 3.181.
+    let us = (ts * 1e6).round() as i64;
+    let t = crate::time::Timestamp::from_secs_nanos(
+        us.div_euclid(1_000_000),
+        (us.rem_euclid(1_000_000) * 1000) as u32,
+    );
+    format!("{}Z", crate::output::utc(t))
 }
 
 /// A bin width for people: `10 ms`, `2 s`, `5 min`, `1 h`.
