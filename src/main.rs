@@ -183,6 +183,10 @@ fn split_report_inputs(args: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>, Vec<Str
 /// the report is written, with the problems in its inputs section and on stderr).
 fn run_report(a: &ReportArgs) -> ExitCode {
     use connlens::report::{ReportBuilder, html, json, markdown};
+    if a.output.as_os_str() == "-" && a.format.is_none() {
+        error_line("give --format when the report goes to standard output");
+        return ExitCode::from(2);
+    }
     let format = match a.format() {
         Ok(f) => f,
         Err(e) => {
@@ -190,10 +194,6 @@ fn run_report(a: &ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if a.output.as_os_str() == "-" && a.format.is_none() {
-        error_line("give --format when the report goes to standard output");
-        return ExitCode::from(2);
-    }
     let (captures, logs, arg_errors) = split_report_inputs(&a.inputs);
     let mut builder = ReportBuilder::new(a.filter());
     let (specs, expand_errors) = expand_each(&captures);
