@@ -213,17 +213,26 @@ fn run_report(a: &ReportArgs) -> ExitCode {
             Err(e) => builder.input_error(format!("analysis stopped: {e}")),
         }
     }
+    let log_bytes = logs.iter().filter_map(|l| std::fs::metadata(l).ok()).map(|m| m.len()).sum();
+    let bar = if logs.is_empty() { None } else { progress::for_bytes(Some(log_bytes)) };
     for log in &logs {
         let name = log.display().to_string();
         builder.add_input(&name, "log");
         match std::fs::File::open(log) {
             Ok(f) => {
-                if let Err(e) = builder.read_log(&name, f) {
+                let read = match &bar {
+                    Some(b) => builder.read_log(&name, b.wrap_read(f)),
+                    None => builder.read_log(&name, f),
+                };
+                if let Err(e) = read {
                     builder.input_error(format!("{name}: {e}"));
                 }
             }
             Err(e) => builder.input_error(format!("{name}: {e}")),
         }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     for e in arg_errors.into_iter().chain(expand_errors) {
         builder.input_error(e);

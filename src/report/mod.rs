@@ -968,3 +968,83 @@ pub fn incident_evidence(i: &Map<String, Value>) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLOW: &str = r#"{"type":"flow","ts":100.5,"proto":"tcp","client":"10.0.0.1","client_port":4000,"server":"10.0.0.2","server_port":80,"verdict":"refused","cause":"host-reset","evidence":{"rst_packet":2},"capture":"a.pcap","first_packet":1}"#;
+
+    fn read(text: &str, filter: Filter) -> Report {
+        let mut b = ReportBuilder::new(filter);
+        b.add_input("log.jsonl", "log");
+        b.read_log("log.jsonl", text.as_bytes()).unwrap();
+        b.finish()
+    }
+
+    #[test]
+    fn log_lines_good_bad_and_skipped() {
+        let long = format!("{{\"x\":\"{}\"}}", "a".repeat(2 << 20));
+        let text = format!(
+            "{FLOW}\n\n{{\"type\":\"summary\"}}\n[1]\n{{\"type\":\"flow\",\"verdict\":\"nope\"}}\n{long}\n{FLOW}\n"
+        );
+        let r = read(&text, Filter::default());
+        assert_eq!(r.attempts, 2);
+        assert_eq!(r.failures, 2);
+        let errors: Vec<&str> = r.errors().collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].starts_with("log.jsonl:4: malformed line skipped: not a JSON object"));
+        assert!(errors[1].starts_with("log.jsonl:5: "));
+        assert!(errors[2].starts_with("log.jsonl:6: malformed line skipped: line longer"));
+        assert_eq!(r.failed[0].capture, "a.pcap");
+        assert_eq!(r.failed[0].packet, Some(1));
+        assert_eq!(r.failed[0].evidence, "rst_packet=2");
+        assert_eq!(r.servers[0].failures, 2);
+    }
+
+    #[test]
+    fn filters_and_time_of_day() {
+        let later = FLOW.replace("100.5", "86500.0").replace("10.0.0.1", "10.0.0.9");
+        let text = format!("{FLOW}\n{later}\n");
+        let f = Filter { since: Some(TimeBound::TimeOfDay(3600.0)), ..Filter::default() };
+        // 01:00 on the first day (1970-01-01): only the later attempt.
+        let r = read(&text, f);
+        assert_eq!(r.attempts, 1);
+        assert_eq!(r.failed[0].client.to_string(), "10.0.0.9");
+        let f = Filter { clients: vec!["10.0.0.1".parse().unwrap()], ..Filter::default() };
+        assert_eq!(read(&text, f).attempts, 1);
+        let f = Filter { verdicts: vec![VerdictKind::Established], ..Filter::default() };
+        let r = read(&text, f);
+        assert_eq!(r.attempts, 0);
+        assert!(r.timeline.bins.is_empty());
+    }
+
+    #[test]
+    fn rows_are_capped_and_counted() {
+        let text = format!("{FLOW}\n{FLOW}\n{FLOW}\n");
+        let mut b = ReportBuilder::new(Filter::default()).max_rows(2);
+        b.read_log("l", text.as_bytes()).unwrap();
+        let r = b.finish();
+        assert_eq!((r.failed.len(), r.failed_more), (2, 1));
+    }
+
+    #[test]
+    fn timeline_width_follows_the_span_and_memory_stays_bounded() {
+        let mut t = Timeline::default();
+        // One attempt a second for a day: regrouped while reading, about 60 bars at the end.
+        for s in 0..86_400 {
+            t.add(f64::from(s), 0);
+            assert!(t.bins.len() <= MAX_BINS + 1);
+        }
+        let m = t.render(Some((0.0, 86_399.0)));
+        assert_eq!(m.width_ms, 1_800_000);
+        assert_eq!(m.bins.len(), 48);
+        assert_eq!(m.bins.iter().map(|b| b.counts[0].1).sum::<u64>(), 86_400);
+        let mut t = Timeline::default();
+        t.add(1.0, 1);
+        t.add(1.05, 1);
+        let m = t.render(Some((1.0, 1.05)));
+        assert_eq!(m.width_ms, 1);
+        assert_eq!(m.bins.len(), 51);
+    }
+}
