@@ -48,7 +48,7 @@ const CSS: &str = "
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
 h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}
-th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f3f3f3}td.n{text-align:right}
 #failed th{cursor:pointer;user-select:none}#failed th.sorted-asc::after{content:' \\25B2'}
 #failed th.sorted-desc::after{content:' \\25BC'}
@@ -155,19 +155,19 @@ fn timeline_svg(o: &mut String, r: &Report) -> std::fmt::Result {
             )?;
         }
     }
-    if let (Some(first), Some(last)) = (bins.first(), bins.last()) {
+    // Time ticks: the first bin's date and time, then every few bins the time of day.
+    let every = bins.len().div_ceil(6).max(1);
+    for (i, b) in bins.iter().enumerate().step_by(every) {
+        let x = left + i as f64 * bar;
+        let label = utc(b.start);
+        let label = if i == 0 { label } else { label[11..].to_string() };
         writeln!(
             o,
-            "<text x=\"{left}\" y=\"{}\" font-size=\"11\">{}</text>",
+            "<line x1=\"{x:.1}\" y1=\"{0}\" x2=\"{x:.1}\" y2=\"{1}\" stroke=\"#999\"/><text x=\"{x:.1}\" y=\"{2}\" font-size=\"11\">{3}</text>",
+            10.0 + plot_h,
+            14.0 + plot_h,
             h - 8.0,
-            esc(&utc(first.start))
-        )?;
-        writeln!(
-            o,
-            "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
-            left + plot_w,
-            h - 8.0,
-            esc(&utc(last.start))
+            esc(&label)
         )?;
     }
     writeln!(o, "</svg>")?;
