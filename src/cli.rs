@@ -32,6 +32,117 @@ pub enum Command {
     /// Watch an interface and explain each connection attempt as soon as its verdict is
     /// decided (refused and unreachable at once, unanswered when --syn-timeout passes).
     Live(LiveArgs),
+    /// Write one report (HTML, Markdown or JSON) over captures and JSON-lines verdict logs:
+    /// headline, timeline, failing services, clients, incidents, causes explained, and the
+    /// failed attempts with where to find them.
+    Report(ReportArgs),
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    /// A self-contained HTML page (inline CSS, SVG and script; no network access).
+    Html,
+    /// Markdown, for a ticket.
+    Md,
+    /// One JSON document, for machines.
+    Json,
+}
+
+/// `connlens report`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+INPUTs are capture files (.pcap, .pcapng), JSON-lines logs written by `connlens analyze` or \
+`live` (.jsonl, .json, .ndjson, or any file starting with `{`), and folders of either. All \
+captures are merged into one stream in time order; logs are read as they are.
+
+--since/--until take an RFC 3339 time (2026-11-20T14:00Z; seconds and the offset are \
+optional, no offset means UTC) or a time of day (14:00, 14:30:15Z), which means that time \
+(UTC) on the day of the first attempt read.
+
+Exit status: 0 when every input was read in full; 1 when some input (or a line of a log) was \
+skipped, after the report is written; 2 for usage errors.")]
+pub struct ReportArgs {
+    /// Capture files, JSON-lines verdict logs, or folders of them.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// The report file (`-`: standard output, then --format is needed).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+
+    /// Report format [default: from OUT's extension: .html/.htm, .md/.markdown, .json].
+    #[arg(short, long, value_enum)]
+    pub format: Option<ReportFormatArg>,
+
+    /// Only attempts from this time on (RFC 3339, or a time of day: see below).
+    #[arg(long, value_name = "TIME", value_parser = connlens::report::parse_time_bound)]
+    pub since: Option<connlens::report::TimeBound>,
+
+    /// Only attempts before this time.
+    #[arg(long, value_name = "TIME", value_parser = connlens::report::parse_time_bound)]
+    pub until: Option<connlens::report::TimeBound>,
+
+    /// Only attempts to these server addresses (repeat, or separate with commas).
+    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
+    pub server: Vec<std::net::IpAddr>,
+
+    /// Only attempts from these client addresses.
+    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
+    pub client: Vec<std::net::IpAddr>,
+
+    /// Only attempts to these server ports.
+    #[arg(long, value_name = "PORT", value_delimiter = ',')]
+    pub port: Vec<u16>,
+
+    /// Only these verdicts (refused, unanswered, …).
+    #[arg(long, value_name = "VERDICT", value_delimiter = ',', value_parser = connlens::report::parse_verdict)]
+    pub verdict: Vec<connlens::verdict::VerdictKind>,
+
+    /// Tracker settings for the captures.
+    #[command(flatten)]
+    pub tracker: TrackerArgs,
+}
+
+impl ReportArgs {
+    /// The format asked for, else the one OUT's extension names.
+    pub fn format(&self) -> Result<ReportFormatArg, String> {
+        if let Some(f) = self.format {
+            return Ok(f);
+        }
+        let ext =
+            self.output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match ext.as_str() {
+            "html" | "htm" => Ok(ReportFormatArg::Html),
+            "md" | "markdown" => Ok(ReportFormatArg::Md),
+            "json" => Ok(ReportFormatArg::Json),
+            _ => Err(format!(
+                "cannot tell the report format from `{}`: name it .html, .md or .json, or give --format",
+                self.output.display()
+            )),
+        }
+    }
+
+    /// The filters these arguments stand for.
+    pub fn filter(&self) -> connlens::report::Filter {
+        connlens::report::Filter {
+            since: self.since.clone(),
+            until: self.until.clone(),
+            servers: self.server.clone(),
+            clients: self.client.clone(),
+            ports: self.port.clone(),
+            verdicts: self.verdict.clone(),
+        }
+    }
+
+    /// The analysis settings for the captures.
+    pub fn config(&self) -> AnalyzeConfig {
+        AnalyzeConfig {
+            tracker: self.tracker.tracker(),
+            incidents: self.tracker.incidents(),
+            summary: false,
+        }
+    }
 }
 
 /// Stream formats.
@@ -58,13 +169,25 @@ pub struct AnalyzeArgs {
     pub common: CommonArgs,
 }
 
-/// Settings both subcommands share: output format and the tracker's timers and limits.
+/// Settings `analyze` and `live` share: the stream format, the summary, and the tracker.
 #[derive(clap::Args, Debug)]
 pub struct CommonArgs {
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(short, long, value_enum)]
     pub format: Option<FormatArg>,
 
+    /// Do not print the end-of-run summary.
+    #[arg(long)]
+    pub no_summary: bool,
+
+    /// Tracker and incident settings.
+    #[command(flatten)]
+    pub tracker: TrackerArgs,
+}
+
+/// The tracker's timers and limits and the incident thresholds (every subcommand).
+#[derive(clap::Args, Debug)]
+pub struct TrackerArgs {
     /// Seconds an attempt waits after its last SYN (or UDP request) before it is `unanswered`.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = positive_seconds)]
     pub syn_timeout: f64,
@@ -82,10 +205,6 @@ pub struct CommonArgs {
     /// directions of one conversation may carry different tags on a span port).
     #[arg(long)]
     pub split_vlans: bool,
-
-    /// Do not print the end-of-run summary.
-    #[arg(long)]
-    pub no_summary: bool,
 
     /// Incidents: the window (seconds) the thresholds below count within.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = positive_seconds, help_heading = "Incidents")]
@@ -181,6 +300,18 @@ impl CommonArgs {
         }
     }
 
+    /// The incident thresholds these arguments stand for.
+    pub fn incidents(&self) -> IncidentConfig {
+        self.tracker.incidents()
+    }
+
+    /// The tracker settings these arguments stand for.
+    pub fn tracker(&self) -> TrackerConfig {
+        self.tracker.tracker()
+    }
+}
+
+impl TrackerArgs {
     /// The incident thresholds these arguments stand for.
     pub fn incidents(&self) -> IncidentConfig {
         let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);

@@ -25,6 +25,7 @@ pub mod flow;
 pub mod incident;
 pub mod output;
 pub mod pipeline;
+pub mod report;
 pub mod synth;
 pub mod time;
 pub mod track;

@@ -17,13 +17,14 @@ use connlens::capture::{InputSpec, MergedSource, expand_inputs};
 use connlens::output::{progress, sink_for};
 use connlens::pipeline::{Evidence, Outcome, analyze, live};
 
-use cli::{AnalyzeArgs, Args, Command, LiveArgs};
+use cli::{AnalyzeArgs, Args, Command, LiveArgs, ReportArgs, ReportFormatArg};
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Command::Analyze(a) => run_analyze(&a),
         Command::Live(a) => run_live(&a),
+        Command::Report(a) => run_report(&a),
     }
 }
 
@@ -127,4 +128,133 @@ fn run_live(a: &LiveArgs) -> ExitCode {
     // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
     let mut sink = sink_for(a.common.format(stdout.is_terminal()), stdout, true);
     exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
+}
+
+/// Whether `path` is a JSON-lines log: by its extension, else by a first byte `{`.
+fn is_log(path: &std::path::Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if matches!(ext.as_str(), "jsonl" | "json" | "ndjson") {
+        return true;
+    }
+    let mut first = [0u8; 1];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
+        .is_ok_and(|n| n == 1 && first[0] == b'{')
+}
+
+/// Sorts the arguments into capture inputs and logs; folders give both (logs by name order).
+fn split_report_inputs(args: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>, Vec<String>) {
+    let (mut captures, mut logs, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            captures.push(arg.clone());
+            continue;
+        }
+        match std::fs::metadata(arg) {
+            Ok(m) if m.is_dir() => {
+                let mut found: Vec<PathBuf> = match std::fs::read_dir(arg) {
+                    Ok(rd) => rd
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.is_file())
+                        .collect(),
+                    Err(e) => {
+                        errors.push(format!("{}: {e}", arg.display()));
+                        continue;
+                    }
+                };
+                found.sort();
+                let before = logs.len();
+                logs.extend(found.iter().filter(|p| is_log(p)).cloned());
+                match expand_inputs(std::slice::from_ref(arg)) {
+                    Ok(_) => captures.push(arg.clone()),
+                    Err(_) if logs.len() > before => {}
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            Ok(_) if is_log(arg) => logs.push(arg.clone()),
+            Ok(_) => captures.push(arg.clone()),
+            Err(e) => errors.push(format!("{}: {e}", arg.display())),
+        }
+    }
+    (captures, logs, errors)
+}
+
+/// `connlens report`: 0 when every input was read in full, 1 when something was skipped (after
+/// the report is written, with the problems in its inputs section and on stderr).
+fn run_report(a: &ReportArgs) -> ExitCode {
+    use connlens::report::{ReportBuilder, html, json, markdown};
+    if a.output.as_os_str() == "-" && a.format.is_none() {
+        error_line("give --format when the report goes to standard output");
+        return ExitCode::from(2);
+    }
+    let format = match a.format() {
+        Ok(f) => f,
+        Err(e) => {
+            error_line(e);
+            return ExitCode::from(2);
+        }
+    };
+    let (captures, logs, arg_errors) = split_report_inputs(&a.inputs);
+    let mut builder = ReportBuilder::new(a.filter());
+    let (specs, expand_errors) = expand_each(&captures);
+    if !specs.is_empty() {
+        let (source, open_errors) = MergedSource::open(&specs);
+        for name in source.names() {
+            builder.add_input(name, "capture");
+        }
+        let bar = progress::for_bytes(source.total_bytes());
+        match analyze(source, open_errors, a.config(), &mut builder, bar) {
+            Ok(outcome) => {
+                builder.add_packets(outcome.stats.frames);
+                for e in outcome.stats.errors {
+                    builder.input_error(e);
+                }
+            }
+            Err(e) => builder.input_error(format!("analysis stopped: {e}")),
+        }
+    }
+    let log_bytes = logs.iter().filter_map(|l| std::fs::metadata(l).ok()).map(|m| m.len()).sum();
+    let bar = if logs.is_empty() { None } else { progress::for_bytes(Some(log_bytes)) };
+    for log in &logs {
+        let name = log.display().to_string();
+        builder.add_input(&name, "log");
+        match std::fs::File::open(log) {
+            Ok(f) => {
+                let read = match &bar {
+                    Some(b) => builder.read_log(&name, b.wrap_read(f)),
+                    None => builder.read_log(&name, f),
+                };
+                if let Err(e) = read {
+                    builder.input_error(format!("{name}: {e}"));
+                }
+            }
+            Err(e) => builder.input_error(format!("{name}: {e}")),
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for e in arg_errors.into_iter().chain(expand_errors) {
+        builder.input_error(e);
+    }
+    let skipped = builder.has_errors();
+    let report = builder.finish();
+    let text = match format {
+        ReportFormatArg::Html => html::render(&report),
+        ReportFormatArg::Md => markdown::render(&report),
+        ReportFormatArg::Json => json::render(&report),
+    };
+    let written = if a.output.as_os_str() == "-" {
+        io::Write::write_all(&mut io::stdout().lock(), text.as_bytes())
+    } else {
+        std::fs::write(&a.output, text)
+    };
+    if let Err(e) = written {
+        error_line(format_args!("{}: cannot write the report: {e}", a.output.display()));
+        return ExitCode::from(1);
+    }
+    for e in report.errors() {
+        error_line(e);
+    }
+    if skipped { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

@@ -14,8 +14,9 @@ use std::io;
 
 pub use csv::CsvSink;
 pub use jsonl::JsonLinesSink;
+pub use jsonl::{write_flow_line, write_incident_line};
 pub use summary::{LiveCounters, RunStats, Summary};
-pub use table::TableSink;
+pub use table::{TableSink, utc};
 
 use crate::incident::Incident;
 use crate::verdict::Verdict;

@@ -1,0 +1,413 @@
+//! The report as one self-contained HTML page: inline CSS, inline SVG charts and a small inline
+//! script (sort by a header click, filter by typed text); no network access, no external
+//! resources, readable printed. Every string from the data is HTML-escaped.
+//!
+//! The script also reads the URL fragment — `#filter=TEXT` applies a filter and `#sort=N` sorts
+//! by column N on load — and records what it did on the `<html>` element (`data-visible-rows`,
+//! `data-sorted-by`, `data-chart-width`, and `data-js-errors` for any script error), so that a
+//! headless browser's dumped DOM shows that the page works.
+
+use std::fmt::Write as _;
+
+use super::{Report, causes_text, endpoint, incident_evidence, incident_subject, utc, width_text};
+
+/// HTML-escapes text (element content and quoted attribute values).
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Colour of each verdict in the charts.
+fn colour(verdict: &str) -> &'static str {
+    match verdict {
+        "established" => "#4caf50",
+        "answered" => "#8bc34a",
+        "rejected" => "#ff9800",
+        "mismatch" => "#9c27b0",
+        "dns-failure" => "#795548",
+        "refused" => "#f44336",
+        "unreachable" => "#e91e63",
+        "time-exceeded" => "#673ab7",
+        "unanswered" => "#607d8b",
+        _ => "#bdbdbd",
+    }
+}
+
+const CSS: &str = "
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f3f3f3}td.n{text-align:right}
+#failed th{cursor:pointer;user-select:none}#failed th.sorted-asc::after{content:' \\25B2'}
+#failed th.sorted-desc::after{content:' \\25BC'}
+.headline{display:flex;flex-wrap:wrap;gap:1em}.headline div{background:#f7f7f7;padding:.5em 1em;border-radius:4px}
+.headline b{display:block;font-size:1.4em}.bad{color:#b71c1c}.empty{font-weight:bold;padding:1em;background:#fff8e1}
+.legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
+.errors{background:#ffebee;padding:.5em 1em}
+@media print{body{margin:0;font-size:11px}#filter-box{display:none}h2{page-break-after:avoid}tr{page-break-inside:avoid}svg{max-width:100%}}
+";
+
+const SCRIPT: &str = r#"
+(function(){
+  var root=document.documentElement;
+  window.onerror=function(m,src,line){root.setAttribute('data-js-errors',(root.getAttribute('data-js-errors')||'')+m+' at '+line+'; ');};
+  var table=document.getElementById('failed');
+  var svg=document.getElementById('timeline');
+  if(svg){var r=svg.getBoundingClientRect();root.setAttribute('data-chart-width',Math.round(r.width));root.setAttribute('data-chart-height',Math.round(r.height));}
+  if(!table){root.setAttribute('data-visible-rows','0');return;}
+  var body=table.tBodies[0], input=document.getElementById('filter');
+  function visible(){var n=0;for(var i=0;i<body.rows.length;i++){if(body.rows[i].style.display!=='none')n++;}
+    root.setAttribute('data-visible-rows',String(n));document.getElementById('shown').textContent=n+' of '+body.rows.length+' rows shown';}
+  function applyFilter(){var words=input.value.toLowerCase().split(/\s+/).filter(function(w){return w;});
+    for(var i=0;i<body.rows.length;i++){var t=body.rows[i].textContent.toLowerCase();var ok=true;
+      for(var j=0;j<words.length;j++){if(t.indexOf(words[j])<0){ok=false;break;}}
+      body.rows[i].style.display=ok?'':'none';}
+    visible();}
+  input.addEventListener('input',applyFilter);
+  var heads=table.tHead.rows[0].cells;
+  function sortBy(col){var th=heads[col];var asc=!th.classList.contains('sorted-asc');
+    for(var i=0;i<heads.length;i++){heads[i].classList.remove('sorted-asc','sorted-desc');}
+    th.classList.add(asc?'sorted-asc':'sorted-desc');
+    var num=th.getAttribute('data-type')==='num';
+    var rows=Array.prototype.slice.call(body.rows);
+    rows.sort(function(a,b){var x=a.cells[col].getAttribute('data-v')||a.cells[col].textContent,y=b.cells[col].getAttribute('data-v')||b.cells[col].textContent;
+      var c=num?(parseFloat(x)||0)-(parseFloat(y)||0):x.localeCompare(y);return asc?c:-c;});
+    rows.forEach(function(r){body.appendChild(r);});
+    root.setAttribute('data-sorted-by',col+(asc?' asc':' desc'));
+    root.setAttribute('data-first-row',body.rows.length?body.rows[0].cells[col].textContent:'');}
+  for(var i=0;i<heads.length;i++){(function(c){heads[c].addEventListener('click',function(){sortBy(c);});})(i);}
+  var h=location.hash.replace(/^#/,'').split('&');
+  for(var k=0;k<h.length;k++){var kv=h[k].split('=');var v=decodeURIComponent(kv[1]||'');
+    if(kv[0]==='filter'){input.value=v;input.dispatchEvent(new Event('input'));}
+    if(kv[0]==='sort'){heads[parseInt(v,10)||0].click();}}
+  visible();
+})();
+"#;
+
+/// Renders the page.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = write(&mut o, r);
+    o
+}
+
+fn timeline_svg(o: &mut String, r: &Report) -> std::fmt::Result {
+    let bins = &r.timeline.bins;
+    let max =
+        bins.iter().map(|b| b.counts.iter().map(|c| c.1).sum::<u64>()).max().unwrap_or(0).max(1);
+    let (w, h, left, bottom) = (1000.0, 260.0, 50.0, 30.0);
+    let plot_w = w - left - 10.0;
+    let plot_h = h - bottom - 10.0;
+    let bar = plot_w / bins.len().max(1) as f64;
+    writeln!(
+        o,
+        "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"attempts per verdict over time\">"
+    )?;
+    writeln!(
+        o,
+        "<line x1=\"{left}\" y1=\"10\" x2=\"{left}\" y2=\"{}\" stroke=\"#999\"/>",
+        10.0 + plot_h
+    )?;
+    writeln!(
+        o,
+        "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#999\"/>",
+        10.0 + plot_h,
+        left + plot_w
+    )?;
+    writeln!(
+        o,
+        "<text x=\"{}\" y=\"16\" font-size=\"11\" text-anchor=\"end\">{max}</text>",
+        left - 4.0
+    )?;
+    writeln!(
+        o,
+        "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">0</text>",
+        left - 4.0,
+        10.0 + plot_h
+    )?;
+    for (i, b) in bins.iter().enumerate() {
+        let x = left + i as f64 * bar;
+        let mut y = 10.0 + plot_h;
+        for (v, n) in &b.counts {
+            if *n == 0 {
+                continue;
+            }
+            let bh = *n as f64 / max as f64 * plot_h;
+            y -= bh;
+            writeln!(
+                o,
+                "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{}\"><title>{} {v}: {n}</title></rect>",
+                (bar - 1.0).max(0.5),
+                colour(v),
+                esc(&utc(b.start))
+            )?;
+        }
+    }
+    // Time ticks: the first bin's date and time, then every few bins the time of day.
+    let every = bins.len().div_ceil(6).max(1);
+    for (i, b) in bins.iter().enumerate().step_by(every) {
+        let x = left + i as f64 * bar;
+        let label = utc(b.start);
+        let label = if i == 0 { label } else { label[11..].to_string() };
+        writeln!(
+            o,
+            "<line x1=\"{x:.1}\" y1=\"{0}\" x2=\"{x:.1}\" y2=\"{1}\" stroke=\"#999\"/><text x=\"{x:.1}\" y=\"{2}\" font-size=\"11\">{3}</text>",
+            10.0 + plot_h,
+            14.0 + plot_h,
+            h - 8.0,
+            esc(&label)
+        )?;
+    }
+    writeln!(o, "</svg>")?;
+    write!(o, "<div class=\"legend\">")?;
+    for (v, n) in &r.by_verdict {
+        write!(o, "<span><i style=\"background:{}\"></i>{v} ({n})</span>", colour(v))?;
+    }
+    writeln!(o, "</div>")
+}
+
+fn verdict_bars(o: &mut String, r: &Report) -> std::fmt::Result {
+    let max = r.by_verdict.iter().map(|v| v.1).max().unwrap_or(1).max(1);
+    let h = 22 * r.by_verdict.len() + 4;
+    writeln!(
+        o,
+        "<svg id=\"verdicts\" xmlns=\"http://www.w3.org/2000/svg\" width=\"600\" height=\"{h}\" viewBox=\"0 0 600 {h}\">"
+    )?;
+    for (i, (v, n)) in r.by_verdict.iter().enumerate() {
+        let y = i * 22 + 2;
+        let bw = (*n as f64 / max as f64 * 400.0).max(1.0);
+        writeln!(
+            o,
+            "<text x=\"110\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{v}</text><rect x=\"115\" y=\"{y}\" width=\"{bw:.1}\" height=\"18\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"12\">{n}</text>",
+            y + 14,
+            colour(v),
+            120.0 + bw,
+            y + 14
+        )?;
+    }
+    writeln!(o, "</svg>")
+}
+
+fn write(o: &mut String, r: &Report) -> std::fmt::Result {
+    writeln!(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")?;
+    writeln!(
+        o,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
+    )?;
+    writeln!(
+        o,
+        "<title>Connection failures report</title>\n<style>{CSS}</style>\n</head>\n<body>"
+    )?;
+    writeln!(o, "<h1>Connection failures report</h1>")?;
+    let range = match r.span {
+        Some((a, b)) => format!("{} – {}", utc(a), utc(b)),
+        None => "no attempts".into(),
+    };
+    writeln!(o, "<p>{}</p>", esc(&range))?;
+    writeln!(o, "<div class=\"headline\">")?;
+    let cells = [
+        ("captures", r.count_inputs("capture").to_string()),
+        ("logs", r.count_inputs("log").to_string()),
+        ("hosts", format!("{}{}", r.hosts, if r.hosts_capped { "+" } else { "" })),
+        ("packets (captures)", r.packets.to_string()),
+        ("attempts", r.attempts.to_string()),
+        ("failed", format!("{} ({:.1} %)", r.failures, r.failure_rate_percent())),
+    ];
+    for (k, v) in cells {
+        writeln!(o, "<div><b>{}</b>{k}</div>", esc(&v))?;
+    }
+    writeln!(o, "</div>")?;
+    if !r.filters.is_empty() {
+        writeln!(o, "<p>Filters: {}</p>", esc(&r.filters.join("; ")))?;
+    }
+    let errors: Vec<&str> = r.errors().collect();
+    if !errors.is_empty() {
+        writeln!(
+            o,
+            "<p class=\"errors\">{} input problems: the report covers what could be read (see <a href=\"#inputs\">Inputs</a>).</p>",
+            errors.len()
+        )?;
+    }
+    if r.attempts == 0 {
+        let what = if r.filters.is_empty() { "" } else { " the filters" };
+        writeln!(o, "<p class=\"empty\" id=\"empty\">No connection attempts match{what}.</p>")?;
+    } else {
+        writeln!(o, "<h2>Verdicts</h2>")?;
+        verdict_bars(o, r)?;
+        writeln!(
+            o,
+            "<h2>Timeline</h2>\n<p>Attempts per verdict, bins of {}.</p>",
+            width_text(r.timeline.width_ms)
+        )?;
+        timeline_svg(o, r)?;
+        writeln!(o, "<h2>Failing services</h2>")?;
+        if r.servers.is_empty() {
+            writeln!(o, "<p>No failed attempts.</p>")?;
+        } else {
+            writeln!(
+                o,
+                "<p>{} of {} failing server:port pairs, most failures first.</p>",
+                r.servers.len(),
+                r.servers_total
+            )?;
+            writeln!(
+                o,
+                "<table id=\"servers\"><thead><tr><th>service</th><th>failures</th><th>clients</th><th>causes</th><th>first failure</th><th>last failure</th></tr></thead><tbody>"
+            )?;
+            for s in &r.servers {
+                writeln!(
+                    o,
+                    "<tr><td>{} {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&s.proto),
+                    esc(&endpoint(&s.server.to_string(), u64::from(s.port))),
+                    s.failures,
+                    s.clients,
+                    esc(&causes_text(&s.causes)),
+                    utc(s.first),
+                    utc(s.last)
+                )?;
+            }
+            writeln!(o, "</tbody></table>")?;
+        }
+        writeln!(o, "<h2>Clients most affected</h2>")?;
+        if r.clients.is_empty() {
+            writeln!(o, "<p>No failed attempts.</p>")?;
+        } else {
+            writeln!(
+                o,
+                "<table id=\"clients\"><thead><tr><th>client</th><th>attempts</th><th>failed</th><th>targets failed</th><th>causes</th></tr></thead><tbody>"
+            )?;
+            for c in &r.clients {
+                writeln!(
+                    o,
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                    esc(&c.client.to_string()),
+                    c.attempts,
+                    c.failures,
+                    c.targets,
+                    esc(&causes_text(&c.causes))
+                )?;
+            }
+            writeln!(o, "</tbody></table>")?;
+        }
+    }
+    writeln!(o, "<h2>Incidents</h2>")?;
+    if r.incidents.is_empty() {
+        writeln!(o, "<p>No incidents (scans, services down, hosts down, overload) detected.</p>")?;
+    } else {
+        writeln!(
+            o,
+            "<table id=\"incidents\"><thead><tr><th>time</th><th>incident</th><th>subject</th><th>evidence</th><th>hint</th></tr></thead><tbody>"
+        )?;
+        for i in &r.incidents {
+            let s = |k: &str| i.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let ts = i.get("ts").and_then(|v| v.as_f64()).unwrap_or(0.0);
+            writeln!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                utc(ts),
+                esc(&s("incident")),
+                esc(&incident_subject(i)),
+                esc(&incident_evidence(i)),
+                esc(&s("hint"))
+            )?;
+        }
+        writeln!(o, "</tbody></table>")?;
+        if r.incidents_more > 0 {
+            writeln!(o, "<p>{} more incidents not listed.</p>", r.incidents_more)?;
+        }
+    }
+    if !r.causes.is_empty() {
+        writeln!(o, "<h2>What the causes mean</h2>")?;
+        writeln!(
+            o,
+            "<table id=\"causes\"><thead><tr><th>verdict</th><th>cause</th><th>attempts</th><th>what it means</th><th>what to check</th></tr></thead><tbody>"
+        )?;
+        for c in &r.causes {
+            writeln!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+                c.verdict,
+                esc(&c.cause),
+                c.count,
+                esc(c.meaning),
+                esc(c.check)
+            )?;
+        }
+        writeln!(o, "</tbody></table>")?;
+    }
+    if r.failures > 0 {
+        writeln!(o, "<h2>Failed attempts</h2>")?;
+        writeln!(
+            o,
+            "<p id=\"filter-box\"><label>Filter: <input id=\"filter\" type=\"search\" placeholder=\"words, e.g. refused 10.0.0.5\" size=\"40\"></label> <span id=\"shown\"></span> — click a column header to sort.</p>"
+        )?;
+        writeln!(
+            o,
+            "<table id=\"failed\"><thead><tr><th data-type=\"num\">time</th><th>proto</th><th>client</th><th>server</th><th>verdict</th><th>cause</th><th>evidence</th><th>capture</th><th data-type=\"num\">packet</th></tr></thead><tbody>"
+        )?;
+        for f in &r.failed {
+            writeln!(
+                o,
+                "<tr><td data-v=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                f.ts,
+                utc(f.ts),
+                esc(&f.proto),
+                esc(&endpoint(&f.client.to_string(), u64::from(f.client_port))),
+                esc(&endpoint(&f.server.to_string(), u64::from(f.server_port))),
+                f.verdict,
+                esc(&f.cause),
+                esc(&f.evidence),
+                esc(&f.capture),
+                f.packet.map_or(String::new(), |p| p.to_string())
+            )?;
+        }
+        writeln!(o, "</tbody></table>")?;
+        if r.failed_more > 0 {
+            writeln!(o, "<p>{} more failed attempts not listed.</p>", r.failed_more)?;
+        }
+    }
+    writeln!(o, "<h2 id=\"inputs\">Inputs</h2>")?;
+    writeln!(
+        o,
+        "<table id=\"inputs-table\"><thead><tr><th>input</th><th>kind</th><th>status</th></tr></thead><tbody>"
+    )?;
+    for i in &r.inputs {
+        let status = if i.errors.is_empty() {
+            "read".to_string()
+        } else {
+            format!(
+                "<span class=\"bad\">{}</span>",
+                i.errors.iter().map(|e| esc(e)).collect::<Vec<_>>().join("<br>")
+            )
+        };
+        writeln!(o, "<tr><td>{}</td><td>{}</td><td>{status}</td></tr>", esc(&i.name), i.kind)?;
+    }
+    writeln!(o, "</tbody></table>")?;
+    writeln!(o, "<script>{SCRIPT}</script>\n</body>\n</html>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<script>\"a\" & 'b'</script>"),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+    }
+}

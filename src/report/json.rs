@@ -1,0 +1,74 @@
+//! The report as one JSON document, for machines.
+
+use serde_json::{Value, json};
+
+use super::{Report, utc};
+
+fn counts(c: &[(String, u64)]) -> Value {
+    Value::Object(c.iter().map(|(k, n)| (k.clone(), json!(n))).collect())
+}
+
+/// The report as a JSON value (the same numbers as the other formats).
+pub fn to_json(r: &Report) -> Value {
+    json!({
+        "type": "report",
+        "headline": {
+            "first": r.span.map(|s| s.0),
+            "last": r.span.map(|s| s.1),
+            "first_utc": r.span.map(|s| utc(s.0)),
+            "last_utc": r.span.map(|s| utc(s.1)),
+            "captures": r.count_inputs("capture"),
+            "logs": r.count_inputs("log"),
+            "hosts": r.hosts,
+            "hosts_capped": r.hosts_capped,
+            "packets": r.packets,
+            "attempts": r.attempts,
+            "failures": r.failures,
+            "failure_rate_percent": r.failure_rate_percent(),
+            "filters": r.filters,
+        },
+        "verdicts": Value::Object(r.by_verdict.iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect()),
+        "timeline": {
+            "bin_ms": r.timeline.width_ms,
+            "bins": r.timeline.bins.iter().map(|b| json!({
+                "start": b.start,
+                "counts": Value::Object(b.counts.iter().filter(|(_, n)| *n > 0).map(|(k, n)| ((*k).to_string(), json!(n))).collect()),
+            })).collect::<Vec<_>>(),
+        },
+        "servers": r.servers.iter().map(|s| json!({
+            "proto": s.proto, "server": s.server.to_string(), "server_port": s.port,
+            "failures": s.failures, "clients": s.clients, "causes": counts(&s.causes),
+            "first_failure": s.first, "last_failure": s.last,
+        })).collect::<Vec<_>>(),
+        "servers_total": r.servers_total,
+        "servers_unranked_failures": r.servers_unranked,
+        "clients": r.clients.iter().map(|c| json!({
+            "client": c.client.to_string(), "attempts": c.attempts, "failures": c.failures,
+            "targets": c.targets, "causes": counts(&c.causes),
+        })).collect::<Vec<_>>(),
+        "clients_total": r.clients_total,
+        "clients_unranked_attempts": r.clients_unranked,
+        "incidents": r.incidents,
+        "incidents_not_listed": r.incidents_more,
+        "causes": r.causes.iter().map(|c| json!({
+            "verdict": c.verdict, "cause": c.cause, "attempts": c.count,
+            "meaning": c.meaning, "check": c.check,
+        })).collect::<Vec<_>>(),
+        "failed": r.failed.iter().map(|f| json!({
+            "ts": f.ts, "proto": f.proto, "client": f.client.to_string(), "client_port": f.client_port,
+            "server": f.server.to_string(), "server_port": f.server_port, "verdict": f.verdict,
+            "cause": f.cause, "evidence": f.evidence, "capture": f.capture, "packet": f.packet,
+        })).collect::<Vec<_>>(),
+        "failed_not_listed": r.failed_more,
+        "inputs": r.inputs.iter().map(|i| json!({
+            "name": i.name, "kind": i.kind, "ok": i.errors.is_empty(), "errors": i.errors,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The report as pretty-printed JSON text (with a final newline).
+pub fn render(r: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(&to_json(r)).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}

@@ -1,0 +1,212 @@
+//! The report as Markdown, for a ticket.
+
+use std::fmt::Write as _;
+
+use super::{Report, causes_text, endpoint, incident_evidence, incident_subject, utc, width_text};
+
+/// Failed attempts listed in Markdown (a ticket cannot hold 10 000 rows; the HTML and JSON
+/// reports list more).
+pub const MD_ROWS: usize = 200;
+
+/// Escapes text for a Markdown table cell.
+fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '<' | '>' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders the report.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = write(&mut o, r);
+    o
+}
+
+fn write(o: &mut String, r: &Report) -> std::fmt::Result {
+    writeln!(o, "# Connection failures report\n")?;
+    match r.span {
+        Some((a, b)) => writeln!(o, "- **Time range**: {} – {}", utc(a), utc(b))?,
+        None => writeln!(o, "- **Time range**: no attempts")?,
+    }
+    writeln!(
+        o,
+        "- **Inputs**: {} captures, {} logs",
+        r.count_inputs("capture"),
+        r.count_inputs("log")
+    )?;
+    writeln!(o, "- **Hosts**: {}{}", r.hosts, if r.hosts_capped { "+" } else { "" })?;
+    writeln!(o, "- **Packets** (from captures): {}", r.packets)?;
+    writeln!(o, "- **Attempts**: {}", r.attempts)?;
+    writeln!(o, "- **Failed**: {} ({:.1} %)", r.failures, r.failure_rate_percent())?;
+    if !r.filters.is_empty() {
+        writeln!(o, "- **Filters**: {}", cell(&r.filters.join("; ")))?;
+    }
+    let errors: Vec<&str> = r.errors().collect();
+    if !errors.is_empty() {
+        writeln!(
+            o,
+            "- **Input problems**: {} (see Inputs below; the report covers what could be read)",
+            errors.len()
+        )?;
+    }
+    writeln!(o)?;
+    if r.attempts == 0 {
+        writeln!(
+            o,
+            "**No connection attempts match{}.**\n",
+            if r.filters.is_empty() { "" } else { " the filters" }
+        )?;
+    } else {
+        writeln!(o, "## Verdicts\n\n| verdict | attempts |\n|---|---:|")?;
+        for (v, n) in &r.by_verdict {
+            writeln!(o, "| {v} | {n} |")?;
+        }
+        writeln!(o, "\n## Timeline\n")?;
+        writeln!(
+            o,
+            "Attempts per verdict, bins of {} (UTC start of each bin; bins without attempts are left out).\n",
+            width_text(r.timeline.width_ms)
+        )?;
+        let shown: Vec<&str> = r.by_verdict.iter().map(|(v, _)| *v).collect();
+        writeln!(o, "| bin | {} |", shown.join(" | "))?;
+        writeln!(o, "|---|{}", "---:|".repeat(shown.len()))?;
+        for b in r.timeline.bins.iter().filter(|b| b.counts.iter().any(|c| c.1 > 0)) {
+            let cells: Vec<String> = shown
+                .iter()
+                .map(|v| b.counts.iter().find(|(k, _)| k == v).map_or(0, |c| c.1).to_string())
+                .collect();
+            writeln!(o, "| {} | {} |", utc(b.start), cells.join(" | "))?;
+        }
+        writeln!(o, "\n## Failing services\n")?;
+        if r.servers.is_empty() {
+            writeln!(o, "No failed attempts.")?;
+        } else {
+            writeln!(
+                o,
+                "{} of {} failing server:port pairs, most failures first.\n",
+                r.servers.len(),
+                r.servers_total
+            )?;
+            writeln!(
+                o,
+                "| service | failures | clients | causes | first failure | last failure |\n|---|---:|---:|---|---|---|"
+            )?;
+            for s in &r.servers {
+                writeln!(
+                    o,
+                    "| {} {} | {} | {} | {} | {} | {} |",
+                    s.proto,
+                    endpoint(&s.server.to_string(), u64::from(s.port)),
+                    s.failures,
+                    s.clients,
+                    causes_text(&s.causes),
+                    utc(s.first),
+                    utc(s.last)
+                )?;
+            }
+        }
+        writeln!(o, "\n## Clients most affected\n")?;
+        if r.clients.is_empty() {
+            writeln!(o, "No failed attempts.")?;
+        } else {
+            writeln!(
+                o,
+                "| client | attempts | failed | targets failed | causes |\n|---|---:|---:|---:|---|"
+            )?;
+            for c in &r.clients {
+                writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} |",
+                    c.client,
+                    c.attempts,
+                    c.failures,
+                    c.targets,
+                    causes_text(&c.causes)
+                )?;
+            }
+        }
+    }
+    writeln!(o, "\n## Incidents\n")?;
+    if r.incidents.is_empty() {
+        writeln!(o, "No incidents (scans, services down, hosts down, overload) detected.")?;
+    } else {
+        writeln!(o, "| time | incident | subject | evidence | hint |\n|---|---|---|---|---|")?;
+        for i in &r.incidents {
+            let s = |k: &str| i.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let ts = i.get("ts").and_then(|v| v.as_f64()).unwrap_or(0.0);
+            writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                utc(ts),
+                cell(&s("incident")),
+                cell(&incident_subject(i)),
+                cell(&incident_evidence(i)),
+                cell(&s("hint"))
+            )?;
+        }
+        if r.incidents_more > 0 {
+            writeln!(o, "\n{} more incidents not listed.", r.incidents_more)?;
+        }
+    }
+    if !r.causes.is_empty() {
+        writeln!(o, "\n## What the causes mean\n")?;
+        writeln!(
+            o,
+            "| verdict | cause | attempts | what it means | what to check |\n|---|---|---:|---|---|"
+        )?;
+        for c in &r.causes {
+            writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                c.verdict,
+                cell(&c.cause),
+                c.count,
+                cell(c.meaning),
+                cell(c.check)
+            )?;
+        }
+    }
+    if r.failures > 0 {
+        writeln!(o, "\n## Failed attempts\n")?;
+        let listed = r.failed.len().min(MD_ROWS);
+        let not_listed = r.failed_more + (r.failed.len() - listed) as u64;
+        writeln!(
+            o,
+            "| time | proto | client | server | verdict | cause | evidence | capture | packet |\n|---|---|---|---|---|---|---|---|---:|"
+        )?;
+        for f in &r.failed[..listed] {
+            writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                utc(f.ts),
+                cell(&f.proto),
+                endpoint(&f.client.to_string(), u64::from(f.client_port)),
+                endpoint(&f.server.to_string(), u64::from(f.server_port)),
+                f.verdict,
+                cell(&f.cause),
+                cell(&f.evidence),
+                cell(&f.capture),
+                f.packet.map_or(String::new(), |p| p.to_string())
+            )?;
+        }
+        if not_listed > 0 {
+            writeln!(o, "\n{not_listed} more failed attempts not listed here.")?;
+        }
+    }
+    writeln!(o, "\n## Inputs\n")?;
+    writeln!(o, "| input | kind | status |\n|---|---|---|")?;
+    for i in &r.inputs {
+        let status = if i.errors.is_empty() { "read".to_string() } else { i.errors.join("; ") };
+        writeln!(o, "| {} | {} | {} |", cell(&i.name), i.kind, cell(&status))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,1050 @@
+//! The batch report for incident reviews: one document (HTML, Markdown or JSON) over many
+//! captures and JSON-lines verdict logs.
+//!
+//! [`ReportBuilder`] is a [`Sink`]: the pipeline pushes each verdict into it, and
+//! [`ReportBuilder::read_log`] feeds it the `flow` and `incident` lines of logs written earlier by
+//! `analyze` or `live`. It keeps only aggregates (counts per verdict and cause, a timeline,
+//! rankings with a bounded number of keys) and a capped list of failed attempts — never packets
+//! and never every verdict — so its memory does not grow with the size of the inputs.
+//! [`ReportBuilder::finish`] turns it into one [`Report`] model, which the three renderers
+//! ([`json`], [`markdown`], [`html`]) draw, so the numbers are the same in every format.
+
+pub mod causes;
+pub mod html;
+pub mod json;
+pub mod markdown;
+mod time;
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Read};
+use std::net::IpAddr;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::{Map, Value};
+
+use crate::incident::Incident;
+use crate::output::{Inputs, Sink, Summary};
+use crate::verdict::{Verdict, VerdictKind};
+
+pub use time::{TimeBound, parse_time_bound};
+
+/// Failed attempts listed one by one (the rest are counted).
+pub const MAX_ROWS: usize = 10_000;
+/// Distinct servers, clients and hosts remembered; past it, new ones are counted as "others".
+const MAX_KEYS: usize = 100_000;
+/// Incidents kept (the rest are counted).
+const MAX_INCIDENTS: usize = 1_000;
+/// Rows of the server and client rankings.
+pub const TOP: usize = 20;
+/// Longest log line read; a longer one is a malformed line.
+const MAX_LINE: u64 = 1 << 20;
+
+/// Which attempts the report covers.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Attempts from this time on.
+    pub since: Option<TimeBound>,
+    /// Attempts before this time.
+    pub until: Option<TimeBound>,
+    /// Only these servers (any when empty).
+    pub servers: Vec<IpAddr>,
+    /// Only these clients (any when empty).
+    pub clients: Vec<IpAddr>,
+    /// Only these server ports (any when empty).
+    pub ports: Vec<u16>,
+    /// Only these verdicts (any when empty).
+    pub verdicts: Vec<VerdictKind>,
+}
+
+impl Filter {
+    /// The filters as a person would write them, for the report's headline.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let list = |v: Vec<String>| v.join(", ");
+        if let Some(b) = &self.since {
+            out.push(format!("since {b}"));
+        }
+        if let Some(b) = &self.until {
+            out.push(format!("until {b}"));
+        }
+        if !self.servers.is_empty() {
+            out.push(format!(
+                "server {}",
+                list(self.servers.iter().map(|a| a.to_string()).collect())
+            ));
+        }
+        if !self.clients.is_empty() {
+            out.push(format!(
+                "client {}",
+                list(self.clients.iter().map(|a| a.to_string()).collect())
+            ));
+        }
+        if !self.ports.is_empty() {
+            out.push(format!("port {}", list(self.ports.iter().map(|a| a.to_string()).collect())));
+        }
+        if !self.verdicts.is_empty() {
+            out.push(format!(
+                "verdict {}",
+                list(self.verdicts.iter().map(|a| a.as_str().to_string()).collect())
+            ));
+        }
+        out
+    }
+}
+
+/// One attempt, from a verdict or from a log line.
+struct FlowRecord<'a> {
+    ts: f64,
+    proto: &'a str,
+    client: IpAddr,
+    client_port: u16,
+    server: IpAddr,
+    server_port: u16,
+    kind: VerdictKind,
+    cause: &'a str,
+    capture: &'a str,
+    first_packet: Option<u64>,
+    evidence: &'a dyn Fn() -> String,
+}
+
+/// An input and how reading it went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputInfo {
+    /// The name as given (a path).
+    pub name: String,
+    /// `capture` or `log`.
+    pub kind: &'static str,
+    /// What went wrong with it, if anything (file and byte offset, or file and line).
+    pub errors: Vec<String>,
+}
+
+/// Failures at one server:port.
+#[derive(Clone, Debug, Default)]
+struct ServerAgg {
+    failures: u64,
+    causes: BTreeMap<String, u64>,
+    first: f64,
+    last: f64,
+    clients: FxHashSet<IpAddr>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ClientAgg {
+    attempts: u64,
+    failures: u64,
+    targets: FxHashSet<(IpAddr, u16)>,
+    causes: BTreeMap<String, u64>,
+}
+
+/// Most distinct peers remembered per ranking row.
+const MAX_PEERS: usize = 10_000;
+
+/// A failed attempt listed in the report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailedRow {
+    /// First packet, seconds since the epoch.
+    pub ts: f64,
+    /// `tcp` or `udp`.
+    pub proto: String,
+    /// Client address.
+    pub client: IpAddr,
+    /// Client port.
+    pub client_port: u16,
+    /// Server address.
+    pub server: IpAddr,
+    /// Server port.
+    pub server_port: u16,
+    /// Verdict word.
+    pub verdict: &'static str,
+    /// Cause word.
+    pub cause: String,
+    /// The main facts, in one line.
+    pub evidence: String,
+    /// The capture file holding the attempt's first packet.
+    pub capture: String,
+    /// Its packet number in that file (1-based), when known.
+    pub packet: Option<u64>,
+}
+
+/// Aggregates verdicts into a [`Report`].
+pub struct ReportBuilder {
+    filter: Filter,
+    /// `since`/`until` in seconds, once the day of the data is known.
+    bounds: Option<(Option<f64>, Option<f64>)>,
+    inputs: Vec<InputInfo>,
+    packets: u64,
+    attempts: u64,
+    failures: u64,
+    span: Option<(f64, f64)>,
+    by_verdict: [u64; VerdictKind::ALL.len()],
+    causes: BTreeMap<(VerdictKind, String), u64>,
+    hosts: FxHashSet<IpAddr>,
+    hosts_capped: bool,
+    timeline: Timeline,
+    servers: FxHashMap<(String, IpAddr, u16), ServerAgg>,
+    servers_unranked: u64,
+    clients: FxHashMap<IpAddr, ClientAgg>,
+    clients_unranked: u64,
+    incidents: Vec<Map<String, Value>>,
+    incidents_more: u64,
+    rows: Vec<FailedRow>,
+    rows_more: u64,
+    max_rows: usize,
+    line: Vec<u8>,
+}
+
+fn verdict_index(k: VerdictKind) -> usize {
+    VerdictKind::ALL.iter().position(|x| *x == k).unwrap_or(0)
+}
+
+fn verdict_from_str(s: &str) -> Option<VerdictKind> {
+    VerdictKind::ALL.into_iter().find(|k| k.as_str() == s)
+}
+
+/// Parses a verdict word (`--verdict`).
+pub fn parse_verdict(s: &str) -> Result<VerdictKind, String> {
+    verdict_from_str(s).ok_or_else(|| {
+        let words: Vec<_> = VerdictKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("`{s}` is not a verdict (one of: {})", words.join(", "))
+    })
+}
+
+/// The one-line summary of an evidence object: its scalar facts, by name (a log's objects do
+/// not keep the order the verdict had, so both paths sort).
+fn brief<'k, 'v>(facts: impl Iterator<Item = (&'k str, &'v Value)>) -> String {
+    let mut out = String::new();
+    let mut facts: Vec<_> = facts.collect();
+    facts.sort_by_key(|f| f.0);
+    for (k, v) in facts {
+        let shown = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Array(a) if a.len() <= 4 && a.iter().all(|x| !x.is_object()) => a
+                .iter()
+                .map(|x| x.to_string().trim_matches('"').to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => continue,
+        };
+        if k == "attempt" {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&shown);
+        if out.chars().count() > 240 {
+            let cut: String = out.chars().take(240).collect();
+            return cut + "…";
+        }
+    }
+    out
+}
+
+impl ReportBuilder {
+    /// A builder keeping attempts that pass `filter`.
+    pub fn new(filter: Filter) -> Self {
+        ReportBuilder {
+            filter,
+            bounds: None,
+            inputs: Vec::new(),
+            packets: 0,
+            attempts: 0,
+            failures: 0,
+            span: None,
+            by_verdict: [0; VerdictKind::ALL.len()],
+            causes: BTreeMap::new(),
+            hosts: FxHashSet::default(),
+            hosts_capped: false,
+            timeline: Timeline::default(),
+            servers: FxHashMap::default(),
+            servers_unranked: 0,
+            clients: FxHashMap::default(),
+            clients_unranked: 0,
+            incidents: Vec::new(),
+            incidents_more: 0,
+            rows: Vec::new(),
+            rows_more: 0,
+            max_rows: MAX_ROWS,
+            line: Vec::new(),
+        }
+    }
+
+    /// Lists at most `n` failed attempts one by one (default [`MAX_ROWS`]).
+    pub fn max_rows(mut self, n: usize) -> Self {
+        self.max_rows = n;
+        self
+    }
+
+    /// Records an input (in the order given).
+    pub fn add_input(&mut self, name: &str, kind: &'static str) {
+        self.inputs.push(InputInfo { name: name.to_string(), kind, errors: Vec::new() });
+    }
+
+    /// Records a problem with an input: attached to the input whose name starts the message,
+    /// else listed on its own.
+    pub fn input_error(&mut self, message: String) {
+        let owner = self
+            .inputs
+            .iter_mut()
+            .filter(|i| message.starts_with(&format!("{}:", i.name)))
+            .max_by_key(|i| i.name.len());
+        match owner {
+            Some(i) => i.errors.push(message),
+            None => self.inputs.push(InputInfo {
+                name: message.split(':').next().unwrap_or("?").to_string(),
+                kind: "unreadable",
+                errors: vec![message],
+            }),
+        }
+    }
+
+    /// Adds packets read from captures.
+    pub fn add_packets(&mut self, n: u64) {
+        self.packets += n;
+    }
+
+    /// Whether any input had a problem.
+    pub fn has_errors(&self) -> bool {
+        self.inputs.iter().any(|i| !i.errors.is_empty())
+    }
+
+    fn bounds(&mut self, ts: f64) -> (Option<f64>, Option<f64>) {
+        *self.bounds.get_or_insert_with(|| {
+            let day = (ts / 86_400.0).floor() * 86_400.0;
+            (
+                self.filter.since.as_ref().map(|b| b.resolve(day)),
+                self.filter.until.as_ref().map(|b| b.resolve(day)),
+            )
+        })
+    }
+
+    fn in_time(&mut self, ts: f64) -> bool {
+        let (since, until) = self.bounds(ts);
+        since.is_none_or(|s| ts >= s) && until.is_none_or(|u| ts < u)
+    }
+
+    fn observe(&mut self, r: &FlowRecord<'_>) {
+        if !self.in_time(r.ts)
+            || (!self.filter.servers.is_empty() && !self.filter.servers.contains(&r.server))
+            || (!self.filter.clients.is_empty() && !self.filter.clients.contains(&r.client))
+            || (!self.filter.ports.is_empty() && !self.filter.ports.contains(&r.server_port))
+            || (!self.filter.verdicts.is_empty() && !self.filter.verdicts.contains(&r.kind))
+        {
+            return;
+        }
+        self.attempts += 1;
+        self.span = Some(match self.span {
+            None => (r.ts, r.ts),
+            Some((a, b)) => (a.min(r.ts), b.max(r.ts)),
+        });
+        let vi = verdict_index(r.kind);
+        self.by_verdict[vi] += 1;
+        match self.causes.get_mut(&(r.kind, r.cause.to_string())) {
+            Some(n) => *n += 1,
+            None => {
+                self.causes.insert((r.kind, r.cause.to_string()), 1);
+            }
+        }
+        for ip in [r.client, r.server] {
+            if self.hosts.len() < MAX_KEYS {
+                self.hosts.insert(ip);
+            } else if !self.hosts.contains(&ip) {
+                self.hosts_capped = true;
+            }
+        }
+        self.timeline.add(r.ts, vi);
+        let failed = r.kind.is_failure();
+        let client = if self.clients.len() < MAX_KEYS || self.clients.contains_key(&r.client) {
+            Some(self.clients.entry(r.client).or_default())
+        } else {
+            None
+        };
+        match client {
+            Some(c) => {
+                c.attempts += 1;
+                if failed {
+                    c.failures += 1;
+                    if c.targets.len() < MAX_PEERS {
+                        c.targets.insert((r.server, r.server_port));
+                    }
+                    bump(&mut c.causes, r.cause);
+                }
+            }
+            None => self.clients_unranked += 1,
+        }
+        if !failed {
+            return;
+        }
+        self.failures += 1;
+        let key = (r.proto.to_string(), r.server, r.server_port);
+        let server = if self.servers.len() < MAX_KEYS || self.servers.contains_key(&key) {
+            Some(self.servers.entry(key).or_insert(ServerAgg {
+                first: r.ts,
+                last: r.ts,
+                ..Default::default()
+            }))
+        } else {
+            None
+        };
+        match server {
+            Some(s) => {
+                s.failures += 1;
+                bump(&mut s.causes, r.cause);
+                s.first = s.first.min(r.ts);
+                s.last = s.last.max(r.ts);
+                if s.clients.len() < MAX_PEERS {
+                    s.clients.insert(r.client);
+                }
+            }
+            None => self.servers_unranked += 1,
+        }
+        if self.rows.len() < self.max_rows {
+            self.rows.push(FailedRow {
+                ts: r.ts,
+                proto: r.proto.to_string(),
+                client: r.client,
+                client_port: r.client_port,
+                server: r.server,
+                server_port: r.server_port,
+                verdict: r.kind.as_str(),
+                cause: r.cause.to_string(),
+                evidence: (r.evidence)(),
+                capture: r.capture.to_string(),
+                packet: r.first_packet,
+            });
+        } else {
+            self.rows_more += 1;
+        }
+    }
+
+    fn observe_incident(&mut self, i: Map<String, Value>) {
+        let ts = i.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+        let ip = |k: &str| i.get(k).and_then(Value::as_str).and_then(|s| s.parse::<IpAddr>().ok());
+        let f = &self.filter;
+        let keep = (f.servers.is_empty() || ip("server").is_some_and(|a| f.servers.contains(&a)))
+            && (f.clients.is_empty() || ip("client").is_some_and(|a| f.clients.contains(&a)))
+            && (f.ports.is_empty()
+                || i.get("server_port")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|p| f.ports.iter().any(|x| u64::from(*x) == p)));
+        if !keep || !self.in_time(ts) {
+            return;
+        }
+        if self.incidents.len() < MAX_INCIDENTS {
+            self.incidents.push(i);
+        } else {
+            self.incidents_more += 1;
+        }
+    }
+
+    /// Reads a JSON-lines verdict log (`type: flow` and `incident` lines; `summary` lines are
+    /// skipped). A malformed line is recorded as an input error (`FILE:LINE: what`) and skipped.
+    /// Returns `Err` only when the file cannot be read at all.
+    pub fn read_log(&mut self, name: &str, input: impl Read) -> io::Result<()> {
+        let mut reader = io::BufReader::with_capacity(1 << 16, input);
+        let mut buf = Vec::new();
+        let mut number = 0u64;
+        let mut errors = 0u64;
+        loop {
+            buf.clear();
+            number += 1;
+            let n = match reader.by_ref().take(MAX_LINE).read_until(b'\n', &mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.input_error(format!("{name}:{number}: cannot be read further: {e}"));
+                    return Ok(());
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if n as u64 == MAX_LINE && buf.last() != Some(&b'\n') {
+                // Skip the rest of the over-long line.
+                let mut rest = Vec::new();
+                loop {
+                    rest.clear();
+                    let m = reader.by_ref().take(MAX_LINE).read_until(b'\n', &mut rest)?;
+                    if m == 0 || rest.last() == Some(&b'\n') {
+                        break;
+                    }
+                }
+                self.log_error(name, number, "line longer than 1 MiB", &mut errors);
+                continue;
+            }
+            let text = String::from_utf8_lossy(&buf);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(obj)) => {
+                    if let Err(what) = self.log_object(name, obj) {
+                        self.log_error(name, number, &what, &mut errors);
+                    }
+                }
+                Ok(_) => self.log_error(name, number, "not a JSON object", &mut errors),
+                Err(e) => self.log_error(name, number, &format!("not JSON ({e})"), &mut errors),
+            }
+        }
+        if errors > LOG_ERRORS_LISTED {
+            self.input_error(format!(
+                "{name}: {} more malformed lines skipped",
+                errors - LOG_ERRORS_LISTED
+            ));
+        }
+        Ok(())
+    }
+
+    fn log_error(&mut self, name: &str, line: u64, what: &str, count: &mut u64) {
+        *count += 1;
+        if *count <= LOG_ERRORS_LISTED {
+            self.input_error(format!("{name}:{line}: malformed line skipped: {what}"));
+        }
+    }
+
+    fn log_object(&mut self, name: &str, obj: Map<String, Value>) -> Result<(), String> {
+        match obj.get("type").and_then(Value::as_str) {
+            Some("flow") => {}
+            Some("incident") => {
+                if obj.get("ts").and_then(Value::as_f64).is_none() {
+                    return Err("incident without a numeric `ts`".into());
+                }
+                self.observe_incident(obj);
+                return Ok(());
+            }
+            Some("summary") => return Ok(()),
+            Some(t) => return Err(format!("unknown type `{t}`")),
+            None => return Err("no `type` field".into()),
+        }
+        let num = |k: &str| obj.get(k).and_then(Value::as_f64).ok_or(format!("no numeric `{k}`"));
+        let text = |k: &str| obj.get(k).and_then(Value::as_str).ok_or(format!("no `{k}` text"));
+        let addr =
+            |k: &str| text(k)?.parse::<IpAddr>().map_err(|_| format!("`{k}` is not an IP address"));
+        let port = |k: &str| {
+            obj.get(k)
+                .and_then(Value::as_u64)
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or(format!("no port number `{k}`"))
+        };
+        let ts = num("ts")?;
+        if !ts.is_finite() {
+            return Err("`ts` is not finite".into());
+        }
+        let verdict = text("verdict")?;
+        let kind = verdict_from_str(verdict).ok_or(format!("unknown verdict `{verdict}`"))?;
+        let empty = Map::new();
+        let evidence = obj.get("evidence").and_then(Value::as_object).unwrap_or(&empty);
+        let brief_of = || brief(evidence.iter().map(|(k, v)| (k.as_str(), v)));
+        let record = FlowRecord {
+            ts,
+            proto: text("proto")?,
+            client: addr("client")?,
+            client_port: port("client_port")?,
+            server: addr("server")?,
+            server_port: port("server_port")?,
+            kind,
+            cause: text("cause")?,
+            capture: obj.get("capture").and_then(Value::as_str).unwrap_or(name),
+            first_packet: obj.get("first_packet").and_then(Value::as_u64),
+            evidence: &brief_of,
+        };
+        self.observe(&record);
+        Ok(())
+    }
+
+    /// The report model.
+    pub fn finish(self) -> Report {
+        let mut servers: Vec<ServerRow> = self
+            .servers
+            .into_iter()
+            .map(|((proto, server, port), s)| ServerRow {
+                proto,
+                server,
+                port,
+                failures: s.failures,
+                clients: s.clients.len() as u64,
+                causes: sorted_counts(s.causes),
+                first: s.first,
+                last: s.last,
+            })
+            .collect();
+        let servers_total = servers.len();
+        servers.sort_by(|a, b| {
+            b.failures
+                .cmp(&a.failures)
+                .then(a.first.total_cmp(&b.first))
+                .then((&a.proto, a.server, a.port).cmp(&(&b.proto, b.server, b.port)))
+        });
+        servers.truncate(TOP);
+        let mut clients: Vec<ClientRow> = self
+            .clients
+            .into_iter()
+            .filter(|(_, c)| c.failures > 0)
+            .map(|(client, c)| ClientRow {
+                client,
+                attempts: c.attempts,
+                failures: c.failures,
+                targets: c.targets.len() as u64,
+                causes: sorted_counts(c.causes),
+            })
+            .collect();
+        let clients_total = clients.len();
+        clients.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.client.cmp(&b.client)));
+        clients.truncate(TOP);
+        let causes = self
+            .causes
+            .into_iter()
+            .map(|((kind, cause), count)| {
+                let (meaning, check) = causes::explain(kind.as_str(), &cause);
+                CauseRow { verdict: kind.as_str(), cause, count, meaning, check }
+            })
+            .collect();
+        let mut incidents = self.incidents;
+        incidents.sort_by(|a, b| {
+            let t = |m: &Map<String, Value>| m.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+            t(a).total_cmp(&t(b))
+        });
+        let mut rows = self.rows;
+        rows.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+        Report {
+            inputs: self.inputs,
+            filters: self.filter.describe(),
+            span: self.span,
+            packets: self.packets,
+            hosts: self.hosts.len() as u64,
+            hosts_capped: self.hosts_capped,
+            attempts: self.attempts,
+            failures: self.failures,
+            by_verdict: VerdictKind::ALL
+                .iter()
+                .zip(self.by_verdict)
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| (k.as_str(), n))
+                .collect(),
+            timeline: self.timeline.render(self.span),
+            servers,
+            servers_total,
+            servers_unranked: self.servers_unranked,
+            clients,
+            clients_total,
+            clients_unranked: self.clients_unranked,
+            incidents,
+            incidents_more: self.incidents_more,
+            causes,
+            failed: rows,
+            failed_more: self.rows_more,
+        }
+    }
+}
+
+/// Malformed lines listed one by one per log (the rest are counted).
+const LOG_ERRORS_LISTED: u64 = 20;
+
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
+fn sorted_counts(map: BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+impl Sink for ReportBuilder {
+    fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()> {
+        let brief_of = || brief(v.evidence.iter());
+        let record = FlowRecord {
+            // The number the JSON-lines contract writes, so a report from a log and one from the
+            // capture agree to the last digit.
+            ts: v.ts.to_string().parse().unwrap_or_else(|_| v.ts.as_secs_f64()),
+            proto: v.proto.as_str(),
+            client: v.client.ip,
+            client_port: v.client.port,
+            server: v.server.ip,
+            server_port: v.server.port,
+            kind: v.kind,
+            cause: v.cause,
+            capture: inputs.name(v.first_packet.file),
+            first_packet: Some(v.first_packet.number),
+            evidence: &brief_of,
+        };
+        self.observe(&record);
+        Ok(())
+    }
+
+    fn incident(&mut self, i: &Incident) -> io::Result<()> {
+        // The same object a log line would give, so both paths agree.
+        self.line.clear();
+        crate::output::write_incident_line(&mut self.line, i)?;
+        if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&self.line) {
+            self.observe_incident(m);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _summary: Option<&Summary>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Candidate bin widths in milliseconds; each is a multiple of the one before, so counts kept
+/// at one width can be merged into any wider one.
+const WIDTHS_MS: [i64; 19] = [
+    1, 2, 10, 20, 100, 200, 1_000, 2_000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000,
+    3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
+];
+/// Most bins kept while reading (past it, the width grows).
+const MAX_BINS: usize = 20_000;
+/// About how many bars the timeline draws.
+const TARGET_BARS: i64 = 60;
+
+/// Attempts per verdict over time, kept at the finest width that fits [`MAX_BINS`].
+#[derive(Default)]
+struct Timeline {
+    width: usize,
+    bins: BTreeMap<i64, [u64; VerdictKind::ALL.len()]>,
+}
+
+impl Timeline {
+    fn add(&mut self, ts: f64, verdict: usize) {
+        let w = WIDTHS_MS[self.width];
+        let ms = (ts * 1000.0).floor() as i64;
+        self.bins.entry(ms.div_euclid(w)).or_insert([0; VerdictKind::ALL.len()])[verdict] += 1;
+        while self.bins.len() > MAX_BINS && self.width + 1 < WIDTHS_MS.len() {
+            self.regroup(self.width + 1);
+        }
+    }
+
+    fn regroup(&mut self, to: usize) {
+        let factor = WIDTHS_MS[to] / WIDTHS_MS[self.width];
+        let mut merged: BTreeMap<i64, [u64; VerdictKind::ALL.len()]> = BTreeMap::new();
+        for (k, c) in std::mem::take(&mut self.bins) {
+            let slot = merged.entry(k.div_euclid(factor)).or_insert([0; VerdictKind::ALL.len()]);
+            for (s, n) in slot.iter_mut().zip(c) {
+                *s += n;
+            }
+        }
+        self.bins = merged;
+        self.width = to;
+    }
+
+    fn render(mut self, span: Option<(f64, f64)>) -> TimelineModel {
+        let Some((first, last)) = span else {
+            return TimelineModel { width_ms: 0, bins: Vec::new() };
+        };
+        let span_ms = ((last - first) * 1000.0).ceil() as i64;
+        let wanted = WIDTHS_MS
+            .iter()
+            .position(|w| span_ms / w < TARGET_BARS)
+            .unwrap_or(WIDTHS_MS.len() - 1)
+            .max(self.width);
+        if wanted != self.width {
+            self.regroup(wanted);
+        }
+        let w = WIDTHS_MS[self.width];
+        let (Some((&lo, _)), Some((&hi, _))) =
+            (self.bins.first_key_value(), self.bins.last_key_value())
+        else {
+            return TimelineModel { width_ms: w, bins: Vec::new() };
+        };
+        let bins = (lo..=hi)
+            .map(|k| {
+                let counts = self.bins.get(&k).copied().unwrap_or_default();
+                TimeBin {
+                    start: (k * w) as f64 / 1000.0,
+                    counts: VerdictKind::ALL.iter().map(|v| v.as_str()).zip(counts).collect(),
+                }
+            })
+            .collect();
+        TimelineModel { width_ms: w, bins }
+    }
+}
+
+/// The timeline as drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineModel {
+    /// Bin width in milliseconds.
+    pub width_ms: i64,
+    /// Consecutive bins, from the first attempt's to the last's.
+    pub bins: Vec<TimeBin>,
+}
+
+/// One bar of the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeBin {
+    /// Start of the bin, seconds since the epoch.
+    pub start: f64,
+    /// Attempts per verdict (every verdict, in [`VerdictKind::ALL`] order).
+    pub counts: Vec<(&'static str, u64)>,
+}
+
+/// A failing server:port.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerRow {
+    /// `tcp` or `udp`.
+    pub proto: String,
+    /// Address.
+    pub server: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// Failed attempts.
+    pub failures: u64,
+    /// Distinct clients that failed there.
+    pub clients: u64,
+    /// Failures by cause, most first.
+    pub causes: Vec<(String, u64)>,
+    /// First failure.
+    pub first: f64,
+    /// Last failure.
+    pub last: f64,
+}
+
+/// A client with failed attempts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientRow {
+    /// Address.
+    pub client: IpAddr,
+    /// Its attempts.
+    pub attempts: u64,
+    /// Of which failed.
+    pub failures: u64,
+    /// Distinct server:port pairs it failed on.
+    pub targets: u64,
+    /// Failures by cause, most first.
+    pub causes: Vec<(String, u64)>,
+}
+
+/// A cause seen, with what it means and what to check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CauseRow {
+    /// Verdict word.
+    pub verdict: &'static str,
+    /// Cause word.
+    pub cause: String,
+    /// Attempts.
+    pub count: u64,
+    /// What it means, in plain words.
+    pub meaning: &'static str,
+    /// What to check.
+    pub check: &'static str,
+}
+
+/// Everything a report says; the renderers only draw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// Inputs, in the order given, with their problems.
+    pub inputs: Vec<InputInfo>,
+    /// The filters applied, in words.
+    pub filters: Vec<String>,
+    /// First and last attempt (seconds since the epoch).
+    pub span: Option<(f64, f64)>,
+    /// Packets read from captures (logs carry none).
+    pub packets: u64,
+    /// Distinct addresses (clients and servers).
+    pub hosts: u64,
+    /// More addresses were seen than counted.
+    pub hosts_capped: bool,
+    /// Attempts.
+    pub attempts: u64,
+    /// Failed attempts.
+    pub failures: u64,
+    /// Attempts per verdict (those seen).
+    pub by_verdict: Vec<(&'static str, u64)>,
+    /// Attempts per verdict over time.
+    pub timeline: TimelineModel,
+    /// The most failing server:port pairs.
+    pub servers: Vec<ServerRow>,
+    /// Distinct failing server:port pairs.
+    pub servers_total: usize,
+    /// Failures at servers past the key cap.
+    pub servers_unranked: u64,
+    /// The clients with most failures.
+    pub clients: Vec<ClientRow>,
+    /// Distinct clients with failures.
+    pub clients_total: usize,
+    /// Attempts by clients past the key cap.
+    pub clients_unranked: u64,
+    /// Incidents (JSON objects as in the JSON-lines contract).
+    pub incidents: Vec<Map<String, Value>>,
+    /// Incidents past the cap.
+    pub incidents_more: u64,
+    /// Causes seen.
+    pub causes: Vec<CauseRow>,
+    /// Failed attempts listed.
+    pub failed: Vec<FailedRow>,
+    /// Failed attempts not listed (past the cap).
+    pub failed_more: u64,
+}
+
+impl Report {
+    /// Failure rate in percent, one decimal (the figure every format shows).
+    pub fn failure_rate_percent(&self) -> f64 {
+        if self.attempts == 0 {
+            return 0.0;
+        }
+        (self.failures as f64 * 1000.0 / self.attempts as f64).round() / 10.0
+    }
+
+    /// Captures and logs read.
+    pub fn count_inputs(&self, kind: &str) -> usize {
+        self.inputs.iter().filter(|i| i.kind == kind).count()
+    }
+
+    /// Input problems, one line each.
+    pub fn errors(&self) -> impl Iterator<Item = &str> {
+        self.inputs.iter().flat_map(|i| i.errors.iter().map(String::as_str))
+    }
+}
+
+/// `2026-11-20 14:03:07.123Z` for a time in seconds since the epoch.
+pub fn utc(ts: f64) -> String {
+    // To the microsecond first (the contract's precision), so float noise such as
+    // 3.1819999 does not show as 3.181.
+    let us = (ts * 1e6).round() as i64;
+    let t = crate::time::Timestamp::from_secs_nanos(
+        us.div_euclid(1_000_000),
+        (us.rem_euclid(1_000_000) * 1000) as u32,
+    );
+    format!("{}Z", crate::output::utc(t))
+}
+
+/// A bin width for people: `10 ms`, `2 s`, `5 min`, `1 h`.
+pub fn width_text(ms: i64) -> String {
+    match ms {
+        m if m < 1000 => format!("{m} ms"),
+        m if m < 60_000 => format!("{} s", m / 1000),
+        m if m < 3_600_000 => format!("{} min", m / 60_000),
+        m => format!("{} h", m / 3_600_000),
+    }
+}
+
+/// Causes of one row as `cause ×N, …`.
+pub fn causes_text(causes: &[(String, u64)]) -> String {
+    causes.iter().map(|(c, n)| format!("{c} ×{n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// An incident's subject (who) in words.
+pub fn incident_subject(i: &Map<String, Value>) -> String {
+    let s = |k: &str| i.get(k).and_then(Value::as_str).map(str::to_string);
+    match (s("client"), s("server"), i.get("server_port").and_then(Value::as_u64)) {
+        (Some(c), _, _) => format!("client {c}"),
+        (None, Some(h), Some(p)) => {
+            format!("{} {}", s("proto").unwrap_or_default(), endpoint(&h, p))
+        }
+        (None, Some(h), None) => format!("host {h}"),
+        _ => "?".into(),
+    }
+}
+
+/// `addr:port`, with brackets for IPv6.
+pub fn endpoint(addr: &str, port: u64) -> String {
+    if addr.contains(':') { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") }
+}
+
+/// An incident's evidence in one line.
+pub fn incident_evidence(i: &Map<String, Value>) -> String {
+    match i.get("evidence").and_then(Value::as_object) {
+        Some(e) => e
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Object(o) => format!(
+                    "{k}: {}",
+                    o.iter().map(|(a, b)| format!("{a} {b}")).collect::<Vec<_>>().join(", ")
+                ),
+                Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLOW: &str = r#"{"type":"flow","ts":100.5,"proto":"tcp","client":"10.0.0.1","client_port":4000,"server":"10.0.0.2","server_port":80,"verdict":"refused","cause":"host-reset","evidence":{"rst_packet":2},"capture":"a.pcap","first_packet":1}"#;
+
+    fn read(text: &str, filter: Filter) -> Report {
+        let mut b = ReportBuilder::new(filter);
+        b.add_input("log.jsonl", "log");
+        b.read_log("log.jsonl", text.as_bytes()).unwrap();
+        b.finish()
+    }
+
+    #[test]
+    fn log_lines_good_bad_and_skipped() {
+        let long = format!("{{\"x\":\"{}\"}}", "a".repeat(2 << 20));
+        let text = format!(
+            "{FLOW}\n\n{{\"type\":\"summary\"}}\n[1]\n{{\"type\":\"flow\",\"verdict\":\"nope\"}}\n{long}\n{FLOW}\n"
+        );
+        let r = read(&text, Filter::default());
+        assert_eq!(r.attempts, 2);
+        assert_eq!(r.failures, 2);
+        let errors: Vec<&str> = r.errors().collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].starts_with("log.jsonl:4: malformed line skipped: not a JSON object"));
+        assert!(errors[1].starts_with("log.jsonl:5: "));
+        assert!(errors[2].starts_with("log.jsonl:6: malformed line skipped: line longer"));
+        assert_eq!(r.failed[0].capture, "a.pcap");
+        assert_eq!(r.failed[0].packet, Some(1));
+        assert_eq!(r.failed[0].evidence, "rst_packet=2");
+        assert_eq!(r.servers[0].failures, 2);
+    }
+
+    #[test]
+    fn filters_and_time_of_day() {
+        let later = FLOW.replace("100.5", "86500.0").replace("10.0.0.1", "10.0.0.9");
+        let text = format!("{FLOW}\n{later}\n");
+        let f = Filter { since: Some(TimeBound::TimeOfDay(3600.0)), ..Filter::default() };
+        // 01:00 on the first day (1970-01-01): only the later attempt.
+        let r = read(&text, f);
+        assert_eq!(r.attempts, 1);
+        assert_eq!(r.failed[0].client.to_string(), "10.0.0.9");
+        let f = Filter { clients: vec!["10.0.0.1".parse().unwrap()], ..Filter::default() };
+        assert_eq!(read(&text, f).attempts, 1);
+        let f = Filter { verdicts: vec![VerdictKind::Established], ..Filter::default() };
+        let r = read(&text, f);
+        assert_eq!(r.attempts, 0);
+        assert!(r.timeline.bins.is_empty());
+    }
+
+    #[test]
+    fn rows_are_capped_and_counted() {
+        let text = format!("{FLOW}\n{FLOW}\n{FLOW}\n");
+        let mut b = ReportBuilder::new(Filter::default()).max_rows(2);
+        b.read_log("l", text.as_bytes()).unwrap();
+        let r = b.finish();
+        assert_eq!((r.failed.len(), r.failed_more), (2, 1));
+    }
+
+    #[test]
+    fn timeline_width_follows_the_span_and_memory_stays_bounded() {
+        let mut t = Timeline::default();
+        // One attempt a second for a day: regrouped while reading, about 60 bars at the end.
+        for s in 0..86_400 {
+            t.add(f64::from(s), 0);
+            assert!(t.bins.len() <= MAX_BINS + 1);
+        }
+        let m = t.render(Some((0.0, 86_399.0)));
+        assert_eq!(m.width_ms, 1_800_000);
+        assert_eq!(m.bins.len(), 48);
+        assert_eq!(m.bins.iter().map(|b| b.counts[0].1).sum::<u64>(), 86_400);
+        let mut t = Timeline::default();
+        t.add(1.0, 1);
+        t.add(1.05, 1);
+        let m = t.render(Some((1.0, 1.05)));
+        assert_eq!(m.width_ms, 1);
+        assert_eq!(m.bins.len(), 51);
+    }
+}

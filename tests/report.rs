@@ -1,0 +1,330 @@
+//! `connlens report` end to end: golden JSON and Markdown reports over recorded captures and
+//! over a log written by `connlens analyze`, bad inputs among good ones, filters, an empty
+//! result, and the HTML page in a real headless chromium.
+//!
+//! Golden files live in `tests/golden/`; `BLESS=1 cargo test --test report` rewrites them.
+//! Commands run from the crate root with relative paths, so the reports name inputs the same
+//! way on every machine.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn connlens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_connlens"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run connlens")
+}
+
+/// A scratch folder under `target/report-test/NAME` (relative to the crate root).
+fn scratch(name: &str) -> String {
+    let rel = format!("target/report-test/{name}");
+    let _ = fs::remove_dir_all(root().join(&rel));
+    fs::create_dir_all(root().join(&rel)).unwrap();
+    rel
+}
+
+fn read(rel: &str) -> String {
+    fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Compares `actual` with `tests/golden/NAME`, or rewrites it under `BLESS=1`.
+fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("BLESS").is_some() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (BLESS=1 writes it)", path.display()));
+    assert!(
+        expected == actual,
+        "{name} differs from the golden file (BLESS=1 cargo test --test report rewrites it):\n{actual}"
+    );
+}
+
+/// Runs `report` over `inputs` into `dir/out.{json,md}` and checks both against the goldens.
+fn report_both(dir: &str, inputs: &[&str], extra: &[&str], name: &str) -> Value {
+    let mut json = None;
+    for ext in ["json", "md"] {
+        let out = format!("{dir}/{name}.{ext}");
+        let mut args = vec!["report"];
+        args.extend_from_slice(inputs);
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-o", &out]);
+        let run = connlens(&args);
+        assert!(run.status.success(), "{args:?}: {}", String::from_utf8_lossy(&run.stderr));
+        let text = read(&out);
+        golden(&format!("{name}.{ext}"), &text);
+        if ext == "json" {
+            json = Some(serde_json::from_str(&text).unwrap());
+        }
+    }
+    json.unwrap()
+}
+
+#[test]
+fn golden_recorded_captures() {
+    let dir = scratch("recorded");
+    let r = report_both(
+        &dir,
+        &["fixtures/recorded/app-reject/input.pcap", "fixtures/recorded/dns/input.pcap"],
+        &[],
+        "recorded",
+    );
+    let h = &r["headline"];
+    assert_eq!(h["captures"], 2);
+    assert_eq!(h["attempts"], 11);
+    assert_eq!(h["failures"], 10);
+    assert!(r["failed"].as_array().unwrap().iter().all(|f| f["packet"].is_u64()));
+    assert!(r["causes"].as_array().unwrap().iter().any(|c| c["cause"] == "nxdomain"));
+}
+
+/// A log written by `analyze` gives the same report as the capture it came from (except for
+/// the packet count, which a log does not carry, and the inputs).
+#[test]
+fn golden_from_a_log_matches_the_capture() {
+    let dir = scratch("log");
+    let log = format!("{dir}/nmap.jsonl");
+    let run = connlens(&["analyze", "--format", "jsonl", "fixtures/recorded/nmap-scan/input.pcap"]);
+    assert!(run.status.success());
+    fs::write(root().join(&log), &run.stdout).unwrap();
+    let from_log = report_both(&dir, &[&log], &[], "log");
+    let out = format!("{dir}/capture.json");
+    let run = connlens(&["report", "fixtures/recorded/nmap-scan/input.pcap", "-o", &out]);
+    assert!(run.status.success());
+    let from_capture: Value = serde_json::from_str(&read(&out)).unwrap();
+    for key in ["verdicts", "timeline", "servers", "clients", "incidents", "causes", "failed"] {
+        assert!(from_log[key] == from_capture[key], "{key} differs");
+    }
+    assert_eq!(from_log["headline"]["attempts"], from_capture["headline"]["attempts"]);
+    assert_eq!(from_log["incidents"][0]["incident"], "scan");
+}
+
+#[test]
+fn bad_inputs_are_reported_and_the_rest_is_read() {
+    let dir = scratch("bad");
+    // A capture cut in the middle of a record.
+    let good = fs::read(root().join("fixtures/recorded/app-reject/input.pcap")).unwrap();
+    let damaged = format!("{dir}/damaged.pcap");
+    fs::write(root().join(&damaged), &good[..good.len() - 30]).unwrap();
+    // A log with a malformed line between good ones.
+    let run = connlens(&["analyze", "--format", "jsonl", "fixtures/recorded/dns/input.pcap"]);
+    let text = String::from_utf8(run.stdout).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(1, "{\"type\":\"flow\",\"ts\":\"soon\"");
+    lines.insert(2, "not json at all");
+    let log = format!("{dir}/dns.jsonl");
+    fs::write(root().join(&log), lines.join("\n") + "\n").unwrap();
+    let out = format!("{dir}/out.json");
+    let run =
+        connlens(&["report", &damaged, &log, "fixtures/recorded/nmap-scan/input.pcap", "-o", &out]);
+    assert_eq!(run.status.code(), Some(1), "some input was skipped");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains(&format!("{damaged}: at byte")), "{stderr}");
+    assert!(stderr.contains(&format!("{log}:2: malformed line")), "{stderr}");
+    assert!(stderr.contains(&format!("{log}:3: malformed line")), "{stderr}");
+    let r: Value = serde_json::from_str(&read(&out)).unwrap();
+    let inputs = r["inputs"].as_array().unwrap();
+    let find = |name: &str| inputs.iter().find(|i| i["name"] == name).unwrap().clone();
+    assert_eq!(find(&damaged)["ok"], false);
+    assert!(find(&damaged)["errors"][0].as_str().unwrap().contains("at byte"));
+    assert_eq!(find(&log)["errors"].as_array().unwrap().len(), 2);
+    assert_eq!(find("fixtures/recorded/nmap-scan/input.pcap")["ok"], true);
+    // Everything readable is in: the nmap scan's 200, the log's 5, and the damaged capture's
+    // attempts before the damage.
+    let attempts = r["headline"]["attempts"].as_u64().unwrap();
+    assert!(attempts >= 205, "{attempts}");
+    // The Markdown report says so too.
+    let md = format!("{dir}/out.md");
+    connlens(&["report", &damaged, &log, "-o", &md]);
+    let md = read(&md);
+    assert!(md.contains("Input problems"));
+    assert!(md.contains("malformed line skipped"));
+}
+
+#[test]
+fn filters_select_attempts() {
+    let dir = scratch("filters");
+    let out = format!("{dir}/f.json");
+    let run = connlens(&[
+        "report",
+        "fixtures/recorded/app-reject/input.pcap",
+        "fixtures/recorded/dns/input.pcap",
+        "--verdict",
+        "dns-failure,answered",
+        "--server",
+        "10.200.21.2",
+        "-o",
+        &out,
+    ]);
+    assert!(run.status.success());
+    let r: Value = serde_json::from_str(&read(&out)).unwrap();
+    assert_eq!(r["headline"]["attempts"], 4, "{}", r["verdicts"]);
+    assert!(r["failed"].as_array().unwrap().iter().all(|f| f["server"] == "10.200.21.2"));
+    let run = connlens(&[
+        "report",
+        "fixtures/recorded/app-reject/input.pcap",
+        "--port",
+        "8201,8202",
+        "--since",
+        "00:00",
+        "-o",
+        &out,
+    ]);
+    assert!(run.status.success());
+    let r: Value = serde_json::from_str(&read(&out)).unwrap();
+    assert_eq!(r["headline"]["attempts"], 2);
+}
+
+#[test]
+fn an_empty_result_says_so() {
+    let dir = scratch("empty");
+    for ext in ["md", "html", "json"] {
+        let out = format!("{dir}/e.{ext}");
+        let run = connlens(&[
+            "report",
+            "fixtures/recorded/app-reject/input.pcap",
+            "--until",
+            "1970-01-01T00:00Z",
+            "-o",
+            &out,
+        ]);
+        assert!(run.status.success());
+        let text = read(&out);
+        match ext {
+            "json" => assert!(text.contains("\"attempts\": 0")),
+            "html" => {
+                assert!(text.contains("No connection attempts match the filters"));
+                assert!(!text.contains("<svg"), "no empty charts");
+            }
+            _ => assert!(text.contains("No connection attempts match the filters")),
+        }
+    }
+}
+
+#[test]
+fn html_escapes_and_has_no_external_resources() {
+    let dir = scratch("html");
+    let log = format!("{dir}/evil.jsonl");
+    fs::write(
+        root().join(&log),
+        "{\"type\":\"flow\",\"ts\":1.5,\"proto\":\"tcp\",\"client\":\"10.0.0.1\",\"client_port\":1,\"server\":\"10.0.0.2\",\"server_port\":80,\"verdict\":\"dns-failure\",\"cause\":\"<script>alert(1)</script>\",\"evidence\":{\"dns_query\":\"<img src=x onerror=alert(1)>\"},\"capture\":\"a\\\"b.pcap\"}\n",
+    )
+    .unwrap();
+    let out = format!("{dir}/evil.html");
+    assert!(connlens(&["report", &log, "-o", &out]).status.success());
+    let html = read(&out);
+    assert!(!html.contains("<script>alert"));
+    assert!(!html.contains("<img"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    for bad in ["http://", "https://", "src=\"", "<link"] {
+        let hits: Vec<_> = html.match_indices(bad).collect();
+        // The only URL is the SVG namespace name, which is never fetched.
+        assert!(
+            hits.iter().all(|(i, _)| html[..*i].ends_with("xmlns=\"")),
+            "external reference `{bad}` in the page"
+        );
+    }
+}
+
+/// The page in a real headless chromium: it loads without script errors, the charts are drawn
+/// with a size, a typed filter (through the URL fragment, which types into the box and fires
+/// its `input` event) and a header click (likewise) work; a screenshot is written to
+/// `target/report-screenshot.png`.
+#[test]
+fn html_page_in_headless_chromium() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+    else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "chromium is required on CI");
+        eprintln!("skipped: no chromium (apt-get install chromium)");
+        return;
+    };
+    let dir = scratch("browser");
+    let out = format!("{dir}/page.html");
+    let run = connlens(&[
+        "report",
+        "fixtures/recorded/app-reject/input.pcap",
+        "fixtures/recorded/dns/input.pcap",
+        "fixtures/recorded/nmap-scan/input.pcap",
+        "-o",
+        &out,
+    ]);
+    assert!(run.status.success());
+    let page = root().join(&out);
+    let url = format!("file://{}", page.display());
+    let profile = root().join(&dir).join("profile");
+    let browse = |extra: &[&str], url: &str| -> Output {
+        let mut c = Command::new(chromium);
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url);
+        c.output().expect("run chromium")
+    };
+    let attr = |dom: &str, name: &str| -> Option<String> {
+        let tag = &dom[dom.find("<html")?..];
+        let tag = &tag[..tag.find('>')?];
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(tag[start..start + tag[start..].find('"')?].to_string())
+    };
+    let dump = |fragment: &str| -> String {
+        let o = browse(&["--virtual-time-budget=3000", "--dump-dom"], &format!("{url}{fragment}"));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+
+    let dom = dump("");
+    assert!(dom.contains("id=\"failed\""), "page did not load: {dom:.300}");
+    assert_eq!(attr(&dom, "data-js-errors"), None, "script errors");
+    let width: u32 = attr(&dom, "data-chart-width").unwrap().parse().unwrap();
+    let height: u32 = attr(&dom, "data-chart-height").unwrap().parse().unwrap();
+    assert!(width > 300 && height > 100, "timeline drawn at {width}x{height}");
+    assert!(dom.matches("class=\"bar\"").count() >= 3, "timeline bars");
+    assert_eq!(attr(&dom, "data-visible-rows").as_deref(), Some("207"));
+
+    // A typed query: only the DNS failures are left.
+    let dom = dump("#filter=dns-failure");
+    assert_eq!(attr(&dom, "data-js-errors"), None);
+    assert_eq!(attr(&dom, "data-visible-rows").as_deref(), Some("4"));
+    // Two words: both must match.
+    let dom = dump("#filter=nxdomain%2010.200.21.2");
+    assert_eq!(attr(&dom, "data-visible-rows").as_deref(), Some("1"));
+    // A click on the packet column header sorts by packet number.
+    let dom = dump("#sort=8");
+    assert_eq!(attr(&dom, "data-sorted-by").as_deref(), Some("8 asc"));
+    assert_eq!(attr(&dom, "data-first-row").as_deref(), Some("1"));
+
+    let shot = root().join("target/report-screenshot.png");
+    let _ = fs::remove_file(&shot);
+    browse(
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,2000",
+            "--hide-scrollbars",
+        ],
+        &url,
+    );
+    let png = fs::read(&shot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "screenshot");
+    eprintln!("screenshot: {}", shot.display());
+    let _ = Path::new(&profile);
+}
