@@ -979,7 +979,12 @@ impl TcpState {
                 };
                 return (VerdictKind::Partial, cause);
             }
-            if r.from_client {
+            // A SYN-ACK that does not acknowledge the SYN is still an answer: the client's RST
+            // answered it (RFC 9293 §3.10.7.3), so the attempt was not unanswered.
+            if r.from_client && self.syn_ack.is_some() {
+                return (VerdictKind::Partial, "client-aborted-handshake");
+            }
+            if r.from_client && !self.server_spoke {
                 return (VerdictKind::Unanswered, "client-aborted");
             }
         }

@@ -447,6 +447,19 @@ fn midstream_tcp_is_partial_with_the_service_as_server() {
     assert_eq!(v[0].server.port, 443);
 }
 
+/// Found by the property test `one_verdict_per_attempt_and_no_unanswered_after_syn_ack` (and
+/// the `track_packets` fuzz target): a SYN-ACK acknowledging the wrong sequence number, then
+/// the client's RST, was called `unanswered` / `client-aborted` — "no answer from the server".
+#[test]
+fn rst_after_a_syn_ack_with_a_wrong_ack_is_not_unanswered() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40015, S, 80, SYN, 100, 0, 64);
+    r.tcp(0.0, S, 80, C, 40015, SYN | ACK, 100, 102, 64);
+    r.tcp(0.0, C, 40015, S, 80, RST, 100, 0, 64);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "client-aborted-handshake")]);
+}
+
 #[test]
 fn syn_ack_without_final_ack_is_partial_not_unanswered() {
     let mut r = Run::new();
