@@ -13,7 +13,7 @@ use crate::decode::{
     IcmpError, IcmpErrorKind, Packet, PayloadPrefix, Proto, TcpFlags, TcpSegment, Transport,
 };
 use crate::flow::{Endpoint, FlowKey};
-use crate::time::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::verdict::{
     Evidence, Verdict, VerdictKind, hint_for, icmp4_unreachable_cause, icmp6_unreachable_cause,
 };
@@ -129,6 +129,9 @@ struct TcpState {
     server_first: Option<Box<(PayloadPrefix, Origin)>>,
     /// SYNs the client had sent when the first SYN-ACK came (more than one: slow accept).
     syns_before_answer: u32,
+    /// Copies of the client's SYN captured within [`SYN_DUPLICATE_WITHIN`] of the previous
+    /// one: the capture's duplicates, not retransmissions.
+    syn_duplicates: u32,
     /// SYN-ACKs the server resent after the client had acknowledged one (accept queue full).
     syn_ack_after_ack: u32,
     /// The server's first zero-window advertisement after the handshake.
@@ -206,6 +209,12 @@ fn is_udp_service_port(port: u16) -> bool {
         53 | 67 | 69 | 88 | 123 | 161 | 389 | 443 | 500 | 514 | 1812 | 1813 | 4500 | 5353
     )
 }
+
+/// A copy of the client's SYN (same ISN) closer than this to the previous one is the same
+/// packet captured twice (a span port mirroring both directions of a link, two capture points
+/// merged), not a retransmission: no stack resends a SYN that soon (Linux waits 1 s, RFC 6298
+/// says 1 s; the smallest retransmission timeout in use is 200 ms).
+const SYN_DUPLICATE_WITHIN: Duration = Duration(100_000_000);
 
 fn is_syn_only(t: &TcpSegment) -> bool {
     t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::ACK) && !t.flags.has(TcpFlags::RST)
@@ -693,7 +702,14 @@ impl TcpState {
                 if self.client_isn.is_none() {
                     self.client_isn = Some(t.seq);
                 }
-                if self.client_isn == Some(t.seq) {
+                let since = p.ts.since(self.last_syn_ts);
+                if self.client_isn == Some(t.seq)
+                    && self.syn_count > 0
+                    && since.0 >= 0
+                    && since < SYN_DUPLICATE_WITHIN
+                {
+                    self.syn_duplicates += 1;
+                } else if self.client_isn == Some(t.seq) {
                     if (self.syn_count as usize) < SYN_KEPT {
                         self.syn_times[self.syn_count as usize] = p.ts;
                         self.syn_numbers[self.syn_count as usize] = p.origin.number;
@@ -768,6 +784,9 @@ impl TcpState {
         ev.insert("syn_packets", json!(self.syn_numbers[..kept].to_vec()));
         let times: Vec<Value> = self.syn_times[..kept].iter().map(|t| secs(*t, first)).collect();
         ev.insert("syn_times", Value::Array(times));
+        if self.syn_duplicates > 0 {
+            ev.insert("syn_duplicates", json!(self.syn_duplicates));
+        }
         if let Some((_, o)) = self.syn_ack {
             ev.insert("syn_ack_packet", json!(o.number));
             ev.insert("syn_ack_count", json!(self.syn_ack_count));
