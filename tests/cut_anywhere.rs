@@ -51,11 +51,14 @@ fn boundaries(bytes: &[u8]) -> Vec<usize> {
     let mut out = Vec::new();
     match &bytes[..4] {
         [0x0a, 0x0d, 0x0d, 0x0a] => {
-            // Little-endian pcapng, as the fixtures are written.
-            assert_eq!(le(8), 0x1a2b_3c4d, "little-endian pcapng");
+            // Each section header says its byte order (the byte-order magic after the length).
+            let mut big = false;
             let mut at = 0;
             while at < bytes.len() {
-                at += le(at + 4);
+                if bytes[at..at + 4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+                    big = bytes[at + 8..at + 12] == [0x1a, 0x2b, 0x3c, 0x4d];
+                }
+                at += if big { be(at + 4) } else { le(at + 4) };
                 out.push(at);
             }
         }
