@@ -351,3 +351,28 @@ proptest! {
         prop_assert!(ids.iter().copied().eq(1..=attempts));
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A span port that records every frame twice (the copy a few µs later) changes no
+    /// verdict or cause.
+    #[test]
+    fn duplicated_frames_change_no_verdict(
+        convs in proptest::collection::vec((kind(), 0u32..8000, 1u32..400), 1..4),
+        gap_us in 0i64..50,
+    ) {
+        let mut once = Vec::new();
+        let mut twice = Vec::new();
+        for (n, &(kind, start, rtt)) in convs.iter().enumerate() {
+            for p in conversation(n as u8, kind, start, rtt) {
+                once.push(p);
+                twice.push(p);
+                twice.push(Packet { ts: p.ts.add(Duration(gap_us * 1000)), ..p });
+            }
+        }
+        once.sort_by_key(|p| p.ts);
+        twice.sort_by_key(|p| p.ts);
+        prop_assert_eq!(by_flow(&run(&once)), by_flow(&run(&twice)));
+    }
+}

@@ -108,6 +108,8 @@ struct TcpState {
     server_isn: Option<u32>,
     syn_ack: Option<(Timestamp, Origin)>,
     syn_ack_count: u32,
+    /// When the last SYN-ACK counted in `syn_ack_count` was captured.
+    last_syn_ack_ts: Timestamp,
     /// The server acknowledged the client's SYN (SYN-ACK with ack = ISN + 1, or later ACKs).
     client_syn_acked: bool,
     /// The client acknowledged the server's SYN.
@@ -129,8 +131,9 @@ struct TcpState {
     server_first: Option<Box<(PayloadPrefix, Origin)>>,
     /// SYNs the client had sent when the first SYN-ACK came (more than one: slow accept).
     syns_before_answer: u32,
-    /// Copies of the client's SYN captured within [`SYN_DUPLICATE_WITHIN`] of the previous
-    /// one: the capture's duplicates, not retransmissions.
+    /// Copies of the client's SYN or the server's SYN-ACK captured within
+    /// [`SYN_DUPLICATE_WITHIN`] of the previous one: the capture's duplicates, not
+    /// retransmissions.
     syn_duplicates: u32,
     /// SYN-ACKs the server resent after the client had acknowledged one (accept queue full).
     syn_ack_after_ack: u32,
@@ -210,10 +213,10 @@ fn is_udp_service_port(port: u16) -> bool {
     )
 }
 
-/// A copy of the client's SYN (same ISN) closer than this to the previous one is the same
-/// packet captured twice (a span port mirroring both directions of a link, two capture points
-/// merged), not a retransmission: no stack resends a SYN that soon (Linux waits 1 s, RFC 6298
-/// says 1 s; the smallest retransmission timeout in use is 200 ms).
+/// A copy of the client's SYN (same ISN) or of the server's SYN-ACK closer than this to the
+/// previous one is the same packet captured twice (a span port mirroring both directions of a
+/// link, two capture points merged), not a retransmission: no stack resends a SYN that soon
+/// (Linux waits 1 s, RFC 6298 says 1 s; the smallest retransmission timeout in use is 200 ms).
 const SYN_DUPLICATE_WITHIN: Duration = Duration(100_000_000);
 
 fn is_syn_only(t: &TcpSegment) -> bool {
@@ -727,8 +730,18 @@ impl TcpState {
                 if self.server_isn.is_none() {
                     self.server_isn = Some(t.seq);
                 }
-                if f.has(TcpFlags::ACK) {
+                // A copy of the last SYN-ACK captured within moments of it (see
+                // SYN_DUPLICATE_WITHIN) is no retransmission: not counted as one.
+                let since = p.ts.since(self.last_syn_ack_ts);
+                let duplicate = self.syn_ack.is_some()
+                    && self.server_isn == Some(t.seq)
+                    && since.0 >= 0
+                    && since < SYN_DUPLICATE_WITHIN;
+                if f.has(TcpFlags::ACK) && duplicate {
+                    self.syn_duplicates += 1;
+                } else if f.has(TcpFlags::ACK) {
                     self.syn_ack_count += 1;
+                    self.last_syn_ack_ts = p.ts;
                     if self.syn_ack.is_none() {
                         self.syn_ack = Some((p.ts, p.origin));
                         self.syns_before_answer = self.syn_count;
