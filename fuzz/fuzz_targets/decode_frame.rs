@@ -29,13 +29,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let link = LINKS[data[0] as usize % LINKS.len()];
     let orig_len = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
-    let frame = Frame {
-        ts: Timestamp(0),
-        link,
-        orig_len,
-        data: &data[5..],
-        origin: Origin::default(),
-    };
+    let frame =
+        Frame { ts: Timestamp(0), link, orig_len, data: &data[5..], origin: Origin::default() };
     if let Ok(p) = decode(&frame) {
         // What the decoder keeps is bounded by what was captured.
         match p.transport {

@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    assert!(e.offset <= data.len() as u64, "error offset {} past the end", e.offset);
+                    assert!(
+                        e.offset <= data.len() as u64,
+                        "error offset {} past the end",
+                        e.offset
+                    );
                     // After an error there is nothing more.
                     assert!(matches!(r.next_frame(), Ok(None)));
                     break;

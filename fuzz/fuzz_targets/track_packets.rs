@@ -129,7 +129,8 @@ fuzz_target!(|data: &[u8]| {
         let n = i as u64 + 1;
         // Time steps of 0..=2.5 s, sometimes backwards.
         let step = i64::from(c[4] & 0x7f) * 20_000_000;
-        ts = Timestamp(if c[4] & 0x80 != 0 && c[4] & 0x40 != 0 { ts.0 - step } else { ts.0 + step });
+        ts =
+            Timestamp(if c[4] & 0x80 != 0 && c[4] & 0x40 != 0 { ts.0 - step } else { ts.0 + step });
         let p = packet(n, ts, c);
         packets.push(p);
         // Timers first (decided by the packets before this one), then the packet itself.
