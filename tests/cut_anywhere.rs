@@ -169,3 +169,36 @@ fn a_capture_cut_anywhere_keeps_every_verdict_decided_before_the_cut() {
     eprintln!("{cuts_tried} cuts tried");
     assert!(cuts_tried > 10_000, "{cuts_tried} cuts");
 }
+
+/// The binary on a few cuts of a multi-section pcapng (read from stdin): exit 0 at each block
+/// boundary, exit 1 with the damaged block's offset named inside one.
+#[test]
+fn the_binary_names_the_damaged_block_of_a_cut_pcapng() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/generated/pcapng-sections/input.pcapng");
+    let bytes = std::fs::read(path).unwrap();
+    let bounds = boundaries(&bytes);
+    for (i, &b) in bounds.iter().enumerate() {
+        for cut in [b, b + 5].into_iter().filter(|&c| c < bytes.len()) {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_connlens"))
+                .args(["analyze", "--format", "jsonl", "--no-summary", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(&bytes[..cut]).unwrap();
+            let o = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            if cut == b {
+                assert_eq!(o.status.code(), Some(0), "cut at {cut}: {stderr}");
+            } else {
+                assert_eq!(o.status.code(), Some(1), "cut at {cut}: {stderr}");
+                let expected = format!("connlens: error: <stdin>: at byte {b}:");
+                assert!(stderr.contains(&expected), "cut at {cut} (block {i}): {stderr}");
+            }
+        }
+    }
+}
