@@ -376,3 +376,42 @@ proptest! {
         prop_assert_eq!(by_flow(&run(&once)), by_flow(&run(&twice)));
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Any timestamps at all (before 1970, near the ends of i64, jumping both ways): the
+    /// tracker gives one verdict per attempt and every output format writes them, no panic.
+    #[test]
+    fn wild_timestamps_never_panic(
+        convs in proptest::collection::vec((kind(), 0u32..8000, 1u32..400), 1..4),
+        times in proptest::collection::vec(
+            prop_oneof![
+                any::<i64>(),
+                Just(i64::MIN),
+                Just(i64::MAX),
+                Just(0i64),
+                (-2_000_000_000i64..2_000_000_000).prop_map(|s| s * 1_000_000_000),
+            ],
+            1..30,
+        ),
+    ) {
+        use connlens::output::{Format, Inputs, sink_for};
+        let mut packets = Vec::new();
+        for (n, &(kind, start, rtt)) in convs.iter().enumerate() {
+            packets.extend(conversation(n as u8, kind, start, rtt));
+        }
+        for (i, p) in packets.iter_mut().enumerate() {
+            p.ts = Timestamp(times[i % times.len()]);
+        }
+        let verdicts = run(&packets);
+        let inputs = Inputs { names: vec!["x".into()] };
+        for format in [Format::Jsonl, Format::Csv, Format::Table] {
+            let mut sink = sink_for(format, Vec::new(), false);
+            for v in &verdicts {
+                sink.verdict(v, &inputs).unwrap();
+            }
+            sink.finish(None).unwrap();
+        }
+    }
+}
