@@ -415,3 +415,36 @@ proptest! {
         }
     }
 }
+
+/// A pcapng whose timestamps sit at the ends of what it can hold (0 and i64::MAX ns), going
+/// back and forth: the whole pipeline, summary included, in every format, without a panic.
+#[test]
+fn extreme_pcapng_timestamps_through_the_pipeline() {
+    use connlens::capture::{MergedSource, NamedInput, PcapngWriter, TsResolution};
+    use connlens::output::{Format, sink_for};
+    use connlens::pipeline::{AnalyzeConfig, analyze};
+    let mut w = PcapngWriter::new(Vec::new(), false).unwrap();
+    w.add_interface(LinkType::RAW, 65535, TsResolution::Nano).unwrap();
+    let times = [i64::MAX, 0, i64::MAX - 1, 1];
+    let client = Ip::new(Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(198, 51, 100, 20));
+    let syn = frame::tcp(&client, &Tcp::new(40000, 443).seq(1001).flags(SYN), b"");
+    let rst = frame::tcp(&client.reversed(), &Tcp::new(443, 40000).ack(1002).flags(RST | ACK), b"");
+    let udp = frame::udp(&client, 40001, 53, b"\x00\x07\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00");
+    for (ts, f) in times.iter().zip([&syn, &rst, &udp, &syn]) {
+        w.write_frame(0, Timestamp(*ts), f, f.len() as u32).unwrap();
+    }
+    let bytes = w.into_inner();
+    for format in [Format::Jsonl, Format::Csv, Format::Table] {
+        let input = NamedInput {
+            name: "extreme".into(),
+            input: Box::new(std::io::Cursor::new(bytes.clone())),
+            size: None,
+        };
+        let (source, errors) = MergedSource::from_inputs(vec![input]);
+        let config = AnalyzeConfig { summary: true, ..AnalyzeConfig::default() };
+        let mut sink = sink_for(format, Vec::new(), false);
+        let outcome = analyze(source, errors, config, sink.as_mut(), None).unwrap();
+        assert_eq!(outcome.input_errors, 0);
+        assert!(outcome.attempts >= 2, "{format:?}: {}", outcome.attempts);
+    }
+}
