@@ -154,7 +154,7 @@ const DUPLICATE_WITHIN: i64 = 100_000_000;
 
 /// Whether `later` is within [`DUPLICATE_WITHIN`] of `earlier` (either way round).
 fn is_duplicate(later: Timestamp, earlier: Timestamp) -> bool {
-    later.since(earlier).0.abs() < DUPLICATE_WITHIN
+    later.since(earlier).0.unsigned_abs() < DUPLICATE_WITHIN.unsigned_abs()
 }
 
 #[derive(Clone, Debug, Default)]
@@ -903,7 +903,7 @@ impl TcpState {
 
     fn syn_evidence(&self, ev: &mut Evidence) {
         if self.duplicates > 0 {
-            ev.insert("duplicate_handshake_packets", json!(self.duplicates));
+            ev.insert("syn_duplicates", json!(self.duplicates));
         }
         if self.syn_count == 0 {
             return;
@@ -1130,7 +1130,12 @@ impl TcpState {
                 };
                 return (VerdictKind::Partial, cause);
             }
-            if r.from_client {
+            // A SYN-ACK that does not acknowledge the SYN is still an answer: the client's RST
+            // answered it (RFC 9293 §3.10.7.3), so the attempt was not unanswered.
+            if r.from_client && self.syn_ack.is_some() {
+                return (VerdictKind::Partial, "client-aborted-handshake");
+            }
+            if r.from_client && !self.server_spoke {
                 return (VerdictKind::Unanswered, "client-aborted");
             }
         }

@@ -230,12 +230,14 @@ impl Tracker {
     /// the clock far ahead.
     pub fn capture_time(&mut self, ts: Timestamp, out: &mut impl VerdictOut) {
         if ts <= self.now {
+            // Time ran backwards (or stands still): timers wait for it to move forward again,
+            // so a stretch of earlier-stamped packets is judged on its own clock.
             self.jump = None;
             return;
         }
         if self.now.0 != i64::MIN && ts.since(self.now) > CLOCK_JUMP {
             match self.jump {
-                Some(first) if ts.since(first).0.abs() <= CLOCK_JUMP.0 => {
+                Some(first) if ts.since(first).0.unsigned_abs() <= CLOCK_JUMP.0.unsigned_abs() => {
                     self.jump = None;
                     self.advance(ts, out);
                 }

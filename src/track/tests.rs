@@ -9,7 +9,8 @@ use crate::decode::{
     IcmpError, IcmpErrorKind, Packet, PayloadPrefix, QuotedPacket, TcpFlags, TcpSegment, Transport,
     UdpDatagram,
 };
-use crate::verdict::VerdictKind;
+use crate::verdict::{Verdict, VerdictKind};
+use serde_json::json;
 
 const SYN: u8 = TcpFlags::SYN;
 const ACK: u8 = TcpFlags::ACK;
@@ -448,6 +449,45 @@ fn midstream_tcp_is_partial_with_the_service_as_server() {
     let v = r.finish();
     assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "midstream")]);
     assert_eq!(v[0].server.port, 443);
+}
+
+/// Found by the property test `one_verdict_per_attempt_and_no_unanswered_after_syn_ack` (and
+/// the `track_packets` fuzz target): a SYN-ACK acknowledging the wrong sequence number, then
+/// the client's RST, was called `unanswered` / `client-aborted` — "no answer from the server".
+#[test]
+fn rst_after_a_syn_ack_with_a_wrong_ack_is_not_unanswered() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40015, S, 80, SYN, 100, 0, 64);
+    r.tcp(0.0, S, 80, C, 40015, SYN | ACK, 100, 102, 64);
+    r.tcp(0.0, C, 40015, S, 80, RST, 100, 0, 64);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "client-aborted-handshake")]);
+}
+
+/// A span port shows each frame twice: the SYN's copy 1 µs later is not a retransmission (it
+/// made an accepted connection `slow-accept` and inflated `syn_count`), nor the SYN-ACK's
+/// (`syn-ack-retransmitted`); a real one a second later still is.
+#[test]
+fn a_duplicate_syn_is_not_a_retransmission() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40016, S, 80, SYN, 1, 0, 64);
+    r.tcp(0.000_001, C, 40016, S, 80, SYN, 1, 0, 64);
+    r.tcp(0.1, S, 80, C, 40016, SYN | ACK, 9, 2, 60);
+    r.tcp(0.100_001, C, 40016, S, 80, ACK, 2, 10, 64);
+    // The SYN-ACK's copy, after the client's ACK: no retransmitted SYN-ACK either.
+    r.tcp(0.100_002, S, 80, C, 40016, SYN | ACK, 9, 2, 60);
+    r.tcp(0.3, C, 40017, S, 81, SYN, 5, 0, 64);
+    r.tcp(0.300_002, C, 40017, S, 81, SYN, 5, 0, 64);
+    r.tcp(1.3, C, 40017, S, 81, SYN, 5, 0, 64);
+    let v = r.finish();
+    assert_eq!(v[0].kind, VerdictKind::Established);
+    assert!(!["slow-accept", "syn-ack-retransmitted"].contains(&v[0].cause), "{}", v[0].cause);
+    let ev = |v: &Verdict, k: &str| v.evidence.get(k).cloned();
+    assert_eq!(ev(&v[0], "syn_count"), Some(json!(1)));
+    assert_eq!(ev(&v[0], "syn_ack_count"), Some(json!(1)));
+    assert_eq!(ev(&v[0], "syn_duplicates"), Some(json!(2)));
+    assert_eq!(ev(&v[1], "syn_count"), Some(json!(2)));
+    assert_eq!(ev(&v[1], "syn_duplicates"), Some(json!(1)));
 }
 
 #[test]
@@ -943,7 +983,7 @@ fn duplicated_packets_are_not_retransmissions() {
     let v = one(r);
     assert_eq!((v.kind, v.cause), (VerdictKind::Established, "closed"));
     assert_eq!(v.evidence["syn_count"], 1);
-    assert_eq!(v.evidence["duplicate_handshake_packets"], 2);
+    assert_eq!(v.evidence["syn_duplicates"], 2);
 }
 
 #[test]

@@ -1,0 +1,42 @@
+//! Bytes → a frame of some link type → decode. Must never panic, whatever the bytes.
+//!
+//! Input layout: byte 0 picks the link type, bytes 1..5 the length on the wire (so that
+//! `orig_len` smaller and larger than the captured bytes are both tried), the rest is the frame.
+#![no_main]
+
+use connlens::capture::{Frame, LinkType, Origin};
+use connlens::decode::{Transport, decode};
+use connlens::time::Timestamp;
+use libfuzzer_sys::fuzz_target;
+
+const LINKS: [LinkType; 11] = [
+    LinkType::NULL,
+    LinkType::ETHERNET,
+    LinkType::RAW_BSD12,
+    LinkType::RAW_BSD14,
+    LinkType::RAW,
+    LinkType::LOOP,
+    LinkType::LINUX_SLL,
+    LinkType::IPV4,
+    LinkType::IPV6,
+    LinkType::LINUX_SLL2,
+    LinkType(147), // a user link type: must be skipped, not decoded
+];
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 5 {
+        return;
+    }
+    let link = LINKS[data[0] as usize % LINKS.len()];
+    let orig_len = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+    let frame =
+        Frame { ts: Timestamp(0), link, orig_len, data: &data[5..], origin: Origin::default() };
+    if let Ok(p) = decode(&frame) {
+        // What the decoder keeps is bounded by what was captured.
+        match p.transport {
+            Transport::Tcp(t) => assert!(t.payload.as_slice().len() <= frame.data.len()),
+            Transport::Udp(u) => assert!(u.payload.as_slice().len() <= frame.data.len()),
+            Transport::IcmpError(_) | Transport::Neighbor(_) => {}
+        }
+    }
+});
