@@ -68,6 +68,12 @@ fn packet(n: u64, ts: Timestamp, c: &[u8; 8]) -> Packet {
                     src_port: dport,
                     dst_port: PORTS[((c[6] >> 2) & 3) as usize],
                     tcp_seq: (c[2] & 8 != 0).then_some(SEQS[((c[6] >> 4) & 3) as usize]),
+                    // Some quotes name the flags (a SYN or a SYN-ACK), most do not.
+                    tcp_flags: match c[6] & 3 {
+                        1 => Some(TcpFlags(TcpFlags::SYN)),
+                        2 => Some(TcpFlags(TcpFlags::SYN | TcpFlags::ACK)),
+                        _ => None,
+                    },
                     ttl: c[3],
                 },
             })
