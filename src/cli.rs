@@ -270,7 +270,7 @@ pub struct LiveArgs {
     pub buffer_size: u32,
 
     /// Bytes kept of each packet; the default covers every header stack connlens decodes plus
-    /// the first 64 payload bytes its application checks read.
+    /// the first 128 payload bytes its application checks read.
     #[arg(long, value_name = "BYTES", default_value_t = connlens::capture::live::DEFAULT_SNAPLEN, value_parser = clap::value_parser!(u32).range(128..=262_144))]
     pub snaplen: u32,
 
