@@ -257,6 +257,11 @@ pub struct LiveArgs {
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
 
+    /// When started as root: once the capture and the -w file are open, run as this user
+    /// (as tcpdump -Z); `root` keeps root.
+    #[arg(short = 'Z', long = "user", value_name = "USER", default_value = "nobody")]
+    pub user: String,
+
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     pub duration: Option<f64>,

@@ -122,6 +122,10 @@ fn run_live(a: &LiveArgs) -> ExitCode {
             }
         },
     };
+    if let Err(e) = connlens::capture::live::drop_privileges(&a.user) {
+        error_line(e);
+        return ExitCode::from(1);
+    }
     let filter = capture.applied_filter().map(|f| format!(" (filter: {f})")).unwrap_or_default();
     eprintln!("connlens: listening on {}{filter}", capture.interface());
     let stdout = io::stdout();

@@ -547,3 +547,29 @@ fn captures_without_root_given_only_the_capture_capabilities() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Started as root, `live` runs as `nobody` once the capture is open (as tcpdump -Z does), so
+/// nothing that parses hostile packets runs as root; `--user root` keeps root.
+#[test]
+fn started_as_root_it_drops_to_nobody_once_the_capture_is_open() {
+    if !need_root("started_as_root_it_drops_to_nobody_once_the_capture_is_open") {
+        return;
+    }
+    for (extra, uid) in [(None, "65534"), (Some("root"), "0")] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["live", "-i", "lo", "--duration", "2", "--format", "jsonl"]);
+        if let Some(u) = extra {
+            cmd.args(["--user", u]);
+        }
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        // Wait for "listening on": the drop happens just before it is printed.
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        assert!(line.contains("listening on lo"), "{line}");
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap().to_string();
+        assert!(uids.split_whitespace().skip(1).all(|u| u == uid), "{uids}");
+        assert!(child.wait().unwrap().success());
+    }
+}
