@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
-# Throughput benchmark: how fast connlens analyzes a capture, next to the cheapest possible
-# read (cat) and the reference packet tool (tcpdump), all reading from the page cache.
+# Throughput and memory benchmark: connlens next to the cheapest possible read (cat) and the
+# reference packet tools (tcpdump, tshark), all reading the same generated captures from the
+# page cache, in the same run; then connlens' verdicts are checked against the generator's.
 #
-#     bench/run.sh [SIZE]          # SIZE as gencap takes it: 200M, 1G (default), 5G ...
+#     bench/run.sh [SIZE]          # SIZE of the mix capture as gencap takes it: 200M, 1G (default)
 #
-# Needs (installs nothing itself):
-#   - tcpdump
-#   - GNU time at /usr/bin/time (Debian/Ubuntu package `time`: apt-get install -y time),
-#     for wall time, user+sys CPU and peak RSS of each run; bash's `time` gives no RSS.
-# Environment: RUNS (default 3) runs per tool; SEED (default 1) for the generator.
+# Three captures (see bench/README.md):
+#   mix       SIZE         realistic conversations and failures: the speed figure
+#   flood     FLOOD_SIZE   (default 200M) 60-74 byte SYN flood answered by RSTs and ICMP errors
+#   synflood  SYN_FLOWS    (default 10000000; 0 skips) distinct unanswered SYNs: memory bound
+# plus tshark (`-q -z conv,tcp`, far slower) on a TSHARK_SIZE (default 100M) mix.
+#
+# Needs (installs nothing itself): tcpdump, python3, GNU time at /usr/bin/time (Debian
+# package `time`); tshark is optional (its rows are skipped when missing).
+# Environment: RUNS (default 3) runs per tool; SEED (default 1); THREADS (default "1 2"):
+# the --threads values to time connlens with.
 # Everything goes to bench/out/ (gitignored); see bench/README.md for the columns.
 set -euo pipefail
 
 SIZE=${1:-1G}
 RUNS=${RUNS:-3}
 SEED=${SEED:-1}
+FLOOD_SIZE=${FLOOD_SIZE:-200M}
+TSHARK_SIZE=${TSHARK_SIZE:-100M}
+SYN_FLOWS=${SYN_FLOWS:-10000000}
+THREADS=${THREADS:-1 2}
 cd "$(dirname "$0")/.."
 OUT=bench/out
 mkdir -p "$OUT"
@@ -24,35 +34,39 @@ command -v tcpdump >/dev/null || { echo "run.sh: tcpdump not found (apt-get inst
 [ -x /usr/bin/time ] || { echo "run.sh: GNU time not found at /usr/bin/time (apt-get install -y time)" >&2; missing=1; }
 command -v python3 >/dev/null || { echo "run.sh: python3 not found" >&2; missing=1; }
 [ "$missing" = 0 ] || exit 1
+HAVE_TSHARK=0
+if command -v tshark >/dev/null; then HAVE_TSHARK=1; else
+    echo "run.sh: tshark not found (apt-get install -y tshark): its rows are skipped" >&2
+fi
 
 echo "== build (release)"
 cargo build --release --quiet
 cargo build --release --quiet --example gencap --example read_speed
-
-PCAP="$OUT/mix-$SIZE.pcap"
-EXPECTED="$OUT/mix-$SIZE.expected.jsonl"
-echo "== generate: gencap --kind mix --size $SIZE --seed $SEED"
-/usr/bin/time -f "gencap: %e s wall, %U s user, %S s sys, %M KB peak RSS" \
-    target/release/examples/gencap --kind mix --size "$SIZE" --seed "$SEED" \
-    --out "$PCAP" --expected "$EXPECTED"
-FILE_BYTES=$(stat -c %s "$PCAP")
-
-# Warm the page cache once, so every tool below reads from memory, not disk.
-cat "$PCAP" > /dev/null
-
 CONNLENS=target/release/connlens
-HAVE_CONNLENS=0
-if [ -x "$CONNLENS" ]; then HAVE_CONNLENS=1; fi
+GENCAP=target/release/examples/gencap
+# --threads exists from the sharded tracker on; older trees time the single tracker only.
+if ! "$CONNLENS" analyze --help | grep -q -- '--threads'; then THREADS=1; NO_THREADS_FLAG=1; fi
 
-MEAS="$OUT/measurements-$SIZE.txt"
-: > "$MEAS"
 TIMEF="$OUT/.time"
+RESULTS="$OUT/results-$SIZE.txt"
+: > "$RESULTS"
 
-# measure NAME OUTFILE CMD...: RUNS runs; appends "NAME wall cpu rss_kb" per run to $MEAS.
-measure() {
-    local name=$1 out=$2
+# generate KIND NAME ARGS...: writes $OUT/NAME.pcap and $OUT/NAME.expected.jsonl.
+generate() {
+    local kind=$1 name=$2
     shift 2
-    local i
+    echo "== generate $name: gencap --kind $kind $* --seed $SEED"
+    /usr/bin/time -f "   gencap: %e s wall, %M KB peak RSS" "$GENCAP" --kind "$kind" "$@" \
+        --seed "$SEED" --out "$OUT/$name.pcap" --expected "$OUT/$name.expected.jsonl" 2>&1 |
+        grep -E '^(gencap|   gencap)' || true
+    cat "$OUT/$name.pcap" > /dev/null   # into the page cache: compare tools, not disks
+}
+
+# measure MEAS NAME OUTFILE CMD...: RUNS runs; appends "NAME wall cpu rss_kb" per run to MEAS.
+measure() {
+    local meas=$1 name=$2 out=$3
+    shift 3
+    local i wall user sys rss
     for ((i = 1; i <= RUNS; i++)); do
         /usr/bin/time -f "%e %U %S %M" -o "$TIMEF" "$@" > "$out" 2> "$OUT/.stderr" || {
             echo "run.sh: $name failed:" >&2
@@ -60,68 +74,117 @@ measure() {
             return 1
         }
         read -r wall user sys rss < "$TIMEF"
-        echo "$name $wall $(python3 -c "print($user + $sys)") $rss" >> "$MEAS"
-        echo "   $name run $i: ${wall} s wall, $(python3 -c "print(round($user + $sys, 2))") s CPU, ${rss} KB peak RSS"
+        echo "$name $wall $user $sys $rss" >> "$meas"
+        echo "   $name run $i: ${wall} s wall, ${user} s user + ${sys} s sys, ${rss} KB peak RSS"
     done
 }
 
-echo "== time ($RUNS runs each, file in page cache)"
-measure cat /dev/null cat "$PCAP"
-measure tcpdump /dev/null tcpdump -nr "$PCAP" -w /dev/null
-if [ "$HAVE_CONNLENS" = 1 ]; then
-    measure connlens "$OUT/verdicts.jsonl" "$CONNLENS" analyze --format jsonl "$PCAP"
-else
-    echo "   connlens: MISSING ($CONNLENS not built in this worktree: the CLI has not landed);" \
-        "skipped the connlens run and the verdict comparison"
-fi
+# connlens_runs MEAS NAME: connlens on $OUT/NAME.pcap for each THREADS value; checks verdicts.
+connlens_runs() {
+    local meas=$1 name=$2 t flag
+    for t in $THREADS; do
+        flag=()
+        [ -n "${NO_THREADS_FLAG:-}" ] || flag=(--threads "$t")
+        measure "$meas" "connlens-t$t" "$OUT/$name.verdicts.jsonl" \
+            "$CONNLENS" analyze "${flag[@]}" --format jsonl "$OUT/$name.pcap"
+        echo "   verdicts with --threads $t:"
+        python3 bench/compare.py "$OUT/$name.expected.jsonl" "$OUT/$name.verdicts.jsonl" |
+            sed 's/^/     /' | head -8
+    done
+}
 
-echo "== reader alone: connlens' CaptureReader vs libpcap (read_speed, $RUNS runs, median)"
-READS="$OUT/read_speed-$SIZE.txt"
-target/release/examples/read_speed "$PCAP" "$RUNS" | tee "$READS"
-
-echo
-echo "== results: mix $SIZE ($FILE_BYTES bytes)"
-python3 - "$MEAS" "$READS" "$FILE_BYTES" <<'EOF' | tee "$OUT/results-$SIZE.txt"
+# table NAME MEAS: the results table for one capture (medians), appended to RESULTS.
+table() {
+    local name=$1 meas=$2 packets
+    # Packets read, from the summary line of connlens' last output on this capture.
+    packets=$(tail -n 1 "$OUT/$name.verdicts.jsonl" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["packets"]["read"])' || echo 0)
+    python3 - "$name" "$meas" "$(stat -c %s "$OUT/$name.pcap")" "${packets:-0}" <<'EOF' | tee -a "$RESULTS"
 import statistics, sys
-meas, reads, file_bytes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+name, meas, file_bytes, packets = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 runs = {}
 for line in open(meas):
-    name, wall, cpu, rss = line.split()
-    runs.setdefault(name, []).append((float(wall), float(cpu), int(rss)))
-packets = None
-read_rows = []
-for line in open(reads):
-    kv = dict(f.split("=", 1) for f in line.split())
-    packets = int(kv["packets"])
-    read_rows.append(("read:" + kv["reader"], float(kv["seconds"]), None, None))
-rows = []
-for name, rs in runs.items():
-    rows.append((name, statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
-                 statistics.median(r[2] for r in rs) / 1024))
-rows += read_rows
-base = {r[0]: r[1] for r in rows}
-hdr = ("tool", "wall s", "CPU s", "MB/s", "packets/s", "x cat", "x tcpdump", "peak RSS MB")
-print("%-14s %8s %8s %8s %11s %7s %9s %11s" % hdr)
-for name, wall, cpu, rss in rows:
-    w = max(wall, 1e-6)
-    def ratio(ref):
-        return "%.2f" % (w / base[ref]) if base.get(ref) else "-"
-    print("%-14s %8.3f %8s %8.0f %11.0f %7s %9s %11s" % (
-        name, wall, "-" if cpu is None else "%.3f" % cpu, file_bytes / 1e6 / w,
-        (packets or 0) / w, ratio("cat"), ratio("tcpdump"),
-        "-" if rss is None else "%.1f" % rss))
-if "connlens" not in base:
-    print("connlens: missing (CLI not built yet); rows above are the reference tools only")
-r = {n: s for n, s, _, _ in read_rows}
-if "read:connlens" in r and "read:libpcap" in r:
-    f = r["read:libpcap"] / r["read:connlens"]
-    print("reader: connlens' CaptureReader is %.2fx %s than libpcap on this file" % (
-        f if f >= 1 else 1 / f, "faster" if f >= 1 else "slower"))
+    tool, wall, user, sys_, rss = line.split()
+    runs.setdefault(tool, []).append((float(wall), float(user) + float(sys_), int(rss)))
+med = {t: tuple(statistics.median(r[i] for r in rs) for i in range(3)) for t, rs in runs.items()}
+print()
+print("== %s: %d bytes, %d packets" % (name, file_bytes, packets))
+hdr = ("tool", "wall s", "CPU s", "MB/s", "Mpkt/s", "Mpkt/s CPU", "x cat", "x cat CPU",
+       "x tcpdump", "peak MB")
+print("%-13s %7s %7s %7s %7s %10s %6s %9s %9s %8s" % hdr)
+cat = med.get("cat")
+tcpdump = med.get("tcpdump")
+for tool, (wall, cpu, rss) in med.items():
+    w, c = max(wall, 1e-3), max(cpu, 1e-3)
+    print("%-13s %7.2f %7.2f %7.0f %7.2f %10.2f %6s %9s %9s %8.1f" % (
+        tool, wall, cpu, file_bytes / 1e6 / w, packets / 1e6 / w, packets / 1e6 / c,
+        "%.2f" % (w / max(cat[0], 1e-3)) if cat else "-",
+        "%.2f" % (c / max(cat[1], 1e-3)) if cat else "-",
+        "%.2f" % (w / max(tcpdump[0], 1e-3)) if tcpdump else "-", rss / 1024))
 EOF
+}
 
-if [ "$HAVE_CONNLENS" = 1 ]; then
-    echo
-    echo "== verdicts vs expected"
-    python3 bench/compare.py "$EXPECTED" "$OUT/verdicts.jsonl"
+# --- mix: the speed figure -------------------------------------------------------------------
+generate mix "mix-$SIZE" --size "$SIZE"
+MEAS="$OUT/measurements-mix-$SIZE.txt"
+: > "$MEAS"
+echo "== time mix-$SIZE ($RUNS runs each, file in page cache)"
+measure "$MEAS" cat /dev/null cat "$OUT/mix-$SIZE.pcap"
+measure "$MEAS" tcpdump /dev/null tcpdump -nr "$OUT/mix-$SIZE.pcap" -w /dev/null
+connlens_runs "$MEAS" "mix-$SIZE"
+echo "== reader alone: connlens' CaptureReader vs libpcap (read_speed, $RUNS runs, median)"
+target/release/examples/read_speed "$OUT/mix-$SIZE.pcap" "$RUNS" | tee "$OUT/read_speed-$SIZE.txt"
+table "mix-$SIZE" "$MEAS"
+
+# --- tshark, on a smaller mix (it is far slower and takes memory in proportion) ---------------
+if [ "$HAVE_TSHARK" = 1 ]; then
+    generate mix "mix-$TSHARK_SIZE-tshark" --size "$TSHARK_SIZE"
+    MEAS="$OUT/measurements-tshark.txt"
+    : > "$MEAS"
+    echo "== time mix-$TSHARK_SIZE-tshark ($RUNS runs each)"
+    measure "$MEAS" cat /dev/null cat "$OUT/mix-$TSHARK_SIZE-tshark.pcap"
+    measure "$MEAS" tcpdump /dev/null tcpdump -nr "$OUT/mix-$TSHARK_SIZE-tshark.pcap" -w /dev/null
+    measure "$MEAS" tshark /dev/null tshark -n -q -z conv,tcp -r "$OUT/mix-$TSHARK_SIZE-tshark.pcap"
+    connlens_runs "$MEAS" "mix-$TSHARK_SIZE-tshark"
+    table "mix-$TSHARK_SIZE-tshark" "$MEAS"
+fi
+
+# --- flood: small packets, one verdict per two packets ---------------------------------------
+generate flood "flood-$FLOOD_SIZE" --size "$FLOOD_SIZE"
+MEAS="$OUT/measurements-flood.txt"
+: > "$MEAS"
+echo "== time flood-$FLOOD_SIZE ($RUNS runs each)"
+measure "$MEAS" cat /dev/null cat "$OUT/flood-$FLOOD_SIZE.pcap"
+measure "$MEAS" tcpdump /dev/null tcpdump -nr "$OUT/flood-$FLOOD_SIZE.pcap" -w /dev/null
+connlens_runs "$MEAS" "flood-$FLOOD_SIZE"
+table "flood-$FLOOD_SIZE" "$MEAS"
+
+# --- synflood: memory under millions of distinct flows ---------------------------------------
+if [ "$SYN_FLOWS" != 0 ]; then
+    generate synflood "synflood-$SYN_FLOWS" --flows "$SYN_FLOWS"
+    echo "== synflood-$SYN_FLOWS: one run per --max-flows (memory, not speed)"
+    for cap in 500000 100000; do
+        /usr/bin/time -f "%e %U %S %M" -o "$TIMEF" "$CONNLENS" analyze --max-flows "$cap" \
+            --format jsonl "$OUT/synflood-$SYN_FLOWS.pcap" > "$OUT/synflood.verdicts.jsonl"
+        read -r wall user sys rss < "$TIMEF"
+        python3 - "$cap" "$wall" "$user" "$sys" "$rss" "$OUT/synflood.verdicts.jsonl" \
+            "$SYN_FLOWS" <<'EOF' | tee -a "$RESULTS"
+import json, sys
+cap, wall, user, sys_, rss, path, flows = sys.argv[1:]
+lines, summary = 0, {}
+for l in open(path):
+    o = json.loads(l)
+    if o.get("type") == "flow":
+        lines += 1
+    elif o.get("type") == "summary":
+        summary = o
+evicted = summary.get("flows", {}).get("evicted", "?")
+print("synflood %s flows, --max-flows %s: %.2f s wall, %.2f s CPU, %.1f MB peak RSS, "
+      "%d verdicts, pushed out early (summary): %s" % (
+          flows, cap, float(wall), float(user) + float(sys_), int(rss) / 1024, lines, evicted))
+EOF
+    done
 fi
 rm -f "$TIMEF" "$OUT/.stderr"
+echo
+echo "== all results: $RESULTS"
