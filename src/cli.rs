@@ -99,6 +99,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "VERDICT", value_delimiter = ',', value_parser = connlens::report::parse_verdict)]
     pub verdict: Vec<connlens::verdict::VerdictKind>,
 
+    /// Tracker threads: conversations are split over N trackers by server address (ICMP
+    /// errors follow the flow they quote), beside the capture thread and the output thread.
+    /// Verdicts are the same; their order within each batch of 1024 packets and the attempt
+    /// numbers differ (see the README). `live` always uses one.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
+
     /// Tracker settings for the captures.
     #[command(flatten)]
     pub tracker: TrackerArgs,
@@ -141,6 +148,7 @@ impl ReportArgs {
             tracker: self.tracker.tracker(),
             incidents: self.tracker.incidents(),
             summary: false,
+            threads: usize::from(self.threads),
         }
     }
 }
@@ -163,6 +171,13 @@ pub struct AnalyzeArgs {
     /// for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+
+    /// Tracker threads: conversations are split over N trackers by server address (ICMP
+    /// errors follow the flow they quote), beside the capture thread and the output thread.
+    /// Verdicts are the same; their order within each batch of 1024 packets and the attempt
+    /// numbers differ (see the README). `live` always uses one.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
 
     /// Output and tracker settings.
     #[command(flatten)]
@@ -353,6 +368,7 @@ impl AnalyzeArgs {
             tracker: self.common.tracker(),
             incidents: self.common.incidents(),
             summary: !self.common.no_summary,
+            threads: usize::from(self.threads),
         }
     }
 }

@@ -1,16 +1,10 @@
-//! The pipeline: a capture thread reads and decodes frames into batches of [`Packet`]s and
-//! hands them over a bounded crossbeam channel to the tracker, which runs on the calling
-//! thread and pushes verdicts into a [`Sink`].
+//! The live path: a capture thread that never waits for the tracker (a full channel drops the
+//! batch and counts its packets, so the loss is reported, where the kernel would drop them
+//! silently), and one tracker on the calling thread, which also moves it on the wall clock so
+//! that verdicts that wait for a timeout come out on time.
 //!
-//! Batches, not single packets, cross the channel so the hand-off costs little per packet;
-//! emptied batch vectors travel back on a second channel and are reused, so nothing is
-//! allocated per packet once the pipeline runs. The channel is bounded: when the tracker is
-//! slower than the reader, an offline reader waits (nothing may be lost), while a live capture
-//! thread never waits (the kernel would drop packets behind its back): it drops the batch and
-//! counts its packets, so the loss is reported.
-//!
-//! Both paths share the tracker side ([`analyze`] and [`live`]); a live run also moves the
-//! tracker on the wall clock, so verdicts that wait for a timeout come out on time.
+//! Live runs keep one tracker: a live capture of one interface is rarely faster than one
+//! tracker, and the wall-clock ticks would have to reach every shard.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -18,168 +12,33 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, never, select, tick};
-use indicatif::ProgressBar;
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select, tick};
 
 use crate::capture::live::LiveRead;
-use crate::capture::{Frame, LiveCapture, MergedSource, PcapWriter, SourceError, TsResolution};
-use crate::decode::{Packet, decode};
-use crate::incident::{IncidentConfig, IncidentDetector};
-use crate::output::{Inputs, LiveCounters, RunStats, Sink, Summary};
+use crate::capture::{LiveCapture, PcapWriter, TsResolution};
+use crate::decode::Packet;
+use crate::incident::IncidentConfig;
+use crate::output::{Inputs, LiveCounters, Sink};
 use crate::time::{Duration, Timestamp};
 use crate::track::{EmitWith, Tracker, TrackerConfig};
 use crate::verdict::Verdict;
 
-/// Packets per batch.
-pub const BATCH: usize = 1024;
-/// Batches in flight between the capture thread and the tracker.
-const IN_FLIGHT: usize = 8;
-
-/// Settings of an offline analysis.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AnalyzeConfig {
-    /// Tracker settings.
-    pub tracker: TrackerConfig,
-    /// Incident thresholds.
-    pub incidents: IncidentConfig,
-    /// Whether to print the summary at the end.
-    pub summary: bool,
-}
-
-/// How a run ended.
-#[derive(Debug)]
-pub struct Outcome {
-    /// Reading-side counters, tracker counters and input errors.
-    pub stats: RunStats,
-    /// Verdicts given.
-    pub attempts: u64,
-    /// Inputs that could not be read to the end (already in `stats.errors` as text).
-    pub input_errors: usize,
-    /// The output was closed early (`| head`): the run stopped quietly.
-    pub output_closed: bool,
-}
+use super::BATCH;
+use super::output::{Outcome, Output};
+use super::read::ReadStats;
 
 /// What the capture thread sends.
 enum Message {
-    /// Decoded packets, and (offline) the time of the last frame read, skipped frames
-    /// included: an ICMP echo or an ARP at the end of a capture still moves the clock on, so
-    /// timeouts that passed before the capture ended are not mistaken for the end.
-    Batch(Vec<Packet>, Option<Timestamp>),
-    /// An input that stopped being readable (offline), or a capture that failed (live).
+    /// Decoded packets.
+    Batch(Vec<Packet>),
+    /// A capture that failed.
     Error(String),
 }
 
-/// The capture thread's counters.
-#[derive(Default)]
-struct ReadStats {
-    frames: u64,
-    bytes: u64,
-    decoded: u64,
-    skipped: [u64; crate::decode::Skip::ALL.len()],
-    first: Option<Timestamp>,
-    last: Option<Timestamp>,
-    /// The timestamp of the frame read last (not the greatest: a mis-stamped frame must not
-    /// move the tracker's clock by itself; see `Tracker::capture_time`).
-    latest: Option<Timestamp>,
-    live: Option<LiveCounters>,
-}
-
-impl ReadStats {
-    /// Counts and decodes one frame into `batch`.
-    fn frame(&mut self, frame: &Frame<'_>, batch: &mut Vec<Packet>) {
-        self.frames += 1;
-        self.bytes += frame.data.len() as u64;
-        if self.first.is_none() {
-            self.first = Some(frame.ts);
-        }
-        self.last = Some(frame.ts.max(self.last.unwrap_or(frame.ts)));
-        self.latest = Some(frame.ts);
-        match decode(frame) {
-            Ok(p) => {
-                self.decoded += 1;
-                batch.push(p);
-            }
-            Err(skip) => self.skipped[skip.index()] += 1,
-        }
-    }
-}
-
-fn read_and_decode(
-    mut source: MergedSource,
-    tx: Sender<Message>,
-    recycled: Receiver<Vec<Packet>>,
-    progress: Option<ProgressBar>,
-) -> ReadStats {
-    let mut stats = ReadStats::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut last_progress = 0u64;
-    loop {
-        match source.next_frame() {
-            None => break,
-            Some(Err(e)) => {
-                if tx.send(Message::Error(e.to_string())).is_err() {
-                    return stats;
-                }
-            }
-            Some(Ok(frame)) => {
-                stats.frame(&frame, &mut batch);
-                if batch.len() == BATCH {
-                    let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    let full = std::mem::replace(&mut batch, next);
-                    if tx.send(Message::Batch(full, stats.latest)).is_err() {
-                        return stats;
-                    }
-                    if let Some(bar) = &progress {
-                        let read = source.bytes_read();
-                        if read - last_progress > (1 << 20) {
-                            bar.set_position(read);
-                            last_progress = read;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    // Even empty: it carries the time of the last frame read.
-    let _ = tx.send(Message::Batch(batch, stats.latest));
-    if let Some(bar) = &progress {
-        bar.finish_and_clear();
-    }
-    stats
-}
-
-/// Analyzes `source` to its end: every attempt gets a verdict in `sink`, then the summary.
-///
-/// Input damage does not stop the run: the damaged input's error is recorded (and reported
-/// in the summary), the other inputs are still read, and everything read before the damage
-/// gets its verdict. Only a failure to write the output returns `Err` (a closed pipe ends the
-/// run quietly with `output_closed`).
-pub fn analyze(
-    source: MergedSource,
-    open_errors: Vec<SourceError>,
-    config: AnalyzeConfig,
-    sink: &mut dyn Sink,
-    progress: Option<ProgressBar>,
-) -> io::Result<Outcome> {
-    let inputs = Inputs { names: source.names().to_vec() };
-    let errors: Vec<String> = open_errors.iter().map(|e| e.to_string()).collect();
-    let (tx, rx) = bounded::<Message>(IN_FLIGHT);
-    let (recycle_tx, recycle_rx) = bounded::<Vec<Packet>>(IN_FLIGHT + 2);
-
-    let reader = thread::Builder::new()
-        .name("connlens-capture".into())
-        .spawn(move || read_and_decode(source, tx, recycle_rx, progress))?;
-    let run = Run::new(config.tracker, config.incidents, inputs, errors);
-    run.drive(rx, recycle_tx, None, sink, config.summary, move || reader.join().unwrap_or_default())
-}
-
-/// The tracker side of a run, shared by the offline and the live paths.
+/// The tracker side of a live run.
 struct Run {
     tracker: Tracker,
-    incidents: IncidentDetector,
-    summary: Summary,
-    inputs: Inputs,
-    errors: Vec<String>,
+    output: Output,
 }
 
 /// What makes a live run stop, and its wall-clock ticks.
@@ -190,21 +49,6 @@ struct LiveControl {
 }
 
 impl Run {
-    fn new(
-        config: TrackerConfig,
-        incidents: IncidentConfig,
-        inputs: Inputs,
-        errors: Vec<String>,
-    ) -> Run {
-        Run {
-            tracker: Tracker::new(config),
-            incidents: IncidentDetector::new(incidents),
-            summary: Summary::default(),
-            inputs,
-            errors,
-        }
-    }
-
     /// Runs `step` on the tracker, writing each verdict it decides at once (with the
     /// incidents it completes), so no step holds more than one verdict in memory.
     fn step(
@@ -212,19 +56,12 @@ impl Run {
         sink: &mut dyn Sink,
         step: impl FnOnce(&mut Tracker, &mut EmitWith<&mut dyn FnMut(Verdict)>),
     ) -> io::Result<()> {
-        let Run { tracker, incidents, summary, inputs, .. } = self;
+        let Run { tracker, output } = self;
         let mut failed: Option<io::Error> = None;
         let mut write = |v: Verdict| {
-            if failed.is_some() {
-                return;
-            }
-            summary.observe(&v);
-            let mut r = sink.verdict(&v, inputs);
-            for i in incidents.observe(&v) {
-                summary.observe_incident(&i);
-                r = r.and_then(|()| sink.incident(&i));
-            }
-            if let Err(e) = r {
+            if failed.is_none()
+                && let Err(e) = output.verdict(sink, &v)
+            {
                 failed = Some(e);
             }
         };
@@ -232,38 +69,34 @@ impl Run {
         failed.map_or(Ok(()), Err)
     }
 
-    /// Feeds the tracker from `rx` until the capture thread hangs up, then gives every open
-    /// attempt its verdict and writes the summary. Live (`control`), the tracker also moves
-    /// on the wall clock every [`TICK`], so that an unanswered attempt gets its verdict when its
-    /// timeout passes even if no other packet arrives, and the run is stopped after its
-    /// duration or count.
+    /// Feeds the tracker from `rx` until the capture thread hangs up, moving it on the wall
+    /// clock every [`TICK`] as well, so that an unanswered attempt gets its verdict when its
+    /// timeout passes even if no other packet arrives; stops the capture after the run's
+    /// duration or count. Then gives every open attempt its verdict and writes the summary.
     fn drive(
         mut self,
         rx: Receiver<Message>,
         recycle_tx: Sender<Vec<Packet>>,
-        control: Option<LiveControl>,
+        control: LiveControl,
         sink: &mut dyn Sink,
         show_summary: bool,
         join: impl FnOnce() -> ReadStats,
     ) -> io::Result<Outcome> {
-        let ticker = if control.is_some() { tick(TICK) } else { never() };
+        let ticker = tick(TICK);
         let mut result: io::Result<()> = Ok(());
         loop {
             select! {
                 recv(rx) -> msg => match msg {
-                    Ok(Message::Batch(mut batch, read_until)) => {
+                    Ok(Message::Batch(mut batch)) => {
                         result = self.step(sink, |tracker, out| {
                             for p in &batch {
                                 tracker.packet(p, out);
-                            }
-                            if let Some(t) = read_until {
-                                tracker.capture_time(t, out);
                             }
                         });
                         batch.clear();
                         let _ = recycle_tx.try_send(batch);
                     }
-                    Ok(Message::Error(e)) => self.errors.push(e),
+                    Ok(Message::Error(e)) => self.output.errors.push(e),
                     Err(_) => break,
                 },
                 recv(ticker) -> _ => {
@@ -274,55 +107,22 @@ impl Run {
             if result.is_err() {
                 break;
             }
-            if let Some(c) = &control {
-                let counted = c.count.is_some_and(|n| self.summary.attempts() >= n);
-                let timed_out = c.deadline.is_some_and(|d| Instant::now() >= d);
-                if counted || timed_out {
-                    c.stop.store(true, Ordering::SeqCst);
-                }
+            let counted = control.count.is_some_and(|n| self.output.attempts() >= n);
+            let timed_out = control.deadline.is_some_and(|d| Instant::now() >= d);
+            if counted || timed_out {
+                control.stop.store(true, Ordering::SeqCst);
             }
         }
-        if let Some(c) = &control {
-            // Output failed: the capture thread must stop too.
-            c.stop.store(true, Ordering::SeqCst);
-        }
+        // Output failed: the capture thread must stop too.
+        control.stop.store(true, Ordering::SeqCst);
         drop(rx);
         let read = join();
 
         if result.is_ok() {
             result = self.step(sink, |tracker, out| tracker.finish(out));
         }
-
-        let input_errors = self.errors.len();
-        let stats = RunStats {
-            frames: read.frames,
-            bytes: read.bytes,
-            decoded: read.decoded,
-            skipped: read.skipped,
-            tracker: self.tracker.stats(),
-            errors: self.errors,
-            inputs: self.inputs.names.clone(),
-            span: read.first.zip(read.last),
-            live: read.live,
-        };
-        let attempts = self.summary.attempts();
-        let mut output_closed = false;
-        match result {
-            Ok(()) => {
-                self.summary.run = stats.clone();
-                let shown = if show_summary { Some(&self.summary) } else { None };
-                if let Err(e) = sink.finish(shown) {
-                    if e.kind() == io::ErrorKind::BrokenPipe {
-                        output_closed = true;
-                    } else {
-                        return Err(e);
-                    }
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => output_closed = true,
-            Err(e) => return Err(e),
-        }
-        Ok(Outcome { stats, attempts, input_errors, output_closed })
+        let tracker = self.tracker.stats();
+        self.output.conclude(sink, read, tracker, result, show_summary)
     }
 }
 
@@ -415,9 +215,11 @@ pub fn live(
         deadline: options.duration.map(|d| Instant::now() + d),
         count: options.count,
     };
-    let run =
-        Run::new(options.tracker, options.incidents, Inputs { names: vec![name] }, Vec::new());
-    run.drive(rx, recycle_tx, Some(control), sink, options.summary, move || {
+    let run = Run {
+        tracker: Tracker::new(options.tracker),
+        output: Output::new(options.incidents, Inputs { names: vec![name] }, Vec::new()),
+    };
+    run.drive(rx, recycle_tx, control, sink, options.summary, move || {
         reader.join().unwrap_or_default()
     })
 }
@@ -446,9 +248,9 @@ fn capture_live(
         }
         let next = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(batch, next);
-        match tx.try_send(Message::Batch(full, None)) {
+        match tx.try_send(Message::Batch(full)) {
             Ok(()) => true,
-            Err(TrySendError::Full(Message::Batch(mut b, _))) => {
+            Err(TrySendError::Full(Message::Batch(mut b))) => {
                 counters.dropped_by_connlens += b.len() as u64;
                 b.clear();
                 *batch = b;
@@ -468,7 +270,9 @@ fn capture_live(
                         writer = None;
                     }
                 }
-                stats.frame(&frame, &mut batch);
+                if let Some(p) = stats.frame(&frame) {
+                    batch.push(p);
+                }
                 if (batch.len() == BATCH || last_flush.elapsed() >= FLUSH_EVERY)
                     && !hand_over(&mut batch, &mut counters)
                 {
@@ -499,7 +303,7 @@ fn capture_live(
     }
     // The end of the run: the tracker is draining, so the last batch may wait for room.
     if !batch.is_empty() {
-        let _ = tx.send(Message::Batch(batch, None));
+        let _ = tx.send(Message::Batch(batch));
     }
     if let Some(w) = writer
         && let Err(e) = w.into_inner().flush()
