@@ -22,9 +22,19 @@ const IN_FLIGHT: usize = 8;
 /// Most verdicts per message from a shard: a timer step at the end of a flood may decide
 /// hundreds of thousands at once, and they must not be collected before they are written.
 const CHUNK: usize = 256;
-/// Chunks in flight from each shard: with [`CHUNK`], at most a few thousand verdicts (a few
-/// MB) wait per shard.
+/// Chunks in flight from each shard (and as many on their way back): with [`CHUNK`], at most
+/// a few thousand verdicts (a few MB) per shard.
 const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// One shard's channels, seen from the output thread.
+struct FromShardChannels {
+    verdicts: Receiver<FromShard>,
+    /// Chunks written, going back with their verdicts still in: the shard's thread drops them
+    /// and fills the vector again. Verdicts are allocated by the shard's thread and freed by
+    /// it too: freeing them on the output thread made the allocator's cross-thread path
+    /// (arena locks, consolidation) a fifth of the tracker thread's time on a SYN flood.
+    written: Sender<Vec<Verdict>>,
+}
 
 /// What a shard sends to the output thread.
 enum FromShard {
@@ -62,18 +72,25 @@ pub fn analyze(
         let (batch_tx, batch_rx) = bounded::<SubBatch>(IN_FLIGHT);
         let (recycle_tx, recycle_rx) = bounded::<Vec<Packet>>(IN_FLIGHT + 2);
         let (out_tx, out_rx) = bounded::<FromShard>(CHUNKS_IN_FLIGHT);
+        let (written_tx, written_rx) = bounded::<Vec<Verdict>>(CHUNKS_IN_FLIGHT);
         let tracker = Tracker::new(TrackerConfig {
             max_flows: (config.tracker.max_flows / n).max(1),
             ..config.tracker
         })
         .numbered(s as u64 + 1, n as u64);
-        workers.push(
-            thread::Builder::new()
-                .name(format!("connlens-track-{s}"))
-                .spawn(move || track_shard(tracker, batch_rx, recycle_tx, out_tx))?,
-        );
+        workers.push(thread::Builder::new().name(format!("connlens-track-{s}")).spawn(
+            move || {
+                let out = Chunks {
+                    verdicts: Vec::new(),
+                    out: out_tx,
+                    written: written_rx,
+                    closed: false,
+                };
+                track_shard(tracker, batch_rx, recycle_tx, out)
+            },
+        )?);
         to_shards.push(ToShard { batches: batch_tx, recycled: recycle_rx });
-        from_shards.push(out_rx);
+        from_shards.push(FromShardChannels { verdicts: out_rx, written: written_tx });
     }
     let reader = thread::Builder::new()
         .name("connlens-capture".into())
@@ -100,21 +117,24 @@ pub fn analyze(
 /// end-of-batch marker, until every shard is done. Returns the first write error, or the
 /// shards' counters added up (None if a shard vanished without them).
 fn merge(
-    from_shards: &[Receiver<FromShard>],
+    from_shards: &[FromShardChannels],
     output: &mut Output,
     sink: &mut dyn Sink,
 ) -> (io::Result<()>, Option<TrackerStats>) {
     let mut total = TrackerStats::default();
     let mut done = vec![false; from_shards.len()];
     while done.iter().any(|d| !d) {
-        for (rx, done) in from_shards.iter().zip(done.iter_mut()) {
+        for (shard, done) in from_shards.iter().zip(done.iter_mut()) {
             while !*done {
-                match rx.recv() {
+                match shard.verdicts.recv() {
                     Ok(FromShard::Verdicts { verdicts, batch_done }) => {
                         for v in &verdicts {
                             if let Err(e) = output.verdict(sink, v) {
                                 return (Err(e), None);
                             }
+                        }
+                        if verdicts.capacity() > 0 {
+                            let _ = shard.written.try_send(verdicts);
                         }
                         if batch_done {
                             break;
@@ -139,9 +159,8 @@ fn track_shard(
     mut tracker: Tracker,
     batches: Receiver<SubBatch>,
     recycle: Sender<Vec<Packet>>,
-    out: Sender<FromShard>,
+    mut chunks: Chunks,
 ) {
-    let mut chunks = Chunks { verdicts: Vec::new(), out, closed: false };
     for SubBatch { mut packets, read_until } in batches.iter() {
         for p in &packets {
             tracker.packet(p, &mut chunks);
@@ -169,6 +188,8 @@ fn track_shard(
 struct Chunks {
     verdicts: Vec<Verdict>,
     out: Sender<FromShard>,
+    /// Chunks the output thread has written, to be emptied here and filled again.
+    written: Receiver<Vec<Verdict>>,
     /// The output side hung up: verdicts are dropped from now on.
     closed: bool,
 }
@@ -191,7 +212,13 @@ impl VerdictOut for Chunks {
             return;
         }
         if self.verdicts.capacity() == 0 {
-            self.verdicts.reserve_exact(CHUNK);
+            match self.written.try_recv() {
+                Ok(mut used) => {
+                    used.clear();
+                    self.verdicts = used;
+                }
+                Err(_) => self.verdicts.reserve_exact(CHUNK),
+            }
         }
         self.verdicts.push(v);
         if self.verdicts.len() == CHUNK {
