@@ -255,7 +255,10 @@ Capturing needs root, or once: setcap cap_net_raw,cap_net_admin=eip PATH-TO-conn
 
 Stops on Ctrl-C or SIGTERM (a second one ends at once), after --duration or after --count \
 attempts: every pending attempt then gets its verdict and the summary reports the packets \
-libpcap received and the kernel, the interface and connlens dropped.")]
+libpcap received and the kernel, the interface and connlens dropped.
+
+A live run tracks on one thread (beside the capture thread): `--threads` is for `analyze` and \
+`report`.")]
 pub struct LiveArgs {
     /// Interface to capture on (`any`: all, with Linux cooked headers) [default: the first up,
     /// non-loopback interface, as tcpdump picks].
