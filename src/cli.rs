@@ -103,7 +103,7 @@ pub struct ReportArgs {
     /// errors follow the flow they quote), beside the capture thread and the output thread.
     /// Verdicts are the same; their order within each batch of 1024 packets and the attempt
     /// numbers differ (see the README). `live` always uses one.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
 
     /// Tracker settings for the captures.
@@ -176,7 +176,7 @@ pub struct AnalyzeArgs {
     /// errors follow the flow they quote), beside the capture thread and the output thread.
     /// Verdicts are the same; their order within each batch of 1024 packets and the attempt
     /// numbers differ (see the README). `live` always uses one.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
 
     /// Output and tracker settings.

@@ -79,7 +79,7 @@ pub(super) fn read_and_route(
     progress: Option<ProgressBar>,
 ) -> ReadStats {
     let mut stats = ReadStats::default();
-    let mut batches: Vec<Vec<Packet>> = shards.iter().map(|_| Vec::with_capacity(BATCH)).collect();
+    let mut batches: Vec<Vec<Packet>> = shards.iter().map(|_| fresh(shards.len())).collect();
     let mut in_batch = 0usize;
     let mut last_progress = 0u64;
     loop {
@@ -121,6 +121,13 @@ pub(super) fn read_and_route(
     stats
 }
 
+/// A new sub-batch vector: room for a whole batch with one shard; with several, it grows to
+/// what its shard gets (and keeps that room when recycled), so that memory does not grow with
+/// the number of shards times the batch size.
+fn fresh(shards: usize) -> Vec<Packet> {
+    if shards == 1 { Vec::with_capacity(BATCH) } else { Vec::new() }
+}
+
 /// Sends each shard its sub-batch, replacing it with a recycled (or new) vector; false when a
 /// shard has hung up.
 fn hand_over(
@@ -129,7 +136,7 @@ fn hand_over(
     read_until: Option<Timestamp>,
 ) -> bool {
     for (batch, shard) in batches.iter_mut().zip(shards) {
-        let next = shard.recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let next = shard.recycled.try_recv().unwrap_or_else(|_| fresh(shards.len()));
         let packets = std::mem::replace(batch, next);
         if shard.batches.send(SubBatch { packets, read_until }).is_err() {
             return false;

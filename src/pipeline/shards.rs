@@ -22,8 +22,8 @@ const IN_FLIGHT: usize = 8;
 /// Most verdicts per message from a shard: a timer step at the end of a flood may decide
 /// hundreds of thousands at once, and they must not be collected before they are written.
 const CHUNK: usize = 256;
-/// Chunks in flight from each shard (and as many on their way back): with [`CHUNK`], at most
-/// a few thousand verdicts (a few MB) per shard.
+/// Chunks in flight from all shards together (and as many on their way back): with
+/// [`CHUNK`], a few thousand verdicts (a few MB); each shard gets its share, at least 2.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
 /// One shard's channels, seen from the output thread.
@@ -71,8 +71,9 @@ pub fn analyze(
     for s in 0..n {
         let (batch_tx, batch_rx) = bounded::<SubBatch>(IN_FLIGHT);
         let (recycle_tx, recycle_rx) = bounded::<Vec<Packet>>(IN_FLIGHT + 2);
-        let (out_tx, out_rx) = bounded::<FromShard>(CHUNKS_IN_FLIGHT);
-        let (written_tx, written_rx) = bounded::<Vec<Verdict>>(CHUNKS_IN_FLIGHT);
+        let chunks_in_flight = (CHUNKS_IN_FLIGHT / n).max(2);
+        let (out_tx, out_rx) = bounded::<FromShard>(chunks_in_flight);
+        let (written_tx, written_rx) = bounded::<Vec<Verdict>>(chunks_in_flight);
         let tracker = Tracker::new(TrackerConfig {
             max_flows: (config.tracker.max_flows / n).max(1),
             ..config.tracker
