@@ -176,6 +176,13 @@ fn track_shard(
             return;
         }
     }
+    // The capture thread has hung up: at the end of the input, or because the output failed.
+    // An empty chunk (which the output side skips) tells which before the finish, which may
+    // build hundreds of thousands of verdicts.
+    chunks.send(false);
+    if chunks.closed {
+        return;
+    }
     tracker.finish(&mut chunks);
     if !chunks.verdicts.is_empty() {
         chunks.send(false);
