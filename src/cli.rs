@@ -99,6 +99,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "VERDICT", value_delimiter = ',', value_parser = connlens::report::parse_verdict)]
     pub verdict: Vec<connlens::verdict::VerdictKind>,
 
+    /// Tracker threads: conversations are split over N trackers by server address (ICMP
+    /// errors follow the flow they quote), beside the capture thread and the output thread.
+    /// Verdicts are the same; their order within each batch of 1024 packets and the attempt
+    /// numbers differ (see the README). `live` always uses one.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: u16,
+
     /// Tracker settings for the captures.
     #[command(flatten)]
     pub tracker: TrackerArgs,
@@ -141,6 +148,7 @@ impl ReportArgs {
             tracker: self.tracker.tracker(),
             incidents: self.tracker.incidents(),
             summary: false,
+            threads: usize::from(self.threads),
         }
     }
 }
@@ -163,6 +171,13 @@ pub struct AnalyzeArgs {
     /// for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+
+    /// Tracker threads: conversations are split over N trackers by server address (ICMP
+    /// errors follow the flow they quote), beside the capture thread and the output thread.
+    /// Verdicts are the same; their order within each batch of 1024 packets and the attempt
+    /// numbers differ (see the README). `live` always uses one.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: u16,
 
     /// Output and tracker settings.
     #[command(flatten)]
@@ -240,7 +255,10 @@ Capturing needs root, or once: setcap cap_net_raw,cap_net_admin=eip PATH-TO-conn
 
 Stops on Ctrl-C or SIGTERM (a second one ends at once), after --duration or after --count \
 attempts: every pending attempt then gets its verdict and the summary reports the packets \
-libpcap received and the kernel, the interface and connlens dropped.")]
+libpcap received and the kernel, the interface and connlens dropped.
+
+A live run tracks on one thread (beside the capture thread): `--threads` is for `analyze` and \
+`report`.")]
 pub struct LiveArgs {
     /// Interface to capture on (`any`: all, with Linux cooked headers) [default: the first up,
     /// non-loopback interface, as tcpdump picks].
@@ -353,6 +371,7 @@ impl AnalyzeArgs {
             tracker: self.common.tracker(),
             incidents: self.common.incidents(),
             summary: !self.common.no_summary,
+            threads: usize::from(self.threads),
         }
     }
 }

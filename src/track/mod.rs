@@ -11,6 +11,7 @@
 
 mod flow;
 mod payload;
+pub mod shard;
 mod table;
 
 use std::net::IpAddr;
@@ -102,6 +103,21 @@ pub struct TrackerStats {
     pub clock_jumps: u64,
 }
 
+impl TrackerStats {
+    /// Adds another shard's counters. `peak_flows` becomes the sum of the shards' peaks: an
+    /// upper bound of the conversations held at once (the shards peak at different times).
+    pub fn add(&mut self, other: &TrackerStats) {
+        self.attempts += other.attempts;
+        self.evicted += other.evicted;
+        self.late_packets += other.late_packets;
+        self.icmp_matched += other.icmp_matched;
+        self.icmp_informational += other.icmp_informational;
+        self.peak_flows += other.peak_flows;
+        self.group_datagrams += other.group_datagrams;
+        self.clock_jumps += other.clock_jumps;
+    }
+}
+
 /// Hosts seen sending anything, with the TTL their own (non-RST) packets arrive with: to tell
 /// a host's RST from one injected on the path, and a filtered port from a silent host.
 /// Bounded: past `cap` hosts, new ones are not recorded.
@@ -169,7 +185,10 @@ pub struct Tracker {
     config: TrackerConfig,
     table: Table,
     now: Timestamp,
+    /// The next attempt's number, and how far each attempt moves it (see
+    /// [`Tracker::numbered`]).
     next_id: u64,
+    id_step: u64,
     host_ttls: HostTtls,
     neighbors: Neighbors,
     stats: TrackerStats,
@@ -189,11 +208,21 @@ impl Tracker {
             table: Table::new(max_flows),
             now: Timestamp(i64::MIN),
             next_id: 1,
+            id_step: 1,
             host_ttls: HostTtls { map: FxHashMap::default(), cap: max_flows },
             neighbors: Neighbors { map: FxHashMap::default(), cap: max_flows },
             jump: None,
             stats: TrackerStats::default(),
         }
+    }
+
+    /// Numbers attempts `first`, `first + step`, `first + 2 × step`, … in first-seen order
+    /// (by default 1, 2, 3, …). Shard `k` of `n` numbers its attempts `k + 1`, `k + 1 + n`, …:
+    /// the numbers of all shards never collide and `(number − 1) mod n` names the shard.
+    pub fn numbered(mut self, first: u64, step: u64) -> Self {
+        self.next_id = first.max(1);
+        self.id_step = step.max(1);
+        self
     }
 
     /// The counters so far.
@@ -332,7 +361,7 @@ impl Tracker {
 
         self.make_room(out);
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.saturating_add(self.id_step);
         self.stats.attempts += 1;
         let mut flow = Flow::open(id, key, p);
         if let Some(ending) = flow.decided() {
@@ -391,7 +420,7 @@ impl Tracker {
         }
         self.make_room(out);
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.saturating_add(self.id_step);
         self.stats.attempts += 1;
         self.stats.icmp_matched += 1;
         let mut flow = Flow::from_icmp(id, key, p, e, seen);

@@ -1,0 +1,60 @@
+//! The pipeline: from a source of frames to verdicts in a [`Sink`], in threads that hand each
+//! other batches over bounded crossbeam channels.
+//!
+//! Offline ([`analyze`], also behind `connlens report`), three stages:
+//!
+//! ```text
+//!             capture thread              N tracker threads           calling thread
+//! source ──▶ read, decode, route ──batch k, shard s──▶ Tracker s ──verdict chunks──▶ summary,
+//!            (read.rs; the shard                       (shards.rs)   + end of      sink, incidents
+//!             function: track::shard)                                batch k       (output.rs)
+//! ```
+//!
+//! - [`read`]: the capture thread reads and decodes frames and splits every batch of
+//!   [`BATCH`] packets into one sub-batch per shard, by [`crate::track::shard::route`]; each
+//!   sub-batch carries the time of the last frame read, so a shard's timers advance even when
+//!   it got no packets.
+//! - [`shards`]: each tracker thread owns a whole [`crate::track::Tracker`] (with `max_flows /
+//!   N` conversations) and sends its verdicts, in the order decided, in bounded chunks, then
+//!   an end-of-batch marker; at the end its `finish()` verdicts and its counters.
+//! - [`output`]: the calling thread takes batch 0 from shard 0, 1, …, then batch 1, … so the
+//!   output order is (batch, shard, order within the shard) whatever the scheduling, and with
+//!   one shard exactly the order of a single tracker. It writes each verdict, feeds the summary
+//!   and the incident detector.
+//!
+//! Live ([`live`]), two stages: the capture thread never waits (a full channel drops the batch
+//! and counts it) and one tracker runs on the calling thread, which also moves it on the wall
+//! clock.
+//!
+//! Batches, not single packets, cross the channels so the hand-off costs little per packet;
+//! emptied batch vectors travel back and are reused, so nothing is allocated per packet. Every
+//! channel is bounded; when the output fails, the calling thread drops its receivers and every
+//! other thread stops at its next send.
+
+mod live;
+mod output;
+mod read;
+mod shards;
+
+pub use live::{Evidence, LiveOptions, live};
+pub use output::Outcome;
+pub use shards::analyze;
+
+use crate::incident::IncidentConfig;
+use crate::track::TrackerConfig;
+
+/// Packets per batch.
+pub const BATCH: usize = 1024;
+
+/// Settings of an offline analysis.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AnalyzeConfig {
+    /// Tracker settings (with N threads, each shard gets `max_flows / N`).
+    pub tracker: TrackerConfig,
+    /// Incident thresholds.
+    pub incidents: IncidentConfig,
+    /// Whether to print the summary at the end.
+    pub summary: bool,
+    /// Tracker threads (shards); 0 counts as 1.
+    pub threads: usize,
+}

@@ -1,0 +1,105 @@
+//! The last stage of every run: each verdict is written, counted for the summary and watched
+//! for incidents, in the order it arrives; at the end the summary is written and the run's
+//! [`Outcome`] put together.
+
+use std::io;
+
+use crate::incident::{IncidentConfig, IncidentDetector};
+use crate::output::{Inputs, RunStats, Sink, Summary};
+use crate::track::TrackerStats;
+use crate::verdict::Verdict;
+
+use super::read::ReadStats;
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Reading-side counters, tracker counters and input errors.
+    pub stats: RunStats,
+    /// Verdicts given.
+    pub attempts: u64,
+    /// Inputs that could not be read to the end (already in `stats.errors` as text).
+    pub input_errors: usize,
+    /// The output was closed early (`| head`): the run stopped quietly.
+    pub output_closed: bool,
+}
+
+/// Where verdicts go: the sink, the summary and the incident detector.
+pub(super) struct Output {
+    incidents: IncidentDetector,
+    summary: Summary,
+    inputs: Inputs,
+    /// Input errors, in the order met.
+    pub(super) errors: Vec<String>,
+}
+
+impl Output {
+    pub(super) fn new(incidents: IncidentConfig, inputs: Inputs, errors: Vec<String>) -> Self {
+        Output {
+            incidents: IncidentDetector::new(incidents),
+            summary: Summary::default(),
+            inputs,
+            errors,
+        }
+    }
+
+    /// Writes one verdict with the incidents it completes, and counts them.
+    pub(super) fn verdict(&mut self, sink: &mut dyn Sink, v: &Verdict) -> io::Result<()> {
+        self.summary.observe(v);
+        let mut r = sink.verdict(v, &self.inputs);
+        for i in self.incidents.observe(v) {
+            self.summary.observe_incident(&i);
+            r = r.and_then(|()| sink.incident(&i));
+        }
+        r
+    }
+
+    /// Verdicts written so far.
+    pub(super) fn attempts(&self) -> u64 {
+        self.summary.attempts()
+    }
+
+    /// The end of a run: writes the summary (unless the output already failed) and gathers
+    /// the counters. A closed pipe is a quiet end (`output_closed`); other write errors are
+    /// returned.
+    pub(super) fn conclude(
+        mut self,
+        sink: &mut dyn Sink,
+        read: ReadStats,
+        tracker: TrackerStats,
+        result: io::Result<()>,
+        show_summary: bool,
+    ) -> io::Result<Outcome> {
+        self.errors.extend(read.errors);
+        let input_errors = self.errors.len();
+        let stats = RunStats {
+            frames: read.frames,
+            bytes: read.bytes,
+            decoded: read.decoded,
+            skipped: read.skipped,
+            tracker,
+            errors: self.errors,
+            inputs: self.inputs.names.clone(),
+            span: read.first.zip(read.last),
+            live: read.live,
+        };
+        let attempts = self.summary.attempts();
+        let mut output_closed = false;
+        match result {
+            Ok(()) => {
+                self.summary.run = stats.clone();
+                let shown = if show_summary { Some(&self.summary) } else { None };
+                if let Err(e) = sink.finish(shown) {
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        output_closed = true;
+                    } else {
+                        return Err(e);
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => output_closed = true,
+            Err(e) => return Err(e),
+        }
+        Ok(Outcome { stats, attempts, input_errors, output_closed })
+    }
+}

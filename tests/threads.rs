@@ -1,0 +1,321 @@
+//! `analyze --threads N` gives every fixture the verdicts, incidents and summary of one
+//! tracker. What legitimately differs is normalised, everything else compared in full:
+//!
+//! - the order of the lines (verdicts come out batch by batch, shard by shard), so flow and
+//!   incident lines are compared as multisets;
+//! - the attempt number (`evidence.attempt`): shard k of N numbers its attempts k+1, k+1+N, …;
+//! - the summary's `flows.peak`: the sum of the shards' peaks, an upper bound of one
+//!   tracker's peak (checked to be at least it); the order of `incidents.listed`, and when
+//!   there are more incidents than it lists, which ones it lists (only how many is compared).
+//!
+//! Also: a closed output pipe with several threads ends the run quietly, without hanging.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use connlens::capture::TsResolution;
+use connlens::synth::frame::{self, Icmp, Ip, Link};
+use connlens::synth::scenarios::{Dir, Script, TcpConv};
+use connlens::time::Timestamp;
+use serde_json::Value;
+
+/// Scenario folders holding a capture and its expected output (as tests/fixtures.rs finds them).
+fn scenarios() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut found = Vec::new();
+    for set in fs::read_dir(&root).unwrap() {
+        let set = set.unwrap().path();
+        if !set.is_dir() {
+            continue;
+        }
+        for scenario in fs::read_dir(&set).unwrap() {
+            let dir = scenario.unwrap().path();
+            if dir.join("expected.jsonl").exists() {
+                found.push(dir);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn capture_in(dir: &Path) -> &'static str {
+    if dir.join("input.pcap").exists() { "input.pcap" } else { "input.pcapng" }
+}
+
+fn args_of(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("args"))
+        .map(|s| s.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// An output split into its parts, with what may differ between thread counts normalised.
+#[derive(Debug, PartialEq)]
+struct Normalised {
+    /// Flow lines without `evidence.attempt`, sorted.
+    flows: Vec<String>,
+    /// Incident lines, sorted.
+    incidents: Vec<String>,
+    /// The summary without `flows.peak`, with `incidents.listed` sorted.
+    summary: Value,
+    /// The summary's `flows.peak`.
+    peak: u64,
+}
+
+fn normalise(output: &str) -> Normalised {
+    let mut flows = Vec::new();
+    let mut incidents = Vec::new();
+    let mut summary = Value::Null;
+    let mut peak = 0;
+    for line in output.lines() {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        match v["type"].as_str() {
+            Some("flow") => {
+                let ev = v["evidence"].as_object_mut().unwrap();
+                assert!(ev.remove("attempt").is_some_and(|a| a.as_u64().is_some()), "{line}");
+                flows.push(v.to_string());
+            }
+            Some("incident") => incidents.push(v.to_string()),
+            Some("summary") => {
+                peak = v["flows"]["peak"].as_u64().unwrap();
+                v["flows"].as_object_mut().unwrap().remove("peak");
+                let total = v["incidents"]["total"].as_u64().unwrap_or(0);
+                if let Some(listed) = v["incidents"]["listed"].as_array_mut() {
+                    if (listed.len() as u64) < total {
+                        // Only the first ones are listed: which, depends on the order.
+                        let shown = listed.len();
+                        v["incidents"]["listed"] = Value::from(shown);
+                    } else {
+                        listed.sort_by_key(|i| i.to_string());
+                    }
+                }
+                summary = v;
+            }
+            other => panic!("unexpected line type {other:?}: {line}"),
+        }
+    }
+    flows.sort();
+    incidents.sort();
+    Normalised { flows, incidents, summary, peak }
+}
+
+fn analyze(dir: &Path, threads: usize) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_connlens"))
+        .current_dir(dir)
+        .args(["analyze", "--format", "jsonl", "--threads", &threads.to_string()])
+        .args(args_of(dir))
+        .arg(capture_in(dir))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn every_fixture_gives_its_expected_verdicts_on_several_threads() {
+    let all = scenarios();
+    assert!(all.len() >= 30, "fixtures missing: found {}", all.len());
+    let mut failures = Vec::new();
+    for threads in [2, 3] {
+        for dir in &all {
+            let expected = normalise(&fs::read_to_string(dir.join("expected.jsonl")).unwrap());
+            let actual = normalise(&analyze(dir, threads));
+            let name = format!("{} --threads {threads}", dir.display());
+            if actual.peak < expected.peak {
+                failures.push(format!("{name}: peak {} < {}", actual.peak, expected.peak));
+            }
+            if actual.summary != expected.summary {
+                failures.push(format!(
+                    "{name}: summary differs\n  expected: {}\n  actual:   {}",
+                    expected.summary, actual.summary
+                ));
+            }
+            for (what, e, a) in [
+                ("flow", &expected.flows, &actual.flows),
+                ("incident", &expected.incidents, &actual.incidents),
+            ] {
+                if e != a {
+                    let missing: Vec<_> = e.iter().filter(|l| !a.contains(l)).take(2).collect();
+                    let extra: Vec<_> = a.iter().filter(|l| !e.contains(l)).take(2).collect();
+                    failures.push(format!(
+                        "{name}: {what} lines differ ({} expected, {} actual)\n  missing: {missing:?}\n  extra:   {extra:?}",
+                        e.len(),
+                        a.len()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A capture of many batches: 60 servers (IPv4 and IPv6), each first answering a handshake (so
+/// its own TTL is known), then refusing clients with its own RST and with a path's RST, ignoring
+/// SYNs (timeouts that run out batches later), and firewalled by a router's ICMP error quoting
+/// the SYN; the clients' ports are high, as real clients' are.
+fn many_batches() -> Vec<u8> {
+    let mut s = Script::new(Timestamp::from_secs_nanos(1_790_000_000, 0));
+    let mut n = 0u32;
+    for round in 0..12u32 {
+        for server in 0..60u32 {
+            let v6 = server % 4 == 3;
+            let (srv, cli, router): (std::net::IpAddr, std::net::IpAddr, std::net::IpAddr) = if v6 {
+                (
+                    format!("2001:db8:5::{server:x}").parse().unwrap(),
+                    format!("2001:db8:c::{:x}", n % 97).parse().unwrap(),
+                    "2001:db8:ff::1".parse().unwrap(),
+                )
+            } else {
+                (
+                    format!("198.51.100.{server}").parse().unwrap(),
+                    format!("192.0.2.{}", n % 97).parse().unwrap(),
+                    "203.0.113.1".parse().unwrap(),
+                )
+            };
+            let port = [22u16, 80, 443, 5432][(server % 4) as usize];
+            // Rounds 0.5 s apart, servers spread within a round: attempts interleave.
+            let at = f64::from(round) * 0.5 + f64::from(server) * 0.007;
+            for kind in 0..5u32 {
+                n += 1;
+                let mut c = TcpConv::new(
+                    Link::Ethernet,
+                    (cli, 40_000 + (n % 20_000) as u16),
+                    (srv, port),
+                    (n, !n),
+                );
+                let t = at + f64::from(kind) * 0.0011;
+                match (round, kind) {
+                    (0, _) | (_, 0) => {
+                        c.handshake(&mut s, t, 0.000_4);
+                        c.client_close(&mut s, t + 0.01, 0.000_4);
+                    }
+                    (_, 1) => {
+                        c.syn(&mut s, t);
+                        c.refuse(&mut s, t + 0.000_3, 61);
+                    }
+                    (_, 2) => {
+                        c.syn(&mut s, t);
+                        c.refuse(&mut s, t + 0.000_2, 250);
+                    }
+                    (_, 3) => {
+                        c.syn(&mut s, t);
+                        c.syn(&mut s, t + 1.0);
+                    }
+                    _ => {
+                        c.syn(&mut s, t);
+                        let quote = c.syn_packet(58);
+                        let err = frame::icmp_error(
+                            &Ip::new(router, cli).ttl(254),
+                            Icmp::ADMIN_PROHIBITED,
+                            frame::quote_8(&quote),
+                        );
+                        s.packet(t + 0.000_5, Link::Ethernet, Dir::In, &err);
+                    }
+                }
+            }
+        }
+    }
+    s.to_pcap(TsResolution::Micro, false)
+}
+
+#[test]
+fn a_capture_of_many_batches_gives_the_same_verdicts_on_several_threads() {
+    let dir = std::env::temp_dir().join(format!("connlens-threads-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("input.pcap"), many_batches()).unwrap();
+    let one = analyze(&dir, 1);
+    let reference = normalise(&one);
+    let summary: Value = serde_json::from_str(one.lines().last().unwrap()).unwrap();
+    // Many batches of 1024 packets, every kind of verdict, and incidents.
+    assert!(summary["packets"]["decoded"].as_u64().unwrap() > 5 * 1024, "{summary}");
+    for kind in ["established", "refused", "unanswered", "unreachable"] {
+        assert!(summary["verdicts"][kind]["total"].as_u64().unwrap() > 100, "{kind}: {summary}");
+    }
+    assert!(!reference.incidents.is_empty());
+    for threads in [2, 3] {
+        let actual = normalise(&analyze(&dir, threads));
+        assert!(actual.summary == reference.summary, "--threads {threads}: summary differs");
+        assert!(actual.flows == reference.flows, "--threads {threads}: flow lines differ");
+        assert!(actual.incidents == reference.incidents, "--threads {threads}: incidents differ");
+        assert!(actual.peak >= reference.peak);
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn attempt_numbers_stay_unique_on_several_threads() {
+    for dir in scenarios() {
+        let out = analyze(&dir, 3);
+        let mut ids: Vec<u64> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["type"] == "flow")
+            .map(|v| v["evidence"]["attempt"].as_u64().unwrap())
+            .collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "{}: attempt numbers repeat", dir.display());
+    }
+}
+
+#[test]
+fn a_closed_pipe_with_several_threads_ends_quietly() {
+    // The biggest fixture (the nmap scan) repeated: the output outlives the reader.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/recorded/nmap-scan");
+    let input = dir.join(capture_in(&dir));
+    let inputs: Vec<&Path> = std::iter::repeat_n(input.as_path(), 200).collect();
+    for threads in ["2", "3"] {
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_connlens"))
+            .args(["analyze", "-f", "jsonl", "--threads", threads])
+            .args(&inputs)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+        drop(child.stdout.take());
+        // Not hanging: it ends on its own (killed after a minute, and the test fails).
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("--threads {threads}: still running a minute after the pipe closed");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert!(status.success(), "--threads {threads}: exit {status:?}: {err}");
+        assert_eq!(err, "", "--threads {threads}");
+    }
+}
+
+#[test]
+fn a_failing_output_with_several_threads_stops_the_run() {
+    // /dev/full: every write fails with ENOSPC (not a closed pipe): exit 1 with one line.
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("no /dev/full here: skipped");
+        return;
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/recorded/nmap-scan");
+    let input = dir.join(capture_in(&dir));
+    let inputs: Vec<&Path> = std::iter::repeat_n(input.as_path(), 100).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_connlens"))
+        .args(["analyze", "-f", "jsonl", "--threads", "2"])
+        .args(&inputs)
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("connlens: error: writing the output: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
