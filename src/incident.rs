@@ -310,7 +310,12 @@ mod tests {
             kind,
             cause,
             evidence: crate::verdict::Evidence::new(),
-            hint: String::new(),
+            hint: crate::verdict::Hint::new(
+                kind,
+                cause,
+                Endpoint::new(client.parse().unwrap(), cport),
+                Endpoint::new(server.parse().unwrap(), port),
+            ),
             conn_state: "S0",
         }
     }
