@@ -73,7 +73,8 @@ struct Window {
     start: Timestamp,
     attempts: u64,
     peers: FxHashSet<(IpAddr, u16)>,
-    causes: FxHashMap<&'static str, u64>,
+    /// Attempts by cause, in first-seen order (a handful of causes: a scan beats hashing).
+    causes: Vec<(&'static str, u64)>,
     reported: bool,
 }
 
@@ -86,11 +87,16 @@ impl Window {
         if self.peers.len() < MAX_PEERS {
             self.peers.insert(peer);
         }
-        *self.causes.entry(cause).or_default() += 1;
+        // Causes are static words: the same pointer is the same word (and a different pointer
+        // may still be the same word).
+        match self.causes.iter_mut().find(|(c, _)| std::ptr::eq(*c, cause) || *c == cause) {
+            Some((_, n)) => *n += 1,
+            None => self.causes.push((cause, 1)),
+        }
     }
 
     fn causes_json(&self) -> Value {
-        let mut c: Vec<_> = self.causes.iter().collect();
+        let mut c: Vec<_> = self.causes.iter().map(|(k, n)| (k, n)).collect();
         c.sort();
         Value::Object(c.into_iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect())
     }

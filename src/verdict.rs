@@ -166,115 +166,222 @@ pub fn hint_for(kind: VerdictKind, cause: &str, client: Endpoint, server: Endpoi
     Hint::new(kind, cause, client, server).to_string()
 }
 
-/// The template of a verdict's hint: text with `{server}` (address and port), `{host}` (the
-/// server's address), `{port}` (its port) and `{client}` (the client's address) to fill in.
-/// No template holds a character JSON would escape (a unit test checks).
-fn hint_template(kind: VerdictKind, cause: &str) -> &'static str {
+/// The parts of a verdict's hint: text, and the endpoints to fill in. No text holds a
+/// character JSON would escape (a unit test checks).
+fn hint_template(kind: VerdictKind, cause: &str) -> &'static [HintPart] {
+    use HintPart::{Client as C, Host as H, Port as P, Server as S, Text as T};
     match (kind, cause) {
-        (VerdictKind::Refused, "host-reset") => {
-            "nothing listens on {server}, or a firewall on {host} rejects with tcp-reset: check `ss -ltn` and the firewall rules on {host}"
-        }
-        (VerdictKind::Refused, "path-reset") => {
-            "the RST did not come from {host} itself (TTL differs from its own packets): check firewalls, load balancers or IPS between {client} and {host}"
-        }
-        (VerdictKind::Refused, _) => {
-            "{host} (or something on the path) reset the attempt: check that a service listens on port {port} (`ss -ltn` on {host}) and the firewall rules"
-        }
-        (VerdictKind::Unreachable, "port-unreachable") => {
-            "nothing listens on UDP/TCP port {port} on {host}, or a firewall rejects it: check `ss -lun`/`ss -ltn` and the firewall on {host}"
-        }
-        (VerdictKind::Unreachable, "admin-prohibited" | "net-prohibited" | "host-prohibited") => {
-            "a firewall rule rejects traffic to {server}: check the firewall of the host that sent the ICMP error"
-        }
-        (VerdictKind::Unreachable, "host-unreachable" | "address-unreachable") => {
-            "{host} did not answer ARP/neighbour discovery on the last router's network: check that it is up and its address"
-        }
-        (VerdictKind::Unreachable, "net-unreachable" | "no-route" | "reject-route") => {
-            "a router has no route to {host}: check routing tables on the path (`ip route get {host}`)"
-        }
-        (VerdictKind::Unreachable, _) => {
-            "an ICMP error reported {server} unreachable: check the reporting router or host"
-        }
-        (VerdictKind::TimeExceeded, _) => {
-            "the packet's TTL ran out on the way to {host}: look for a routing loop (`traceroute {host}`) or a too-small initial TTL"
-        }
-        (VerdictKind::Unanswered, "capture-ended") => {
-            "the capture ended before the timeout: re-capture longer to tell a drop from a slow answer from {server}"
-        }
-        (VerdictKind::Unanswered, "filtered") => {
-            "{host} answers other traffic but not port {port}: a firewall drops it (check DROP rules on the path and on {host})"
-        }
-        (VerdictKind::Unanswered, "host-down") => {
-            "nobody answered ARP for {host} on its LAN: the host is down, absent, or has another address"
-        }
-        (VerdictKind::Unanswered, _) => {
-            "no answer from {server}: check for a filtering firewall (DROP) on the path or on {host}, and that {host} is up"
-        }
-        (VerdictKind::Rejected, "tls-alert") => {
-            "the TLS server {server} refused the handshake (see tls_alert): check protocol versions, ciphers, SNI and certificates (`openssl s_client -connect {server}`)"
-        }
+        (VerdictKind::Refused, "host-reset") => &[
+            T("nothing listens on "),
+            S,
+            T(", or a firewall on "),
+            H,
+            T(" rejects with tcp-reset: check `ss -ltn` and the firewall rules on "),
+            H,
+        ],
+        (VerdictKind::Refused, "path-reset") => &[
+            T("the RST did not come from "),
+            H,
+            T(
+                " itself (TTL differs from its own packets): check firewalls, load balancers or IPS between ",
+            ),
+            C,
+            T(" and "),
+            H,
+        ],
+        (VerdictKind::Refused, _) => &[
+            H,
+            T(
+                " (or something on the path) reset the attempt: check that a service listens on port ",
+            ),
+            P,
+            T(" (`ss -ltn` on "),
+            H,
+            T(") and the firewall rules"),
+        ],
+        (VerdictKind::Unreachable, "port-unreachable") => &[
+            T("nothing listens on UDP/TCP port "),
+            P,
+            T(" on "),
+            H,
+            T(", or a firewall rejects it: check `ss -lun`/`ss -ltn` and the firewall on "),
+            H,
+        ],
+        (VerdictKind::Unreachable, "admin-prohibited" | "net-prohibited" | "host-prohibited") => &[
+            T("a firewall rule rejects traffic to "),
+            S,
+            T(": check the firewall of the host that sent the ICMP error"),
+        ],
+        (VerdictKind::Unreachable, "host-unreachable" | "address-unreachable") => &[
+            H,
+            T(
+                " did not answer ARP/neighbour discovery on the last router's network: check that it is up and its address",
+            ),
+        ],
+        (VerdictKind::Unreachable, "net-unreachable" | "no-route" | "reject-route") => &[
+            T("a router has no route to "),
+            H,
+            T(": check routing tables on the path (`ip route get "),
+            H,
+            T("`)"),
+        ],
+        (VerdictKind::Unreachable, _) => &[
+            T("an ICMP error reported "),
+            S,
+            T(" unreachable: check the reporting router or host"),
+        ],
+        (VerdictKind::TimeExceeded, _) => &[
+            T("the packet's TTL ran out on the way to "),
+            H,
+            T(": look for a routing loop (`traceroute "),
+            H,
+            T("`) or a too-small initial TTL"),
+        ],
+        (VerdictKind::Unanswered, "capture-ended") => &[
+            T(
+                "the capture ended before the timeout: re-capture longer to tell a drop from a slow answer from ",
+            ),
+            S,
+        ],
+        (VerdictKind::Unanswered, "filtered") => &[
+            H,
+            T(" answers other traffic but not port "),
+            P,
+            T(": a firewall drops it (check DROP rules on the path and on "),
+            H,
+            T(")"),
+        ],
+        (VerdictKind::Unanswered, "host-down") => &[
+            T("nobody answered ARP for "),
+            H,
+            T(" on its LAN: the host is down, absent, or has another address"),
+        ],
+        (VerdictKind::Unanswered, _) => &[
+            T("no answer from "),
+            S,
+            T(": check for a filtering firewall (DROP) on the path or on "),
+            H,
+            T(", and that "),
+            H,
+            T(" is up"),
+        ],
+        (VerdictKind::Rejected, "tls-alert") => &[
+            T("the TLS server "),
+            S,
+            T(
+                " refused the handshake (see tls_alert): check protocol versions, ciphers, SNI and certificates (`openssl s_client -connect ",
+            ),
+            S,
+            T("`)"),
+        ],
         (VerdictKind::Rejected, "http-auth-required") => {
-            "{server} asks for authentication: check the client's credentials"
+            &[S, T(" asks for authentication: check the client's credentials")]
         }
         (VerdictKind::Rejected, "http-forbidden") => {
-            "{server} forbids this request: check access rules for {client} on the server"
+            &[S, T(" forbids this request: check access rules for "), C, T(" on the server")]
         }
-        (VerdictKind::Rejected, "http-overloaded") => {
-            "{server} is overloaded or rate-limiting (429/503): check the service's capacity and logs"
-        }
-        (VerdictKind::Rejected, "http-client-error" | "http-server-error") => {
-            "{server} answered with an HTTP error (see http_status): check the service's log on {host}"
-        }
-        (VerdictKind::Rejected, _) => {
-            "{server} accepted the connection, then closed it without answering: check the service's log and access rules (tcpwrappers, allow-lists, connection limits) on {host}"
-        }
-        (VerdictKind::Mismatch, "tls-to-plaintext") => {
-            "the client spoke TLS but {server} answered in plaintext: use http:// (or the plaintext protocol), or the service's TLS port"
-        }
-        (VerdictKind::Mismatch, "plaintext-to-tls") => {
-            "the client spoke plaintext but {server} expects TLS: use https:// (or enable TLS in the client)"
-        }
-        (VerdictKind::Mismatch, _) => {
-            "{server} closed the connection on the client's TLS hello without a TLS answer: it likely speaks plaintext on port {port}, or it refused the hello"
-        }
-        (VerdictKind::DnsFailure, "nxdomain") => {
-            "the name does not exist according to {host}: check the spelling and the zone (`dig @{host} NAME`)"
-        }
-        (VerdictKind::DnsFailure, "servfail") => {
-            "{host} could not resolve the name (SERVFAIL): check its upstream servers and DNSSEC (`dig @{host} NAME +dnssec`)"
-        }
+        (VerdictKind::Rejected, "http-overloaded") => &[
+            S,
+            T(" is overloaded or rate-limiting (429/503): check the service's capacity and logs"),
+        ],
+        (VerdictKind::Rejected, "http-client-error" | "http-server-error") => &[
+            S,
+            T(" answered with an HTTP error (see http_status): check the service's log on "),
+            H,
+        ],
+        (VerdictKind::Rejected, _) => &[
+            S,
+            T(
+                " accepted the connection, then closed it without answering: check the service's log and access rules (tcpwrappers, allow-lists, connection limits) on ",
+            ),
+            H,
+        ],
+        (VerdictKind::Mismatch, "tls-to-plaintext") => &[
+            T("the client spoke TLS but "),
+            S,
+            T(
+                " answered in plaintext: use http:// (or the plaintext protocol), or the service's TLS port",
+            ),
+        ],
+        (VerdictKind::Mismatch, "plaintext-to-tls") => &[
+            T("the client spoke plaintext but "),
+            S,
+            T(" expects TLS: use https:// (or enable TLS in the client)"),
+        ],
+        (VerdictKind::Mismatch, _) => &[
+            S,
+            T(
+                " closed the connection on the client's TLS hello without a TLS answer: it likely speaks plaintext on port ",
+            ),
+            P,
+            T(", or it refused the hello"),
+        ],
+        (VerdictKind::DnsFailure, "nxdomain") => &[
+            T("the name does not exist according to "),
+            H,
+            T(": check the spelling and the zone (`dig @"),
+            H,
+            T(" NAME`)"),
+        ],
+        (VerdictKind::DnsFailure, "servfail") => &[
+            H,
+            T(
+                " could not resolve the name (SERVFAIL): check its upstream servers and DNSSEC (`dig @",
+            ),
+            H,
+            T(" NAME +dnssec`)"),
+        ],
         (VerdictKind::DnsFailure, "refused") => {
-            "{host} refuses to answer {client}: check its allow-recursion / ACL settings"
+            &[H, T(" refuses to answer "), C, T(": check its allow-recursion / ACL settings")]
         }
-        (VerdictKind::DnsFailure, "no-response" | "capture-ended") => {
-            "the DNS server {server} did not answer: check that it runs and that port {port} is reachable (`dig @{host} NAME`)"
-        }
+        (VerdictKind::DnsFailure, "no-response" | "capture-ended") => &[
+            T("the DNS server "),
+            S,
+            T(" did not answer: check that it runs and that port "),
+            P,
+            T(" is reachable (`dig @"),
+            H,
+            T(" NAME`)"),
+        ],
         (VerdictKind::DnsFailure, _) => {
-            "the DNS server {host} answered with an error (see dns_rcode): check its log"
+            &[T("the DNS server "), H, T(" answered with an error (see dns_rcode): check its log")]
         }
         (VerdictKind::Established, "reset-by-server") => {
-            "the server reset the connection: check the service's log on {host}"
+            &[T("the server reset the connection: check the service's log on "), H]
         }
         (VerdictKind::Established, "reset-by-client") => {
-            "the client {client} reset the connection: check the client application"
+            &[T("the client "), C, T(" reset the connection: check the client application")]
         }
-        (VerdictKind::Established, "slow-accept") => {
-            "{server} answered only after SYN retransmissions: its SYN backlog or accept queue may be full (`ss -ltn` Recv-Q on {host}, `nstat -az TcpExtListenOverflows`)"
-        }
-        (VerdictKind::Established, "syn-ack-retransmitted") => {
-            "{server} resent its SYN-ACK after the client's ACK: its accept queue is likely full (`nstat -az TcpExtListenOverflows` on {host})"
-        }
-        (VerdictKind::Established, "zero-window") => {
-            "{server} advertised a zero window: the application on {host} is not reading fast enough"
-        }
-        (VerdictKind::Established, _) => "connection established",
-        (VerdictKind::Answered, _) => "the server answered",
+        (VerdictKind::Established, "slow-accept") => &[
+            S,
+            T(
+                " answered only after SYN retransmissions: its SYN backlog or accept queue may be full (`ss -ltn` Recv-Q on ",
+            ),
+            H,
+            T(", `nstat -az TcpExtListenOverflows`)"),
+        ],
+        (VerdictKind::Established, "syn-ack-retransmitted") => &[
+            S,
+            T(
+                " resent its SYN-ACK after the client's ACK: its accept queue is likely full (`nstat -az TcpExtListenOverflows` on ",
+            ),
+            H,
+            T(")"),
+        ],
+        (VerdictKind::Established, "zero-window") => &[
+            S,
+            T(" advertised a zero window: the application on "),
+            H,
+            T(" is not reading fast enough"),
+        ],
+        (VerdictKind::Established, _) => &[T("connection established")],
+        (VerdictKind::Answered, _) => &[T("the server answered")],
         (VerdictKind::Partial, "midstream") => {
-            "the capture began after the handshake: capture from before the connection starts"
+            &[T("the capture began after the handshake: capture from before the connection starts")]
         }
-        (VerdictKind::Partial, _) => {
-            "packets of the handshake are missing from the capture: check for capture drops or asymmetric routing"
-        }
+        (VerdictKind::Partial, _) => &[T(
+            "packets of the handshake are missing from the capture: check for capture drops or asymmetric routing",
+        )],
     }
 }
 
@@ -283,92 +390,70 @@ fn hint_template(kind: VerdictKind, cause: &str) -> &'static str {
 /// into its line; [`Display`](fmt::Display) and `to_string` give the text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hint {
-    template: &'static str,
+    parts: &'static [HintPart],
     client: IpAddr,
     server: Endpoint,
 }
 
 /// A part of a hint: literal text or an endpoint to fill in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum HintPart {
     Text(&'static str),
+    /// The server's address and port (`192.0.2.1:80`, `[2001:db8::1]:443`).
     Server,
+    /// The server's address.
     Host,
+    /// The server's port.
     Port,
+    /// The client's address.
     Client,
 }
 
 impl Hint {
     /// The hint for a verdict's kind and cause, naming the hosts involved.
     pub fn new(kind: VerdictKind, cause: &str, client: Endpoint, server: Endpoint) -> Self {
-        Hint { template: hint_template(kind, cause), client: client.ip, server }
+        Hint { parts: hint_template(kind, cause), client: client.ip, server }
     }
 
-    /// The template's parts in order.
-    fn parts(&self, mut each: impl FnMut(HintPart)) {
-        let mut rest = self.template;
-        while let Some(open) = rest.find('{') {
-            let (text, tail) = rest.split_at(open);
-            if !text.is_empty() {
-                each(HintPart::Text(text));
-            }
-            let Some(close) = tail.find('}') else {
-                each(HintPart::Text(tail));
-                return;
-            };
-            match &tail[1..close] {
-                "server" => each(HintPart::Server),
-                "host" => each(HintPart::Host),
-                "port" => each(HintPart::Port),
-                "client" => each(HintPart::Client),
-                _ => each(HintPart::Text(&tail[..=close])),
-            }
-            rest = &tail[close + 1..];
-        }
-        if !rest.is_empty() {
-            each(HintPart::Text(rest));
-        }
-    }
-
-    /// Appends the hint's text (no quotes; it needs no JSON escapes: templates hold none, and
+    /// Appends the hint's text (no quotes; it needs no JSON escapes: the texts hold none, and
     /// addresses and ports are digits, hex, dots, colons and brackets).
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        self.parts(|p| match p {
-            HintPart::Text(t) => out.extend_from_slice(t.as_bytes()),
-            HintPart::Server => match self.server.ip {
-                IpAddr::V4(a) => {
-                    json::write_ipv4(out, a);
-                    out.push(b':');
-                    json::write_u64(out, u64::from(self.server.port));
-                }
-                IpAddr::V6(a) => {
-                    out.push(b'[');
-                    json::write_ipv6(out, a);
-                    out.extend_from_slice(b"]:");
-                    json::write_u64(out, u64::from(self.server.port));
-                }
-            },
-            HintPart::Host => json::write_ip(out, self.server.ip),
-            HintPart::Port => json::write_u64(out, u64::from(self.server.port)),
-            HintPart::Client => json::write_ip(out, self.client),
-        });
+        for p in self.parts {
+            match *p {
+                HintPart::Text(t) => out.extend_from_slice(t.as_bytes()),
+                HintPart::Server => match self.server.ip {
+                    IpAddr::V4(a) => {
+                        json::write_ipv4(out, a);
+                        out.push(b':');
+                        json::write_u64(out, u64::from(self.server.port));
+                    }
+                    IpAddr::V6(a) => {
+                        out.push(b'[');
+                        json::write_ipv6(out, a);
+                        out.extend_from_slice(b"]:");
+                        json::write_u64(out, u64::from(self.server.port));
+                    }
+                },
+                HintPart::Host => json::write_ip(out, self.server.ip),
+                HintPart::Port => json::write_u64(out, u64::from(self.server.port)),
+                HintPart::Client => json::write_ip(out, self.client),
+            }
+        }
     }
 }
 
 impl fmt::Display for Hint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut r = Ok(());
-        self.parts(|p| {
-            if r.is_ok() {
-                r = match p {
-                    HintPart::Text(t) => f.write_str(t),
-                    HintPart::Server => write!(f, "{}", self.server),
-                    HintPart::Host => write!(f, "{}", self.server.ip),
-                    HintPart::Port => write!(f, "{}", self.server.port),
-                    HintPart::Client => write!(f, "{}", self.client),
-                };
+        for p in self.parts {
+            match *p {
+                HintPart::Text(t) => f.write_str(t)?,
+                HintPart::Server => write!(f, "{}", self.server)?,
+                HintPart::Host => write!(f, "{}", self.server.ip)?,
+                HintPart::Port => write!(f, "{}", self.server.port)?,
+                HintPart::Client => write!(f, "{}", self.client)?,
             }
-        });
-        r
+        }
+        Ok(())
     }
 }
 
