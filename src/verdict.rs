@@ -486,6 +486,12 @@ pub enum Fact {
     Ip(IpAddr),
     /// A list.
     List(Box<[Fact]>),
+    /// A list of at most two unsigned integers (the count, then the values, unused ones 0),
+    /// held inline: SYN packet numbers, usually one (see [`Fact::u64_list`]).
+    U64List(u8, [u64; 2]),
+    /// A list of at most two floats, held inline like [`Fact::U64List`] (see
+    /// [`Fact::f64_list`]).
+    F64List(u8, [f64; 2]),
     /// Nested facts, written as serde_json writes a `Value::Object`: keys in sorted order.
     Object(Box<Evidence>),
     /// Any other JSON value.
@@ -493,6 +499,38 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// A list of integers: held inline when there are at most two (no allocation).
+    pub fn u64_list(items: &[u64]) -> Fact {
+        match *items {
+            [] => Fact::U64List(0, [0; 2]),
+            [a] => Fact::U64List(1, [a, 0]),
+            [a, b] => Fact::U64List(2, [a, b]),
+            _ => Fact::from(items),
+        }
+    }
+
+    /// A list of floats (non-finite ones become `null`): held inline when there are at most
+    /// two and all are finite.
+    pub fn f64_list(items: impl ExactSizeIterator<Item = f64>) -> Fact {
+        if items.len() <= 2 {
+            let mut v = [0.0; 2];
+            let mut n = 0;
+            for f in items {
+                if !f.is_finite() {
+                    // Rare: fall back to the general list (null for the non-finite one).
+                    let mut list: Vec<Fact> = v[..n].iter().map(|&x| Fact::F64(x)).collect();
+                    list.push(Fact::Null);
+                    return Fact::List(list.into_boxed_slice());
+                }
+                v[n] = f;
+                n += 1;
+            }
+            Fact::F64List(n as u8, v)
+        } else {
+            Fact::List(items.map(Fact::from).collect())
+        }
+    }
+
     /// Appends the fact as JSON.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         match self {
@@ -519,6 +557,26 @@ impl Fact {
                 }
                 out.push(b']');
             }
+            Fact::U64List(n, v) => {
+                out.push(b'[');
+                for (i, x) in v.iter().take(usize::from(*n)).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    json::write_u64(out, *x);
+                }
+                out.push(b']');
+            }
+            Fact::F64List(n, v) => {
+                out.push(b'[');
+                for (i, x) in v.iter().take(usize::from(*n)).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    json::write_f64(out, *x);
+                }
+                out.push(b']');
+            }
             Fact::Object(e) => e.write_json_sorted(out),
             // Writing into a Vec cannot fail, nor can serializing a Value.
             Fact::Json(v) => {
@@ -539,6 +597,8 @@ impl Fact {
             Fact::String(s) => Value::from(&**s),
             Fact::Ip(ip) => Value::String(ip.to_string()),
             Fact::List(items) => Value::Array(items.iter().map(Fact::to_value).collect()),
+            Fact::U64List(n, v) => v.iter().take(usize::from(*n)).copied().collect(),
+            Fact::F64List(n, v) => v.iter().take(usize::from(*n)).copied().collect(),
             Fact::Object(e) => {
                 Value::Object(e.iter().map(|(k, f)| (k.to_string(), f.to_value())).collect())
             }
@@ -585,6 +645,8 @@ impl serde::Serialize for Fact {
             Fact::String(t) => s.serialize_str(t),
             Fact::Ip(ip) => s.collect_str(ip),
             Fact::List(items) => s.collect_seq(items.iter()),
+            Fact::U64List(n, v) => s.collect_seq(v.iter().take(usize::from(*n))),
+            Fact::F64List(n, v) => s.collect_seq(v.iter().take(usize::from(*n))),
             Fact::Object(e) => {
                 use serde::ser::SerializeMap;
                 let mut m = s.serialize_map(Some(e.facts.len()))?;
@@ -1041,6 +1103,13 @@ mod tests {
         e.insert("reporter", "2001:db8::1".parse::<IpAddr>().unwrap());
         e.insert("packets", &[1u64, 2, 3][..]);
         e.insert("times", vec![Fact::from(0.0), Fact::from(1.5)]);
+        e.insert("few", Fact::u64_list(&[4, 5]));
+        e.insert("one", Fact::u64_list(&[u64::MAX]));
+        e.insert("no", Fact::u64_list(&[]));
+        e.insert("many", Fact::u64_list(&[1, 2, 3]));
+        e.insert("few_times", Fact::f64_list([0.0, 0.000_5].into_iter()));
+        e.insert("odd_times", Fact::f64_list([1.0, f64::NAN].into_iter()));
+        e.insert("many_times", Fact::f64_list([0.0, 1.0, 3.0].into_iter()));
         e.insert("none", Option::<u8>::None);
         e.insert("inner", inner);
         e.insert("value", serde_json::json!({"a": [1, "b", null]}));
@@ -1060,7 +1129,10 @@ mod tests {
         assert_eq!(serde_json::to_string(&nested).unwrap(), as_value);
         assert_eq!(serde_json::to_string(&e.to_value()).unwrap(), as_value);
         assert_eq!(e["attempt"], 2);
-        assert_eq!(e.len(), 14);
+        assert_eq!(e.len(), 21);
+        assert!(via_serde.contains(r#""few":[4,5],"one":[18446744073709551615],"no":[],"many":[1,2,3],"few_times":[0.0,0.0005],"odd_times":[1.0,null],"many_times":[0.0,1.0,3.0]"#));
+        assert_eq!(e["few"], serde_json::json!([4, 5]));
+        assert_eq!(e["few_times"], serde_json::json!([0.0, 0.0005]));
         assert_eq!(e["nan"], Value::Null);
         assert_eq!(e["reporter"], "2001:db8::1");
         assert_eq!(e["packets"], serde_json::json!([1, 2, 3]));

@@ -910,9 +910,11 @@ impl TcpState {
         let kept = (self.syn_count as usize).min(SYN_KEPT);
         let first = self.syn_times[0];
         ev.insert("syn_count", self.syn_count);
-        ev.insert("syn_packets", &self.syn_numbers[..kept]);
-        let times: Vec<Fact> = self.syn_times[..kept].iter().map(|t| secs(*t, first)).collect();
-        ev.insert("syn_times", times);
+        ev.insert("syn_packets", Fact::u64_list(&self.syn_numbers[..kept]));
+        ev.insert(
+            "syn_times",
+            Fact::f64_list(self.syn_times[..kept].iter().map(|t| secs(*t, first))),
+        );
         if let Some((_, o)) = self.syn_ack {
             ev.insert("syn_ack_packet", o.number);
             ev.insert("syn_ack_count", self.syn_ack_count);
@@ -1241,8 +1243,8 @@ fn round_ms(s: f64) -> f64 {
 }
 
 /// Seconds from `earlier` to `later`, rounded to microseconds, as a JSON number.
-fn secs(later: Timestamp, earlier: Timestamp) -> Fact {
-    Fact::from((later.since(earlier).as_secs_f64() * 1e6).round() / 1e6)
+fn secs(later: Timestamp, earlier: Timestamp) -> f64 {
+    (later.since(earlier).as_secs_f64() * 1e6).round() / 1e6
 }
 
 #[cfg(test)]
