@@ -55,10 +55,42 @@ static ESCAPE: [u8; 256] = {
     t
 };
 
+/// Whether any of the 8 bytes in `x` needs an escape (a control character, `"` or `\`):
+/// the classic "has a zero byte" and "has a byte less than n" word tricks.
+#[inline]
+fn needs_escape8(x: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    // Bytes below 0x20 (the high bit must be clear: `!x`), `"` and `\`.
+    let below = x.wrapping_sub(LO * 0x20) & !x & HI;
+    (below | has_zero(x ^ (LO * b'"' as u64)) | has_zero(x ^ (LO * b'\\' as u64))) != 0
+}
+
 /// Appends the contents of a JSON string (no quotes), escaped.
 #[inline]
 pub fn write_str_contents(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    // Most strings need no escape at all: check 8 bytes at a time, then copy in one go.
+    let mut clean = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        if needs_escape8(u64::from_le_bytes(w)) {
+            break;
+        }
+        clean += 8;
+    }
+    if clean == bytes.len() || bytes[clean..].iter().all(|&b| ESCAPE[b as usize] == 0) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.extend_from_slice(&bytes[..clean]);
+    write_escaped(out, &bytes[clean..]);
+}
+
+/// Appends `bytes` (a valid UTF-8 tail of a string), escaping byte by byte.
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let e = ESCAPE[b as usize];
@@ -239,6 +271,22 @@ mod tests {
         for s in ["", "plain", "say \"hi\"", "back\\slash", "tab\tnl\ncr\r", "\u{7f}é€", &all] {
             assert_eq!(json_str(s), serde_json::to_string(s).unwrap(), "{s:?}");
         }
+    }
+
+    #[test]
+    fn the_word_check_finds_every_byte_that_needs_an_escape() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                for fill in [b'a', 0x20, 0x7f, 0xff, 0x21, 0x23, 0x5b, 0x5d] {
+                    let mut w = [fill; 8];
+                    w[at] = b;
+                    let want = w.iter().any(|&x| ESCAPE[x as usize] != 0);
+                    assert_eq!(needs_escape8(u64::from_le_bytes(w)), want, "{w:?}");
+                }
+            }
+        }
+        let long = "a fairly long string without escapes, and then one \" at the end";
+        assert_eq!(json_str(long), serde_json::to_string(long).unwrap());
     }
 
     #[test]
