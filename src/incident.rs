@@ -102,9 +102,11 @@ impl Window {
     }
 }
 
+/// The window of `key`, created unless `MAX_KEYS` keys are watched already. One lookup either
+/// way (a flood of new clients hits a full table with every verdict).
 fn watch<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Window>, key: K) -> Option<&mut Window> {
-    if map.len() >= MAX_KEYS && !map.contains_key(&key) {
-        return None;
+    if map.len() >= MAX_KEYS {
+        return map.get_mut(&key);
     }
     Some(map.entry(key).or_default())
 }
