@@ -73,7 +73,8 @@ struct Window {
     start: Timestamp,
     attempts: u64,
     peers: FxHashSet<(IpAddr, u16)>,
-    causes: FxHashMap<&'static str, u64>,
+    /// Attempts by cause, in first-seen order (a handful of causes: a scan beats hashing).
+    causes: Vec<(&'static str, u64)>,
     reported: bool,
 }
 
@@ -86,19 +87,26 @@ impl Window {
         if self.peers.len() < MAX_PEERS {
             self.peers.insert(peer);
         }
-        *self.causes.entry(cause).or_default() += 1;
+        // Causes are static words: the same pointer is the same word (and a different pointer
+        // may still be the same word).
+        match self.causes.iter_mut().find(|(c, _)| std::ptr::eq(*c, cause) || *c == cause) {
+            Some((_, n)) => *n += 1,
+            None => self.causes.push((cause, 1)),
+        }
     }
 
     fn causes_json(&self) -> Value {
-        let mut c: Vec<_> = self.causes.iter().collect();
+        let mut c: Vec<_> = self.causes.iter().map(|(k, n)| (k, n)).collect();
         c.sort();
         Value::Object(c.into_iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect())
     }
 }
 
+/// The window of `key`, created unless `MAX_KEYS` keys are watched already. One lookup either
+/// way (a flood of new clients hits a full table with every verdict).
 fn watch<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Window>, key: K) -> Option<&mut Window> {
-    if map.len() >= MAX_KEYS && !map.contains_key(&key) {
-        return None;
+    if map.len() >= MAX_KEYS {
+        return map.get_mut(&key);
     }
     Some(map.entry(key).or_default())
 }
@@ -310,7 +318,12 @@ mod tests {
             kind,
             cause,
             evidence: crate::verdict::Evidence::new(),
-            hint: String::new(),
+            hint: crate::verdict::Hint::new(
+                kind,
+                cause,
+                Endpoint::new(client.parse().unwrap(), cport),
+                Endpoint::new(server.parse().unwrap(), port),
+            ),
             conn_state: "S0",
         }
     }

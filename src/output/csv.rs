@@ -43,7 +43,9 @@ fn cell(s: &str) -> String {
 impl<W: Write> Sink for CsvSink<W> {
     fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()> {
         self.header()?;
-        let evidence = serde_json::to_string(&v.evidence).map_err(io::Error::other)?;
+        let mut evidence = Vec::with_capacity(512);
+        v.evidence.write_json(&mut evidence);
+        let evidence = String::from_utf8_lossy(&evidence);
         writeln!(
             self.out,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -55,7 +57,7 @@ impl<W: Write> Sink for CsvSink<W> {
             v.server.port,
             v.kind.as_str(),
             v.cause,
-            cell(&v.hint),
+            cell(&v.hint.to_string()),
             v.conn_state,
             cell(inputs.name(v.first_packet.file)),
             v.first_packet.number,

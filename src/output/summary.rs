@@ -66,17 +66,40 @@ impl RunStats {
     }
 }
 
+/// Counts by cause, in first-seen order (a handful of causes: a scan beats a map lookup).
+#[derive(Clone, Debug, Default)]
+struct CauseCounts(Vec<(&'static str, u64)>);
+
+impl CauseCounts {
+    #[inline]
+    fn bump(&mut self, cause: &'static str) {
+        // Causes are static words: the same pointer is the same word (and a different pointer
+        // may still be the same word).
+        match self.0.iter_mut().find(|(c, _)| std::ptr::eq(*c, cause) || *c == cause) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((cause, 1)),
+        }
+    }
+
+    /// The counts by cause in cause order.
+    fn sorted(&self) -> BTreeMap<&'static str, u64> {
+        self.0.iter().copied().collect()
+    }
+}
+
 #[derive(Default)]
 struct Failures {
     total: u64,
-    causes: BTreeMap<&'static str, u64>,
+    causes: CauseCounts,
 }
 
 /// Aggregates verdicts for the summary.
 #[derive(Default)]
 pub struct Summary {
     attempts: u64,
-    by_verdict: BTreeMap<VerdictKind, BTreeMap<&'static str, u64>>,
+    /// By verdict kind (indexed by declaration order, the order summaries list them in), then
+    /// by cause.
+    by_verdict: [CauseCounts; VerdictKind::ALL.len()],
     servers: FxHashMap<(Proto, Endpoint), Failures>,
     clients: FxHashMap<IpAddr, u64>,
     unranked_failures: u64,
@@ -91,20 +114,29 @@ impl Summary {
     /// Counts one verdict.
     pub fn observe(&mut self, v: &Verdict) {
         self.attempts += 1;
-        *self.by_verdict.entry(v.kind).or_default().entry(v.cause).or_default() += 1;
+        if let Some(c) = self.by_verdict.get_mut(v.kind as usize) {
+            c.bump(v.cause);
+        }
         if !v.kind.is_failure() {
             return;
         }
         let key = (v.proto, v.server);
-        if self.servers.len() < RANKED_CAP || self.servers.contains_key(&key) {
-            let f = self.servers.entry(key).or_default();
+        // One lookup either way: below the cap, entry(); at it, only known keys count.
+        let ranked = if self.servers.len() < RANKED_CAP {
+            Some(self.servers.entry(key).or_default())
+        } else {
+            self.servers.get_mut(&key)
+        };
+        if let Some(f) = ranked {
             f.total += 1;
-            *f.causes.entry(v.cause).or_default() += 1;
+            f.causes.bump(v.cause);
         } else {
             self.unranked_failures += 1;
         }
-        if self.clients.len() < RANKED_CAP || self.clients.contains_key(&v.client.ip) {
+        if self.clients.len() < RANKED_CAP {
             *self.clients.entry(v.client.ip).or_default() += 1;
+        } else if let Some(n) = self.clients.get_mut(&v.client.ip) {
+            *n += 1;
         }
     }
 
@@ -129,7 +161,18 @@ impl Summary {
 
     /// Attempts with a failure verdict.
     pub fn failures(&self) -> u64 {
-        self.by_verdict.iter().filter(|(k, _)| k.is_failure()).flat_map(|(_, c)| c.values()).sum()
+        self.by_verdict().iter().filter(|(k, _)| k.is_failure()).flat_map(|(_, c)| c.values()).sum()
+    }
+
+    /// Counts by verdict kind and cause, for the outputs (kinds seen only, both in order).
+    fn by_verdict(&self) -> BTreeMap<VerdictKind, BTreeMap<&'static str, u64>> {
+        VerdictKind::ALL
+            .into_iter()
+            .filter_map(|k| {
+                let c = self.by_verdict.get(k as usize)?;
+                (!c.0.is_empty()).then(|| (k, c.sorted()))
+            })
+            .collect()
     }
 
     fn top_servers(&self) -> Vec<(&(Proto, Endpoint), &Failures)> {
@@ -167,7 +210,7 @@ impl Summary {
                 .collect();
             let _ = writeln!(s, "  skipped:   {}", reasons.join(", "));
         }
-        for (kind, causes) in &self.by_verdict {
+        for (kind, causes) in &self.by_verdict() {
             let total: u64 = causes.values().sum();
             let parts: Vec<String> = causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
             let _ = writeln!(s, "  {:<14} {:>7}  ({})", kind.as_str(), total, parts.join(", "));
@@ -177,7 +220,7 @@ impl Summary {
             let _ = writeln!(s, "  services that failed most:");
             for ((proto, ep), f) in servers {
                 let causes: Vec<String> =
-                    f.causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                    f.causes.sorted().iter().map(|(c, n)| format!("{c} {n}")).collect();
                 let _ = writeln!(
                     s,
                     "    {:<30} {:<3} {:>7}  ({})",
@@ -244,7 +287,7 @@ impl Summary {
     pub fn to_json(&self) -> Value {
         let r = &self.run;
         let mut verdicts = Map::new();
-        for (kind, causes) in &self.by_verdict {
+        for (kind, causes) in &self.by_verdict() {
             let total: u64 = causes.values().sum();
             let c: Map<String, Value> =
                 causes.iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect();
@@ -259,7 +302,7 @@ impl Summary {
             .top_servers()
             .into_iter()
             .map(|((proto, ep), f)| {
-                let c: Map<String, Value> = f.causes.iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect();
+                let c: Map<String, Value> = f.causes.sorted().iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect();
                 json!({"proto": proto.as_str(), "server": ep.ip.to_string(), "server_port": ep.port, "failures": f.total, "causes": c})
             })
             .collect();

@@ -2,12 +2,10 @@
 
 use std::io::{self, Write};
 
-use serde_json::Value;
-
 use super::{Inputs, Sink, Summary, printable};
 use crate::incident::Incident;
 use crate::time::Timestamp;
-use crate::verdict::{Verdict, VerdictKind};
+use crate::verdict::{Fact, Verdict, VerdictKind};
 
 /// Writes a fixed-width table, then the summary in plain text.
 pub struct TableSink<W: Write> {
@@ -48,10 +46,14 @@ pub fn utc(ts: Timestamp) -> String {
 }
 
 fn num(v: &Verdict, key: &str) -> Option<String> {
-    match v.evidence.get(key)? {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+    let f = v.evidence.get(key)?;
+    if f.is_null() {
+        return None;
+    }
+    match (f, f.as_str()) {
+        (_, Some(s)) => Some(s.to_string()),
+        (Fact::Ip(ip), _) => Some(ip.to_string()),
+        _ => Some(f.to_json_string()),
     }
 }
 
@@ -139,7 +141,7 @@ impl<W: Write> Sink for TableSink<W> {
             printable(&detail(v))
         )?;
         if v.kind.is_failure() {
-            writeln!(self.out, "{:>29} {}", "hint:", printable(&v.hint))?;
+            writeln!(self.out, "{:>29} {}", "hint:", printable(&v.hint.to_string()))?;
         }
         if self.flush_each {
             self.out.flush()?;

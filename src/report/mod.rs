@@ -661,7 +661,11 @@ fn sorted_counts(map: BTreeMap<String, u64>) -> Vec<(String, u64)> {
 
 impl Sink for ReportBuilder {
     fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()> {
-        let brief_of = || brief(v.evidence.iter());
+        let brief_of = || {
+            let facts: Vec<(&str, Value)> =
+                v.evidence.iter().map(|(k, f)| (k, f.to_value())).collect();
+            brief(facts.iter().map(|(k, v)| (*k, v)))
+        };
         let record = FlowRecord {
             // The number the JSON-lines contract writes, so a report from a log and one from the
             // capture agree to the last digit.

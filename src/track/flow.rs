@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
-use serde_json::{Value, json};
 
 use super::payload::{self, DnsHeader, FirstBytes};
 use super::{Context, TrackerConfig, icmp_is_failure};
@@ -15,7 +14,7 @@ use crate::decode::{
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 use crate::verdict::{
-    Evidence, Verdict, VerdictKind, hint_for, icmp4_unreachable_cause, icmp6_unreachable_cause,
+    Evidence, Fact, Hint, Verdict, VerdictKind, icmp4_unreachable_cause, icmp6_unreachable_cause,
 };
 
 /// How many SYN times and packet numbers an attempt keeps for its evidence.
@@ -550,29 +549,29 @@ impl Flow {
         let server_seen = ServerSeen::of(self.server.ip, ctx);
         self.emitted = true;
         let mut ev = Evidence::new();
-        ev.insert("attempt", json!(self.id));
-        ev.insert("client_packets", json!(self.c2s.packets));
-        ev.insert("server_packets", json!(self.s2c.packets));
-        ev.insert("client_bytes", json!(self.c2s.bytes));
-        ev.insert("server_bytes", json!(self.s2c.bytes));
+        ev.insert("attempt", self.id);
+        ev.insert("client_packets", self.c2s.packets);
+        ev.insert("server_packets", self.s2c.packets);
+        ev.insert("client_bytes", self.c2s.bytes);
+        ev.insert("server_bytes", self.s2c.bytes);
         if let Some(t) = self.c2s.ttl {
-            ev.insert("client_ttl", json!(t));
+            ev.insert("client_ttl", t);
         }
         if let Some(t) = self.s2c.ttl {
-            ev.insert("server_ttl", json!(t));
+            ev.insert("server_ttl", t);
         }
         ev.insert("duration", secs(self.last_ts, self.first_ts));
         if self.from_icmp_only {
-            ev.insert("attempt_packets_captured", json!(false));
+            ev.insert("attempt_packets_captured", false);
         }
         if ending == Ending::Evicted {
-            ev.insert("evicted", json!(true));
+            ev.insert("evicted", true);
         }
         if ending == Ending::Superseded {
-            ev.insert("superseded_by_new_syn", json!(true));
+            ev.insert("superseded_by_new_syn", true);
         }
         if let Some(i) = self.icmp_other_first.as_deref() {
-            ev.insert("other_icmp_errors", json!(self.icmp_other));
+            ev.insert("other_icmp_errors", self.icmp_other);
             ev.insert("other_icmp_first", icmp_json(i, self.server.ip));
         }
 
@@ -600,7 +599,7 @@ impl Flow {
             kind,
             cause,
             evidence: ev,
-            hint: hint_for(kind, cause, self.client, self.server),
+            hint: Hint::new(kind, cause, self.client, self.server),
             conn_state: match &self.state {
                 State::Tcp(s) => s.conn_state(self),
                 State::Udp(u) if self.midstream => "SHR",
@@ -633,18 +632,18 @@ impl Flow {
             if let Some(q) = failed.or(open).or(d.queries.first()) {
                 let (name, qtype) =
                     payload::dns_question(q.question.as_slice()).unwrap_or(("?".into(), 0));
-                ev.insert("dns_query", json!(name));
-                ev.insert("dns_qtype", json!(payload::dns_type_name(qtype)));
-                ev.insert("dns_query_packet", json!(q.packet.number));
+                ev.insert("dns_query", name);
+                ev.insert("dns_qtype", payload::dns_type_name(qtype));
+                ev.insert("dns_query_packet", q.packet.number);
                 if let Some((h, o)) = q.reply {
-                    ev.insert("dns_rcode", json!(payload::dns_rcode_name(h.rcode)));
-                    ev.insert("dns_answers", json!(h.answers));
-                    ev.insert("dns_reply_packet", json!(o.number));
+                    ev.insert("dns_rcode", payload::dns_rcode_name(h.rcode));
+                    ev.insert("dns_answers", h.answers);
+                    ev.insert("dns_reply_packet", o.number);
                 }
             }
-            ev.insert("dns_queries", json!(d.queries.len()));
+            ev.insert("dns_queries", d.queries.len());
             let answered = d.queries.iter().filter(|q| q.reply.is_some()).count();
-            ev.insert("dns_answered", json!(answered));
+            ev.insert("dns_answered", answered);
             if let Some((h, _)) = failed.and_then(|q| q.reply) {
                 return (
                     VerdictKind::DnsFailure,
@@ -662,7 +661,7 @@ impl Flow {
             }
         }
         if let Some((ts, origin)) = u.first_reply {
-            ev.insert("reply_packet", json!(origin.number));
+            ev.insert("reply_packet", origin.number);
             ev.insert("reply_after", secs(ts, self.first_ts));
             return (VerdictKind::Answered, "reply-seen");
         }
@@ -708,11 +707,11 @@ fn unanswered(
     // happened to move the clock), so a verdict does not depend on other flows' timing.
     let waited = if ending == Ending::Timeout { config.syn_timeout } else { now.since(last_try) };
     let key = if what == "syn" { "waited_after_last_syn" } else { "waited_after_last_request" };
-    ev.insert(key, json!(round_ms(waited.as_secs_f64())));
-    ev.insert("timeout", json!(config.syn_timeout.as_secs_f64()));
+    ev.insert(key, round_ms(waited.as_secs_f64()));
+    ev.insert("timeout", config.syn_timeout.as_secs_f64());
     let cause = match ending {
         Ending::EndOfCapture if waited < config.syn_timeout => {
-            ev.insert("capture_ended_before_timeout", json!(true));
+            ev.insert("capture_ended_before_timeout", true);
             "capture-ended"
         }
         Ending::Evicted => "evicted-before-timeout",
@@ -721,7 +720,7 @@ fn unanswered(
         _ if server == ServerSeen::Alive => "filtered",
         _ => match server {
             ServerSeen::Unresolved(n) => {
-                ev.insert("neighbor_solicitations", json!(n));
+                ev.insert("neighbor_solicitations", n);
                 "host-down"
             }
             _ => "no-response",
@@ -903,23 +902,25 @@ impl TcpState {
 
     fn syn_evidence(&self, ev: &mut Evidence) {
         if self.duplicates > 0 {
-            ev.insert("syn_duplicates", json!(self.duplicates));
+            ev.insert("syn_duplicates", self.duplicates);
         }
         if self.syn_count == 0 {
             return;
         }
         let kept = (self.syn_count as usize).min(SYN_KEPT);
         let first = self.syn_times[0];
-        ev.insert("syn_count", json!(self.syn_count));
-        ev.insert("syn_packets", json!(self.syn_numbers[..kept].to_vec()));
-        let times: Vec<Value> = self.syn_times[..kept].iter().map(|t| secs(*t, first)).collect();
-        ev.insert("syn_times", Value::Array(times));
+        ev.insert("syn_count", self.syn_count);
+        ev.insert("syn_packets", Fact::u64_list(&self.syn_numbers[..kept]));
+        ev.insert(
+            "syn_times",
+            Fact::f64_list(self.syn_times[..kept].iter().map(|t| secs(*t, first))),
+        );
         if let Some((_, o)) = self.syn_ack {
-            ev.insert("syn_ack_packet", json!(o.number));
-            ev.insert("syn_ack_count", json!(self.syn_ack_count));
+            ev.insert("syn_ack_packet", o.number);
+            ev.insert("syn_ack_count", self.syn_ack_count);
         }
         if self.ignored_rsts > 0 {
-            ev.insert("ignored_rsts", json!(self.ignored_rsts));
+            ev.insert("ignored_rsts", self.ignored_rsts);
         }
     }
 
@@ -932,14 +933,14 @@ impl TcpState {
         ev: &mut Evidence,
     ) -> (VerdictKind, &'static str) {
         if let Some((_, o)) = self.fin_client {
-            ev.insert("client_fin_packet", json!(o.number));
+            ev.insert("client_fin_packet", o.number);
         }
         if let Some((_, o)) = self.fin_server {
-            ev.insert("server_fin_packet", json!(o.number));
+            ev.insert("server_fin_packet", o.number);
         }
         let server_rst = self.rst.filter(|r| !r.from_client);
         let ended = if let Some(r) = &self.rst {
-            ev.insert("rst_packet", json!(r.origin.number));
+            ev.insert("rst_packet", r.origin.number);
             if r.from_client { "reset-by-client" } else { "reset-by-server" }
         } else {
             match ending {
@@ -950,16 +951,16 @@ impl TcpState {
                 _ => "still-open",
             }
         };
-        ev.insert("ended", json!(ended));
+        ev.insert("ended", ended);
 
         let client_kind = self.client_first.as_deref().map(|(p, o)| {
-            ev.insert("client_first_packet", json!(o.number));
-            ev.insert("client_first_bytes", json!(describe(p.as_slice())));
+            ev.insert("client_first_packet", o.number);
+            ev.insert("client_first_bytes", describe(p.as_slice()));
             payload::classify(p.as_slice())
         });
         let server_kind = self.server_first.as_deref().map(|(p, o)| {
-            ev.insert("server_first_packet", json!(o.number));
-            ev.insert("server_first_bytes", json!(describe(p.as_slice())));
+            ev.insert("server_first_packet", o.number);
+            ev.insert("server_first_bytes", describe(p.as_slice()));
             payload::classify(p.as_slice())
         });
         let server_closed = self.fin_server.is_some() || server_rst.is_some();
@@ -984,13 +985,13 @@ impl TcpState {
             dns_over_tcp(&self.client_first).filter(|(_, b)| dns_port && payload::is_dns_query(b))
         {
             let (name, qtype) = payload::dns_question(qb).unwrap_or(("?".into(), 0));
-            ev.insert("dns_transport", json!("tcp"));
-            ev.insert("dns_query", json!(name));
-            ev.insert("dns_qtype", json!(payload::dns_type_name(qtype)));
+            ev.insert("dns_transport", "tcp");
+            ev.insert("dns_query", name);
+            ev.insert("dns_qtype", payload::dns_type_name(qtype));
             match dns_over_tcp(&self.server_first).filter(|(h, _)| h.response && h.id == q.id) {
                 Some((h, _)) => {
-                    ev.insert("dns_rcode", json!(payload::dns_rcode_name(h.rcode)));
-                    ev.insert("dns_answers", json!(h.answers));
+                    ev.insert("dns_rcode", payload::dns_rcode_name(h.rcode));
+                    ev.insert("dns_answers", h.answers);
                     if let Some(cause) = payload::dns_failure_cause(h.rcode) {
                         return (VerdictKind::DnsFailure, cause);
                     }
@@ -1008,12 +1009,12 @@ impl TcpState {
         }
         match server_kind {
             Some(FirstBytes::TlsAlert { level: 2, description }) => {
-                ev.insert("tls_alert", json!(payload::tls_alert_name(description)));
-                ev.insert("tls_alert_code", json!(description));
+                ev.insert("tls_alert", payload::tls_alert_name(description));
+                ev.insert("tls_alert_code", description);
                 return (VerdictKind::Rejected, "tls-alert");
             }
             Some(FirstBytes::HttpResponse { status }) if status >= 400 => {
-                ev.insert("http_status", json!(status));
+                ev.insert("http_status", status);
                 let cause = match status {
                     401 | 407 => "http-auth-required",
                     403 => "http-forbidden",
@@ -1048,11 +1049,11 @@ impl TcpState {
             return (VerdictKind::Established, "slow-accept");
         }
         if self.syn_ack_after_ack > 0 {
-            ev.insert("syn_acks_after_ack", json!(self.syn_ack_after_ack));
+            ev.insert("syn_acks_after_ack", self.syn_ack_after_ack);
             return (VerdictKind::Established, "syn-ack-retransmitted");
         }
         if let Some(o) = self.zero_window {
-            ev.insert("zero_window_packet", json!(o.number));
+            ev.insert("zero_window_packet", o.number);
             return (VerdictKind::Established, "zero-window");
         }
         (VerdictKind::Established, ended)
@@ -1105,19 +1106,19 @@ impl TcpState {
         let (now, config, host_ttls) = (ctx.now, ctx.config, ctx.hosts);
         let server = ServerSeen::of(flow.server.ip, ctx);
         if let Some((ts, origin)) = self.established {
-            ev.insert("established_packet", json!(origin.number));
+            ev.insert("established_packet", origin.number);
             ev.insert("established_after", secs(ts, flow.first_ts));
             return self.classify_established(flow, ending, ev);
         }
         if flow.midstream {
             if let Some(r) = &self.rst {
-                ev.insert("rst_packet", json!(r.origin.number));
-                ev.insert("rst_from", json!(if r.from_client { "client" } else { "server" }));
+                ev.insert("rst_packet", r.origin.number);
+                ev.insert("rst_from", if r.from_client { "client" } else { "server" });
             }
             return (VerdictKind::Partial, "midstream");
         }
         if let Some(r) = &self.rst {
-            ev.insert("rst_packet", json!(r.origin.number));
+            ev.insert("rst_packet", r.origin.number);
             ev.insert("rst_after", secs(r.ts, flow.first_ts));
             if !r.from_client && r.acknowledges_syn && !self.client_syn_acked {
                 return (VerdictKind::Refused, refusal_cause(r, flow.server.ip, host_ttls, ev));
@@ -1161,20 +1162,20 @@ fn refusal_cause(
     host_ttls: &FxHashMap<IpAddr, Option<u8>>,
     ev: &mut Evidence,
 ) -> &'static str {
-    ev.insert("rst_ttl", json!(r.ttl));
-    ev.insert("rst_hops", json!(hops(r.ttl)));
+    ev.insert("rst_ttl", r.ttl);
+    ev.insert("rst_hops", hops(r.ttl));
     if host.is_ipv4() {
-        ev.insert("rst_ip_id", json!(r.ip_id));
+        ev.insert("rst_ip_id", r.ip_id);
     }
     match host_ttls.get(&host).copied().flatten() {
         Some(own) => {
-            ev.insert("host_ttl", json!(own));
-            ev.insert("host_hops", json!(hops(own)));
+            ev.insert("host_ttl", own);
+            ev.insert("host_hops", hops(own));
             if hops(own) == hops(r.ttl) { "host-reset" } else { "path-reset" }
         }
         None => {
-            ev.insert("host_ttl", Value::Null);
-            ev.insert("host_hops", Value::Null);
+            ev.insert("host_ttl", Fact::Null);
+            ev.insert("host_hops", Fact::Null);
             "reset"
         }
     }
@@ -1188,24 +1189,24 @@ fn icmp_verdict(i: &IcmpSeen) -> (VerdictKind, &'static str) {
     }
 }
 
-fn icmp_json(i: &IcmpSeen, server: IpAddr) -> Value {
+fn icmp_json(i: &IcmpSeen, server: IpAddr) -> Fact {
     let mut m = Evidence::new();
     icmp_fields(&mut m, i, server, ["packet", "version", "type", "code", "mtu"]);
-    serde_json::to_value(&m).unwrap_or(Value::Null)
+    Fact::from(m)
 }
 
 /// The ICMP error's facts under the given names for packet, version, type, code and MTU.
 fn icmp_fields(ev: &mut Evidence, i: &IcmpSeen, server: IpAddr, names: [&'static str; 5]) {
-    ev.insert(names[0], json!(i.origin.number));
-    ev.insert(names[1], json!(if i.v6 { "icmpv6" } else { "icmp" }));
-    ev.insert(names[2], json!(i.icmp_type));
-    ev.insert(names[3], json!(i.code));
-    ev.insert("reporter", json!(i.reporter.to_string()));
-    ev.insert("reporter_is_server", json!(i.reporter == server));
-    ev.insert("reporter_ttl", json!(i.reporter_ttl));
-    ev.insert("reporter_hops", json!(hops(i.reporter_ttl)));
+    ev.insert(names[0], i.origin.number);
+    ev.insert(names[1], if i.v6 { "icmpv6" } else { "icmp" });
+    ev.insert(names[2], i.icmp_type);
+    ev.insert(names[3], i.code);
+    ev.insert("reporter", i.reporter);
+    ev.insert("reporter_is_server", i.reporter == server);
+    ev.insert("reporter_ttl", i.reporter_ttl);
+    ev.insert("reporter_hops", hops(i.reporter_ttl));
     if let Some(mtu) = i.mtu {
-        ev.insert(names[4], json!(mtu));
+        ev.insert(names[4], mtu);
     }
 }
 
@@ -1242,8 +1243,8 @@ fn round_ms(s: f64) -> f64 {
 }
 
 /// Seconds from `earlier` to `later`, rounded to microseconds, as a JSON number.
-fn secs(later: Timestamp, earlier: Timestamp) -> Value {
-    json!((later.since(earlier).as_secs_f64() * 1e6).round() / 1e6)
+fn secs(later: Timestamp, earlier: Timestamp) -> f64 {
+    (later.since(earlier).as_secs_f64() * 1e6).round() / 1e6
 }
 
 #[cfg(test)]

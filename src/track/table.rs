@@ -16,13 +16,67 @@ struct Slot {
     flow: Option<Flow>,
 }
 
+/// Slots per chunk of the slab (a chunk is about 1.4 MB).
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+/// The slab: fixed-size chunks, so that growing it never moves the conversations already in
+/// it (a `Vec` of slots copied every one of them at each doubling: hundreds of megabytes while
+/// a flood fills the table), and never holds more than one partly used chunk beyond the need.
+#[derive(Default)]
+struct Slots {
+    chunks: Vec<Vec<Slot>>,
+    len: usize,
+}
+
+impl Slots {
+    fn get(&self, i: usize) -> Option<&Slot> {
+        self.chunks.get(i >> CHUNK_BITS)?.get(i & (CHUNK - 1))
+    }
+
+    fn push(&mut self, s: Slot) -> usize {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(s),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(s);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Slot> {
+        self.chunks.iter().flatten()
+    }
+
+    fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
+}
+
+impl std::ops::Index<usize> for Slots {
+    type Output = Slot;
+    fn index(&self, i: usize) -> &Slot {
+        &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Slots {
+    fn index_mut(&mut self, i: usize) -> &mut Slot {
+        &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+}
+
 /// A timer: (deadline, slot, generation). Stale entries (the flow moved its deadline, or the
 /// slot was reused) are recognised and dropped when they surface.
 type Timer = Reverse<(i64, u32, u32)>;
 
 pub(super) struct Table {
     index: FxHashMap<FlowKey, u32>,
-    slots: Vec<Slot>,
+    slots: Slots,
     free: Vec<u32>,
     timers: BinaryHeap<Timer>,
     /// Conversations whose verdict is out, oldest first: the first to go when the table is
@@ -39,7 +93,7 @@ impl Table {
         let initial = cap.min(1 << 16);
         Table {
             index: FxHashMap::with_capacity_and_hasher(initial, Default::default()),
-            slots: Vec::with_capacity(initial),
+            slots: Slots::default(),
             free: Vec::new(),
             timers: BinaryHeap::with_capacity(initial),
             lingering: VecDeque::new(),
@@ -85,10 +139,7 @@ impl Table {
     pub(super) fn insert(&mut self, key: FlowKey, mut flow: Flow) {
         let slot = match self.free.pop() {
             Some(s) => s as usize,
-            None => {
-                self.slots.push(Slot { generation: 0, flow: None });
-                self.slots.len() - 1
-            }
+            None => self.slots.push(Slot { generation: 0, flow: None }),
         };
         let s = &mut self.slots[slot];
         s.generation = s.generation.wrapping_add(1);
@@ -131,7 +182,7 @@ impl Table {
         }
     }
 
-    fn is_lingering(slots: &[Slot], slot: u32, generation: u32) -> bool {
+    fn is_lingering(slots: &Slots, slot: u32, generation: u32) -> bool {
         slots.get(slot as usize).is_some_and(|s| {
             s.generation == generation && s.flow.as_ref().is_some_and(|f| f.emitted)
         })
@@ -149,8 +200,11 @@ impl Table {
     }
 
     pub(super) fn remove(&mut self, slot: usize) {
-        if let Some(f) = self.slots[slot].flow.take() {
+        let s = &mut self.slots[slot];
+        if let Some(f) = &s.flow {
             self.index.remove(&f.key);
+            // Dropped where it is, not moved out first.
+            s.flow = None;
             self.free.push(slot as u32);
             self.len -= 1;
         }

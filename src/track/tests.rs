@@ -482,7 +482,7 @@ fn a_duplicate_syn_is_not_a_retransmission() {
     let v = r.finish();
     assert_eq!(v[0].kind, VerdictKind::Established);
     assert!(!["slow-accept", "syn-ack-retransmitted"].contains(&v[0].cause), "{}", v[0].cause);
-    let ev = |v: &Verdict, k: &str| v.evidence.get(k).cloned();
+    let ev = |v: &Verdict, k: &str| v.evidence.get(k).map(|f| f.to_value());
     assert_eq!(ev(&v[0], "syn_count"), Some(json!(1)));
     assert_eq!(ev(&v[0], "syn_ack_count"), Some(json!(1)));
     assert_eq!(ev(&v[0], "syn_duplicates"), Some(json!(2)));
