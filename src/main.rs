@@ -19,13 +19,6 @@ use connlens::pipeline::{Evidence, Outcome, analyze, live};
 
 use cli::{AnalyzeArgs, Args, Command, LiveArgs, ReportArgs, ReportFormatArg};
 
-/// mimalloc rather than glibc's malloc: verdicts are built on a tracker thread and written on
-/// the output thread, a few thousand alive at once; glibc's malloc spent a fifth of the tracker
-/// thread's time consolidating and unlinking chunks under that pattern (SYN flood: 7.8 s CPU
-/// against 4.6 s with mimalloc).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
