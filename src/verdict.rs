@@ -510,24 +510,27 @@ impl Fact {
     }
 
     /// A list of floats (non-finite ones become `null`): held inline when there are at most
-    /// two and all are finite.
-    pub fn f64_list(items: impl ExactSizeIterator<Item = f64>) -> Fact {
-        if items.len() <= 2 {
-            let mut v = [0.0; 2];
-            let mut n = 0;
-            for f in items {
-                if !f.is_finite() {
-                    // Rare: fall back to the general list (null for the non-finite one).
-                    let mut list: Vec<Fact> = v[..n].iter().map(|&x| Fact::F64(x)).collect();
-                    list.push(Fact::Null);
-                    return Fact::List(list.into_boxed_slice());
+    /// two and all are finite. Does not rely on the iterator's reported length.
+    pub fn f64_list(items: impl IntoIterator<Item = f64>) -> Fact {
+        let mut items = items.into_iter();
+        let mut v = [0.0; 2];
+        let mut n = 0;
+        loop {
+            match items.next() {
+                None => return Fact::F64List(n as u8, v),
+                Some(f) if f.is_finite() && n < v.len() => {
+                    v[n] = f;
+                    n += 1;
                 }
-                v[n] = f;
-                n += 1;
+                // Rare: a non-finite value (null) or a third one: the general list of all of
+                // them, those held so far first.
+                Some(f) => {
+                    let held = v[..n].iter().copied();
+                    return Fact::List(
+                        held.chain(std::iter::once(f)).chain(items).map(Fact::from).collect(),
+                    );
+                }
             }
-            Fact::F64List(n as u8, v)
-        } else {
-            Fact::List(items.map(Fact::from).collect())
         }
     }
 
@@ -1107,9 +1110,9 @@ mod tests {
         e.insert("one", Fact::u64_list(&[u64::MAX]));
         e.insert("no", Fact::u64_list(&[]));
         e.insert("many", Fact::u64_list(&[1, 2, 3]));
-        e.insert("few_times", Fact::f64_list([0.0, 0.000_5].into_iter()));
-        e.insert("odd_times", Fact::f64_list([1.0, f64::NAN].into_iter()));
-        e.insert("many_times", Fact::f64_list([0.0, 1.0, 3.0].into_iter()));
+        e.insert("few_times", Fact::f64_list([0.0, 0.000_5]));
+        e.insert("odd_times", Fact::f64_list([1.0, f64::NAN]));
+        e.insert("many_times", Fact::f64_list([0.0, 1.0, 3.0]));
         e.insert("none", Option::<u8>::None);
         e.insert("inner", inner);
         e.insert("value", serde_json::json!({"a": [1, "b", null]}));
@@ -1137,6 +1140,24 @@ mod tests {
         assert_eq!(e["reporter"], "2001:db8::1");
         assert_eq!(e["packets"], serde_json::json!([1, 2, 3]));
         assert!(e["absent"].is_null());
+    }
+
+    #[test]
+    fn a_short_float_list_keeps_every_item_after_a_non_finite_one() {
+        for items in [
+            vec![f64::NAN, 1.0],
+            vec![f64::INFINITY, f64::NAN],
+            vec![1.0, f64::NEG_INFINITY],
+            vec![0.5, 1.5],
+            vec![f64::NAN],
+            vec![],
+            vec![1.0, f64::NAN, 2.0],
+        ] {
+            let want = serde_json::to_string(&serde_json::json!(items)).unwrap();
+            let fact = Fact::f64_list(items.iter().copied());
+            assert_eq!(fact.to_json_string(), want, "{items:?}");
+            assert_eq!(serde_json::to_string(&fact).unwrap(), want, "{items:?}");
+        }
     }
 
     #[test]
