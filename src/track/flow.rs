@@ -209,6 +209,17 @@ impl DnsQueries {
 enum State {
     Tcp(Box<TcpState>),
     Udp(UdpState),
+    /// The verdict is out: only what absorbing late packets needs is kept (the attempt's
+    /// state is freed, so the many conversations a flood leaves lingering stay small).
+    Decided(Lingering),
+}
+
+/// What a decided conversation still reads: whether it is TCP, and the client's initial
+/// sequence number (a SYN with another one is a new attempt).
+#[derive(Clone, Copy, Debug)]
+struct Lingering {
+    tcp: bool,
+    client_isn: Option<u32>,
 }
 
 /// One conversation and its current attempt.
@@ -373,8 +384,19 @@ impl Flow {
     /// Whether `p` opens a new attempt on this 5-tuple (a SYN with another initial sequence
     /// number, or any fresh SYN once the old attempt has its verdict).
     pub(super) fn starts_new_attempt(&self, p: &Packet) -> bool {
-        let (Transport::Tcp(t), State::Tcp(s)) = (&p.transport, &self.state) else {
-            return false;
+        let Transport::Tcp(t) = &p.transport else { return false };
+        let s = match &self.state {
+            State::Tcp(s) => s,
+            State::Udp(_) | State::Decided(Lingering { tcp: false, .. }) => return false,
+            State::Decided(Lingering { tcp: true, client_isn }) => {
+                // As below for a decided attempt: a SYN from the client with another initial
+                // sequence number, or any SYN from the other side.
+                if !is_syn_only(t) {
+                    return false;
+                }
+                let from_client = p.src == self.client.ip && t.src_port == self.client.port;
+                return !from_client || client_isn.is_none_or(|isn| t.seq != isn);
+            }
         };
         if !is_syn_only(t) {
             return false;
@@ -437,6 +459,8 @@ impl Flow {
                     u.last_request_ts.add(config.syn_timeout)
                 }
             }
+            // Decided: the linger deadline stands.
+            State::Decided(_) => self.deadline,
         };
     }
 
@@ -528,6 +552,7 @@ impl Flow {
                     || matches!((s.client_isn, seen.quoted_seq), (Some(isn), Some(q)) if isn != q)
             }
             State::Udp(u) => u.first_reply.is_some() || self.midstream,
+            State::Decided(_) => true,
         };
         if !about_client_packets || !seen.is_failure() || answered {
             self.icmp_other += 1;
@@ -545,6 +570,24 @@ impl Flow {
 
     /// Gives the verdict and marks the conversation as decided.
     pub(super) fn finish(&mut self, ending: Ending, ctx: &Context<'_>) -> Verdict {
+        let v = self.verdict(ending, ctx);
+        self.release();
+        v
+    }
+
+    /// Frees what only the verdict needed, keeping what absorbs late packets.
+    fn release(&mut self) {
+        let lingering = match &self.state {
+            State::Tcp(s) => Lingering { tcp: true, client_isn: s.client_isn },
+            State::Udp(_) => Lingering { tcp: false, client_isn: None },
+            State::Decided(l) => *l,
+        };
+        self.state = State::Decided(lingering);
+        self.icmp = None;
+        self.icmp_other_first = None;
+    }
+
+    fn verdict(&mut self, ending: Ending, ctx: &Context<'_>) -> Verdict {
         let (now, config) = (ctx.now, ctx.config);
         let server_seen = ServerSeen::of(self.server.ip, ctx);
         self.emitted = true;
@@ -582,6 +625,8 @@ impl Flow {
             match &self.state {
                 State::Tcp(s) => s.classify(self, ending, ctx, &mut ev),
                 State::Udp(u) => self.classify_udp(u, ending, now, config, server_seen, &mut ev),
+                // Never: a verdict is given once, and its state freed only then.
+                State::Decided(_) => (VerdictKind::Partial, "midstream"),
             }
         };
         if let State::Tcp(s) = &self.state {
@@ -606,6 +651,7 @@ impl Flow {
                 State::Udp(u) if u.first_reply.is_some() => "SF",
                 State::Udp(_) if self.from_icmp_only => "OTH",
                 State::Udp(_) => "S0",
+                State::Decided(_) => "OTH",
             },
         }
     }

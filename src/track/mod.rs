@@ -128,11 +128,18 @@ struct HostTtls {
 
 impl HostTtls {
     fn record(&mut self, ip: IpAddr, ttl: Option<u8>) {
-        if self.map.len() < self.cap || self.map.contains_key(&ip) {
-            let seen = self.map.entry(ip).or_insert(None);
-            if ttl.is_some() {
-                *seen = ttl;
+        // One lookup either way: while there is room, the entry; once full, only a host
+        // already known is updated.
+        let seen = if self.map.len() < self.cap {
+            self.map.entry(ip).or_insert(None)
+        } else {
+            match self.map.get_mut(&ip) {
+                Some(seen) => seen,
+                None => return,
             }
+        };
+        if ttl.is_some() {
+            *seen = ttl;
         }
     }
 }
@@ -146,13 +153,18 @@ pub(crate) struct Neighbors {
 
 impl Neighbors {
     fn record(&mut self, n: &NeighborMessage) {
-        if self.map.len() < self.cap || self.map.contains_key(&n.target) {
-            let e = self.map.entry(n.target).or_insert((0, false));
-            if n.solicit {
-                e.0 = e.0.saturating_add(1);
-            } else {
-                e.1 = true;
+        let e = if self.map.len() < self.cap {
+            self.map.entry(n.target).or_insert((0, false))
+        } else {
+            match self.map.get_mut(&n.target) {
+                Some(e) => e,
+                None => return,
             }
+        };
+        if n.solicit {
+            e.0 = e.0.saturating_add(1);
+        } else {
+            e.1 = true;
         }
     }
 }

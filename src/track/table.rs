@@ -5,7 +5,10 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use super::flow::Flow;
 use crate::flow::FlowKey;
@@ -47,6 +50,11 @@ impl Slots {
         self.len - 1
     }
 
+    /// The key of the flow in slot `i`, if it holds one.
+    fn key(&self, i: u32) -> Option<&FlowKey> {
+        self.get(i as usize)?.flow.as_ref().map(|f| &f.key)
+    }
+
     fn iter(&self) -> impl Iterator<Item = &Slot> {
         self.chunks.iter().flatten()
     }
@@ -70,12 +78,19 @@ impl std::ops::IndexMut<usize> for Slots {
     }
 }
 
+/// Flows the index has room for from the start.
+const INDEX_PRESIZED: usize = 1 << 20;
+
 /// A timer: (deadline, slot, generation). Stale entries (the flow moved its deadline, or the
 /// slot was reused) are recognised and dropped when they surface.
 type Timer = Reverse<(i64, u32, u32)>;
 
 pub(super) struct Table {
-    index: FxHashMap<FlowKey, u32>,
+    /// Slot numbers, hashed by the key of the flow in the slot: 4 bytes an entry instead of a
+    /// copy of the 48-byte key, so the index of a full table is a few megabytes, and removing
+    /// a flow compares slot numbers, not keys.
+    index: HashTable<u32>,
+    hasher: FxBuildHasher,
     slots: Slots,
     free: Vec<u32>,
     timers: BinaryHeap<Timer>,
@@ -92,7 +107,10 @@ impl Table {
     pub(super) fn new(cap: usize) -> Self {
         let initial = cap.min(1 << 16);
         Table {
-            index: FxHashMap::with_capacity_and_hasher(initial, Default::default()),
+            // Sized for the whole table up to a million flows (5 MB; only the control bytes
+            // are touched up front): a flood filling the table never waits for it to grow.
+            index: HashTable::with_capacity(cap.min(INDEX_PRESIZED)),
+            hasher: FxBuildHasher,
             slots: Slots::default(),
             free: Vec::new(),
             timers: BinaryHeap::with_capacity(initial),
@@ -120,7 +138,10 @@ impl Table {
     }
 
     pub(super) fn find(&self, key: &FlowKey) -> Option<usize> {
-        self.index.get(key).map(|&s| s as usize)
+        let slots = &self.slots;
+        self.index
+            .find(self.hasher.hash_one(key), |&s| slots.key(s) == Some(key))
+            .map(|&s| s as usize)
     }
 
     /// The flow in a slot returned by [`find`](Self::find) or a pop. Slots handed out by this
@@ -147,7 +168,10 @@ impl Table {
         self.timers.push(Reverse((flow.deadline.0, slot as u32, s.generation)));
         let emitted = flow.emitted;
         s.flow = Some(flow);
-        self.index.insert(key, slot as u32);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hasher.hash_one(key), slot as u32, |&s| {
+            slots.key(s).map_or(0, |k| hasher.hash_one(k))
+        });
         if emitted {
             self.queue_lingering(slot);
         }
@@ -202,7 +226,10 @@ impl Table {
     pub(super) fn remove(&mut self, slot: usize) {
         let s = &mut self.slots[slot];
         if let Some(f) = &s.flow {
-            self.index.remove(&f.key);
+            if let Ok(e) = self.index.find_entry(self.hasher.hash_one(f.key), |&i| i == slot as u32)
+            {
+                e.remove();
+            }
             // Dropped where it is, not moved out first.
             s.flow = None;
             self.free.push(slot as u32);

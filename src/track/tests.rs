@@ -1184,3 +1184,64 @@ fn an_rst_far_outside_the_stream_does_not_end_the_connection() {
     assert_eq!((v.kind, v.cause), (VerdictKind::Established, "closed"));
     assert_eq!(v.evidence["ignored_rsts"], 1);
 }
+
+#[test]
+fn a_decided_conversation_still_absorbs_late_packets_and_notes_their_ttl() {
+    // Once its verdict is out a conversation keeps only what late packets need; they must
+    // be handled exactly as before.
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40020, S, 80, SYN, 100, 0, 64);
+    r.icmp(
+        0.01,
+        "203.0.113.1",
+        C,
+        250,
+        IcmpErrorKind::DestinationUnreachable,
+        13,
+        quote_tcp(C, 40020, S, 80, 100),
+    );
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unreachable, "admin-prohibited")]);
+    // Late: a second ICMP error, the SYN retransmitted with the same ISN, a SYN-ACK (the
+    // server's first packet: its TTL is the host's own), the client's RST.
+    r.icmp(
+        0.02,
+        "203.0.113.1",
+        C,
+        250,
+        IcmpErrorKind::DestinationUnreachable,
+        13,
+        quote_tcp(C, 40020, S, 80, 100),
+    );
+    r.tcp(0.5, C, 40020, S, 80, SYN, 100, 0, 64);
+    r.tcp(0.6, S, 80, C, 40020, SYN | ACK, 7000, 101, 60);
+    r.tcp(0.7, C, 40020, S, 80, RST, 101, 0, 64);
+    assert_eq!(r.out.len(), 1);
+    assert_eq!(r.tracker.stats().late_packets, 4);
+    assert_eq!(r.tracker.flows(), 1);
+    // The host's TTL from the late SYN-ACK tells its own RST from an injected one.
+    r.tcp(1.0, C, 40021, S, 80, SYN, 300, 0, 64);
+    r.tcp(1.01, S, 80, C, 40021, RST | ACK, 0, 301, 60);
+    assert_eq!(r.out[1].cause, "host-reset");
+    assert_eq!(r.out[1].evidence["host_ttl"], 60);
+    // A SYN with a new ISN from the client, and a SYN from the server side, are new attempts.
+    r.tcp(2.0, C, 40020, S, 80, SYN, 900, 0, 64);
+    r.tcp(2.01, S, 80, C, 40020, RST | ACK, 0, 901, 60);
+    r.tcp(3.0, S, 80, C, 40021, SYN, 5, 0, 60);
+    // A late UDP reply is absorbed too.
+    r.udp(4.0, C, 5000, S, 53);
+    r.udp(4.1, S, 53, C, 5000);
+    r.udp(4.2, S, 53, C, 5000);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![
+            (VerdictKind::Unreachable, "admin-prohibited"),
+            (VerdictKind::Refused, "host-reset"),
+            (VerdictKind::Refused, "host-reset"),
+            (VerdictKind::Answered, "reply-seen"),
+            (VerdictKind::Unanswered, "capture-ended"),
+        ]
+    );
+    assert_eq!(v[2].evidence["attempt"], 3);
+    assert_eq!(v[4].client.port, 80);
+}
