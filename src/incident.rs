@@ -82,6 +82,10 @@ impl Window {
     fn note(&mut self, ts: Timestamp, window: Duration, peer: (IpAddr, u16), cause: &'static str) {
         if self.attempts == 0 || ts.since(self.start) > window {
             *self = Window { start: ts, ..Window::default() };
+        } else if ts < self.start {
+            // Verdicts do not come in time order (a timeout is decided after later refusals;
+            // tracker shards interleave): the window starts at its earliest attempt.
+            self.start = ts;
         }
         self.attempts += 1;
         if self.peers.len() < MAX_PEERS {
