@@ -245,6 +245,98 @@ fn a_capture_of_many_batches_gives_the_same_verdicts_on_several_threads() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// Hosts whose own packets are seen only where they are clients (of another server, or
+/// reporting ICMP errors about others' flows), then called on two ports: one refused with
+/// their own RST, one silent. Their facts (their TTL, that they are up) are learned in the
+/// shard of the server they call, and must reach the shard of their own conversations.
+fn hosts_known_as_clients() -> Vec<u8> {
+    let mut s = Script::new(Timestamp::from_secs_nanos(1_790_000_000, 0));
+    let caller: std::net::IpAddr = "192.0.2.9".parse().unwrap();
+    let far: std::net::IpAddr = "203.0.113.80".parse().unwrap();
+    for k in 0..32u32 {
+        let host: std::net::IpAddr = if k % 2 == 0 {
+            format!("198.51.100.{}", 10 + k).parse().unwrap()
+        } else {
+            format!("2001:db8:7::{:x}", 10 + k).parse().unwrap()
+        };
+        let far = if k % 2 == 0 { far } else { "2001:db8:ff::80".parse().unwrap() };
+        let caller = if k % 2 == 0 { caller } else { "2001:db8:c::9".parse().unwrap() };
+        let t = f64::from(k) * 0.01;
+        if k % 4 < 2 {
+            // The host as a client of a far server: its own TTL (64) is seen here.
+            let c = TcpConv::new(Link::Ethernet, (host, 50_000), (far, 443), (k, !k));
+            c.handshake(&mut s, t, 0.000_4);
+        } else {
+            // The host reports an ICMP error about someone else's flow: it is up.
+            let other =
+                TcpConv::new(Link::Ethernet, (far, 40_000 + k as u16), (caller, 25), (k, k));
+            other.syn(&mut s, t);
+            let err = frame::icmp_error(
+                &Ip::new(host, far).ttl(64),
+                Icmp::ADMIN_PROHIBITED,
+                frame::quote_8(&other.syn_packet(63)),
+            );
+            s.packet(t + 0.000_2, Link::Ethernet, Dir::In, &err);
+        }
+        // Then the host is called: port 8080 refused by its own RST (TTL 64 as its own
+        // packets), port 8443 silent.
+        let refused =
+            TcpConv::new(Link::Ethernet, (caller, 41_000 + k as u16), (host, 8080), (k, k));
+        refused.syn(&mut s, 1.0 + t);
+        refused.refuse(&mut s, 1.0 + t + 0.000_3, 64);
+        let silent =
+            TcpConv::new(Link::Ethernet, (caller, 42_000 + k as u16), (host, 8443), (k, k));
+        silent.syn(&mut s, 1.0 + t);
+    }
+    // Capture time goes on past the SYN timeout.
+    let later = TcpConv::new(Link::Ethernet, (caller, 43_000), (far, 80), (1, 1));
+    later.handshake(&mut s, 20.0, 0.000_4);
+    s.to_pcap(TsResolution::Micro, false)
+}
+
+#[test]
+fn a_hosts_facts_from_other_shards_reach_its_own_conversations() {
+    let dir = std::env::temp_dir().join(format!("connlens-threads-facts-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("input.pcap"), hosts_known_as_clients()).unwrap();
+    let one = analyze(&dir, 1);
+    let reference = normalise(&one);
+    // One tracker knows every host: up (so a silent port is filtered), and, for those seen as
+    // clients, their own TTL (so their RST is theirs); a host known only from its ICMP error
+    // has no TTL of its own to compare with (`reset`).
+    let causes = |n: &Normalised, port: u64| -> Vec<(String, usize)> {
+        let mut count = std::collections::BTreeMap::new();
+        for l in &n.flows {
+            let v: Value = serde_json::from_str(l).unwrap();
+            if v["server_port"] == port {
+                *count.entry(format!("{} {}", v["verdict"], v["cause"])).or_insert(0) += 1;
+            }
+        }
+        count.into_iter().collect()
+    };
+    let c = |s: &str, n: usize| (s.to_string(), n);
+    assert_eq!(
+        causes(&reference, 8080),
+        [c("\"refused\" \"host-reset\"", 16), c("\"refused\" \"reset\"", 16)],
+        "{one}"
+    );
+    assert_eq!(causes(&reference, 8443), [c("\"unanswered\" \"filtered\"", 32)], "{one}");
+    for threads in [2, 3, 5] {
+        let actual = normalise(&analyze(&dir, threads));
+        assert_eq!(causes(&actual, 8080), causes(&reference, 8080), "--threads {threads}");
+        assert_eq!(causes(&actual, 8443), causes(&reference, 8443), "--threads {threads}");
+        assert!(actual.flows == reference.flows, "--threads {threads}: flow lines differ");
+        // (Not the listed incidents' start times: the scan's window may be reported before
+        // the verdict of its earliest attempt arrives from another shard; see the README.)
+        let counts = |v: &Value| (v["verdicts"].clone(), v["incidents"]["by_kind"].clone());
+        assert!(
+            counts(&actual.summary) == counts(&reference.summary),
+            "--threads {threads}: summary counts differ"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn attempt_numbers_stay_unique_on_several_threads() {
     for dir in scenarios() {

@@ -8,7 +8,7 @@ use crate::capture::{Frame, MergedSource};
 use crate::decode::{Packet, decode};
 use crate::output::LiveCounters;
 use crate::time::Timestamp;
-use crate::track::shard::{Route, route};
+use crate::track::shard::{Route, route, sender_facts_shard};
 
 use super::BATCH;
 
@@ -56,6 +56,9 @@ impl ReadStats {
 pub(super) struct SubBatch {
     /// The shard's packets, in capture order.
     pub(super) packets: Vec<Packet>,
+    /// Positions in `packets` (ascending) of packets another shard tracks, here only for what
+    /// they show of their sender, whose facts this shard keeps (see [`SenderFacts`]).
+    pub(super) facts_only: Vec<u32>,
     /// The time of the last frame read, skipped frames and other shards' packets included:
     /// an ICMP echo or an ARP at the end of a capture, or another shard's traffic, still moves
     /// the clock on, so timeouts that passed before the capture ended are not mistaken for the
@@ -80,6 +83,8 @@ pub(super) fn read_and_route(
 ) -> ReadStats {
     let mut stats = ReadStats::default();
     let mut batches: Vec<Vec<Packet>> = shards.iter().map(|_| fresh(shards.len())).collect();
+    let mut facts_only: Vec<Vec<u32>> = shards.iter().map(|_| Vec::new()).collect();
+    let mut sender_facts = SenderFacts::new(shards.len());
     let mut in_batch = 0usize;
     let mut last_progress = 0u64;
     loop {
@@ -93,13 +98,19 @@ pub(super) fn read_and_route(
                         if let Some(b) = batches.get_mut(s) {
                             b.push(p);
                         }
+                        if let Some(h) = sender_facts.needed(&p, s)
+                            && let (Some(b), Some(f)) = (batches.get_mut(h), facts_only.get_mut(h))
+                        {
+                            f.push(b.len() as u32);
+                            b.push(p);
+                        }
                     }
                     Route::Every => batches.iter_mut().for_each(|b| b.push(p)),
                 }
                 in_batch += 1;
                 if in_batch == BATCH {
                     in_batch = 0;
-                    if !hand_over(&mut batches, shards, stats.latest) {
+                    if !hand_over(&mut batches, &mut facts_only, shards, stats.latest) {
                         return stats;
                     }
                     if let Some(bar) = &progress {
@@ -114,7 +125,7 @@ pub(super) fn read_and_route(
         }
     }
     // Even empty: it carries the time of the last frame read.
-    hand_over(&mut batches, shards, stats.latest);
+    hand_over(&mut batches, &mut facts_only, shards, stats.latest);
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -132,15 +143,69 @@ fn fresh(shards: usize) -> Vec<Packet> {
 /// shard has hung up.
 fn hand_over(
     batches: &mut [Vec<Packet>],
+    facts_only: &mut [Vec<u32>],
     shards: &[ToShard],
     read_until: Option<Timestamp>,
 ) -> bool {
-    for (batch, shard) in batches.iter_mut().zip(shards) {
+    for ((batch, facts), shard) in batches.iter_mut().zip(facts_only).zip(shards) {
         let next = shard.recycled.try_recv().unwrap_or_else(|_| fresh(shards.len()));
         let packets = std::mem::replace(batch, next);
-        if shard.batches.send(SubBatch { packets, read_until }).is_err() {
+        let facts_only = std::mem::take(facts);
+        if shard.batches.send(SubBatch { packets, facts_only, read_until }).is_err() {
             return false;
         }
     }
     true
+}
+
+/// Decides which packets also go, for their sender's facts only, to the shard that keeps
+/// those facts (`--threads` > 1). A host's verdicts as a server consult the TTL of its own
+/// packets and whether it answered anything; its packets as a client of another server, and
+/// the ICMP errors it sends about others' flows, are tracked in other shards. Copies are
+/// skipped when the same host was last sent with the same fact (a small direct-mapped memory),
+/// so a long conversation does not copy every packet.
+struct SenderFacts {
+    shards: usize,
+    last: Vec<Option<(std::net::IpAddr, Option<u8>)>>,
+}
+
+/// Slots of [`SenderFacts`]' memory.
+const SENDER_FACTS_SLOTS: usize = 4096;
+
+impl SenderFacts {
+    fn new(shards: usize) -> Self {
+        let slots = if shards > 1 { SENDER_FACTS_SLOTS } else { 0 };
+        SenderFacts { shards, last: vec![None; slots] }
+    }
+
+    /// The shard `p` must also go to, tracked in shard `routed`.
+    fn needed(&mut self, p: &Packet, routed: usize) -> Option<usize> {
+        let shard = sender_facts_shard(p, routed, self.shards)?;
+        let is_rst = matches!(&p.transport,
+            crate::decode::Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST));
+        let ttl = match &p.transport {
+            crate::decode::Transport::IcmpError(_) => None,
+            _ if is_rst => None,
+            _ => Some(p.ttl),
+        };
+        let fact = Some((p.src, ttl));
+        let slot = self.last.get_mut(slot_of(p.src))?;
+        if *slot == fact {
+            return None;
+        }
+        *slot = fact;
+        Some(shard)
+    }
+}
+
+/// A slot of [`SenderFacts`]' memory for `ip`.
+fn slot_of(ip: std::net::IpAddr) -> usize {
+    let bits = match ip {
+        std::net::IpAddr::V4(a) => u64::from(u32::from(a)),
+        std::net::IpAddr::V6(a) => {
+            let x = u128::from(a);
+            (x as u64) ^ ((x >> 64) as u64)
+        }
+    };
+    (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % SENDER_FACTS_SLOTS
 }

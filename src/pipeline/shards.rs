@@ -162,9 +162,14 @@ fn track_shard(
     recycle: Sender<Vec<Packet>>,
     mut chunks: Chunks,
 ) {
-    for SubBatch { mut packets, read_until } in batches.iter() {
-        for p in &packets {
-            tracker.packet(p, &mut chunks);
+    for SubBatch { mut packets, facts_only, read_until } in batches.iter() {
+        let mut facts_only = facts_only.iter().map(|&i| i as usize).peekable();
+        for (i, p) in packets.iter().enumerate() {
+            if facts_only.next_if_eq(&i).is_some() {
+                tracker.sender_facts(p, &mut chunks);
+            } else {
+                tracker.packet(p, &mut chunks);
+            }
         }
         if let Some(t) = read_until {
             tracker.capture_time(t, &mut chunks);

@@ -331,6 +331,19 @@ impl Tracker {
         self.table.clear();
     }
 
+    /// A packet another tracker shard tracks (`--threads`), from a host whose own facts this
+    /// shard keeps: moves the clock, and records what the packet shows of its sender (up, and
+    /// the TTL of its own non-RST packets), as [`packet`](Self::packet) would have.
+    pub fn sender_facts(&mut self, p: &Packet, out: &mut impl VerdictOut) {
+        self.capture_time(p.ts, out);
+        match &p.transport {
+            Transport::IcmpError(_) => self.host_ttls.record(p.src, None),
+            Transport::Udp(_) if is_group_address(p.dst) || is_group_address(p.src) => {}
+            Transport::Tcp(_) | Transport::Udp(_) => self.note_ttl(p),
+            Transport::Neighbor(_) => {}
+        }
+    }
+
     fn conversation_packet(&mut self, p: &Packet, out: &mut impl VerdictOut) {
         let (proto, sport, dport) = match &p.transport {
             Transport::Tcp(t) => (Proto::Tcp, t.src_port, t.dst_port),

@@ -16,10 +16,14 @@
 //!   to one server lands on one shard. On equal ports (NTP, IKE) neither side is the server
 //!   and both addresses count, symmetrically.
 //!
+//!   A host's packets as a client of another server, and the ICMP errors it sends about
+//!   others' flows, are tracked elsewhere: [`sender_facts_shard`] names the host's own shard,
+//!   which the capture thread sends a copy to, for the host's facts only.
+//!
 //! What this gives up: a conversation whose client port is below its server's (a client bound
-//! to port 1000 calling port 8080) is placed by the client's address, so that server's facts
-//! from it are in another shard; and a server with heavy traffic cannot be spread: a SYN flood
-//! on one address is tracked by one shard. Address resolution (ARP, neighbour discovery) is
+//! to port 1000 calling port 8080) is placed by the client's address, away from the server's
+//! facts; and a server with heavy traffic cannot be spread: a SYN flood on one address is
+//! tracked by one shard. Address resolution (ARP, neighbour discovery) is
 //! per address and cheap, so every shard gets all of it.
 
 use std::net::IpAddr;
@@ -64,7 +68,28 @@ pub fn conversation_shard(a: (IpAddr, u16), b: (IpAddr, u16), shards: usize) -> 
             mix(x.min(y)) ^ mix(x.max(y)).rotate_left(17)
         }
     };
-    // The high bits are the best mixed; `shards` is small.
+    scale(key, shards)
+}
+
+/// The shard that keeps the facts of host `ip` (its TTL, whether it is up): the shard of the
+/// conversations where it is the server (the lower-port side).
+pub fn host_shard(ip: IpAddr, shards: usize) -> usize {
+    scale(mix(addr_bits(ip)), shards)
+}
+
+/// The shard, other than `routed` (where `p` is tracked), that keeps the facts of `p`'s sender,
+/// if any: a host's packets as a client, or the ICMP errors it sends about others' flows, are
+/// tracked where the other side's facts are, but its own verdicts as a server consult them.
+pub fn sender_facts_shard(p: &Packet, routed: usize, shards: usize) -> Option<usize> {
+    if shards <= 1 || matches!(p.transport, Transport::Neighbor(_)) {
+        return None;
+    }
+    let own = host_shard(p.src, shards);
+    (own != routed).then_some(own)
+}
+
+/// `key` scaled to `0..shards`: the high bits are the best mixed, and `shards` is small.
+fn scale(key: u64, shards: usize) -> usize {
     ((u128::from(key) * shards as u128) >> 64) as usize
 }
 
@@ -213,6 +238,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_senders_facts_go_to_the_shard_of_its_own_conversations() {
+        for n in 2..=5 {
+            for c in clients() {
+                let client = ip(&c);
+                // Where the client is the server (lower port) is its facts' shard.
+                let Route::Shard(own) = route(&tcp("192.0.2.1", 50000, &c, 8080), n) else {
+                    panic!("a conversation goes to one shard")
+                };
+                assert_eq!(own, host_shard(client, n));
+                // Its packets as a client of another server are tracked there, and copied to
+                // its own shard for its facts, unless that is the same shard.
+                let p = tcp(&c, 40000, "198.51.100.7", 443);
+                let Route::Shard(routed) = route(&p, n) else { panic!("one shard") };
+                let expected = (own != routed).then_some(own);
+                assert_eq!(sender_facts_shard(&p, routed, n), expected, "{c}");
+            }
+            let arp = Packet {
+                transport: Transport::Neighbor(NeighborMessage {
+                    target: ip("10.0.0.1"),
+                    solicit: true,
+                }),
+                ..tcp("10.0.0.2", 1, "10.0.0.1", 2)
+            };
+            assert_eq!(sender_facts_shard(&arp, 0, n), None);
+        }
+        assert_eq!(sender_facts_shard(&tcp("10.0.0.2", 1, "10.0.0.1", 2), 0, 1), None);
     }
 
     #[test]
