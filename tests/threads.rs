@@ -12,7 +12,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,35 +22,8 @@ use connlens::synth::scenarios::{Dir, Script, TcpConv};
 use connlens::time::Timestamp;
 use serde_json::Value;
 
-/// Scenario folders holding a capture and its expected output (as tests/fixtures.rs finds them).
-fn scenarios() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut found = Vec::new();
-    for set in fs::read_dir(&root).unwrap() {
-        let set = set.unwrap().path();
-        if !set.is_dir() {
-            continue;
-        }
-        for scenario in fs::read_dir(&set).unwrap() {
-            let dir = scenario.unwrap().path();
-            if dir.join("expected.jsonl").exists() {
-                found.push(dir);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-fn capture_in(dir: &Path) -> &'static str {
-    if dir.join("input.pcap").exists() { "input.pcap" } else { "input.pcapng" }
-}
-
-fn args_of(dir: &Path) -> Vec<String> {
-    fs::read_to_string(dir.join("args"))
-        .map(|s| s.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
-        .unwrap_or_default()
-}
+mod common;
+use common::{args_of, capture_in, scenarios};
 
 /// An output split into its parts, with what may differ between thread counts normalised.
 #[derive(Debug, PartialEq)]
