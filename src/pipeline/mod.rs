@@ -13,7 +13,8 @@
 //! - [`read`]: the capture thread reads and decodes frames and splits every batch of
 //!   [`BATCH`] packets into one sub-batch per shard, by [`crate::track::shard::route`]; each
 //!   sub-batch carries the time of the last frame read, so a shard's timers advance even when
-//!   it got no packets.
+//!   it got no packets. A packet whose sender's own facts (up, TTL) are kept by another shard
+//!   also goes there, marked facts-only ([`crate::track::shard::sender_facts_shard`]).
 //! - [`shards`]: each tracker thread owns a whole [`crate::track::Tracker`] (with `max_flows /
 //!   N` conversations) and sends its verdicts, in the order decided, in bounded chunks, then
 //!   an end-of-batch marker; at the end its `finish()` verdicts and its counters.
