@@ -3,7 +3,7 @@
 //! A source yields [`Frame`]s — a borrowed view of one captured record with its timestamp,
 //! link type and its place in the input (file index, packet number, byte offset) — so the
 //! decoder never copies a whole frame. Offline files are read by connlens' own streaming
-//! pcap/pcapng reader ([`file`]), which knows the byte offset of every record and so can name
+//! pcap/pcapng reader ([`file`](mod@file)), which knows the byte offset of every record and so can name
 //! the place where a damaged file stops being readable. Live interfaces are opened through libpcap
 //! ([`live`]), which yields the same frames.
 

@@ -1,4 +1,4 @@
-//! The pipeline: from a source of frames to verdicts in a [`Sink`], in threads that hand each
+//! The pipeline: from a source of frames to verdicts in a [`Sink`](crate::output::Sink), in threads that hand each
 //! other batches over bounded crossbeam channels.
 //!
 //! Offline ([`analyze`], also behind `connlens report`), three stages:
@@ -10,15 +10,15 @@
 //!             function: track::shard)                                batch k       (output.rs)
 //! ```
 //!
-//! - [`read`]: the capture thread reads and decodes frames and splits every batch of
+//! - `read`: the capture thread reads and decodes frames and splits every batch of
 //!   [`BATCH`] packets into one sub-batch per shard, by [`crate::track::shard::route`]; each
 //!   sub-batch carries the time of the last frame read, so a shard's timers advance even when
 //!   it got no packets. A packet whose sender's own facts (up, TTL) are kept by another shard
 //!   also goes there, marked facts-only ([`crate::track::shard::sender_facts_shard`]).
-//! - [`shards`]: each tracker thread owns a whole [`crate::track::Tracker`] (with `max_flows /
+//! - `shards`: each tracker thread owns a whole [`crate::track::Tracker`] (with `max_flows /
 //!   N` conversations) and sends its verdicts, in the order decided, in bounded chunks, then
 //!   an end-of-batch marker; at the end its `finish()` verdicts and its counters.
-//! - [`output`]: the calling thread takes batch 0 from shard 0, 1, …, then batch 1, … so the
+//! - `output`: the calling thread takes batch 0 from shard 0, 1, …, then batch 1, … so the
 //!   output order is (batch, shard, order within the shard) whatever the scheduling, and with
 //!   one shard exactly the order of a single tracker. It writes each verdict, feeds the summary
 //!   and the incident detector.
