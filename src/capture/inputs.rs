@@ -310,6 +310,18 @@ impl MergedSource {
     /// input is finished. An input that turns out damaged yields its error once (frames it
     /// gave before stand) and the merge goes on with the others.
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, SourceError>> {
+        if self.readers.len() == 1 {
+            // One input: nothing to merge, so no heap (the same frames, errors and end).
+            let reader = self.readers.first_mut()?.as_mut()?;
+            return match reader.advance() {
+                Ok(true) => reader.current().map(Ok),
+                Ok(false) => None,
+                Err(e) => {
+                    let name = self.names.first().cloned().unwrap_or_default();
+                    Some(Err(SourceError { file: 0, name, kind: SourceErrorKind::Read(e) }))
+                }
+            };
+        }
         while let Some(i) = self.pending.pop() {
             let Some(Some(reader)) = self.readers.get_mut(i as usize) else { continue };
             match reader.advance() {
