@@ -159,6 +159,7 @@ fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
 }
 
 /// Decodes a TCP header. `l4` is the captured segment, `wire` its length on the wire.
+#[inline(always)]
 pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpSegment, Skip> {
     if wire < 20 {
         return Err(Skip::Malformed);
@@ -183,6 +184,7 @@ pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpSegment, Skip> {
 }
 
 /// Decodes a UDP header. `l4` is the captured datagram, `wire` its length on the wire.
+#[inline(always)]
 pub(super) fn udp(l4: &[u8], wire: usize) -> Result<UdpDatagram, Skip> {
     if wire < 8 {
         return Err(Skip::Malformed);
