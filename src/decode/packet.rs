@@ -73,7 +73,13 @@ impl Default for PayloadPrefix {
 
 impl PayloadPrefix {
     /// Keeps up to [`PAYLOAD_PREFIX`] bytes of `payload`.
+    #[inline]
     pub fn new(payload: &[u8]) -> Self {
+        // Most payloads fill it: a fixed-size copy, without the zeroing and the call a copy
+        // of variable length costs.
+        if let Some(full) = payload.first_chunk::<PAYLOAD_PREFIX>() {
+            return PayloadPrefix { len: PAYLOAD_PREFIX as u8, bytes: *full };
+        }
         let n = payload.len().min(PAYLOAD_PREFIX);
         let mut bytes = [0; PAYLOAD_PREFIX];
         bytes[..n].copy_from_slice(&payload[..n]);
