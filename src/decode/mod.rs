@@ -22,6 +22,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::capture::Frame;
 
 /// Decodes one frame into a packet summary, or says why it has none.
+#[inline(always)]
 pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
     let link = link::strip(frame.link, frame.data)?;
     let l3 = frame.data.get(link.ip_offset..).ok_or(Skip::Truncated)?;

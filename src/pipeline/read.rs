@@ -31,6 +31,7 @@ pub(super) struct ReadStats {
 
 impl ReadStats {
     /// Counts and decodes one frame.
+    #[inline(always)]
     pub(super) fn frame(&mut self, frame: &Frame<'_>) -> Option<Packet> {
         self.frames += 1;
         self.bytes += frame.data.len() as u64;
