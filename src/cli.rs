@@ -179,6 +179,12 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
 
+    /// After the run, print to stderr the CPU time each thread used (capture and decode, each
+    /// tracker, output) and the wall time: which stage bounds the run, and whether more
+    /// --threads can help. Linux only (elsewhere it says so).
+    #[arg(long)]
+    pub timings: bool,
+
     /// Output and tracker settings.
     #[command(flatten)]
     pub common: CommonArgs,

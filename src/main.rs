@@ -66,10 +66,13 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
     let stdout = io::stdout();
     let terminal = stdout.is_terminal();
     let mut sink = sink_for(a.format(terminal), stdout, terminal);
-    exit_status(
-        analyze(source, open_errors, a.config(), sink.as_mut(), bar),
-        !arg_errors.is_empty(),
-    )
+    let outcome = analyze(source, open_errors, a.config(), sink.as_mut(), bar);
+    if a.timings
+        && let Ok(o) = &outcome
+    {
+        eprintln!("connlens: timings: {}", o.timings);
+    }
+    exit_status(outcome, !arg_errors.is_empty())
 }
 
 /// The exit status of a run, after its input errors are printed (one line each): 0 when

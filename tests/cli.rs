@@ -427,3 +427,25 @@ fn skipped_frames_still_move_the_clock() {
     let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("c.pcap").to_str().unwrap()]);
     assert_eq!(verdicts(&stdout(&o)), pairs(&[("unanswered", "no-response")]));
 }
+
+#[test]
+fn timings_name_each_thread_on_stderr_and_change_nothing_else() {
+    let capture = "fixtures/generated/established/input.pcap";
+    let plain = run(&["analyze", "--format", "jsonl", "--threads", "2", capture]);
+    let timed = run(&["analyze", "--format", "jsonl", "--threads", "2", "--timings", capture]);
+    assert!(plain.status.success() && timed.status.success(), "{}", stderr(&timed));
+    assert_eq!(stdout(&plain), stdout(&timed));
+    assert_eq!(stderr(&plain), "");
+    let line = stderr(&timed);
+    let line = line.trim_end();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    let rest = line.strip_prefix("connlens: timings: ").unwrap_or_else(|| panic!("{line}"));
+    let (threads, totals) = rest.split_once("; ").unwrap_or_else(|| panic!("{line}"));
+    let names: Vec<&str> = threads.split(", ").map(|t| t.split(' ').next().unwrap()).collect();
+    assert_eq!(names, ["capture", "tracker-0", "tracker-1", "output"], "{line}");
+    for t in threads.split(", ") {
+        let secs: f64 = t.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(t.ends_with(" s") && secs >= 0.0, "{line}");
+    }
+    assert!(totals.starts_with("CPU ") && totals.ends_with(" s wall"), "{line}");
+}

@@ -36,10 +36,12 @@ mod live;
 mod output;
 mod read;
 mod shards;
+mod timings;
 
 pub use live::{Evidence, LiveOptions, live};
 pub use output::Outcome;
 pub use shards::analyze;
+pub use timings::ThreadTimes;
 
 use crate::incident::IncidentConfig;
 use crate::track::TrackerConfig;

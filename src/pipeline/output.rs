@@ -10,6 +10,7 @@ use crate::track::TrackerStats;
 use crate::verdict::Verdict;
 
 use super::read::ReadStats;
+use super::timings::ThreadTimes;
 
 /// How a run ended.
 #[derive(Debug)]
@@ -22,6 +23,8 @@ pub struct Outcome {
     pub input_errors: usize,
     /// The output was closed early (`| head`): the run stopped quietly.
     pub output_closed: bool,
+    /// CPU time by thread (offline runs; empty for live ones).
+    pub timings: ThreadTimes,
 }
 
 /// Where verdicts go: the sink, the summary and the incident detector.
@@ -100,6 +103,12 @@ impl Output {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => output_closed = true,
             Err(e) => return Err(e),
         }
-        Ok(Outcome { stats, attempts, input_errors, output_closed })
+        Ok(Outcome {
+            stats,
+            attempts,
+            input_errors,
+            output_closed,
+            timings: ThreadTimes::default(),
+        })
     }
 }

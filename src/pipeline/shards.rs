@@ -3,6 +3,7 @@
 
 use std::io;
 use std::thread;
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use indicatif::ProgressBar;
@@ -16,6 +17,7 @@ use crate::verdict::Verdict;
 use super::AnalyzeConfig;
 use super::output::{Outcome, Output};
 use super::read::{SubBatch, ToShard, read_and_route};
+use super::timings::{ThreadTimes, thread_cpu};
 
 /// Sub-batches in flight between the capture thread and each shard.
 const IN_FLIGHT: usize = 8;
@@ -61,6 +63,7 @@ pub fn analyze(
     sink: &mut dyn Sink,
     progress: Option<ProgressBar>,
 ) -> io::Result<Outcome> {
+    let (started, output_cpu_before) = (Instant::now(), thread_cpu());
     let n = config.threads.max(1);
     let inputs = Inputs { names: source.names().to_vec() };
     let errors: Vec<String> = open_errors.iter().map(|e| e.to_string()).collect();
@@ -87,7 +90,8 @@ pub fn analyze(
                     written: written_rx,
                     closed: false,
                 };
-                track_shard(tracker, batch_rx, recycle_tx, out)
+                track_shard(tracker, batch_rx, recycle_tx, out);
+                thread_cpu()
             },
         )?);
         to_shards.push(ToShard { batches: batch_tx, recycled: recycle_rx });
@@ -95,23 +99,38 @@ pub fn analyze(
     }
     let reader = thread::Builder::new()
         .name("connlens-capture".into())
-        .spawn(move || read_and_route(source, &to_shards, progress))?;
+        .spawn(move || (read_and_route(source, &to_shards, progress), thread_cpu()))?;
 
     let mut output = Output::new(config.incidents, inputs, errors);
     let (result, tracker) = merge(&from_shards, &mut output, sink);
     // Any thread still running stops at its next send.
     drop(from_shards);
     let mut stopped = false;
+    let mut tracker_cpu = Vec::with_capacity(n);
     for w in workers {
-        stopped |= w.join().is_err();
+        match w.join() {
+            Ok(cpu) => tracker_cpu.push(cpu),
+            Err(_) => stopped = true,
+        }
     }
-    let read = reader.join().unwrap_or_default();
+    let (read, capture_cpu) = reader.join().unwrap_or_default();
     if stopped || result.as_ref().is_ok_and(|()| tracker.is_none()) {
         output
             .errors
             .push("internal error: a tracker thread stopped; verdicts may be missing".into());
     }
-    output.conclude(sink, read, tracker.unwrap_or_default(), result, config.summary)
+    let mut outcome =
+        output.conclude(sink, read, tracker.unwrap_or_default(), result, config.summary)?;
+    let mut timings = ThreadTimes::default();
+    timings.push("capture", capture_cpu);
+    for (s, cpu) in tracker_cpu.into_iter().enumerate() {
+        timings.push(format!("tracker-{s}"), cpu);
+    }
+    timings
+        .push("output", thread_cpu().zip(output_cpu_before).map(|(after, before)| after - before));
+    timings.wall = started.elapsed();
+    outcome.timings = timings;
+    Ok(outcome)
 }
 
 /// The output side: batch by batch, shard by shard, writes each shard's verdicts up to its
