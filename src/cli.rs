@@ -99,10 +99,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "VERDICT", value_delimiter = ',', value_parser = connlens::report::parse_verdict)]
     pub verdict: Vec<connlens::verdict::VerdictKind>,
 
-    /// Tracker threads: conversations are split over N trackers by server address (ICMP
-    /// errors follow the flow they quote), beside the capture thread and the output thread.
-    /// Verdicts are the same; their order within each batch of 1024 packets and the attempt
-    /// numbers differ (see the README). `live` always uses one.
+    /// Tracker threads: conversations are split over N trackers by a hash of their two
+    /// endpoints (ICMP errors follow the flow they quote), beside the capture thread and the
+    /// output thread. The output is one tracker's, in the same order; only the attempt numbers
+    /// differ (see the README). `live` always uses one.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
 
@@ -172,10 +172,10 @@ pub struct AnalyzeArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Tracker threads: conversations are split over N trackers by server address (ICMP
-    /// errors follow the flow they quote), beside the capture thread and the output thread.
-    /// Verdicts are the same; their order within each batch of 1024 packets and the attempt
-    /// numbers differ (see the README). `live` always uses one.
+    /// Tracker threads: conversations are split over N trackers by a hash of their two
+    /// endpoints (ICMP errors follow the flow they quote), beside the capture thread and the
+    /// output thread. The output is one tracker's, in the same order; only the attempt numbers
+    /// differ (see the README). `live` always uses one.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
 

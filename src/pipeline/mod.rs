@@ -11,17 +11,20 @@
 //! ```
 //!
 //! - `read`: the capture thread reads and decodes frames and splits every batch of
-//!   [`BATCH`] packets into one sub-batch per shard, by [`crate::track::shard::route`]; each
-//!   sub-batch carries the time of the last frame read, so a shard's timers advance even when
-//!   it got no packets. A packet whose sender's own facts (up, TTL) are kept by another shard
-//!   also goes there, marked facts-only ([`crate::track::shard::sender_facts_shard`]).
+//!   [`BATCH`] packets into one sub-batch per shard, by [`crate::track::shard::route`]; with
+//!   several shards each sub-batch also carries the time of every packet of the batch (the
+//!   shard's clock moves at each, as one tracker's would) and the position of each of its
+//!   packets, and a packet showing new facts of its sender (up, TTL) goes to every other shard
+//!   too, marked facts-only ([`crate::track::shard::shares_sender_facts`]). Every sub-batch
+//!   carries the time of the last frame read, so timers advance past skipped frames.
 //! - `shards`: each tracker thread owns a whole [`crate::track::Tracker`] (with `max_flows /
-//!   N` conversations) and sends its verdicts, in the order decided, in bounded chunks, then
-//!   an end-of-batch marker; at the end its `finish()` verdicts and its counters.
-//! - `output`: the calling thread takes batch 0 from shard 0, 1, …, then batch 1, … so the
-//!   output order is (batch, shard, order within the shard) whatever the scheduling, and with
-//!   one shard exactly the order of a single tracker. It writes each verdict, feeds the summary
-//!   and the incident detector.
+//!   N` conversations) and sends its verdicts, in the order decided, each tagged with where it
+//!   belongs in one tracker's order (the position of the deciding packet, timers before the
+//!   packet), in bounded chunks, then an end-of-batch marker; at the end its `finish()`
+//!   verdicts and its counters.
+//! - `output`: the calling thread merges batch 0 of every shard by those tags, then batch 1, …
+//!   so the output is one tracker's order whatever the scheduling (with one shard, exactly the
+//!   single tracker's). It writes each verdict, feeds the summary and the incident detector.
 //!
 //! Live ([`live`]), two stages: the capture thread never waits (a full channel drops the batch
 //! and counts it) and one tracker runs on the calling thread, which also moves it on the wall

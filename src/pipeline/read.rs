@@ -8,7 +8,7 @@ use crate::capture::{Frame, MergedSource};
 use crate::decode::{Packet, decode};
 use crate::output::LiveCounters;
 use crate::time::Timestamp;
-use crate::track::shard::{Route, route, sender_facts_shard};
+use crate::track::shard::{Route, route, shares_sender_facts};
 
 use super::BATCH;
 
@@ -54,24 +54,63 @@ impl ReadStats {
 }
 
 /// A shard's part of one batch.
+#[derive(Default)]
 pub(super) struct SubBatch {
     /// The shard's packets, in capture order.
     pub(super) packets: Vec<Packet>,
+    /// With several shards: where each packet is in the batch (ascending, one per packet).
+    /// Empty with one shard, whose sub-batch is the whole batch.
+    pub(super) positions: Vec<u16>,
     /// Positions in `packets` (ascending) of packets another shard tracks, here only for what
-    /// they show of their sender, whose facts this shard keeps (see [`SenderFacts`]).
+    /// they show of their sender (see [`SenderFacts`]).
     pub(super) facts_only: Vec<u32>,
+    /// With several shards: the time of every packet of the batch, in order, whichever shard
+    /// tracks it. A shard's clock moves at each, so its timers run out at the same packet as
+    /// one tracker's, and the output can put its verdicts back in one tracker's order.
+    pub(super) clock: Vec<Timestamp>,
     /// The time of the last frame read, skipped frames and other shards' packets included:
-    /// an ICMP echo or an ARP at the end of a capture, or another shard's traffic, still moves
-    /// the clock on, so timeouts that passed before the capture ended are not mistaken for the
-    /// end.
+    /// an ICMP echo or an ARP at the end of a capture still moves the clock on, so timeouts
+    /// that passed before the capture ended are not mistaken for the end.
     pub(super) read_until: Option<Timestamp>,
+}
+
+impl SubBatch {
+    /// An empty sub-batch: room for a whole batch with one shard; with several, the vectors
+    /// grow to what their shard gets (and keep that room when recycled), so that memory does
+    /// not grow with the number of shards times the batch size.
+    fn new(shards: usize) -> Self {
+        if shards == 1 {
+            SubBatch { packets: Vec::with_capacity(BATCH), ..SubBatch::default() }
+        } else {
+            SubBatch::default()
+        }
+    }
+
+    /// Empties it for reuse, keeping the room.
+    pub(super) fn clear(&mut self) {
+        self.packets.clear();
+        self.positions.clear();
+        self.facts_only.clear();
+        self.clock.clear();
+        self.read_until = None;
+    }
+
+    /// Adds a packet of several shards' batch at `position`; `facts_only` when another shard
+    /// tracks it.
+    fn push(&mut self, p: Packet, position: u16, facts_only: bool) {
+        if facts_only {
+            self.facts_only.push(self.packets.len() as u32);
+        }
+        self.packets.push(p);
+        self.positions.push(position);
+    }
 }
 
 /// One shard's channels, seen from the capture thread.
 pub(super) struct ToShard {
     pub(super) batches: Sender<SubBatch>,
-    /// Emptied packet vectors coming back, to be filled again.
-    pub(super) recycled: Receiver<Vec<Packet>>,
+    /// Emptied sub-batches coming back, to be filled again.
+    pub(super) recycled: Receiver<SubBatch>,
 }
 
 /// The offline capture thread: reads `source` to its end, decodes, and sends every batch of
@@ -82,10 +121,10 @@ pub(super) fn read_and_route(
     shards: &[ToShard],
     progress: Option<ProgressBar>,
 ) -> ReadStats {
+    let n = shards.len();
     let mut stats = ReadStats::default();
-    let mut batches: Vec<Vec<Packet>> = shards.iter().map(|_| fresh(shards.len())).collect();
-    let mut facts_only: Vec<Vec<u32>> = shards.iter().map(|_| Vec::new()).collect();
-    let mut sender_facts = SenderFacts::new(shards.len());
+    let mut batches: Vec<SubBatch> = shards.iter().map(|_| SubBatch::new(n)).collect();
+    let mut sender_facts = SenderFacts::new(n);
     let mut in_batch = 0usize;
     let mut last_progress = 0u64;
     loop {
@@ -94,24 +133,15 @@ pub(super) fn read_and_route(
             Some(Err(e)) => stats.errors.push(e.to_string()),
             Some(Ok(frame)) => {
                 let Some(p) = stats.frame(&frame) else { continue };
-                match route(&p, shards.len()) {
-                    Route::Shard(s) => {
-                        if let Some(b) = batches.get_mut(s) {
-                            b.push(p);
-                        }
-                        if let Some(h) = sender_facts.needed(&p, s)
-                            && let (Some(b), Some(f)) = (batches.get_mut(h), facts_only.get_mut(h))
-                        {
-                            f.push(b.len() as u32);
-                            b.push(p);
-                        }
-                    }
-                    Route::Every => batches.iter_mut().for_each(|b| b.push(p)),
+                if let [only] = batches.as_mut_slice() {
+                    only.packets.push(p);
+                } else {
+                    route_among(&mut batches, &mut sender_facts, p, in_batch as u16);
                 }
                 in_batch += 1;
                 if in_batch == BATCH {
                     in_batch = 0;
-                    if !hand_over(&mut batches, &mut facts_only, shards, stats.latest) {
+                    if !hand_over(&mut batches, shards, stats.latest) {
                         return stats;
                     }
                     if let Some(bar) = &progress {
@@ -126,52 +156,59 @@ pub(super) fn read_and_route(
         }
     }
     // Even empty: it carries the time of the last frame read.
-    hand_over(&mut batches, &mut facts_only, shards, stats.latest);
+    hand_over(&mut batches, shards, stats.latest);
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
     stats
 }
 
-/// A new sub-batch vector: room for a whole batch with one shard; with several, it grows to
-/// what its shard gets (and keeps that room when recycled), so that memory does not grow with
-/// the number of shards times the batch size.
-fn fresh(shards: usize) -> Vec<Packet> {
-    if shards == 1 { Vec::with_capacity(BATCH) } else { Vec::new() }
+/// Puts packet `p`, at `position` in the batch, into the sub-batches of several shards: to
+/// the shard that tracks it, to the others for its sender's facts when they are new, and its
+/// time to every shard's clock.
+fn route_among(batches: &mut [SubBatch], facts: &mut SenderFacts, p: Packet, position: u16) {
+    for b in batches.iter_mut() {
+        b.clock.push(p.ts);
+    }
+    match route(&p, batches.len()) {
+        Route::Shard(s) => {
+            let copies = facts.needed(&p);
+            for (h, b) in batches.iter_mut().enumerate() {
+                if h == s {
+                    b.push(p, position, false);
+                } else if copies {
+                    b.push(p, position, true);
+                }
+            }
+        }
+        Route::Every => batches.iter_mut().for_each(|b| b.push(p, position, false)),
+    }
 }
 
-/// Sends each shard its sub-batch, replacing it with a recycled (or new) vector; false when a
+/// Sends each shard its sub-batch, replacing it with a recycled (or new) one; false when a
 /// shard has hung up.
-fn hand_over(
-    batches: &mut [Vec<Packet>],
-    facts_only: &mut [Vec<u32>],
-    shards: &[ToShard],
-    read_until: Option<Timestamp>,
-) -> bool {
-    for ((batch, facts), shard) in batches.iter_mut().zip(facts_only).zip(shards) {
-        let next = shard.recycled.try_recv().unwrap_or_else(|_| fresh(shards.len()));
-        let packets = std::mem::replace(batch, next);
-        let facts_only = std::mem::take(facts);
-        if shard.batches.send(SubBatch { packets, facts_only, read_until }).is_err() {
+fn hand_over(batches: &mut [SubBatch], shards: &[ToShard], read_until: Option<Timestamp>) -> bool {
+    let n = shards.len();
+    for (batch, shard) in batches.iter_mut().zip(shards) {
+        let next = shard.recycled.try_recv().unwrap_or_else(|_| SubBatch::new(n));
+        let mut full = std::mem::replace(batch, next);
+        full.read_until = read_until;
+        if shard.batches.send(full).is_err() {
             return false;
         }
     }
     true
 }
 
-/// Decides which packets also go, for their sender's facts only, to the shard that keeps
-/// those facts (`--threads` > 1). A host's verdicts as a server consult the TTL of its own
-/// packets and whether it answered anything; its packets as a client of another server, and
-/// the ICMP errors it sends about others' flows, are tracked in other shards. Copies are
-/// skipped when the same host was last sent with the same fact (a small direct-mapped memory),
-/// so a long conversation does not copy every packet.
+/// Decides which packets also go to the other shards (`--threads` > 1), for their sender's
+/// facts only: a host's verdicts as a server consult the TTL of its own packets and whether
+/// it answered anything, and its conversations are tracked in every shard. Copies are skipped
+/// when the same host was last sent with the same fact (a small direct-mapped memory), so a
+/// long conversation does not copy every packet.
 struct SenderFacts {
     shards: usize,
     last: Vec<Option<(std::net::IpAddr, Option<u8>)>>,
 }
-
-/// Slots of [`SenderFacts`]' memory.
-const SENDER_FACTS_SLOTS: usize = 4096;
 
 impl SenderFacts {
     fn new(shards: usize) -> Self {
@@ -179,9 +216,11 @@ impl SenderFacts {
         SenderFacts { shards, last: vec![None; slots] }
     }
 
-    /// The shard `p` must also go to, tracked in shard `routed`.
-    fn needed(&mut self, p: &Packet, routed: usize) -> Option<usize> {
-        let shard = sender_facts_shard(p, routed, self.shards)?;
+    /// Whether `p` must also go to the other shards.
+    fn needed(&mut self, p: &Packet) -> bool {
+        if !shares_sender_facts(p, self.shards) {
+            return false;
+        }
         let is_rst = matches!(&p.transport,
             crate::decode::Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST));
         let ttl = match &p.transport {
@@ -190,14 +229,17 @@ impl SenderFacts {
             _ => Some(p.ttl),
         };
         let fact = Some((p.src, ttl));
-        let slot = self.last.get_mut(slot_of(p.src))?;
+        let Some(slot) = self.last.get_mut(slot_of(p.src)) else { return false };
         if *slot == fact {
-            return None;
+            return false;
         }
         *slot = fact;
-        Some(shard)
+        true
     }
 }
+
+/// Slots of [`SenderFacts`]' memory.
+const SENDER_FACTS_SLOTS: usize = 4096;
 
 /// A slot of [`SenderFacts`]' memory for `ip`.
 fn slot_of(ip: std::net::IpAddr) -> usize {

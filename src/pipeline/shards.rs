@@ -9,7 +9,6 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use indicatif::ProgressBar;
 
 use crate::capture::{MergedSource, SourceError};
-use crate::decode::Packet;
 use crate::output::{Inputs, Sink};
 use crate::track::{Tracker, TrackerConfig, TrackerStats, VerdictOut};
 use crate::verdict::Verdict;
@@ -32,16 +31,54 @@ const CHUNKS_IN_FLIGHT: usize = 8;
 struct FromShardChannels {
     verdicts: Receiver<FromShard>,
     /// Chunks written, going back with their verdicts still in: the shard's thread drops them
-    /// and fills the vector again. Verdicts are allocated by the shard's thread and freed by
+    /// and fills the vectors again. Verdicts are allocated by the shard's thread and freed by
     /// it too: freeing them on the output thread made the allocator's cross-thread path
     /// (arena locks, consolidation) a fifth of the tracker thread's time on a SYN flood.
-    written: Sender<Vec<Verdict>>,
+    written: Sender<Chunk>,
+}
+
+/// Verdicts in the order a shard decided them, each with the position in its batch of the
+/// packet (or clock tick) that decided it, so the output can merge the shards' verdicts in
+/// the order one tracker would have given them.
+#[derive(Default)]
+struct Chunk {
+    verdicts: Vec<Verdict>,
+    order: Vec<Order>,
+}
+
+/// Where a verdict goes in one tracker's order, within its batch (or the end of the input):
+/// by the position in the batch of the packet whose time or content decided it; at one
+/// position, the timers its time ran out (by deadline) before the packet's own verdicts; at
+/// the end of the input, in the order the attempts were first seen (one tracker's `finish`
+/// gives them by attempt number). Compared field by field; shards tie-break by shard number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Order {
+    position: u16,
+    /// 0: a timer ran out; 1: decided by the packet; 2: the end of the input.
+    step: u8,
+    /// The timer's deadline; at the end of the input, the attempt's first packet's time.
+    time: i64,
+    /// At the end of the input, where the attempt's first packet is (input, frame number).
+    file: u16,
+    number: u64,
+}
+
+/// The position of verdicts decided after a batch's packets (its end-of-batch clock) and at
+/// the end of the input.
+const AFTER_BATCH: u16 = u16::MAX;
+
+/// What decides the verdicts a shard gives now.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Timer(crate::time::Timestamp),
+    Packet,
+    EndOfInput,
 }
 
 /// What a shard sends to the output thread.
 enum FromShard {
-    /// Verdicts in the order decided; `batch_done` when the shard has finished the batch.
-    Verdicts { verdicts: Vec<Verdict>, batch_done: bool },
+    /// Verdicts; `batch_done` when the shard has finished the batch.
+    Verdicts { chunk: Chunk, batch_done: bool },
     /// The input ended and every open attempt got its verdict (sent before): the counters.
     Done(TrackerStats),
 }
@@ -73,10 +110,10 @@ pub fn analyze(
     let mut workers = Vec::with_capacity(n);
     for s in 0..n {
         let (batch_tx, batch_rx) = bounded::<SubBatch>(IN_FLIGHT);
-        let (recycle_tx, recycle_rx) = bounded::<Vec<Packet>>(IN_FLIGHT + 2);
+        let (recycle_tx, recycle_rx) = bounded::<SubBatch>(IN_FLIGHT + 2);
         let chunks_in_flight = (CHUNKS_IN_FLIGHT / n).max(2);
         let (out_tx, out_rx) = bounded::<FromShard>(chunks_in_flight);
-        let (written_tx, written_rx) = bounded::<Vec<Verdict>>(chunks_in_flight);
+        let (written_tx, written_rx) = bounded::<Chunk>(chunks_in_flight);
         let tracker = Tracker::new(TrackerConfig {
             max_flows: (config.tracker.max_flows / n).max(1),
             ..config.tracker
@@ -85,7 +122,9 @@ pub fn analyze(
         workers.push(thread::Builder::new().name(format!("connlens-track-{s}")).spawn(
             move || {
                 let out = Chunks {
-                    verdicts: Vec::new(),
+                    chunk: Chunk::default(),
+                    at: 0,
+                    step: Step::Packet,
                     out: out_tx,
                     written: written_rx,
                     closed: false,
@@ -133,40 +172,63 @@ pub fn analyze(
     Ok(outcome)
 }
 
-/// The output side: batch by batch, shard by shard, writes each shard's verdicts up to its
-/// end-of-batch marker, until every shard is done. Returns the first write error, or the
-/// shards' counters added up (None if a shard vanished without them).
+/// The output side: batch by batch, merges the shards' verdicts by the position in the batch
+/// of the packet that decided them (shard order on a tie), until every shard is done: the
+/// order one tracker gives, whatever the scheduling (with one shard, exactly its order).
+/// Returns the first write error, or the shards' counters added up (None if a shard vanished
+/// without them).
 fn merge(
     from_shards: &[FromShardChannels],
     output: &mut Output,
     sink: &mut dyn Sink,
 ) -> (io::Result<()>, Option<TrackerStats>) {
+    /// A shard's chunk being written, and where its batch (or the input) stands.
+    #[derive(Default)]
+    struct Head {
+        chunk: Chunk,
+        next: usize,
+        batch_done: bool,
+        finished: bool,
+    }
     let mut total = TrackerStats::default();
-    let mut done = vec![false; from_shards.len()];
-    while done.iter().any(|d| !d) {
-        for (shard, done) in from_shards.iter().zip(done.iter_mut()) {
-            while !*done {
-                match shard.verdicts.recv() {
-                    Ok(FromShard::Verdicts { verdicts, batch_done }) => {
-                        for v in &verdicts {
-                            if let Err(e) = output.verdict(sink, v) {
-                                return (Err(e), None);
+    let mut heads: Vec<Head> = from_shards.iter().map(|_| Head::default()).collect();
+    while heads.iter().any(|h| !h.finished) {
+        // One batch (or, after the last, the verdicts given at the end of the input).
+        loop {
+            for (head, shard) in heads.iter_mut().zip(from_shards) {
+                while !head.batch_done && head.next == head.chunk.verdicts.len() {
+                    match shard.verdicts.recv() {
+                        Ok(FromShard::Verdicts { chunk, batch_done }) => {
+                            let used = std::mem::replace(&mut head.chunk, chunk);
+                            if used.verdicts.capacity() > 0 {
+                                let _ = shard.written.try_send(used);
                             }
+                            head.next = 0;
+                            head.batch_done = batch_done;
                         }
-                        if verdicts.capacity() > 0 {
-                            let _ = shard.written.try_send(verdicts);
+                        Ok(FromShard::Done(stats)) => {
+                            total.add(&stats);
+                            head.batch_done = true;
+                            head.finished = true;
                         }
-                        if batch_done {
-                            break;
-                        }
+                        Err(_) => return (Ok(()), None),
                     }
-                    Ok(FromShard::Done(stats)) => {
-                        total.add(&stats);
-                        *done = true;
-                    }
-                    Err(_) => return (Ok(()), None),
                 }
             }
+            let first = heads
+                .iter_mut()
+                .filter_map(|h| Some((*h.chunk.order.get(h.next)?, h)))
+                .min_by_key(|(order, _)| *order);
+            let Some((_, head)) = first else { break };
+            if let Some(v) = head.chunk.verdicts.get(head.next)
+                && let Err(e) = output.verdict(sink, v)
+            {
+                return (Err(e), None);
+            }
+            head.next += 1;
+        }
+        for head in heads.iter_mut().filter(|h| !h.finished) {
+            head.batch_done = false;
         }
     }
     (Ok(()), Some(total))
@@ -178,23 +240,39 @@ fn merge(
 fn track_shard(
     mut tracker: Tracker,
     batches: Receiver<SubBatch>,
-    recycle: Sender<Vec<Packet>>,
+    recycle: Sender<SubBatch>,
     mut chunks: Chunks,
 ) {
-    for SubBatch { mut packets, facts_only, read_until } in batches.iter() {
-        let mut facts_only = facts_only.iter().map(|&i| i as usize).peekable();
-        for (i, p) in packets.iter().enumerate() {
-            if facts_only.next_if_eq(&i).is_some() {
-                tracker.sender_facts(p, &mut chunks);
-            } else {
+    for mut sub in batches.iter() {
+        let mut facts_only = sub.facts_only.iter().map(|&i| i as usize).peekable();
+        if sub.clock.is_empty() {
+            // One shard: the sub-batch is the whole batch.
+            for (i, p) in sub.packets.iter().enumerate() {
+                chunks.at = i as u16;
                 tracker.packet(p, &mut chunks);
             }
+        } else {
+            // Several: the clock moves at every packet of the batch, and this shard's own
+            // packets (or copies for their sender's facts) are at their positions.
+            let mut own = sub.positions.iter().zip(&sub.packets).enumerate().peekable();
+            for (position, &ts) in sub.clock.iter().enumerate() {
+                let position = position as u16;
+                chunks.at = position;
+                match own.next_if(|(_, (at, _))| **at == position) {
+                    Some((i, (_, p))) if facts_only.next_if_eq(&i).is_some() => {
+                        tracker.sender_facts(p, &mut chunks);
+                    }
+                    Some((_, (_, p))) => tracker.packet(p, &mut chunks),
+                    None => tracker.capture_time(ts, &mut chunks),
+                }
+            }
         }
-        if let Some(t) = read_until {
+        chunks.at = AFTER_BATCH;
+        if let Some(t) = sub.read_until {
             tracker.capture_time(t, &mut chunks);
         }
-        packets.clear();
-        let _ = recycle.try_send(packets);
+        sub.clear();
+        let _ = recycle.try_send(sub);
         chunks.send(true);
         if chunks.closed {
             return;
@@ -207,8 +285,9 @@ fn track_shard(
     if chunks.closed {
         return;
     }
+    chunks.step = Step::EndOfInput;
     tracker.finish(&mut chunks);
-    if !chunks.verdicts.is_empty() {
+    if !chunks.chunk.verdicts.is_empty() {
         chunks.send(false);
     }
     if !chunks.closed {
@@ -218,10 +297,13 @@ fn track_shard(
 
 /// Collects verdicts into chunks of at most [`CHUNK`] and sends each when full.
 struct Chunks {
-    verdicts: Vec<Verdict>,
+    chunk: Chunk,
+    /// The position in the batch of the packet being tracked ([`AFTER_BATCH`] after them).
+    at: u16,
+    step: Step,
     out: Sender<FromShard>,
     /// Chunks the output thread has written, to be emptied here and filled again.
-    written: Receiver<Vec<Verdict>>,
+    written: Receiver<Chunk>,
     /// The output side hung up: verdicts are dropped from now on.
     closed: bool,
 }
@@ -231,29 +313,55 @@ impl Chunks {
         if self.closed {
             return;
         }
-        let verdicts = std::mem::take(&mut self.verdicts);
-        if self.out.send(FromShard::Verdicts { verdicts, batch_done }).is_err() {
+        let chunk = std::mem::take(&mut self.chunk);
+        if self.out.send(FromShard::Verdicts { chunk, batch_done }).is_err() {
             self.closed = true;
         }
     }
 }
 
 impl VerdictOut for Chunks {
+    fn timer_ran_out(&mut self, deadline: crate::time::Timestamp) {
+        self.step = Step::Timer(deadline);
+    }
+
+    fn tracking_packet(&mut self) {
+        self.step = Step::Packet;
+    }
+
     fn emit(&mut self, v: Verdict) {
         if self.closed {
             return;
         }
-        if self.verdicts.capacity() == 0 {
+        if self.chunk.verdicts.capacity() == 0 {
             match self.written.try_recv() {
                 Ok(mut used) => {
-                    used.clear();
-                    self.verdicts = used;
+                    used.verdicts.clear();
+                    used.order.clear();
+                    self.chunk = used;
                 }
-                Err(_) => self.verdicts.reserve_exact(CHUNK),
+                Err(_) => {
+                    self.chunk.verdicts.reserve_exact(CHUNK);
+                    self.chunk.order.reserve_exact(CHUNK);
+                }
             }
         }
-        self.verdicts.push(v);
-        if self.verdicts.len() == CHUNK {
+        let order = match self.step {
+            Step::Timer(deadline) => {
+                Order { position: self.at, step: 0, time: deadline.0, ..Order::default() }
+            }
+            Step::Packet => Order { position: self.at, step: 1, ..Order::default() },
+            Step::EndOfInput => Order {
+                position: AFTER_BATCH,
+                step: 2,
+                time: v.ts.0,
+                file: v.first_packet.file,
+                number: v.first_packet.number,
+            },
+        };
+        self.chunk.verdicts.push(v);
+        self.chunk.order.push(order);
+        if self.chunk.verdicts.len() == CHUNK {
             self.send(false);
         }
     }

@@ -33,6 +33,15 @@ use table::Table;
 pub trait VerdictOut {
     /// One verdict.
     fn emit(&mut self, v: Verdict);
+
+    /// The verdicts that follow (until [`tracking_packet`](Self::tracking_packet)) are given
+    /// because a timer ran out at `deadline`. With several tracker shards, the pipeline puts
+    /// their verdicts back in one tracker's order by it.
+    fn timer_ran_out(&mut self, _deadline: Timestamp) {}
+
+    /// The verdicts that follow are decided by the packet being tracked (after the timers its
+    /// time ran out).
+    fn tracking_packet(&mut self) {}
 }
 
 impl VerdictOut for Vec<Verdict> {
@@ -106,6 +115,8 @@ pub struct TrackerStats {
 impl TrackerStats {
     /// Adds another shard's counters. `peak_flows` becomes the sum of the shards' peaks: an
     /// upper bound of the conversations held at once (the shards peak at different times).
+    /// Every shard runs on the whole capture's clock, so each sees every clock jump:
+    /// `clock_jumps` is the same in all, not added up.
     pub fn add(&mut self, other: &TrackerStats) {
         self.attempts += other.attempts;
         self.evicted += other.evicted;
@@ -114,7 +125,7 @@ impl TrackerStats {
         self.icmp_informational += other.icmp_informational;
         self.peak_flows += other.peak_flows;
         self.group_datagrams += other.group_datagrams;
-        self.clock_jumps += other.clock_jumps;
+        self.clock_jumps = self.clock_jumps.max(other.clock_jumps);
     }
 }
 
@@ -258,6 +269,7 @@ impl Tracker {
     /// Processes one packet; verdicts it decides (and timers it makes run out) go to `out`.
     pub fn packet(&mut self, p: &Packet, out: &mut impl VerdictOut) {
         self.capture_time(p.ts, out);
+        out.tracking_packet();
         match &p.transport {
             Transport::Tcp(_) | Transport::Udp(_) => self.conversation_packet(p, out),
             Transport::IcmpError(e) => self.icmp_error(p, e, out),
@@ -304,6 +316,7 @@ impl Tracker {
             if flow.emitted {
                 self.table.remove(slot);
             } else {
+                out.timer_ran_out(flow.deadline);
                 let v = flow.finish(Ending::Timeout, ctx!(self));
                 // A connection that went idle may still be alive (keepalives come every few
                 // minutes): keep it as long again, so a keepalive is not a new attempt.

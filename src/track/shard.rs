@@ -1,30 +1,24 @@
 //! Which tracker shard a packet belongs to, when `analyze --threads N` splits the tracking over
 //! N independent [`Tracker`](super::Tracker)s.
 //!
-//! Two rules make a shard's verdicts the same as one tracker's:
+//! Three rules make a shard's verdicts the same as one tracker's:
 //!
 //! - **A conversation stays together, and an ICMP error goes where its flow is.** The shard is
-//!   a function of the two endpoints only, symmetric in them, and an ICMP error is routed by the
-//!   packet it quotes — the same two endpoints, so the same shard as the flow's own packets.
-//!   The VLAN is not part of it: with `--split-vlans` off the two directions may carry
-//!   different tags, and with it on, keeping the VLAN variants of one 5-tuple together is
-//!   harmless.
-//! - **A server's facts stay together.** Verdicts consult what the capture showed of the
+//!   a hash of the conversation's two endpoints (address and port), symmetric in them, and an
+//!   ICMP error is routed by the packet it quotes — the same two endpoints, so the same shard as
+//!   the flow's own packets. The VLAN is not part of it: with `--split-vlans` off the two
+//!   directions may carry different tags, and with it on, keeping the VLAN variants of one
+//!   5-tuple together is harmless. Conversations to one server spread over every shard, so a
+//!   SYN flood on one address uses them all.
+//! - **Every shard knows every host's facts.** Verdicts consult what the capture showed of the
 //!   *server* (the TTL of its own packets, to tell its RST from a path RST; whether it answered
-//!   anything, to call a silent port `filtered`). So the shard follows the likely server's
-//!   address alone — the endpoint with the lower port, a service port — and every conversation
-//!   to one server lands on one shard. On equal ports (NTP, IKE) neither side is the server
-//!   and both addresses count, symmetrically.
-//!
-//!   A host's packets as a client of another server, and the ICMP errors it sends about
-//!   others' flows, are tracked elsewhere: [`sender_facts_shard`] names the host's own shard,
-//!   which the capture thread sends a copy to, for the host's facts only.
-//!
-//! What this gives up: a conversation whose client port is below its server's (a client bound
-//! to port 1000 calling port 8080) is placed by the client's address, away from the server's
-//! facts; and a server with heavy traffic cannot be spread: a SYN flood on one address is
-//! tracked by one shard. Address resolution (ARP, neighbour discovery) is
-//! per address and cheap, so every shard gets all of it.
+//!   anything, to call a silent port `filtered`), and its conversations are tracked in every
+//!   shard. So a packet showing facts of its sender also goes to every other shard, for those
+//!   facts only ([`shares_sender_facts`]; the capture thread skips copies of facts it sent
+//!   last for that host, so a long conversation is not copied packet by packet). Address
+//!   resolution (ARP, neighbour discovery) is per address and cheap: every shard gets all of it.
+//! - **Every shard runs on the whole capture's clock.** It is told the time of every packet of
+//!   the batch, its own or not, so its timers run out at the same packet as one tracker's.
 
 use std::net::IpAddr;
 
@@ -57,35 +51,23 @@ pub fn route(p: &Packet, shards: usize) -> Route {
     Route::Shard(conversation_shard(a, b, shards))
 }
 
-/// The shard of the conversation between endpoints `a` and `b` (address, port): by the
-/// lower-port side's address; on equal ports by both addresses. Symmetric in `a` and `b`.
+/// The shard of the conversation between endpoints `a` and `b` (address, port): a hash of
+/// both, symmetric in `a` and `b`.
 pub fn conversation_shard(a: (IpAddr, u16), b: (IpAddr, u16), shards: usize) -> usize {
-    let key = match a.1.cmp(&b.1) {
-        std::cmp::Ordering::Less => mix(addr_bits(a.0)),
-        std::cmp::Ordering::Greater => mix(addr_bits(b.0)),
-        std::cmp::Ordering::Equal => {
-            let (x, y) = (addr_bits(a.0), addr_bits(b.0));
-            mix(x.min(y)) ^ mix(x.max(y)).rotate_left(17)
-        }
-    };
-    scale(key, shards)
+    let (x, y) = (endpoint_key(a), endpoint_key(b));
+    scale(mix((u128::from(x.min(y)) << 64) | u128::from(x.max(y))), shards)
 }
 
-/// The shard that keeps the facts of host `ip` (its TTL, whether it is up): the shard of the
-/// conversations where it is the server (the lower-port side).
-pub fn host_shard(ip: IpAddr, shards: usize) -> usize {
-    scale(mix(addr_bits(ip)), shards)
+/// Whether the facts `p` shows of its sender (up; the TTL of its own packets) must also reach
+/// the shards other than its own: always with several shards, except for address resolution,
+/// which every shard gets anyway.
+pub fn shares_sender_facts(p: &Packet, shards: usize) -> bool {
+    shards > 1 && !matches!(p.transport, Transport::Neighbor(_))
 }
 
-/// The shard, other than `routed` (where `p` is tracked), that keeps the facts of `p`'s sender,
-/// if any: a host's packets as a client, or the ICMP errors it sends about others' flows, are
-/// tracked where the other side's facts are, but its own verdicts as a server consult them.
-pub fn sender_facts_shard(p: &Packet, routed: usize, shards: usize) -> Option<usize> {
-    if shards <= 1 || matches!(p.transport, Transport::Neighbor(_)) {
-        return None;
-    }
-    let own = host_shard(p.src, shards);
-    (own != routed).then_some(own)
+/// An endpoint as one well-mixed number.
+fn endpoint_key((ip, port): (IpAddr, u16)) -> u64 {
+    mix(addr_bits(ip) ^ (u128::from(port) << 96))
 }
 
 /// `key` scaled to `0..shards`: the high bits are the best mixed, and `shards` is small.
@@ -229,34 +211,33 @@ mod tests {
     }
 
     #[test]
-    fn every_conversation_to_one_server_goes_to_its_shard() {
+    fn conversations_to_one_server_spread_over_every_shard() {
+        // A flood on one address and port from many clients, and from one client's many ports.
         for n in 2..=4 {
-            let server = route(&tcp("10.0.0.1", 40000, "198.51.100.7", 80), n);
+            let mut used = vec![0usize; n];
             for c in clients() {
-                for (cp, sp) in [(40001, 80), (50000, 22), (1024, 1023)] {
-                    assert_eq!(server, route(&tcp(&c, cp, "198.51.100.7", sp), n), "{c}:{cp}");
-                }
+                let Route::Shard(s) = route(&tcp(&c, 40000, "198.51.100.7", 443), n) else {
+                    panic!("not one shard")
+                };
+                used[s] += 1;
             }
+            assert!(used.iter().all(|&k| k > 400 / n / 2), "{used:?}");
+            let mut used = vec![0usize; n];
+            for cp in 1024..2024 {
+                let Route::Shard(s) = route(&tcp("10.0.0.1", cp, "198.51.100.7", 443), n) else {
+                    panic!("not one shard")
+                };
+                used[s] += 1;
+            }
+            assert!(used.iter().all(|&k| k > 1000 / n / 2), "{used:?}");
         }
     }
 
     #[test]
-    fn a_senders_facts_go_to_the_shard_of_its_own_conversations() {
+    fn a_senders_facts_go_to_every_shard_and_address_resolution_is_routed_everywhere() {
         for n in 2..=5 {
-            for c in clients() {
-                let client = ip(&c);
-                // Where the client is the server (lower port) is its facts' shard.
-                let Route::Shard(own) = route(&tcp("192.0.2.1", 50000, &c, 8080), n) else {
-                    panic!("a conversation goes to one shard")
-                };
-                assert_eq!(own, host_shard(client, n));
-                // Its packets as a client of another server are tracked there, and copied to
-                // its own shard for its facts, unless that is the same shard.
-                let p = tcp(&c, 40000, "198.51.100.7", 443);
-                let Route::Shard(routed) = route(&p, n) else { panic!("one shard") };
-                let expected = (own != routed).then_some(own);
-                assert_eq!(sender_facts_shard(&p, routed, n), expected, "{c}");
-            }
+            assert!(shares_sender_facts(&tcp("10.0.0.2", 40000, "198.51.100.7", 443), n));
+            assert!(shares_sender_facts(&icmp("203.0.113.1", "10.0.0.2", 1, "10.0.0.1", 2), n));
             let arp = Packet {
                 transport: Transport::Neighbor(NeighborMessage {
                     target: ip("10.0.0.1"),
@@ -264,13 +245,13 @@ mod tests {
                 }),
                 ..tcp("10.0.0.2", 1, "10.0.0.1", 2)
             };
-            assert_eq!(sender_facts_shard(&arp, 0, n), None);
+            assert!(!shares_sender_facts(&arp, n));
         }
-        assert_eq!(sender_facts_shard(&tcp("10.0.0.2", 1, "10.0.0.1", 2), 0, 1), None);
+        assert!(!shares_sender_facts(&tcp("10.0.0.2", 1, "10.0.0.1", 2), 1));
     }
 
     #[test]
-    fn equal_ports_count_both_addresses_and_clients_spread() {
+    fn equal_ports_and_many_servers_spread() {
         let n = 4;
         let mut used = [0usize; 4];
         for c in clients() {
@@ -279,7 +260,7 @@ mod tests {
             };
             used[s] += 1;
         }
-        // 400 peers of one NTP server spread over every shard (not all on the server's).
+        // 400 peers of one NTP server spread over every shard.
         assert!(used.iter().all(|&k| k > 50), "{used:?}");
         // So do 400 servers (of one client).
         let mut used = [0usize; 4];
