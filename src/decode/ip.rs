@@ -160,7 +160,7 @@ fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
 
 /// Decodes a TCP header. `l4` is the captured segment, `wire` its length on the wire.
 #[inline(always)]
-pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpSegment, Skip> {
+pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpHead, Skip> {
     if wire < 20 {
         return Err(Skip::Malformed);
     }
@@ -171,7 +171,7 @@ pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpSegment, Skip> {
     if hl < 20 || wire < hl {
         return Err(Skip::Malformed);
     }
-    Ok(TcpSegment {
+    Ok(TcpHead {
         src_port: u16::from_be_bytes([h[0], h[1]]),
         dst_port: u16::from_be_bytes([h[2], h[3]]),
         seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
@@ -179,13 +179,44 @@ pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpSegment, Skip> {
         flags: TcpFlags(h[13]),
         window: be16(l4, 14).unwrap_or(0),
         payload_len: u32::try_from(wire - hl).unwrap_or(u32::MAX),
-        payload: PayloadPrefix::new(l4.get(hl..).unwrap_or(&[])),
+        header_len: hl,
     })
+}
+
+/// A TCP header's facts, before its payload is copied: the decoder builds the whole packet
+/// in one place, so that it is not moved from function to function on its way to the batch.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TcpHead {
+    src_port: u16,
+    dst_port: u16,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    window: u16,
+    payload_len: u32,
+    header_len: usize,
+}
+
+impl TcpHead {
+    /// The segment, with the payload prefix from `l4` (the bytes [`tcp`] parsed).
+    #[inline(always)]
+    pub(super) fn segment(self, l4: &[u8]) -> TcpSegment {
+        TcpSegment {
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            payload_len: self.payload_len,
+            payload: PayloadPrefix::new(l4.get(self.header_len..).unwrap_or(&[])),
+        }
+    }
 }
 
 /// Decodes a UDP header. `l4` is the captured datagram, `wire` its length on the wire.
 #[inline(always)]
-pub(super) fn udp(l4: &[u8], wire: usize) -> Result<UdpDatagram, Skip> {
+pub(super) fn udp(l4: &[u8], wire: usize) -> Result<UdpHead, Skip> {
     if wire < 8 {
         return Err(Skip::Malformed);
     }
@@ -194,14 +225,33 @@ pub(super) fn udp(l4: &[u8], wire: usize) -> Result<UdpDatagram, Skip> {
     // Zero (jumbograms, offload) or impossible lengths: trust the IP length instead; a UDP
     // length beyond the IP packet cannot be true either.
     let len = if ulen >= 8 { ulen.min(wire) } else { wire };
-    let payload_len = len - 8;
-    let captured = l4.get(8..l4.len().min(len)).unwrap_or(&[]);
-    Ok(UdpDatagram {
+    Ok(UdpHead {
         src_port: u16::from_be_bytes([h[0], h[1]]),
         dst_port: u16::from_be_bytes([h[2], h[3]]),
-        payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-        payload: PayloadPrefix::new(captured),
+        len,
     })
+}
+
+/// A UDP header's facts, before its payload is copied (see [`TcpHead`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct UdpHead {
+    src_port: u16,
+    dst_port: u16,
+    /// The datagram's length, header included.
+    len: usize,
+}
+
+impl UdpHead {
+    /// The datagram, with the payload prefix from `l4` (the bytes [`udp`] parsed).
+    #[inline(always)]
+    pub(super) fn datagram(self, l4: &[u8]) -> UdpDatagram {
+        UdpDatagram {
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            payload_len: u32::try_from(self.len - 8).unwrap_or(u32::MAX),
+            payload: PayloadPrefix::new(l4.get(8..l4.len().min(self.len)).unwrap_or(&[])),
+        }
+    }
 }
 
 /// The source and destination ports and (TCP) sequence number of a quoted transport header,

@@ -24,10 +24,31 @@ use crate::capture::Frame;
 /// Decodes one frame into a packet summary, or says why it has none.
 #[inline(always)]
 pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
+    decode_with(frame, |p| p)
+}
+
+/// Decodes `frame` onto the end of `packets` (nothing is added when it is skipped). The
+/// packet is built where it goes: moving a few hundred bytes from decoder to vector was a
+/// good part of the capture thread's work.
+#[inline(always)]
+pub fn decode_into(frame: &Frame<'_>, packets: &mut Vec<Packet>) -> Result<(), Skip> {
+    decode_with(frame, |p| packets.push(p))
+}
+
+/// The headers of a packet, parsed and checked, with the payload not yet copied.
+enum Layer4<'a> {
+    Tcp(ip::TcpHead, &'a [u8]),
+    Udp(ip::UdpHead, &'a [u8]),
+    Other(Transport),
+}
+
+/// Decodes `frame` and hands the packet to `put`, which is given it as one expression.
+#[inline(always)]
+fn decode_with<R>(frame: &Frame<'_>, put: impl FnOnce(Packet) -> R) -> Result<R, Skip> {
     let link = link::strip(frame.link, frame.data)?;
     let l3 = frame.data.get(link.ip_offset..).ok_or(Skip::Truncated)?;
     if link.arp {
-        return arp(frame, link.vlan, l3);
+        return Ok(put(arp(frame, link.vlan, l3)?));
     }
     // The IP packet's length on the wire, for IP headers whose length field is zero.
     let wire = usize::try_from(frame.orig_len)
@@ -36,17 +57,19 @@ pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
         .saturating_sub(link.ip_offset);
     let net = ip::parse(l3, link.version, Some(wire))?;
     let l4_wire = net.l4_wire.unwrap_or(net.l4.len());
-    let transport = match net.proto {
-        ip::PROTO_TCP => Transport::Tcp(ip::tcp(net.l4, l4_wire)?),
-        ip::PROTO_UDP => Transport::Udp(ip::udp(net.l4, l4_wire)?),
-        ip::PROTO_ICMP if !net.v6 => Transport::IcmpError(icmp::error(net.l4, false)?),
-        ip::PROTO_ICMPV6 if net.v6 => match icmp::neighbor(net.l4) {
+    let layer4 = match net.proto {
+        ip::PROTO_TCP => Layer4::Tcp(ip::tcp(net.l4, l4_wire)?, net.l4),
+        ip::PROTO_UDP => Layer4::Udp(ip::udp(net.l4, l4_wire)?, net.l4),
+        ip::PROTO_ICMP if !net.v6 => {
+            Layer4::Other(Transport::IcmpError(icmp::error(net.l4, false)?))
+        }
+        ip::PROTO_ICMPV6 if net.v6 => Layer4::Other(match icmp::neighbor(net.l4) {
             Some(n) => Transport::Neighbor(n),
             None => Transport::IcmpError(icmp::error(net.l4, true)?),
-        },
+        }),
         _ => return Err(Skip::OtherIpProtocol),
     };
-    Ok(Packet {
+    Ok(put(Packet {
         ts: frame.ts,
         origin: frame.origin,
         vlan: link.vlan,
@@ -55,8 +78,12 @@ pub fn decode(frame: &Frame<'_>) -> Result<Packet, Skip> {
         ttl: net.ttl,
         ip_id: net.ip_id,
         dont_fragment: net.dont_fragment,
-        transport,
-    })
+        transport: match layer4 {
+            Layer4::Tcp(head, l4) => Transport::Tcp(head.segment(l4)),
+            Layer4::Udp(head, l4) => Transport::Udp(head.datagram(l4)),
+            Layer4::Other(t) => t,
+        },
+    }))
 }
 
 /// An ARP request or reply for IPv4 over Ethernet (RFC 826); other ARP kinds are not IP.

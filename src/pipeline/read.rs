@@ -5,7 +5,7 @@ use crossbeam_channel::{Receiver, Sender};
 use indicatif::ProgressBar;
 
 use crate::capture::{Frame, MergedSource};
-use crate::decode::{Packet, decode};
+use crate::decode::{Packet, decode, decode_into};
 use crate::output::LiveCounters;
 use crate::time::Timestamp;
 use crate::track::shard::{Route, route, shares_sender_facts};
@@ -33,6 +33,19 @@ impl ReadStats {
     /// Counts and decodes one frame.
     #[inline(always)]
     pub(super) fn frame(&mut self, frame: &Frame<'_>) -> Option<Packet> {
+        self.count(frame);
+        self.decoded(decode(frame))
+    }
+
+    /// Counts one frame and decodes it onto the end of `packets`; false when it is skipped.
+    #[inline(always)]
+    pub(super) fn frame_into(&mut self, frame: &Frame<'_>, packets: &mut Vec<Packet>) -> bool {
+        self.count(frame);
+        self.decoded(decode_into(frame, packets)).is_some()
+    }
+
+    #[inline(always)]
+    fn count(&mut self, frame: &Frame<'_>) {
         self.frames += 1;
         self.bytes += frame.data.len() as u64;
         if self.first.is_none() {
@@ -40,10 +53,15 @@ impl ReadStats {
         }
         self.last = Some(frame.ts.max(self.last.unwrap_or(frame.ts)));
         self.latest = Some(frame.ts);
-        match decode(frame) {
-            Ok(p) => {
+    }
+
+    /// Counts a decoding's outcome.
+    #[inline(always)]
+    fn decoded<T>(&mut self, r: Result<T, crate::decode::Skip>) -> Option<T> {
+        match r {
+            Ok(t) => {
                 self.decoded += 1;
-                Some(p)
+                Some(t)
             }
             Err(skip) => {
                 self.skipped[skip.index()] += 1;
@@ -132,10 +150,12 @@ pub(super) fn read_and_route(
             None => break,
             Some(Err(e)) => stats.errors.push(e.to_string()),
             Some(Ok(frame)) => {
-                let Some(p) = stats.frame(&frame) else { continue };
                 if let [only] = batches.as_mut_slice() {
-                    only.packets.push(p);
+                    if !stats.frame_into(&frame, &mut only.packets) {
+                        continue;
+                    }
                 } else {
+                    let Some(p) = stats.frame(&frame) else { continue };
                     route_among(&mut batches, &mut sender_facts, p, in_batch as u16);
                 }
                 in_batch += 1;
