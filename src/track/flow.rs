@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use super::payload::{self, DnsHeader, FirstBytes};
+use super::table::Tracked;
 use super::{Context, TrackerConfig, icmp_is_failure};
 use crate::capture::Origin;
 use crate::decode::{
@@ -222,6 +223,80 @@ struct Lingering {
     client_isn: Option<u32>,
 }
 
+/// A conversation whose verdict is out, kept for a while to absorb late packets (the last
+/// ACK, a retransmitted SYN crossing the RST): only what that needs, about a third of an open
+/// attempt's size, so that the many a flood leaves behind stay small.
+pub(super) struct Decided {
+    key: FlowKey,
+    client: Endpoint,
+    last_ts: Timestamp,
+    deadline: Timestamp,
+    timer_at: Timestamp,
+    /// How long it lingers after its last packet.
+    linger_span: Duration,
+    /// TCP: the client's initial sequence number (a SYN with another one is a new attempt).
+    client_isn: Option<u32>,
+    tcp: bool,
+    /// A packet from each side was seen (the first from a side tells its sender's TTL).
+    client_seen: bool,
+    server_seen: bool,
+}
+
+impl Decided {
+    /// Whether `p` opens a new attempt on this 5-tuple: a SYN from the client with another
+    /// initial sequence number, or any SYN from the other side.
+    pub(super) fn starts_new_attempt(&self, p: &Packet) -> bool {
+        let Transport::Tcp(t) = &p.transport else { return false };
+        if !self.tcp || !is_syn_only(t) {
+            return false;
+        }
+        let from_client = p.src == self.client.ip && t.src_port == self.client.port;
+        !from_client || self.client_isn.is_none_or(|isn| t.seq != isn)
+    }
+
+    /// A late packet: absorbed, and the conversation kept as long again as its verdict asked
+    /// for. Returns whether it is the first from its side.
+    pub(super) fn late_packet(&mut self, p: &Packet) -> bool {
+        if p.ts > self.last_ts {
+            self.last_ts = p.ts;
+        }
+        let from_client = match &p.transport {
+            Transport::Tcp(t) => p.src == self.client.ip && t.src_port == self.client.port,
+            Transport::Udp(u) => p.src == self.client.ip && u.src_port == self.client.port,
+            Transport::IcmpError(_) | Transport::Neighbor(_) => return false,
+        };
+        let seen = if from_client { &mut self.client_seen } else { &mut self.server_seen };
+        let first = !*seen;
+        *seen = true;
+        self.deadline = self.deadline.max(p.ts.add(self.linger_span));
+        first
+    }
+}
+
+impl Tracked for Decided {
+    fn key(&self) -> &FlowKey {
+        &self.key
+    }
+    fn deadline(&self) -> Timestamp {
+        self.deadline
+    }
+    fn timer_at(&mut self) -> &mut Timestamp {
+        &mut self.timer_at
+    }
+}
+
+impl Tracked for Flow {
+    fn key(&self) -> &FlowKey {
+        &self.key
+    }
+    fn deadline(&self) -> Timestamp {
+        self.deadline
+    }
+    fn timer_at(&mut self) -> &mut Timestamp {
+        &mut self.timer_at
+    }
+}
+
 /// One conversation and its current attempt.
 pub(super) struct Flow {
     pub(super) id: u64,
@@ -236,11 +311,9 @@ pub(super) struct Flow {
     /// The verdict is out; the conversation lingers to absorb late packets.
     pub(super) emitted: bool,
     /// When the flow's timer should run out.
-    pub(super) deadline: Timestamp,
+    deadline: Timestamp,
     /// The deadline of the flow's live timer in the table's heap.
-    pub(super) timer_at: Timestamp,
-    /// Queued in the table's lingering order (once its verdict is out).
-    pub(super) queued_lingering: bool,
+    timer_at: Timestamp,
     /// How long a decided conversation lingers after its last packet.
     linger_span: Duration,
     /// The capture began after the attempt started (no SYN / no request seen).
@@ -338,7 +411,6 @@ impl Flow {
             emitted: false,
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
-            queued_lingering: false,
             linger_span: Duration(0),
             midstream: false,
             from_icmp_only: false,
@@ -387,16 +459,8 @@ impl Flow {
         let Transport::Tcp(t) = &p.transport else { return false };
         let s = match &self.state {
             State::Tcp(s) => s,
-            State::Udp(_) | State::Decided(Lingering { tcp: false, .. }) => return false,
-            State::Decided(Lingering { tcp: true, client_isn }) => {
-                // As below for a decided attempt: a SYN from the client with another initial
-                // sequence number, or any SYN from the other side.
-                if !is_syn_only(t) {
-                    return false;
-                }
-                let from_client = p.src == self.client.ip && t.src_port == self.client.port;
-                return !from_client || client_isn.is_none_or(|isn| t.seq != isn);
-            }
+            // (Once decided, the table holds a `Decided` record instead, which answers this.)
+            State::Udp(_) | State::Decided(_) => return false,
         };
         if !is_syn_only(t) {
             return false;
@@ -473,9 +537,26 @@ impl Flow {
         self.deadline = until;
     }
 
-    /// A late packet: keep the conversation as long again as its verdict asked for.
-    pub(super) fn extend_linger(&mut self, now: Timestamp) {
-        self.deadline = self.deadline.max(now.add(self.linger_span));
+    /// What lingers of the conversation once its verdict is out (after
+    /// [`linger_until`](Self::linger_until)).
+    pub(super) fn decided_record(&self) -> Decided {
+        let (tcp, client_isn) = match &self.state {
+            State::Tcp(s) => (true, s.client_isn),
+            State::Udp(_) => (false, None),
+            State::Decided(l) => (l.tcp, l.client_isn),
+        };
+        Decided {
+            key: self.key,
+            client: self.client,
+            last_ts: self.last_ts,
+            deadline: self.deadline,
+            timer_at: Timestamp(i64::MAX),
+            linger_span: self.linger_span,
+            client_isn,
+            tcp,
+            client_seen: self.c2s.packets > 0,
+            server_seen: self.s2c.packets > 0,
+        }
     }
 
     fn apply(&mut self, p: &Packet) -> bool {

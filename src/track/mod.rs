@@ -24,7 +24,7 @@ use crate::time::{Duration, Timestamp};
 use crate::verdict::Verdict;
 
 use flow::{Ending, Flow, IcmpSeen};
-use table::Table;
+use table::{Handle, Table, Tracked};
 
 /// Where the tracker puts verdicts as it decides them. A `Vec` collects them (tests); the
 /// pipeline passes [`EmitWith`] so each verdict is written at once — a big step of capture
@@ -311,34 +311,34 @@ impl Tracker {
         if now > self.now {
             self.now = now;
         }
-        while let Some(slot) = self.table.pop_due(self.now) {
-            let flow = self.table.get_mut(slot);
-            if flow.emitted {
-                self.table.remove(slot);
-            } else {
-                out.timer_ran_out(flow.deadline);
-                let v = flow.finish(Ending::Timeout, ctx!(self));
-                // A connection that went idle may still be alive (keepalives come every few
-                // minutes): keep it as long again, so a keepalive is not a new attempt.
-                let linger = if v.kind == crate::verdict::VerdictKind::Established {
-                    self.config.idle_timeout.max(self.config.linger)
-                } else {
-                    self.config.linger
-                };
-                out.emit(v);
-                flow.linger_until(self.now.add(linger));
-                self.table.reschedule(slot);
+        while let Some(handle) = self.table.pop_due(self.now) {
+            if handle.is_decided() {
+                self.table.remove(handle);
+                continue;
             }
+            let flow = self.table.open_mut(handle);
+            out.timer_ran_out(flow.deadline());
+            let v = flow.finish(Ending::Timeout, ctx!(self));
+            // A connection that went idle may still be alive (keepalives come every few
+            // minutes): keep it as long again, so a keepalive is not a new attempt.
+            let linger = if v.kind == crate::verdict::VerdictKind::Established {
+                self.config.idle_timeout.max(self.config.linger)
+            } else {
+                self.config.linger
+            };
+            out.emit(v);
+            flow.linger_until(self.now.add(linger));
+            self.table.decide(handle);
         }
     }
 
     /// The end of the input: every attempt still open gets its verdict, in first-seen order.
     pub fn finish(&mut self, out: &mut impl VerdictOut) {
-        let mut open: Vec<(u64, usize)> =
-            self.table.slots().filter(|(_, f)| !f.emitted).map(|(slot, f)| (f.id, slot)).collect();
-        open.sort_unstable();
-        for (_, slot) in open {
-            let flow = self.table.get_mut(slot);
+        let mut open: Vec<(u64, Handle)> =
+            self.table.open_flows().map(|(handle, f)| (f.id, handle)).collect();
+        open.sort_unstable_by_key(|&(id, _)| id);
+        for (_, handle) in open {
+            let flow = self.table.open_mut(handle);
             out.emit(flow.finish(Ending::EndOfCapture, ctx!(self)));
         }
         self.table.clear();
@@ -372,29 +372,44 @@ impl Tracker {
         }
         let key = FlowKey::new(proto, self.vlan_key(p), src, dst);
 
-        if let Some(slot) = self.table.find(&key) {
-            let flow = self.table.get_mut(slot);
-            if flow.starts_new_attempt(p) {
-                if !flow.emitted {
-                    out.emit(flow.finish(Ending::Superseded, ctx!(self)));
-                }
-                self.table.remove(slot);
-            } else {
-                let was_emitted = flow.emitted;
-                let first_from_side = flow.update(p, &self.config);
-                if was_emitted {
+        match self.table.find(&key) {
+            Some(handle) if handle.is_decided() => {
+                let d = self.table.decided_mut(handle);
+                if d.starts_new_attempt(p) {
+                    self.table.remove(handle);
+                } else {
                     self.stats.late_packets += 1;
-                    flow.extend_linger(p.ts);
-                } else if let Some(ending) = flow.decided() {
-                    out.emit(flow.finish(ending, ctx!(self)));
-                    flow.linger_until(p.ts.add(self.config.linger));
+                    if d.late_packet(p) {
+                        self.note_ttl(p);
+                    }
+                    self.table.reschedule(handle);
+                    return;
                 }
-                if first_from_side {
-                    self.note_ttl(p);
-                }
-                self.table.reschedule(slot);
-                return;
             }
+            Some(handle) => {
+                let flow = self.table.open_mut(handle);
+                if flow.starts_new_attempt(p) {
+                    out.emit(flow.finish(Ending::Superseded, ctx!(self)));
+                    self.table.remove(handle);
+                } else {
+                    let first_from_side = flow.update(p, &self.config);
+                    let decided = flow.decided();
+                    if let Some(ending) = decided {
+                        out.emit(flow.finish(ending, ctx!(self)));
+                        flow.linger_until(p.ts.add(self.config.linger));
+                    }
+                    if first_from_side {
+                        self.note_ttl(p);
+                    }
+                    if decided.is_some() {
+                        self.table.decide(handle);
+                    } else {
+                        self.table.reschedule(handle);
+                    }
+                    return;
+                }
+            }
+            None => {}
         }
 
         self.make_room(out);
@@ -402,14 +417,15 @@ impl Tracker {
         self.next_id = self.next_id.saturating_add(self.id_step);
         self.stats.attempts += 1;
         let mut flow = Flow::open(id, key, p);
+        self.note_ttl(p);
         if let Some(ending) = flow.decided() {
             out.emit(flow.finish(ending, ctx!(self)));
             flow.linger_until(p.ts.add(self.config.linger));
+            self.table.insert_decided(flow.decided_record());
         } else {
             flow.schedule(&self.config);
+            self.table.insert_open(flow);
         }
-        self.note_ttl(p);
-        self.table.insert(key, flow);
     }
 
     fn vlan_key(&self, p: &Packet) -> u32 {
@@ -433,22 +449,26 @@ impl Tracker {
         let seen = IcmpSeen::new(p, e);
         // The reporter is up; its TTL is not recorded (routers answer from other stacks).
         self.host_ttls.record(p.src, None);
-        if let Some(slot) = self.table.find(&key) {
-            let flow = self.table.get_mut(slot);
-            if flow.emitted {
+        match self.table.find(&key) {
+            Some(handle) if handle.is_decided() => {
                 self.stats.late_packets += 1;
                 self.stats.icmp_informational += 1;
                 return;
             }
-            if flow.charge_icmp(seen, q.src == flow.client.ip && q.src_port == flow.client.port) {
-                self.stats.icmp_matched += 1;
-                out.emit(flow.finish(Ending::Icmp, ctx!(self)));
-                flow.linger_until(p.ts.add(self.config.linger));
-                self.table.reschedule(slot);
-            } else {
-                self.stats.icmp_informational += 1;
+            Some(handle) => {
+                let flow = self.table.open_mut(handle);
+                if flow.charge_icmp(seen, q.src == flow.client.ip && q.src_port == flow.client.port)
+                {
+                    self.stats.icmp_matched += 1;
+                    out.emit(flow.finish(Ending::Icmp, ctx!(self)));
+                    flow.linger_until(p.ts.add(self.config.linger));
+                    self.table.decide(handle);
+                } else {
+                    self.stats.icmp_informational += 1;
+                }
+                return;
             }
-            return;
+            None => {}
         }
         // An error about an attempt whose own packets were not captured: it still names the
         // attempt (quoted source = the side that sent it), so it still gets a verdict.
@@ -464,7 +484,7 @@ impl Tracker {
         let mut flow = Flow::from_icmp(id, key, p, e, seen);
         out.emit(flow.finish(Ending::Icmp, ctx!(self)));
         flow.linger_until(p.ts.add(self.config.linger));
-        self.table.insert(key, flow);
+        self.table.insert_decided(flow.decided_record());
     }
 
     /// Frees one slot when the table is full: the oldest conversation whose verdict is already
@@ -472,17 +492,17 @@ impl Tracker {
     /// attempt go — the one whose timer runs out first — and it gets its verdict now.
     fn make_room(&mut self, out: &mut impl VerdictOut) {
         while self.table.is_full() {
-            if let Some(slot) = self.table.pop_lingering() {
-                self.table.remove(slot);
+            if let Some(handle) = self.table.pop_lingering() {
+                self.table.remove(handle);
                 continue;
             }
-            let Some(slot) = self.table.pop_earliest() else { break };
-            let flow = self.table.get_mut(slot);
-            if !flow.emitted {
+            let Some(handle) = self.table.pop_earliest() else { break };
+            if !handle.is_decided() {
                 self.stats.evicted += 1;
+                let flow = self.table.open_mut(handle);
                 out.emit(flow.finish(Ending::Evicted, ctx!(self)));
             }
-            self.table.remove(slot);
+            self.table.remove(handle);
         }
     }
 }

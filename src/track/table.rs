@@ -1,6 +1,7 @@
-//! The flow table: a slab of conversations, a hash index by [`FlowKey`], and a timer heap
-//! ordered by deadline. Memory is bounded by `cap` conversations; nothing is allocated per
-//! packet once the table has grown.
+//! The flow table: two slabs — attempts still open, and conversations whose verdict is out
+//! and only linger to absorb late packets (a small record each) — a hash index by
+//! [`FlowKey`] over both, and a timer heap ordered by deadline. Memory is bounded by `cap`
+//! conversations; nothing is allocated per packet once the table has grown.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -10,71 +11,142 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use super::flow::Flow;
+use super::flow::{Decided, Flow};
 use crate::flow::FlowKey;
 use crate::time::Timestamp;
 
-struct Slot {
-    generation: u32,
-    flow: Option<Flow>,
+/// What both slabs hold: a keyed conversation with a deadline and the deadline of its live
+/// timer in the heap.
+pub(super) trait Tracked {
+    fn key(&self) -> &FlowKey;
+    fn deadline(&self) -> Timestamp;
+    fn timer_at(&mut self) -> &mut Timestamp;
 }
 
-/// Slots per chunk of the slab (a chunk is about 1.4 MB).
+struct Slot<T> {
+    generation: u32,
+    item: Option<T>,
+}
+
+/// Slots per chunk of a slab.
 const CHUNK_BITS: u32 = 12;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
-/// The slab: fixed-size chunks, so that growing it never moves the conversations already in
-/// it (a `Vec` of slots copied every one of them at each doubling: hundreds of megabytes while
-/// a flood fills the table), and never holds more than one partly used chunk beyond the need.
-#[derive(Default)]
-struct Slots {
-    chunks: Vec<Vec<Slot>>,
+/// A slab: fixed-size chunks, so that growing it never moves the conversations already in it
+/// (a `Vec` of slots copied every one of them at each doubling: hundreds of megabytes while a
+/// flood fills the table), and never holds more than one partly used chunk beyond the need.
+struct Slab<T> {
+    chunks: Vec<Vec<Slot<T>>>,
     len: usize,
+    free: Vec<u32>,
 }
 
-impl Slots {
-    fn get(&self, i: usize) -> Option<&Slot> {
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { chunks: Vec::new(), len: 0, free: Vec::new() }
+    }
+}
+
+impl<T: Tracked> Slab<T> {
+    fn slot(&self, i: u32) -> Option<&Slot<T>> {
+        let i = i as usize;
         self.chunks.get(i >> CHUNK_BITS)?.get(i & (CHUNK - 1))
     }
 
-    fn push(&mut self, s: Slot) -> usize {
-        match self.chunks.last_mut() {
-            Some(c) if c.len() < CHUNK => c.push(s),
-            _ => {
-                let mut c = Vec::with_capacity(CHUNK);
-                c.push(s);
-                self.chunks.push(c);
+    fn slot_mut(&mut self, i: u32) -> Option<&mut Slot<T>> {
+        let i = i as usize;
+        self.chunks.get_mut(i >> CHUNK_BITS)?.get_mut(i & (CHUNK - 1))
+    }
+
+    /// Puts `item` in a free slot; returns the slot and its new generation.
+    fn put(&mut self, item: T) -> (u32, u32) {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                match self.chunks.last_mut() {
+                    Some(c) if c.len() < CHUNK => c.push(Slot { generation: 0, item: None }),
+                    _ => {
+                        let mut c = Vec::with_capacity(CHUNK);
+                        c.push(Slot { generation: 0, item: None });
+                        self.chunks.push(c);
+                    }
+                }
+                self.len += 1;
+                (self.len - 1) as u32
             }
+        };
+        match self.slot_mut(i) {
+            Some(s) => {
+                s.generation = s.generation.wrapping_add(1);
+                s.item = Some(item);
+                (i, s.generation)
+            }
+            None => unreachable!("slot {i} was just made"),
         }
-        self.len += 1;
-        self.len - 1
     }
 
-    /// The key of the flow in slot `i`, if it holds one.
-    fn key(&self, i: u32) -> Option<&FlowKey> {
-        self.get(i as usize)?.flow.as_ref().map(|f| &f.key)
+    /// Empties slot `i` (the item is dropped where it is, not moved out first).
+    fn take(&mut self, i: u32) -> bool {
+        let emptied = self.slot_mut(i).is_some_and(|s| s.item.take().is_some());
+        if emptied {
+            self.free.push(i);
+        }
+        emptied
     }
 
-    fn iter(&self) -> impl Iterator<Item = &Slot> {
-        self.chunks.iter().flatten()
+    fn item(&self, i: u32) -> Option<&T> {
+        self.slot(i)?.item.as_ref()
+    }
+
+    fn item_mut(&mut self, i: u32) -> Option<&mut T> {
+        self.slot_mut(i)?.item.as_mut()
+    }
+
+    fn live(&self, i: u32, generation: u32) -> Option<&T> {
+        self.slot(i).filter(|s| s.generation == generation)?.item.as_ref()
+    }
+
+    fn generation(&self, i: u32) -> u32 {
+        self.slot(i).map_or(0, |s| s.generation)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.chunks
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i as u32, s.item.as_ref()?)))
     }
 
     fn clear(&mut self) {
         self.chunks.clear();
         self.len = 0;
+        self.free.clear();
     }
 }
 
-impl std::ops::Index<usize> for Slots {
-    type Output = Slot;
-    fn index(&self, i: usize) -> &Slot {
-        &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
-    }
-}
+/// A conversation in the table: a slot of the open slab, or (top bit set) of the decided one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Handle(u32);
 
-impl std::ops::IndexMut<usize> for Slots {
-    fn index_mut(&mut self, i: usize) -> &mut Slot {
-        &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+const DECIDED: u32 = 1 << 31;
+
+impl Handle {
+    fn open(slot: u32) -> Handle {
+        Handle(slot)
+    }
+
+    fn decided(slot: u32) -> Handle {
+        Handle(slot | DECIDED)
+    }
+
+    /// Whether the conversation's verdict is out.
+    pub(super) fn is_decided(self) -> bool {
+        self.0 & DECIDED != 0
+    }
+
+    fn slot(self) -> u32 {
+        self.0 & !DECIDED
     }
 }
 
@@ -84,22 +156,22 @@ impl std::ops::IndexMut<usize> for Slots {
 /// while a flood fills the table rehashes a few times, which the flood run does not show.
 const INDEX_PRESIZED: usize = 1 << 16;
 
-/// A timer: (deadline, slot, generation). Stale entries (the flow moved its deadline, or the
-/// slot was reused) are recognised and dropped when they surface.
+/// A timer: (deadline, handle, generation). Stale entries (the conversation moved its
+/// deadline, or the slot was reused) are recognised and dropped when they surface.
 type Timer = Reverse<(i64, u32, u32)>;
 
 pub(super) struct Table {
-    /// Slot numbers, hashed by the key of the flow in the slot: 4 bytes an entry instead of a
-    /// copy of the 48-byte key, so the index of a full table is a few megabytes, and removing
-    /// a flow compares slot numbers, not keys.
+    /// Handles, hashed by the key of the conversation they name: 4 bytes an entry instead of
+    /// a copy of the 48-byte key, so the index of a full table is a few megabytes, and
+    /// removing a conversation compares handles, not keys.
     index: HashTable<u32>,
     hasher: FxBuildHasher,
-    slots: Slots,
-    free: Vec<u32>,
+    open: Slab<Flow>,
+    decided: Slab<Decided>,
     timers: BinaryHeap<Timer>,
-    /// Conversations whose verdict is out, oldest first: the first to go when the table is
-    /// full, so that a flood of decided attempts never pushes out one still waiting for its
-    /// answer. Entries of conversations already gone are skipped (and compacted away).
+    /// Decided conversations, oldest first: the first to go when the table is full, so that
+    /// a flood of decided attempts never pushes out one still waiting for its answer. Entries
+    /// of conversations already gone are skipped (and compacted away).
     lingering: VecDeque<(u32, u32)>,
     len: usize,
     peak: usize,
@@ -108,14 +180,13 @@ pub(super) struct Table {
 
 impl Table {
     pub(super) fn new(cap: usize) -> Self {
-        let initial = cap.min(1 << 16);
         Table {
             // Sized for the first 64 k flows (under 1 MB): see `INDEX_PRESIZED`.
             index: HashTable::with_capacity(cap.min(INDEX_PRESIZED)),
             hasher: FxBuildHasher,
-            slots: Slots::default(),
-            free: Vec::new(),
-            timers: BinaryHeap::with_capacity(initial),
+            open: Slab::default(),
+            decided: Slab::default(),
+            timers: BinaryHeap::with_capacity(cap.min(1 << 16)),
             lingering: VecDeque::new(),
             len: 0,
             peak: 0,
@@ -139,148 +210,241 @@ impl Table {
         self.len >= self.cap
     }
 
-    pub(super) fn find(&self, key: &FlowKey) -> Option<usize> {
-        let slots = &self.slots;
+    /// The key of the conversation `handle` names, if it is there.
+    fn key_of<'a>(
+        open: &'a Slab<Flow>,
+        decided: &'a Slab<Decided>,
+        handle: u32,
+    ) -> Option<&'a FlowKey> {
+        let h = Handle(handle);
+        if h.is_decided() {
+            decided.item(h.slot()).map(Tracked::key)
+        } else {
+            open.item(h.slot()).map(Tracked::key)
+        }
+    }
+
+    pub(super) fn find(&self, key: &FlowKey) -> Option<Handle> {
+        let (open, decided) = (&self.open, &self.decided);
         self.index
-            .find(self.hasher.hash_one(key), |&s| slots.key(s) == Some(key))
-            .map(|&s| s as usize)
+            .find(self.hasher.hash_one(key), |&h| Self::key_of(open, decided, h) == Some(key))
+            .map(|&h| Handle(h))
     }
 
-    /// The flow in a slot returned by [`find`](Self::find) or a pop. Slots handed out by this
-    /// table always hold a flow.
-    pub(super) fn get_mut(&mut self, slot: usize) -> &mut Flow {
-        match self.slots[slot].flow.as_mut() {
+    /// The open attempt `handle` names. Handles of open attempts handed out by this table
+    /// always name one.
+    pub(super) fn open_mut(&mut self, handle: Handle) -> &mut Flow {
+        match self.open.item_mut(handle.slot()).filter(|_| !handle.is_decided()) {
             Some(f) => f,
-            None => unreachable!("slot {slot} handed out while empty"),
+            None => unreachable!("handle {handle:?} handed out without an open attempt"),
         }
     }
 
-    pub(super) fn slots(&self) -> impl Iterator<Item = (usize, &Flow)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.flow.as_ref().map(|f| (i, f)))
+    /// The decided conversation `handle` names.
+    pub(super) fn decided_mut(&mut self, handle: Handle) -> &mut Decided {
+        match self.decided.item_mut(handle.slot()).filter(|_| handle.is_decided()) {
+            Some(d) => d,
+            None => unreachable!("handle {handle:?} handed out without a decided conversation"),
+        }
     }
 
-    pub(super) fn insert(&mut self, key: FlowKey, mut flow: Flow) {
-        let slot = match self.free.pop() {
-            Some(s) => s as usize,
-            None => self.slots.push(Slot { generation: 0, flow: None }),
+    /// The open attempts, in slot order.
+    pub(super) fn open_flows(&self) -> impl Iterator<Item = (Handle, &Flow)> {
+        self.open.iter().map(|(i, f)| (Handle::open(i), f))
+    }
+
+    /// Adds an open attempt.
+    pub(super) fn insert_open(&mut self, flow: Flow) -> Handle {
+        let (slot, generation) = self.open.put(flow);
+        let handle = Handle::open(slot);
+        self.added(handle, generation);
+        handle
+    }
+
+    /// Adds a conversation whose verdict is out.
+    pub(super) fn insert_decided(&mut self, d: Decided) -> Handle {
+        let (slot, generation) = self.decided.put(d);
+        let handle = Handle::decided(slot);
+        self.added(handle, generation);
+        self.lingering.push_back((slot, generation));
+        self.compact_lingering();
+        handle
+    }
+
+    /// Indexes a conversation just put in its slab and sets its timer.
+    fn added(&mut self, handle: Handle, generation: u32) {
+        let key = match Self::key_of(&self.open, &self.decided, handle.0) {
+            Some(k) => *k,
+            None => unreachable!("{handle:?} was just filled"),
         };
-        let s = &mut self.slots[slot];
-        s.generation = s.generation.wrapping_add(1);
-        flow.timer_at = flow.deadline;
-        self.timers.push(Reverse((flow.deadline.0, slot as u32, s.generation)));
-        let emitted = flow.emitted;
-        s.flow = Some(flow);
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.insert_unique(hasher.hash_one(key), slot as u32, |&s| {
-            slots.key(s).map_or(0, |k| hasher.hash_one(k))
+        self.set_timer(handle, generation);
+        let (open, decided, hasher) = (&self.open, &self.decided, &self.hasher);
+        self.index.insert_unique(hasher.hash_one(key), handle.0, |&h| {
+            Self::key_of(open, decided, h).map_or(0, |k| hasher.hash_one(k))
         });
-        if emitted {
-            self.queue_lingering(slot);
-        }
         self.len += 1;
         self.peak = self.peak.max(self.len);
     }
 
-    /// Makes sure a timer exists at or before the flow's current deadline (and that a decided
-    /// conversation is queued as lingering).
-    pub(super) fn reschedule(&mut self, slot: usize) {
-        if self.slots[slot].flow.as_ref().is_some_and(|f| f.emitted && !f.queued_lingering) {
-            self.queue_lingering(slot);
-        }
-        let s = &mut self.slots[slot];
-        if let Some(f) = s.flow.as_mut()
-            && f.deadline < f.timer_at
-        {
-            f.timer_at = f.deadline;
-            self.timers.push(Reverse((f.deadline.0, slot as u32, s.generation)));
+    /// Starts a timer at the conversation's deadline.
+    fn set_timer(&mut self, handle: Handle, generation: u32) {
+        let deadline = if handle.is_decided() {
+            self.decided.item_mut(handle.slot()).map(|d| {
+                *d.timer_at() = d.deadline();
+                d.deadline()
+            })
+        } else {
+            self.open.item_mut(handle.slot()).map(|f| {
+                *f.timer_at() = f.deadline();
+                f.deadline()
+            })
+        };
+        if let Some(deadline) = deadline {
+            self.timers.push(Reverse((deadline.0, handle.0, generation)));
         }
     }
 
-    fn queue_lingering(&mut self, slot: usize) {
-        let s = &mut self.slots[slot];
-        if let Some(f) = s.flow.as_mut() {
-            f.queued_lingering = true;
-            self.lingering.push_back((slot as u32, s.generation));
+    /// The open attempt `handle` got its verdict: it becomes the small record that lingers
+    /// (`Decided`, built by the flow), in the same place in the index. Returns its handle.
+    pub(super) fn decide(&mut self, handle: Handle) -> Handle {
+        let d = self.open_mut(handle).decided_record();
+        let key = *d.key();
+        let (slot, generation) = self.decided.put(d);
+        let new = Handle::decided(slot);
+        if let Ok(mut e) = self.index.find_entry(self.hasher.hash_one(key), |&h| h == handle.0) {
+            *e.get_mut() = new.0;
         }
+        self.open.take(handle.slot());
+        self.set_timer(new, generation);
+        self.lingering.push_back((slot, generation));
+        self.compact_lingering();
+        new
+    }
+
+    /// Makes sure a timer exists at or before the conversation's current deadline.
+    pub(super) fn reschedule(&mut self, handle: Handle) {
+        let slot = handle.slot();
+        let moved = if handle.is_decided() {
+            self.decided.item_mut(slot).and_then(|d| earlier(d.deadline(), d.timer_at()))
+        } else {
+            self.open.item_mut(slot).and_then(|f| earlier(f.deadline(), f.timer_at()))
+        };
+        if let Some(deadline) = moved {
+            let generation = if handle.is_decided() {
+                self.decided.generation(slot)
+            } else {
+                self.open.generation(slot)
+            };
+            self.timers.push(Reverse((deadline.0, handle.0, generation)));
+        }
+    }
+
+    fn compact_lingering(&mut self) {
         if self.lingering.len() > 2 * self.len + 1024 {
-            let slots = &self.slots;
-            self.lingering.retain(|&(sl, g)| Self::is_lingering(slots, sl, g));
+            let decided = &self.decided;
+            self.lingering.retain(|&(slot, generation)| decided.live(slot, generation).is_some());
         }
     }
 
-    fn is_lingering(slots: &Slots, slot: u32, generation: u32) -> bool {
-        slots.get(slot as usize).is_some_and(|s| {
-            s.generation == generation && s.flow.as_ref().is_some_and(|f| f.emitted)
-        })
-    }
-
-    /// The oldest conversation whose verdict is out, if any (removed from the queue; the
-    /// caller removes it from the table).
-    pub(super) fn pop_lingering(&mut self) -> Option<usize> {
+    /// The oldest decided conversation, if any (removed from the queue; the caller removes
+    /// it from the table).
+    pub(super) fn pop_lingering(&mut self) -> Option<Handle> {
         while let Some((slot, generation)) = self.lingering.pop_front() {
-            if Self::is_lingering(&self.slots, slot, generation) {
-                return Some(slot as usize);
+            if self.decided.live(slot, generation).is_some() {
+                return Some(Handle::decided(slot));
             }
         }
         None
     }
 
-    pub(super) fn remove(&mut self, slot: usize) {
-        let s = &mut self.slots[slot];
-        if let Some(f) = &s.flow {
-            if let Ok(e) = self.index.find_entry(self.hasher.hash_one(f.key), |&i| i == slot as u32)
-            {
-                e.remove();
-            }
-            // Dropped where it is, not moved out first.
-            s.flow = None;
-            self.free.push(slot as u32);
+    pub(super) fn remove(&mut self, handle: Handle) {
+        let Some(key) = Self::key_of(&self.open, &self.decided, handle.0).copied() else { return };
+        if let Ok(e) = self.index.find_entry(self.hasher.hash_one(key), |&h| h == handle.0) {
+            e.remove();
+        }
+        let removed = if handle.is_decided() {
+            self.decided.take(handle.slot())
+        } else {
+            self.open.take(handle.slot())
+        };
+        if removed {
             self.len -= 1;
         }
     }
 
     pub(super) fn clear(&mut self) {
         self.index.clear();
-        self.slots.clear();
-        self.free.clear();
+        self.open.clear();
+        self.decided.clear();
         self.timers.clear();
         self.lingering.clear();
         self.len = 0;
     }
 
-    /// The next flow whose deadline is at or before `now`, if any. The caller must then
-    /// [`reschedule`](Self::reschedule) or [`remove`](Self::remove) it.
-    pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<usize> {
+    /// The next conversation whose deadline is at or before `now`, if any. The caller must
+    /// then [`reschedule`](Self::reschedule), [`decide`](Self::decide) or
+    /// [`remove`](Self::remove) it.
+    pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<Handle> {
         // Strictly before `now`: a packet arriving exactly at a deadline (a resolver's retry
         // after exactly the timeout) is still in time.
         self.pop_until(now.0.saturating_sub(1))
     }
 
-    /// The flow whose deadline comes first, whatever the time.
-    pub(super) fn pop_earliest(&mut self) -> Option<usize> {
+    /// The conversation whose deadline comes first, whatever the time.
+    pub(super) fn pop_earliest(&mut self) -> Option<Handle> {
         self.pop_until(i64::MAX)
     }
 
-    fn pop_until(&mut self, limit: i64) -> Option<usize> {
-        while let Some(&Reverse((deadline, slot, generation))) = self.timers.peek() {
+    fn pop_until(&mut self, limit: i64) -> Option<Handle> {
+        while let Some(&Reverse((deadline, h, generation))) = self.timers.peek() {
             if deadline > limit {
                 return None;
             }
             self.timers.pop();
-            let s = &mut self.slots[slot as usize];
-            let Some(f) = s.flow.as_mut() else { continue };
-            if s.generation != generation || f.timer_at.0 != deadline {
-                continue;
+            let handle = Handle(h);
+            let due = if handle.is_decided() {
+                self.decided.slot_mut(handle.slot()).and_then(|s| due(s, generation, deadline))
+            } else {
+                self.open.slot_mut(handle.slot()).and_then(|s| due(s, generation, deadline))
+            };
+            match due {
+                Some(Due::Now) => return Some(handle),
+                Some(Due::Later(at)) => self.timers.push(Reverse((at.0, h, generation))),
+                None => {}
             }
-            if f.deadline.0 > deadline {
-                // The deadline moved later since this timer was set: wait for the new one.
-                f.timer_at = f.deadline;
-                self.timers.push(Reverse((f.deadline.0, slot, generation)));
-                continue;
-            }
-            f.timer_at = Timestamp(i64::MAX);
-            return Some(slot as usize);
         }
         None
     }
+}
+
+/// What a timer that surfaced means for its slot.
+enum Due {
+    /// The conversation's deadline has come.
+    Now,
+    /// Its deadline moved later since the timer was set: a new timer then.
+    Later(Timestamp),
+}
+
+/// Whether the timer (`generation`, `deadline`) that surfaced is the slot's live one, and if
+/// so whether its deadline has come.
+fn due<T: Tracked>(s: &mut Slot<T>, generation: u32, deadline: i64) -> Option<Due> {
+    let item = s.item.as_mut().filter(|_| s.generation == generation)?;
+    if item.timer_at().0 != deadline {
+        return None;
+    }
+    let now_due = item.deadline();
+    if now_due.0 > deadline {
+        *item.timer_at() = now_due;
+        return Some(Due::Later(now_due));
+    }
+    *item.timer_at() = Timestamp(i64::MAX);
+    Some(Due::Now)
+}
+
+/// If `deadline` is before the live timer `timer_at`, moves the timer there and returns it.
+fn earlier(deadline: Timestamp, timer_at: &mut Timestamp) -> Option<Timestamp> {
+    (deadline < *timer_at).then(|| {
+        *timer_at = deadline;
+        deadline
+    })
 }
