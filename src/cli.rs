@@ -101,8 +101,9 @@ pub struct ReportArgs {
 
     /// Tracker threads: conversations are split over N trackers by a hash of their two
     /// endpoints (ICMP errors follow the flow they quote), beside the capture thread and the
-    /// output thread. The output is one tracker's, in the same order; only the attempt numbers
-    /// differ (see the README). `live` always uses one.
+    /// output thread. The output is one tracker's, in the same order, but for the attempt
+    /// numbers and the summary's flows.peak; each tracker holds --max-flows / N
+    /// conversations (see the README). `live` always uses one.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
 
@@ -174,8 +175,9 @@ pub struct AnalyzeArgs {
 
     /// Tracker threads: conversations are split over N trackers by a hash of their two
     /// endpoints (ICMP errors follow the flow they quote), beside the capture thread and the
-    /// output thread. The output is one tracker's, in the same order; only the attempt numbers
-    /// differ (see the README). `live` always uses one.
+    /// output thread. The output is one tracker's, in the same order, but for the attempt
+    /// numbers and the summary's flows.peak; each tracker holds --max-flows / N
+    /// conversations (see the README). `live` always uses one.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
 

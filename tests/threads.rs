@@ -410,3 +410,154 @@ fn a_mis_stamped_frame_is_judged_as_one_tracker_judges_it() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Frames in the order given (not sorted by time), `(seconds after the start, IP packet)`.
+fn frames_in_order(frames: &[(f64, Vec<u8>)]) -> Vec<u8> {
+    use connlens::capture::{LinkType, PcapWriter};
+    let mut w =
+        PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();
+    for (at, ip) in frames {
+        let f = frame::frame(Link::Ethernet, ip);
+        let ts = Timestamp::from_secs_nanos(1_790_000_000, 0)
+            .add(connlens::time::Duration::from_secs_f64(*at));
+        w.write_frame(ts, &f, f.len() as u32).unwrap();
+    }
+    w.into_inner()
+}
+
+fn v4(s: &str) -> std::net::IpAddr {
+    s.parse().unwrap()
+}
+
+/// What once made several shards differ from one tracker: hosts that send a broadcast before
+/// anything else; an address whose packets come with two TTLs (a load-balanced service: two
+/// backends at different distances); SYNs with the very same time (equal deadlines); open
+/// attempts whose timestamps step backwards; and, last, a frame stamped two hours ahead.
+fn corner_cases() -> Vec<u8> {
+    use connlens::decode::TcpFlags as F;
+    let tcp = |src: &str, sp: u16, dst: &str, dp: u16, ttl: u8, seq: u32, ack: u32, flags: u8| {
+        frame::tcp(
+            &Ip::new(v4(src), v4(dst)).ttl(ttl),
+            &frame::Tcp::new(sp, dp).seq(seq).ack(ack).flags(flags),
+            b"",
+        )
+    };
+    let mut f: Vec<(f64, Vec<u8>)> = Vec::new();
+    for k in 0..8u16 {
+        let h = format!("10.0.1.{}", 10 + k);
+        let t = f64::from(k);
+        let bcast = Ip::new(v4(&h), v4("10.0.1.255"));
+        f.push((t, frame::udp(&bcast, 137, 137, b"hello")));
+        f.push((t + 0.1, tcp(&h, 50_000, "198.51.100.9", 80, 64, 1, 0, F::SYN)));
+        f.push((t + 0.2, tcp("198.51.100.9", 80, &h, 50_000, 61, 0, 2, F::RST | F::ACK)));
+        f.push((t + 0.3, tcp("192.0.2.50", 41_000 + k, &h, 22, 64, 5, 0, F::SYN)));
+    }
+    for k in 0..6u16 {
+        let t = 10.0 + f64::from(k);
+        let (a, b, c) = (format!("10.0.{k}.1"), format!("10.0.{k}.2"), format!("10.0.{k}.3"));
+        let vip = "198.51.100.7";
+        f.push((t, tcp(&a, 40_000, vip, 443, 64, 100, 0, F::SYN)));
+        f.push((t + 0.001, tcp(vip, 443, &a, 40_000, 61, 500, 101, F::SYN | F::ACK)));
+        f.push((t + 0.002, tcp(&a, 40_000, vip, 443, 64, 101, 501, F::ACK)));
+        f.push((t + 0.1, tcp(&b, 40_001, vip, 443, 64, 100, 0, F::SYN)));
+        f.push((t + 0.101, tcp(vip, 443, &b, 40_001, 124, 900, 101, F::SYN | F::ACK)));
+        f.push((t + 0.102, tcp(&b, 40_001, vip, 443, 64, 101, 901, F::ACK)));
+        f.push((t + 0.2, tcp(vip, 443, &a, 40_000, 61, 501, 101, F::ACK | F::PSH)));
+        f.push((t + 0.3, tcp(&c, 40_002 + k, vip, 8080, 64, 7, 0, F::SYN)));
+        f.push((t + 0.301, tcp(vip, 8080, &c, 40_002 + k, 124, 0, 8, F::RST | F::ACK)));
+    }
+    for k in 0..10u16 {
+        // Pairs at the same time, to servers in different shards: equal deadlines.
+        let at = 20.0 + f64::from(k / 2);
+        let s = format!("203.0.113.{}", 1 + k);
+        f.push((at, tcp(&format!("10.8.0.{}", 1 + k), 41_000 + k, &s, 443, 64, 1, 0, F::SYN)));
+    }
+    for k in 0..12u16 {
+        // Open at the end of the input, stamped back and forth.
+        let at = 40.0 + f64::from(k) * 0.01 + if k % 2 == 0 { 0.5 } else { 0.0 };
+        f.push((
+            at,
+            tcp(&format!("10.9.0.{}", 1 + k), 42_000 + k, "203.0.113.99", 443, 64, 1, 0, F::SYN),
+        ));
+    }
+    f.push((7200.0, tcp("10.9.1.1", 43_000, "203.0.113.98", 443, 64, 1, 0, F::SYN)));
+    frames_in_order(&f)
+}
+
+#[test]
+fn corner_cases_give_one_trackers_output_on_several_threads() {
+    let dir = std::env::temp_dir().join(format!("connlens-threads-corner-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("input.pcap"), corner_cases()).unwrap();
+    let one = analyze(&dir, 1);
+    let reference = normalise(&one);
+    let causes = |port: u64| -> Vec<String> {
+        reference
+            .flows
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["server_port"] == port)
+            .map(|v| v["cause"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The hosts that sent a broadcast first are up: their silent port is filtered.
+    assert_eq!(causes(22), vec!["filtered"; 8], "{one}");
+    // The service answers with TTL 61 and 124 (two backends): its RST at 124 is its own.
+    assert_eq!(causes(8080), vec!["host-reset"; 6], "{one}");
+    // The frame stamped two hours ahead is the last one: nothing confirms the leap (the end
+    // of its batch repeats its own time), so the attempts still open are not timed out.
+    assert_eq!(reference.summary["flows"]["clock_jumps_ignored"], 1, "{}", reference.summary);
+    let open_at_end: Vec<Value> = reference
+        .flows
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["server"] == "203.0.113.99")
+        .collect();
+    assert_eq!(open_at_end.len(), 12);
+    assert!(open_at_end.iter().all(|v| v["cause"] == "capture-ended"), "{open_at_end:?}");
+    for threads in [2, 3, 5] {
+        let actual = normalise(&analyze(&dir, threads));
+        assert_eq!(actual.flows, reference.flows, "--threads {threads}");
+        assert_eq!(actual.incidents, reference.incidents, "--threads {threads}");
+        assert_eq!(actual.summary, reference.summary, "--threads {threads}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_shard_keeps_as_many_hosts_as_one_tracker() {
+    // 15 hosts seen as clients, then one silent port on each, one at a time: with
+    // --max-flows 24 no attempt is ever pushed out, but 3 shards of 8 conversations each must
+    // still know all 15 hosts.
+    use connlens::decode::TcpFlags as F;
+    let mut f: Vec<(f64, Vec<u8>)> = Vec::new();
+    for k in 0..15u16 {
+        let h = format!("10.0.5.{}", 10 + k);
+        let t = f64::from(k) * 0.1;
+        let ip = Ip::new(v4(&h), v4("198.51.100.9"));
+        f.push((t, frame::tcp(&ip, &frame::Tcp::new(50_000, 80).seq(1).flags(F::SYN), b"")));
+    }
+    for k in 0..15u16 {
+        let h = format!("10.0.5.{}", 10 + k);
+        let ip = Ip::new(v4("192.0.2.50"), v4(&h));
+        let syn = frame::Tcp::new(41_000 + k, 22).seq(5).flags(F::SYN);
+        f.push((10.0 + f64::from(k) * 10.0, frame::tcp(&ip, &syn, b"")));
+    }
+    // Capture time goes on past the last timeout.
+    let later = Ip::new(v4("192.0.2.50"), v4("198.51.100.9"));
+    f.push((300.0, frame::tcp(&later, &frame::Tcp::new(42_000, 80).seq(9).flags(F::SYN), b"")));
+    let dir = std::env::temp_dir().join(format!("connlens-threads-hosts-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("input.pcap"), frames_in_order(&f)).unwrap();
+    fs::write(dir.join("args"), "--max-flows\n24\n").unwrap();
+    let reference = normalise(&analyze(&dir, 1));
+    let filtered = reference.flows.iter().filter(|l| l.contains("\"filtered\"")).count();
+    assert_eq!(filtered, 15, "{:?}", reference.flows);
+    assert_eq!(reference.summary["flows"]["evicted"], 0);
+    for threads in [2, 3] {
+        let actual = normalise(&analyze(&dir, threads));
+        assert_eq!(actual.flows, reference.flows, "--threads {threads}");
+        assert_eq!(actual.summary, reference.summary, "--threads {threads}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

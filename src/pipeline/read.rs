@@ -8,7 +8,8 @@ use crate::capture::{Frame, MergedSource};
 use crate::decode::{Packet, decode, decode_into};
 use crate::output::LiveCounters;
 use crate::time::Timestamp;
-use crate::track::shard::{Route, route, shares_sender_facts};
+use crate::track::shard::{Route, route};
+use crate::track::{RecentFacts, sender_fact};
 
 use super::BATCH;
 
@@ -94,8 +95,9 @@ pub(super) struct SubBatch {
 
 impl SubBatch {
     /// An empty sub-batch: room for a whole batch with one shard; with several, the vectors
-    /// grow to what their shard gets (and keep that room when recycled), so that memory does
-    /// not grow with the number of shards times the batch size.
+    /// grow to what their shard gets (and keep that room when recycled). Every shard's clock
+    /// holds the whole batch's times (8 bytes a packet), and packets with new sender facts go
+    /// to every shard, so memory in flight grows with the number of shards.
     fn new(shards: usize) -> Self {
         if shards == 1 {
             SubBatch { packets: Vec::with_capacity(BATCH), ..SubBatch::default() }
@@ -222,53 +224,27 @@ fn hand_over(batches: &mut [SubBatch], shards: &[ToShard], read_until: Option<Ti
 
 /// Decides which packets also go to the other shards (`--threads` > 1), for their sender's
 /// facts only: a host's verdicts as a server consult the TTL of its own packets and whether
-/// it answered anything, and its conversations are tracked in every shard. Copies are skipped
-/// when the same host was last sent with the same fact (a small direct-mapped memory), so a
-/// long conversation does not copy every packet.
+/// it answered anything, and its conversations are tracked in every shard. Only a fact new
+/// for its host is sent (the tracker records facts the same way, so every shard keeps the
+/// facts one tracker would), so a long conversation does not copy every packet.
 struct SenderFacts {
     shards: usize,
-    last: Vec<Option<(std::net::IpAddr, Option<u8>)>>,
+    recent: RecentFacts,
 }
 
 impl SenderFacts {
     fn new(shards: usize) -> Self {
-        let slots = if shards > 1 { SENDER_FACTS_SLOTS } else { 0 };
-        SenderFacts { shards, last: vec![None; slots] }
+        SenderFacts { shards, recent: RecentFacts::default() }
     }
 
     /// Whether `p` must also go to the other shards.
     fn needed(&mut self, p: &Packet) -> bool {
-        if !shares_sender_facts(p, self.shards) {
+        if self.shards <= 1 {
             return false;
         }
-        let is_rst = matches!(&p.transport,
-            crate::decode::Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST));
-        let ttl = match &p.transport {
-            crate::decode::Transport::IcmpError(_) => None,
-            _ if is_rst => None,
-            _ => Some(p.ttl),
-        };
-        let fact = Some((p.src, ttl));
-        let Some(slot) = self.last.get_mut(slot_of(p.src)) else { return false };
-        if *slot == fact {
-            return false;
+        match sender_fact(p) {
+            Some(fact) => self.recent.is_new(p.src, fact),
+            None => false,
         }
-        *slot = fact;
-        true
     }
-}
-
-/// Slots of [`SenderFacts`]' memory.
-const SENDER_FACTS_SLOTS: usize = 4096;
-
-/// A slot of [`SenderFacts`]' memory for `ip`.
-fn slot_of(ip: std::net::IpAddr) -> usize {
-    let bits = match ip {
-        std::net::IpAddr::V4(a) => u64::from(u32::from(a)),
-        std::net::IpAddr::V6(a) => {
-            let x = u128::from(a);
-            (x as u64) ^ ((x >> 64) as u64)
-        }
-    };
-    (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % SENDER_FACTS_SLOTS
 }

@@ -24,7 +24,8 @@ const IN_FLIGHT: usize = 8;
 /// hundreds of thousands at once, and they must not be collected before they are written.
 const CHUNK: usize = 256;
 /// Chunks in flight from all shards together (and as many on their way back): with
-/// [`CHUNK`], a few thousand verdicts (a few MB); each shard gets its share, at least 2.
+/// [`CHUNK`], a few thousand verdicts (a few MB); each shard gets its share, at least 2 (so
+/// 2 × N in all past 4 shards).
 const CHUNKS_IN_FLIGHT: usize = 8;
 
 /// One shard's channels, seen from the output thread.
@@ -48,19 +49,19 @@ struct Chunk {
 
 /// Where a verdict goes in one tracker's order, within its batch (or the end of the input):
 /// by the position in the batch of the packet whose time or content decided it; at one
-/// position, the timers its time ran out (by deadline) before the packet's own verdicts; at
-/// the end of the input, in the order the attempts were first seen (one tracker's `finish`
-/// gives them by attempt number). Compared field by field; shards tie-break by shard number.
+/// position, the timers its time ran out (by deadline, then by where their attempts were
+/// first seen) before the packet's own verdicts; at the end of the input, in the order the
+/// attempts were first seen. Compared field by field. Every shard counts every packet of
+/// the capture, so `first_seen` means the same in all of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Order {
     position: u16,
     /// 0: a timer ran out; 1: decided by the packet; 2: the end of the input.
     step: u8,
-    /// The timer's deadline; at the end of the input, the attempt's first packet's time.
-    time: i64,
-    /// At the end of the input, where the attempt's first packet is (input, frame number).
-    file: u16,
-    number: u64,
+    /// The timer's deadline.
+    deadline: i64,
+    /// The attempt's place in the capture (the tracker's packet count at its first packet).
+    first_seen: u64,
 }
 
 /// The position of verdicts decided after a batch's packets (its end-of-batch clock) and at
@@ -70,9 +71,9 @@ const AFTER_BATCH: u16 = u16::MAX;
 /// What decides the verdicts a shard gives now.
 #[derive(Clone, Copy, Debug)]
 enum Step {
-    Timer(crate::time::Timestamp),
+    Timer(crate::time::Timestamp, u64),
     Packet,
-    EndOfInput,
+    EndOfInput(u64),
 }
 
 /// What a shard sends to the output thread.
@@ -91,8 +92,10 @@ enum FromShard {
 /// run quietly with `output_closed`).
 ///
 /// With `config.threads` N above 1, conversations are split over N trackers (see
-/// [`crate::track::shard`]); the verdicts are the same, in another order, numbered
-/// differently (see [`Tracker::numbered`]). With 1, the output is exactly a single tracker's.
+/// [`crate::track::shard`]); the output is one tracker's, in the same order, with the attempts
+/// numbered differently (see [`Tracker::numbered`]), the summary's `flows.peak` the sum of the
+/// shards' peaks, and each shard holding `max_flows / N` conversations. With 1, the output is
+/// exactly a single tracker's.
 pub fn analyze(
     source: MergedSource,
     open_errors: Vec<SourceError>,
@@ -118,7 +121,8 @@ pub fn analyze(
             max_flows: (config.tracker.max_flows / n).max(1),
             ..config.tracker
         })
-        .numbered(s as u64 + 1, n as u64);
+        .numbered(s as u64 + 1, n as u64)
+        .with_host_capacity(config.tracker.max_flows.max(1));
         workers.push(thread::Builder::new().name(format!("connlens-track-{s}")).spawn(
             move || {
                 let out = Chunks {
@@ -263,7 +267,7 @@ fn track_shard(
                         tracker.sender_facts(p, &mut chunks);
                     }
                     Some((_, (_, p))) => tracker.packet(p, &mut chunks),
-                    None => tracker.capture_time(ts, &mut chunks),
+                    None => tracker.other_packet(ts, &mut chunks),
                 }
             }
         }
@@ -285,7 +289,6 @@ fn track_shard(
     if chunks.closed {
         return;
     }
-    chunks.step = Step::EndOfInput;
     tracker.finish(&mut chunks);
     if !chunks.chunk.verdicts.is_empty() {
         chunks.send(false);
@@ -321,8 +324,12 @@ impl Chunks {
 }
 
 impl VerdictOut for Chunks {
-    fn timer_ran_out(&mut self, deadline: crate::time::Timestamp) {
-        self.step = Step::Timer(deadline);
+    fn timer_ran_out(&mut self, deadline: crate::time::Timestamp, first_seen: u64) {
+        self.step = Step::Timer(deadline, first_seen);
+    }
+
+    fn input_ended(&mut self, first_seen: u64) {
+        self.step = Step::EndOfInput(first_seen);
     }
 
     fn tracking_packet(&mut self) {
@@ -347,17 +354,13 @@ impl VerdictOut for Chunks {
             }
         }
         let order = match self.step {
-            Step::Timer(deadline) => {
-                Order { position: self.at, step: 0, time: deadline.0, ..Order::default() }
+            Step::Timer(deadline, first_seen) => {
+                Order { position: self.at, step: 0, deadline: deadline.0, first_seen }
             }
             Step::Packet => Order { position: self.at, step: 1, ..Order::default() },
-            Step::EndOfInput => Order {
-                position: AFTER_BATCH,
-                step: 2,
-                time: v.ts.0,
-                file: v.first_packet.file,
-                number: v.first_packet.number,
-            },
+            Step::EndOfInput(first_seen) => {
+                Order { position: AFTER_BATCH, step: 2, deadline: 0, first_seen }
+            }
         };
         self.chunk.verdicts.push(v);
         self.chunk.order.push(order);

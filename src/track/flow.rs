@@ -277,6 +277,10 @@ impl Tracked for Decided {
     fn key(&self) -> &FlowKey {
         &self.key
     }
+    /// (Its timer only removes it: no verdict, so no order to keep.)
+    fn first_seen(&self) -> u64 {
+        0
+    }
     fn deadline(&self) -> Timestamp {
         self.deadline
     }
@@ -289,6 +293,9 @@ impl Tracked for Flow {
     fn key(&self) -> &FlowKey {
         &self.key
     }
+    fn first_seen(&self) -> u64 {
+        self.first_seen
+    }
     fn deadline(&self) -> Timestamp {
         self.deadline
     }
@@ -300,6 +307,9 @@ impl Tracked for Flow {
 /// One conversation and its current attempt.
 pub(super) struct Flow {
     pub(super) id: u64,
+    /// The tracker's packet count when the attempt's first packet came: its place in the
+    /// capture, the same with any number of tracker shards (see `Tracker::packet`).
+    pub(super) first_seen: u64,
     pub(super) key: FlowKey,
     pub(super) client: Endpoint,
     pub(super) server: Endpoint,
@@ -401,6 +411,7 @@ impl Flow {
     fn new(id: u64, key: FlowKey, ends: (Endpoint, Endpoint), p: &Packet, state: State) -> Self {
         Flow {
             id,
+            first_seen: 0,
             key,
             client: ends.0,
             server: ends.1,
@@ -1286,7 +1297,7 @@ impl TcpState {
 fn refusal_cause(
     r: &RstSeen,
     host: IpAddr,
-    host_ttls: &FxHashMap<IpAddr, Option<u8>>,
+    host_ttls: &FxHashMap<IpAddr, super::OwnTtls>,
     ev: &mut Evidence,
 ) -> &'static str {
     ev.insert("rst_ttl", r.ttl);
@@ -1294,7 +1305,7 @@ fn refusal_cause(
     if host.is_ipv4() {
         ev.insert("rst_ip_id", r.ip_id);
     }
-    match host_ttls.get(&host).copied().flatten() {
+    match host_ttls.get(&host).and_then(|own| own.closest(r.ttl)) {
         Some(own) => {
             ev.insert("host_ttl", own);
             ev.insert("host_hops", hops(own));

@@ -34,14 +34,18 @@ pub trait VerdictOut {
     /// One verdict.
     fn emit(&mut self, v: Verdict);
 
-    /// The verdicts that follow (until [`tracking_packet`](Self::tracking_packet)) are given
-    /// because a timer ran out at `deadline`. With several tracker shards, the pipeline puts
-    /// their verdicts back in one tracker's order by it.
-    fn timer_ran_out(&mut self, _deadline: Timestamp) {}
+    /// The verdict that follows is given because a timer ran out at `deadline`, for an attempt
+    /// first seen at the tracker's packet `first_seen`. With several tracker shards, the
+    /// pipeline puts their verdicts back in one tracker's order by these.
+    fn timer_ran_out(&mut self, _deadline: Timestamp, _first_seen: u64) {}
 
     /// The verdicts that follow are decided by the packet being tracked (after the timers its
     /// time ran out).
     fn tracking_packet(&mut self) {}
+
+    /// The verdict that follows is given at the end of the input, to an attempt first seen at
+    /// the tracker's packet `first_seen`.
+    fn input_ended(&mut self, _first_seen: u64) {}
 }
 
 impl VerdictOut for Vec<Verdict> {
@@ -129,28 +133,124 @@ impl TrackerStats {
     }
 }
 
-/// Hosts seen sending anything, with the TTL their own (non-RST) packets arrive with: to tell
-/// a host's RST from one injected on the path, and a filtered port from a silent host.
+/// Hosts seen sending anything, with the TTLs their own (non-RST) packets arrive with: to
+/// tell a host's RST from one injected on the path, and a filtered port from a silent host.
 /// Bounded: past `cap` hosts, new ones are not recorded.
 struct HostTtls {
-    map: FxHashMap<IpAddr, Option<u8>>,
+    map: FxHashMap<IpAddr, OwnTtls>,
     cap: usize,
+    /// Facts recorded last, so that a long conversation does not look its hosts up with
+    /// every packet.
+    recent: RecentFacts,
+}
+
+/// The distinct TTLs (by hop count) a host's own packets arrived with, in the order first
+/// seen, up to four. An address is often more than one machine — a load-balanced service, a
+/// NAT — whose backends sit at different distances: an RST is the host's when any of them
+/// matches. A set, so that what it holds does not depend on the order packets come in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OwnTtls {
+    ttls: [u8; 4],
+    len: u8,
+}
+
+impl OwnTtls {
+    fn add(&mut self, ttl: u8) {
+        let hops = flow::hops(ttl);
+        let len = usize::from(self.len);
+        if len < self.ttls.len() && !self.ttls[..len].iter().any(|&t| flow::hops(t) == hops) {
+            self.ttls[len] = ttl;
+            self.len += 1;
+        }
+    }
+
+    /// The TTL seen with the same hop count as `ttl`, else the first seen, if any.
+    pub(crate) fn closest(&self, ttl: u8) -> Option<u8> {
+        let seen = &self.ttls[..usize::from(self.len)];
+        let hops = flow::hops(ttl);
+        seen.iter().copied().find(|&t| flow::hops(t) == hops).or(seen.first().copied())
+    }
+}
+
+/// What a packet shows of its sender, if anything: `Some(Some(ttl))` it is up, with the TTL
+/// its own packets arrive with; `Some(None)` it is up (an RST, which may be forged on the
+/// path, or an ICMP error, sent by a router's other stack: their TTL says nothing of the
+/// host). `None` for broadcast and multicast datagrams and address resolution.
+///
+/// One tracker records it from every packet; with several shards, the capture thread sends
+/// a packet whose fact is new to every other shard, so every shard keeps the same facts.
+pub(crate) fn sender_fact(p: &Packet) -> Option<Option<u8>> {
+    match &p.transport {
+        Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST) => Some(None),
+        Transport::Tcp(_) => Some(Some(p.ttl)),
+        Transport::Udp(_) if is_group_address(p.dst) || is_group_address(p.src) => None,
+        Transport::Udp(_) => Some(Some(p.ttl)),
+        Transport::IcmpError(_) => Some(None),
+        Transport::Neighbor(_) => None,
+    }
+}
+
+/// The fact last recorded for each of a few thousand hosts, in a direct-mapped memory: a
+/// fact already recorded for its host need not be recorded again. (A slot another host took
+/// over only costs a repeated record.)
+pub(crate) struct RecentFacts {
+    slots: Vec<Option<(IpAddr, Option<u8>)>>,
+}
+
+/// Slots of a [`RecentFacts`] memory.
+const RECENT_FACTS: usize = 4096;
+
+impl Default for RecentFacts {
+    fn default() -> Self {
+        RecentFacts { slots: vec![None; RECENT_FACTS] }
+    }
+}
+
+impl RecentFacts {
+    /// Whether `fact` is not the fact last remembered for `ip` (and remembers it).
+    pub(crate) fn is_new(&mut self, ip: IpAddr, fact: Option<u8>) -> bool {
+        let bits = match ip {
+            IpAddr::V4(a) => u64::from(u32::from(a)),
+            IpAddr::V6(a) => {
+                let x = u128::from(a);
+                (x as u64) ^ ((x >> 64) as u64)
+            }
+        };
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % RECENT_FACTS;
+        match self.slots.get_mut(slot) {
+            Some(s) if *s == Some((ip, fact)) => false,
+            Some(s) => {
+                *s = Some((ip, fact));
+                true
+            }
+            None => true,
+        }
+    }
 }
 
 impl HostTtls {
+    /// Records what `p` shows of its sender (see [`sender_fact`]).
+    fn record_sender(&mut self, p: &Packet) {
+        if let Some(fact) = sender_fact(p)
+            && self.recent.is_new(p.src, fact)
+        {
+            self.record(p.src, fact);
+        }
+    }
+
     fn record(&mut self, ip: IpAddr, ttl: Option<u8>) {
         // One lookup either way: while there is room, the entry; once full, only a host
         // already known is updated.
         let seen = if self.map.len() < self.cap {
-            self.map.entry(ip).or_insert(None)
+            self.map.entry(ip).or_default()
         } else {
             match self.map.get_mut(&ip) {
                 Some(seen) => seen,
                 None => return,
             }
         };
-        if ttl.is_some() {
-            *seen = ttl;
+        if let Some(ttl) = ttl {
+            seen.add(ttl);
         }
     }
 }
@@ -186,7 +286,7 @@ pub(crate) struct Context<'a> {
     pub(crate) now: Timestamp,
     pub(crate) config: &'a TrackerConfig,
     /// Hosts seen sending, with their own TTL.
-    pub(crate) hosts: &'a FxHashMap<IpAddr, Option<u8>>,
+    pub(crate) hosts: &'a FxHashMap<IpAddr, OwnTtls>,
     /// Address resolution per address: (solicitations, answered).
     pub(crate) neighbors: &'a FxHashMap<IpAddr, (u32, bool)>,
 }
@@ -217,6 +317,9 @@ pub struct Tracker {
     stats: TrackerStats,
     /// A packet far ahead of the clock, waiting for the next one to confirm the jump.
     jump: Option<Timestamp>,
+    /// Packets (and, with several shards, other shards' packets) seen so far: an attempt's
+    /// place in the capture, the same in every shard.
+    seen: u64,
 }
 
 /// How far capture time may leap at one packet without a second packet confirming it.
@@ -232,9 +335,14 @@ impl Tracker {
             now: Timestamp(i64::MIN),
             next_id: 1,
             id_step: 1,
-            host_ttls: HostTtls { map: FxHashMap::default(), cap: max_flows },
+            host_ttls: HostTtls {
+                map: FxHashMap::default(),
+                cap: max_flows,
+                recent: RecentFacts::default(),
+            },
             neighbors: Neighbors { map: FxHashMap::default(), cap: max_flows },
             jump: None,
+            seen: 0,
             stats: TrackerStats::default(),
         }
     }
@@ -245,6 +353,14 @@ impl Tracker {
     pub fn numbered(mut self, first: u64, step: u64) -> Self {
         self.next_id = first.max(1);
         self.id_step = step.max(1);
+        self
+    }
+
+    /// Keeps the facts of up to `hosts` hosts (by default as many as `max_flows`). A tracker
+    /// shard tracks a share of the conversations but consults every host's facts.
+    pub fn with_host_capacity(mut self, hosts: usize) -> Self {
+        self.host_ttls.cap = hosts.max(1);
+        self.neighbors.cap = hosts.max(1);
         self
     }
 
@@ -268,6 +384,7 @@ impl Tracker {
 
     /// Processes one packet; verdicts it decides (and timers it makes run out) go to `out`.
     pub fn packet(&mut self, p: &Packet, out: &mut impl VerdictOut) {
+        self.seen += 1;
         self.capture_time(p.ts, out);
         out.tracking_packet();
         match &p.transport {
@@ -290,6 +407,10 @@ impl Tracker {
         }
         if self.now.0 != i64::MIN && ts.since(self.now) > CLOCK_JUMP {
             match self.jump {
+                // The same time again (the end of a batch repeats the last frame's): that is
+                // no other frame confirming it.
+                Some(first) if ts == first => {}
+                // Confirmed by another frame near it.
                 Some(first) if ts.since(first).0.unsigned_abs() <= CLOCK_JUMP.0.unsigned_abs() => {
                     self.jump = None;
                     self.advance(ts, out);
@@ -317,7 +438,7 @@ impl Tracker {
                 continue;
             }
             let flow = self.table.open_mut(handle);
-            out.timer_ran_out(flow.deadline());
+            out.timer_ran_out(flow.deadline(), flow.first_seen);
             let v = flow.finish(Ending::Timeout, ctx!(self));
             // A connection that went idle may still be alive (keepalives come every few
             // minutes): keep it as long again, so a keepalive is not a new attempt.
@@ -335,26 +456,30 @@ impl Tracker {
     /// The end of the input: every attempt still open gets its verdict, in first-seen order.
     pub fn finish(&mut self, out: &mut impl VerdictOut) {
         let mut open: Vec<(u64, Handle)> =
-            self.table.open_flows().map(|(handle, f)| (f.id, handle)).collect();
-        open.sort_unstable_by_key(|&(id, _)| id);
-        for (_, handle) in open {
+            self.table.open_flows().map(|(handle, f)| (f.first_seen, handle)).collect();
+        open.sort_unstable_by_key(|&(first_seen, _)| first_seen);
+        for (first_seen, handle) in open {
             let flow = self.table.open_mut(handle);
+            out.input_ended(first_seen);
             out.emit(flow.finish(Ending::EndOfCapture, ctx!(self)));
         }
         self.table.clear();
     }
 
-    /// A packet another tracker shard tracks (`--threads`), from a host whose own facts this
-    /// shard keeps: moves the clock, and records what the packet shows of its sender (up, and
-    /// the TTL of its own non-RST packets), as [`packet`](Self::packet) would have.
+    /// A packet another tracker shard tracks (`--threads`), whose sender's facts every shard
+    /// keeps: counts it, moves the clock, and records what it shows of its sender (see
+    /// [`sender_fact`]), as [`packet`](Self::packet) would have.
     pub fn sender_facts(&mut self, p: &Packet, out: &mut impl VerdictOut) {
+        self.seen += 1;
         self.capture_time(p.ts, out);
-        match &p.transport {
-            Transport::IcmpError(_) => self.host_ttls.record(p.src, None),
-            Transport::Udp(_) if is_group_address(p.dst) || is_group_address(p.src) => {}
-            Transport::Tcp(_) | Transport::Udp(_) => self.note_ttl(p),
-            Transport::Neighbor(_) => {}
-        }
+        self.host_ttls.record_sender(p);
+    }
+
+    /// A packet another tracker shard tracks, that shows nothing new of its sender: counts it
+    /// and moves the clock, so that timers run out at the same packet in every shard.
+    pub fn other_packet(&mut self, ts: Timestamp, out: &mut impl VerdictOut) {
+        self.seen += 1;
+        self.capture_time(ts, out);
     }
 
     fn conversation_packet(&mut self, p: &Packet, out: &mut impl VerdictOut) {
@@ -379,10 +504,9 @@ impl Tracker {
                     self.table.remove(handle);
                 } else {
                     self.stats.late_packets += 1;
-                    if d.late_packet(p) {
-                        self.note_ttl(p);
-                    }
+                    d.late_packet(p);
                     self.table.reschedule(handle);
+                    self.host_ttls.record_sender(p);
                     return;
                 }
             }
@@ -392,15 +516,13 @@ impl Tracker {
                     out.emit(flow.finish(Ending::Superseded, ctx!(self)));
                     self.table.remove(handle);
                 } else {
-                    let first_from_side = flow.update(p, &self.config);
+                    flow.update(p, &self.config);
                     let decided = flow.decided();
                     if let Some(ending) = decided {
                         out.emit(flow.finish(ending, ctx!(self)));
                         flow.linger_until(p.ts.add(self.config.linger));
                     }
-                    if first_from_side {
-                        self.note_ttl(p);
-                    }
+                    self.host_ttls.record_sender(p);
                     if decided.is_some() {
                         self.table.decide(handle);
                     } else {
@@ -417,10 +539,14 @@ impl Tracker {
         self.next_id = self.next_id.saturating_add(self.id_step);
         self.stats.attempts += 1;
         let mut flow = Flow::open(id, key, p);
-        self.note_ttl(p);
-        if let Some(ending) = flow.decided() {
+        flow.first_seen = self.seen;
+        let decided = flow.decided();
+        if let Some(ending) = decided {
             out.emit(flow.finish(ending, ctx!(self)));
             flow.linger_until(p.ts.add(self.config.linger));
+        }
+        self.host_ttls.record_sender(p);
+        if decided.is_some() {
             self.table.insert_decided(flow.decided_record());
         } else {
             flow.schedule(&self.config);
@@ -430,12 +556,6 @@ impl Tracker {
 
     fn vlan_key(&self, p: &Packet) -> u32 {
         if self.config.split_vlans { p.vlan } else { 0 }
-    }
-
-    fn note_ttl(&mut self, p: &Packet) {
-        let is_rst =
-            matches!(&p.transport, Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST));
-        self.host_ttls.record(p.src, (!is_rst).then_some(p.ttl));
     }
 
     fn icmp_error(&mut self, p: &Packet, e: &IcmpError, out: &mut impl VerdictOut) {
@@ -448,7 +568,7 @@ impl Tracker {
         );
         let seen = IcmpSeen::new(p, e);
         // The reporter is up; its TTL is not recorded (routers answer from other stacks).
-        self.host_ttls.record(p.src, None);
+        self.host_ttls.record_sender(p);
         match self.table.find(&key) {
             Some(handle) if handle.is_decided() => {
                 self.stats.late_packets += 1;
@@ -482,6 +602,7 @@ impl Tracker {
         self.stats.attempts += 1;
         self.stats.icmp_matched += 1;
         let mut flow = Flow::from_icmp(id, key, p, e, seen);
+        flow.first_seen = self.seen;
         out.emit(flow.finish(Ending::Icmp, ctx!(self)));
         flow.linger_until(p.ts.add(self.config.linger));
         self.table.insert_decided(flow.decided_record());
@@ -509,7 +630,7 @@ impl Tracker {
 
 /// Multicast, limited broadcast, or (IPv4) an address ending in .255, which on the /24 and
 /// wider networks most captures come from is the subnet broadcast.
-fn is_group_address(ip: IpAddr) -> bool {
+pub(crate) fn is_group_address(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => a.is_multicast() || a.is_broadcast() || a.octets()[3] == 255,
         IpAddr::V6(a) => a.is_multicast(),

@@ -13,12 +13,15 @@
 //! - **Every shard knows every host's facts.** Verdicts consult what the capture showed of the
 //!   *server* (the TTL of its own packets, to tell its RST from a path RST; whether it answered
 //!   anything, to call a silent port `filtered`), and its conversations are tracked in every
-//!   shard. So a packet showing facts of its sender also goes to every other shard, for those
-//!   facts only ([`shares_sender_facts`]; the capture thread skips copies of facts it sent
-//!   last for that host, so a long conversation is not copied packet by packet). Address
-//!   resolution (ARP, neighbour discovery) is per address and cheap: every shard gets all of it.
+//!   shard. So a packet showing a fact of its sender that is new for that host
+//!   ([`sender_fact`](super::sender_fact)) also goes to every other shard, for that fact only;
+//!   one tracker records facts the same way, so every shard keeps the facts one tracker
+//!   would, and a long conversation is not copied packet by packet. Every shard has room for
+//!   as many hosts as one tracker. Address resolution (ARP, neighbour discovery) is per
+//!   address and cheap: every shard gets all of it.
 //! - **Every shard runs on the whole capture's clock.** It is told the time of every packet of
-//!   the batch, its own or not, so its timers run out at the same packet as one tracker's.
+//!   the batch, its own or not, so its timers run out at the same packet as one tracker's,
+//!   and it counts every packet, so where an attempt began means the same in every shard.
 
 use std::net::IpAddr;
 
@@ -56,13 +59,6 @@ pub fn route(p: &Packet, shards: usize) -> Route {
 pub fn conversation_shard(a: (IpAddr, u16), b: (IpAddr, u16), shards: usize) -> usize {
     let (x, y) = (endpoint_key(a), endpoint_key(b));
     scale(mix((u128::from(x.min(y)) << 64) | u128::from(x.max(y))), shards)
-}
-
-/// Whether the facts `p` shows of its sender (up; the TTL of its own packets) must also reach
-/// the shards other than its own: always with several shards, except for address resolution,
-/// which every shard gets anyway.
-pub fn shares_sender_facts(p: &Packet, shards: usize) -> bool {
-    shards > 1 && !matches!(p.transport, Transport::Neighbor(_))
 }
 
 /// An endpoint as one well-mixed number.
@@ -231,23 +227,6 @@ mod tests {
             }
             assert!(used.iter().all(|&k| k > 1000 / n / 2), "{used:?}");
         }
-    }
-
-    #[test]
-    fn a_senders_facts_go_to_every_shard_and_address_resolution_is_routed_everywhere() {
-        for n in 2..=5 {
-            assert!(shares_sender_facts(&tcp("10.0.0.2", 40000, "198.51.100.7", 443), n));
-            assert!(shares_sender_facts(&icmp("203.0.113.1", "10.0.0.2", 1, "10.0.0.1", 2), n));
-            let arp = Packet {
-                transport: Transport::Neighbor(NeighborMessage {
-                    target: ip("10.0.0.1"),
-                    solicit: true,
-                }),
-                ..tcp("10.0.0.2", 1, "10.0.0.1", 2)
-            };
-            assert!(!shares_sender_facts(&arp, n));
-        }
-        assert!(!shares_sender_facts(&tcp("10.0.0.2", 1, "10.0.0.1", 2), 1));
     }
 
     #[test]

@@ -19,6 +19,9 @@ use crate::time::Timestamp;
 /// timer in the heap.
 pub(super) trait Tracked {
     fn key(&self) -> &FlowKey;
+    /// Where its attempt began in the capture: timers with the same deadline run out in this
+    /// order, the same with any number of tracker shards.
+    fn first_seen(&self) -> u64;
     fn deadline(&self) -> Timestamp;
     fn timer_at(&mut self) -> &mut Timestamp;
 }
@@ -156,9 +159,9 @@ impl Handle {
 /// while a flood fills the table rehashes a few times, which the flood run does not show.
 const INDEX_PRESIZED: usize = 1 << 16;
 
-/// A timer: (deadline, handle, generation). Stale entries (the conversation moved its
-/// deadline, or the slot was reused) are recognised and dropped when they surface.
-type Timer = Reverse<(i64, u32, u32)>;
+/// A timer: (deadline, first seen, handle, generation). Stale entries (the conversation moved
+/// its deadline, or the slot was reused) are recognised and dropped when they surface.
+type Timer = Reverse<(i64, u64, u32, u32)>;
 
 pub(super) struct Table {
     /// Handles, hashed by the key of the conversation they name: 4 bytes an entry instead of
@@ -288,19 +291,13 @@ impl Table {
 
     /// Starts a timer at the conversation's deadline.
     fn set_timer(&mut self, handle: Handle, generation: u32) {
-        let deadline = if handle.is_decided() {
-            self.decided.item_mut(handle.slot()).map(|d| {
-                *d.timer_at() = d.deadline();
-                d.deadline()
-            })
+        let timer = if handle.is_decided() {
+            self.decided.item_mut(handle.slot()).map(start_timer)
         } else {
-            self.open.item_mut(handle.slot()).map(|f| {
-                *f.timer_at() = f.deadline();
-                f.deadline()
-            })
+            self.open.item_mut(handle.slot()).map(start_timer)
         };
-        if let Some(deadline) = deadline {
-            self.timers.push(Reverse((deadline.0, handle.0, generation)));
+        if let Some((deadline, first_seen)) = timer {
+            self.timers.push(Reverse((deadline.0, first_seen, handle.0, generation)));
         }
     }
 
@@ -325,17 +322,17 @@ impl Table {
     pub(super) fn reschedule(&mut self, handle: Handle) {
         let slot = handle.slot();
         let moved = if handle.is_decided() {
-            self.decided.item_mut(slot).and_then(|d| earlier(d.deadline(), d.timer_at()))
+            self.decided.item_mut(slot).and_then(earlier)
         } else {
-            self.open.item_mut(slot).and_then(|f| earlier(f.deadline(), f.timer_at()))
+            self.open.item_mut(slot).and_then(earlier)
         };
-        if let Some(deadline) = moved {
+        if let Some((deadline, first_seen)) = moved {
             let generation = if handle.is_decided() {
                 self.decided.generation(slot)
             } else {
                 self.open.generation(slot)
             };
-            self.timers.push(Reverse((deadline.0, handle.0, generation)));
+            self.timers.push(Reverse((deadline.0, first_seen, handle.0, generation)));
         }
     }
 
@@ -396,7 +393,7 @@ impl Table {
     }
 
     fn pop_until(&mut self, limit: i64) -> Option<Handle> {
-        while let Some(&Reverse((deadline, h, generation))) = self.timers.peek() {
+        while let Some(&Reverse((deadline, first_seen, h, generation))) = self.timers.peek() {
             if deadline > limit {
                 return None;
             }
@@ -409,7 +406,9 @@ impl Table {
             };
             match due {
                 Some(Due::Now) => return Some(handle),
-                Some(Due::Later(at)) => self.timers.push(Reverse((at.0, h, generation))),
+                Some(Due::Later(at)) => {
+                    self.timers.push(Reverse((at.0, first_seen, h, generation)));
+                }
                 None => {}
             }
         }
@@ -441,10 +440,21 @@ fn due<T: Tracked>(s: &mut Slot<T>, generation: u32, deadline: i64) -> Option<Du
     Some(Due::Now)
 }
 
-/// If `deadline` is before the live timer `timer_at`, moves the timer there and returns it.
-fn earlier(deadline: Timestamp, timer_at: &mut Timestamp) -> Option<Timestamp> {
-    (deadline < *timer_at).then(|| {
-        *timer_at = deadline;
-        deadline
-    })
+/// Sets the item's live timer at its deadline; returns (deadline, first seen).
+fn start_timer<T: Tracked>(item: &mut T) -> (Timestamp, u64) {
+    let deadline = item.deadline();
+    *item.timer_at() = deadline;
+    (deadline, item.first_seen())
+}
+
+/// If the item's deadline is before its live timer, moves the timer there and returns
+/// (deadline, first seen).
+fn earlier<T: Tracked>(item: &mut T) -> Option<(Timestamp, u64)> {
+    let deadline = item.deadline();
+    if deadline < *item.timer_at() {
+        *item.timer_at() = deadline;
+        Some((deadline, item.first_seen()))
+    } else {
+        None
+    }
 }
