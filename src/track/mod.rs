@@ -320,6 +320,8 @@ pub struct Tracker {
     /// Packets (and, with several shards, other shards' packets) seen so far: an attempt's
     /// place in the capture, the same in every shard.
     seen: u64,
+    /// Conversations whose timers ran out together (kept for its room).
+    due: Vec<Handle>,
 }
 
 /// How far capture time may leap at one packet without a second packet confirming it.
@@ -343,6 +345,7 @@ impl Tracker {
             neighbors: Neighbors { map: FxHashMap::default(), cap: max_flows },
             jump: None,
             seen: 0,
+            due: Vec::new(),
             stats: TrackerStats::default(),
         }
     }
@@ -432,25 +435,45 @@ impl Tracker {
         if now > self.now {
             self.now = now;
         }
-        while let Some(handle) = self.table.pop_due(self.now) {
-            if handle.is_decided() {
-                self.table.remove(handle);
-                continue;
+        // Timers that run out at the same deadline go in the order their attempts began, so
+        // that the order does not depend on where they sit in the table (nor on the shard).
+        let mut due = std::mem::take(&mut self.due);
+        while let Some((first, deadline)) = self.table.pop_due(self.now) {
+            due.clear();
+            due.push(first);
+            while let Some(next) = self.table.pop_at(deadline) {
+                due.push(next);
             }
-            let flow = self.table.open_mut(handle);
-            out.timer_ran_out(flow.deadline(), flow.first_seen);
-            let v = flow.finish(Ending::Timeout, ctx!(self));
-            // A connection that went idle may still be alive (keepalives come every few
-            // minutes): keep it as long again, so a keepalive is not a new attempt.
-            let linger = if v.kind == crate::verdict::VerdictKind::Established {
-                self.config.idle_timeout.max(self.config.linger)
-            } else {
-                self.config.linger
-            };
-            out.emit(v);
-            flow.linger_until(self.now.add(linger));
-            self.table.decide(handle);
+            if due.len() > 1 {
+                due.sort_by_key(|&h| self.table.first_seen(h));
+            }
+            for &handle in &due {
+                self.timer_ran_out(handle, out);
+            }
         }
+        self.due = due;
+    }
+
+    /// A conversation's timer ran out: an open attempt gets its verdict (and lingers), a
+    /// decided one goes.
+    fn timer_ran_out(&mut self, handle: Handle, out: &mut impl VerdictOut) {
+        if handle.is_decided() {
+            self.table.remove(handle);
+            return;
+        }
+        let flow = self.table.open_mut(handle);
+        out.timer_ran_out(flow.deadline(), flow.first_seen);
+        let v = flow.finish(Ending::Timeout, ctx!(self));
+        // A connection that went idle may still be alive (keepalives come every few minutes):
+        // keep it as long again, so a keepalive is not a new attempt.
+        let linger = if v.kind == crate::verdict::VerdictKind::Established {
+            self.config.idle_timeout.max(self.config.linger)
+        } else {
+            self.config.linger
+        };
+        out.emit(v);
+        flow.linger_until(self.now.add(linger));
+        self.table.decide(handle);
     }
 
     /// The end of the input: every attempt still open gets its verdict, in first-seen order.

@@ -20,7 +20,7 @@ use crate::time::Timestamp;
 pub(super) trait Tracked {
     fn key(&self) -> &FlowKey;
     /// Where its attempt began in the capture: timers with the same deadline run out in this
-    /// order, the same with any number of tracker shards.
+    /// order, the same with any number of tracker shards (see `Tracker::advance`).
     fn first_seen(&self) -> u64;
     fn deadline(&self) -> Timestamp;
     fn timer_at(&mut self) -> &mut Timestamp;
@@ -159,9 +159,10 @@ impl Handle {
 /// while a flood fills the table rehashes a few times, which the flood run does not show.
 const INDEX_PRESIZED: usize = 1 << 16;
 
-/// A timer: (deadline, first seen, handle, generation). Stale entries (the conversation moved
-/// its deadline, or the slot was reused) are recognised and dropped when they surface.
-type Timer = Reverse<(i64, u64, u32, u32)>;
+/// A timer: (deadline, handle, generation). Stale entries (the conversation moved its
+/// deadline, or the slot was reused) are recognised and dropped when they surface. (16 bytes:
+/// a flood keeps a million; ties are ordered by the tracker, not here.)
+type Timer = Reverse<(i64, u32, u32)>;
 
 pub(super) struct Table {
     /// Handles, hashed by the key of the conversation they name: 4 bytes an entry instead of
@@ -251,6 +252,16 @@ impl Table {
         }
     }
 
+    /// Where the conversation `handle` names began (0 once decided: its timer gives no
+    /// verdict, so its order does not matter).
+    pub(super) fn first_seen(&self, handle: Handle) -> u64 {
+        if handle.is_decided() {
+            0
+        } else {
+            self.open.item(handle.slot()).map_or(0, Tracked::first_seen)
+        }
+    }
+
     /// The open attempts, in slot order.
     pub(super) fn open_flows(&self) -> impl Iterator<Item = (Handle, &Flow)> {
         self.open.iter().map(|(i, f)| (Handle::open(i), f))
@@ -296,8 +307,8 @@ impl Table {
         } else {
             self.open.item_mut(handle.slot()).map(start_timer)
         };
-        if let Some((deadline, first_seen)) = timer {
-            self.timers.push(Reverse((deadline.0, first_seen, handle.0, generation)));
+        if let Some(deadline) = timer {
+            self.timers.push(Reverse((deadline.0, handle.0, generation)));
         }
     }
 
@@ -326,13 +337,13 @@ impl Table {
         } else {
             self.open.item_mut(slot).and_then(earlier)
         };
-        if let Some((deadline, first_seen)) = moved {
+        if let Some(deadline) = moved {
             let generation = if handle.is_decided() {
                 self.decided.generation(slot)
             } else {
                 self.open.generation(slot)
             };
-            self.timers.push(Reverse((deadline.0, first_seen, handle.0, generation)));
+            self.timers.push(Reverse((deadline.0, handle.0, generation)));
         }
     }
 
@@ -381,19 +392,25 @@ impl Table {
     /// The next conversation whose deadline is at or before `now`, if any. The caller must
     /// then [`reschedule`](Self::reschedule), [`decide`](Self::decide) or
     /// [`remove`](Self::remove) it.
-    pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<Handle> {
+    pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<(Handle, Timestamp)> {
         // Strictly before `now`: a packet arriving exactly at a deadline (a resolver's retry
         // after exactly the timeout) is still in time.
         self.pop_until(now.0.saturating_sub(1))
     }
 
-    /// The conversation whose deadline comes first, whatever the time.
-    pub(super) fn pop_earliest(&mut self) -> Option<Handle> {
-        self.pop_until(i64::MAX)
+    /// Another conversation whose deadline is `deadline` (after [`pop_due`](Self::pop_due)
+    /// gave one with it: no earlier deadline is left).
+    pub(super) fn pop_at(&mut self, deadline: Timestamp) -> Option<Handle> {
+        self.pop_until(deadline.0).map(|(h, _)| h)
     }
 
-    fn pop_until(&mut self, limit: i64) -> Option<Handle> {
-        while let Some(&Reverse((deadline, first_seen, h, generation))) = self.timers.peek() {
+    /// The conversation whose deadline comes first, whatever the time.
+    pub(super) fn pop_earliest(&mut self) -> Option<Handle> {
+        self.pop_until(i64::MAX).map(|(h, _)| h)
+    }
+
+    fn pop_until(&mut self, limit: i64) -> Option<(Handle, Timestamp)> {
+        while let Some(&Reverse((deadline, h, generation))) = self.timers.peek() {
             if deadline > limit {
                 return None;
             }
@@ -405,10 +422,8 @@ impl Table {
                 self.open.slot_mut(handle.slot()).and_then(|s| due(s, generation, deadline))
             };
             match due {
-                Some(Due::Now) => return Some(handle),
-                Some(Due::Later(at)) => {
-                    self.timers.push(Reverse((at.0, first_seen, h, generation)));
-                }
+                Some(Due::Now) => return Some((handle, Timestamp(deadline))),
+                Some(Due::Later(at)) => self.timers.push(Reverse((at.0, h, generation))),
                 None => {}
             }
         }
@@ -440,21 +455,18 @@ fn due<T: Tracked>(s: &mut Slot<T>, generation: u32, deadline: i64) -> Option<Du
     Some(Due::Now)
 }
 
-/// Sets the item's live timer at its deadline; returns (deadline, first seen).
-fn start_timer<T: Tracked>(item: &mut T) -> (Timestamp, u64) {
+/// Sets the item's live timer at its deadline; returns the deadline.
+fn start_timer<T: Tracked>(item: &mut T) -> Timestamp {
     let deadline = item.deadline();
     *item.timer_at() = deadline;
-    (deadline, item.first_seen())
+    deadline
 }
 
-/// If the item's deadline is before its live timer, moves the timer there and returns
-/// (deadline, first seen).
-fn earlier<T: Tracked>(item: &mut T) -> Option<(Timestamp, u64)> {
+/// If the item's deadline is before its live timer, moves the timer there and returns it.
+fn earlier<T: Tracked>(item: &mut T) -> Option<Timestamp> {
     let deadline = item.deadline();
-    if deadline < *item.timer_at() {
+    (deadline < *item.timer_at()).then(|| {
         *item.timer_at() = deadline;
-        Some((deadline, item.first_seen()))
-    } else {
-        None
-    }
+        deadline
+    })
 }
