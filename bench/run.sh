@@ -46,6 +46,9 @@ CONNLENS=target/release/connlens
 GENCAP=target/release/examples/gencap
 # --threads exists from the sharded tracker on; older trees time the single tracker only.
 if ! "$CONNLENS" analyze --help | grep -q -- '--threads'; then THREADS=1; NO_THREADS_FLAG=1; fi
+# --timings (CPU time per thread) likewise.
+HAVE_TIMINGS=0
+if "$CONNLENS" analyze --help | grep -q -- '--timings'; then HAVE_TIMINGS=1; fi
 
 TIMEF="$OUT/.time"
 RESULTS="$OUT/results-$SIZE.txt"
@@ -90,10 +93,17 @@ connlens_runs() {
         echo "   verdicts with --threads $t:"
         python3 bench/compare.py "$OUT/$name.expected.jsonl" "$OUT/$name.verdicts.jsonl" |
             sed 's/^/     /' | head -8
+        if [ "$HAVE_TIMINGS" = 1 ]; then
+            # One more run for where the time goes: CPU time of each thread.
+            "$CONNLENS" analyze "${flag[@]}" --timings --format jsonl "$OUT/$name.pcap" \
+                2>&1 >/dev/null | sed -n "s/^connlens: timings: /connlens-t$t by thread: /p" |
+                tee -a "$OUT/.timings-$name" | sed 's/^/   /'
+        fi
     done
 }
 
-# table NAME MEAS: the results table for one capture (medians), appended to RESULTS.
+# table NAME MEAS: the results table for one capture (medians), appended to RESULTS, then
+# connlens' CPU time by thread (one run each).
 table() {
     local name=$1 meas=$2 packets
     # Packets read, from the summary line of connlens' last output on this capture.
@@ -122,6 +132,10 @@ for tool, (wall, cpu, rss) in med.items():
         "%.2f" % (c / max(cat[1], 1e-3)) if cat else "-",
         "%.2f" % (w / max(tcpdump[0], 1e-3)) if tcpdump else "-", rss / 1024))
 EOF
+    if [ -f "$OUT/.timings-$name" ]; then
+        tee -a "$RESULTS" < "$OUT/.timings-$name"
+        rm -f "$OUT/.timings-$name"
+    fi
 }
 
 # --- mix: the speed figure -------------------------------------------------------------------
