@@ -542,8 +542,7 @@ impl Tracker {
                     flow.update(p, &self.config);
                     let decided = flow.decided();
                     if let Some(ending) = decided {
-                        out.emit(flow.finish(ending, ctx!(self)));
-                        flow.linger_until(p.ts.add(self.config.linger));
+                        give_verdict(flow, ending, ctx!(self), p.ts.add(self.config.linger), out);
                     }
                     self.host_ttls.record_sender(p);
                     if decided.is_some() {
@@ -565,8 +564,7 @@ impl Tracker {
         flow.first_seen = self.seen;
         let decided = flow.decided();
         if let Some(ending) = decided {
-            out.emit(flow.finish(ending, ctx!(self)));
-            flow.linger_until(p.ts.add(self.config.linger));
+            give_verdict(&mut flow, ending, ctx!(self), p.ts.add(self.config.linger), out);
         }
         self.host_ttls.record_sender(p);
         if decided.is_some() {
@@ -603,8 +601,7 @@ impl Tracker {
                 if flow.charge_icmp(seen, q.src == flow.client.ip && q.src_port == flow.client.port)
                 {
                     self.stats.icmp_matched += 1;
-                    out.emit(flow.finish(Ending::Icmp, ctx!(self)));
-                    flow.linger_until(p.ts.add(self.config.linger));
+                    give_verdict(flow, Ending::Icmp, ctx!(self), p.ts.add(self.config.linger), out);
                     self.table.decide(handle);
                 } else {
                     self.stats.icmp_informational += 1;
@@ -626,8 +623,7 @@ impl Tracker {
         self.stats.icmp_matched += 1;
         let mut flow = Flow::from_icmp(id, key, p, e, seen);
         flow.first_seen = self.seen;
-        out.emit(flow.finish(Ending::Icmp, ctx!(self)));
-        flow.linger_until(p.ts.add(self.config.linger));
+        give_verdict(&mut flow, Ending::Icmp, ctx!(self), p.ts.add(self.config.linger), out);
         self.table.insert_decided(flow.decided_record());
     }
 
@@ -649,6 +645,19 @@ impl Tracker {
             self.table.remove(handle);
         }
     }
+}
+
+/// Gives `flow` its verdict now (`ending`) and keeps it, decided, until `until` to absorb
+/// late packets.
+fn give_verdict(
+    flow: &mut Flow,
+    ending: Ending,
+    ctx: &Context<'_>,
+    until: Timestamp,
+    out: &mut impl VerdictOut,
+) {
+    out.emit(flow.finish(ending, ctx));
+    flow.linger_until(until);
 }
 
 /// Multicast, limited broadcast, or (IPv4) an address ending in .255, which on the /24 and
