@@ -237,9 +237,6 @@ pub(super) struct Decided {
     /// TCP: the client's initial sequence number (a SYN with another one is a new attempt).
     client_isn: Option<u32>,
     tcp: bool,
-    /// A packet from each side was seen (the first from a side tells its sender's TTL).
-    client_seen: bool,
-    server_seen: bool,
 }
 
 impl Decided {
@@ -255,21 +252,12 @@ impl Decided {
     }
 
     /// A late packet: absorbed, and the conversation kept as long again as its verdict asked
-    /// for. Returns whether it is the first from its side.
-    pub(super) fn late_packet(&mut self, p: &Packet) -> bool {
+    /// for.
+    pub(super) fn late_packet(&mut self, p: &Packet) {
         if p.ts > self.last_ts {
             self.last_ts = p.ts;
         }
-        let from_client = match &p.transport {
-            Transport::Tcp(t) => p.src == self.client.ip && t.src_port == self.client.port,
-            Transport::Udp(u) => p.src == self.client.ip && u.src_port == self.client.port,
-            Transport::IcmpError(_) | Transport::Neighbor(_) => return false,
-        };
-        let seen = if from_client { &mut self.client_seen } else { &mut self.server_seen };
-        let first = !*seen;
-        *seen = true;
         self.deadline = self.deadline.max(p.ts.add(self.linger_span));
-        first
     }
 }
 
@@ -506,13 +494,12 @@ impl Flow {
         self.decided.take()
     }
 
-    /// Applies a packet of this conversation; returns whether it is the first from its side.
-    pub(super) fn update(&mut self, p: &Packet, config: &TrackerConfig) -> bool {
-        let first_from_side = self.apply(p);
+    /// Applies a packet of this conversation.
+    pub(super) fn update(&mut self, p: &Packet, config: &TrackerConfig) {
+        self.apply(p);
         if !self.emitted {
             self.schedule(config);
         }
-        first_from_side
     }
 
     /// Sets the deadline for the current state.
@@ -565,12 +552,10 @@ impl Flow {
             linger_span: self.linger_span,
             client_isn,
             tcp,
-            client_seen: self.c2s.packets > 0,
-            server_seen: self.s2c.packets > 0,
         }
     }
 
-    fn apply(&mut self, p: &Packet) -> bool {
+    fn apply(&mut self, p: &Packet) {
         if p.ts > self.last_ts {
             self.last_ts = p.ts;
         }
@@ -581,7 +566,7 @@ impl Flow {
             Transport::Udp(u) => {
                 (p.src == self.client.ip && u.src_port == self.client.port, u.payload_len)
             }
-            Transport::IcmpError(_) | Transport::Neighbor(_) => return false,
+            Transport::IcmpError(_) | Transport::Neighbor(_) => return,
         };
         let side = if from_client { &mut self.c2s } else { &mut self.s2c };
         let first_from_side = side.packets == 0;
@@ -591,7 +576,7 @@ impl Flow {
             side.ttl = Some(p.ttl);
         }
         if self.emitted {
-            return first_from_side;
+            return;
         }
         match (&mut self.state, &p.transport) {
             (State::Tcp(s), Transport::Tcp(t)) => {
@@ -628,7 +613,6 @@ impl Flow {
             }
             _ => {}
         }
-        first_from_side
     }
 
     /// Charges an ICMP error to this attempt. Returns true when it decides the verdict: a
