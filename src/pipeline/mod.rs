@@ -15,7 +15,7 @@
 //!   several shards each sub-batch also carries the time of every packet of the batch (the
 //!   shard's clock moves at each, as one tracker's would) and the position of each of its
 //!   packets, and a packet showing new facts of its sender (up, TTL) goes to every other shard
-//!   too, marked facts-only ([`crate::track::shard::shares_sender_facts`]). Every sub-batch
+//!   too, marked facts-only (see `track::sender_fact`). Every sub-batch
 //!   carries the time of the last frame read, so timers advance past skipped frames.
 //! - `shards`: each tracker thread owns a whole [`crate::track::Tracker`] (with `max_flows /
 //!   N` conversations) and sends its verdicts, in the order decided, each tagged with where it

@@ -272,7 +272,12 @@ fn track_shard(
             }
         }
         chunks.at = AFTER_BATCH;
-        if let Some(t) = sub.read_until {
+        // The time of the last frame read moves the clock when it is news: a skipped frame's.
+        // The last packet's own time again would pass for a second frame confirming a leap.
+        let last_packet = sub.clock.last().or(sub.packets.last().map(|p| &p.ts));
+        if let Some(t) = sub.read_until
+            && Some(&t) != last_packet
+        {
             tracker.capture_time(t, &mut chunks);
         }
         sub.clear();

@@ -229,7 +229,6 @@ struct Lingering {
 pub(super) struct Decided {
     key: FlowKey,
     client: Endpoint,
-    last_ts: Timestamp,
     deadline: Timestamp,
     timer_at: Timestamp,
     /// How long it lingers after its last packet.
@@ -254,9 +253,6 @@ impl Decided {
     /// A late packet: absorbed, and the conversation kept as long again as its verdict asked
     /// for.
     pub(super) fn late_packet(&mut self, p: &Packet) {
-        if p.ts > self.last_ts {
-            self.last_ts = p.ts;
-        }
         self.deadline = self.deadline.max(p.ts.add(self.linger_span));
     }
 }
@@ -528,9 +524,8 @@ impl Flow {
 
     /// After the verdict: keep the conversation until `until` to absorb late packets.
     pub(super) fn linger_until(&mut self, until: Timestamp) {
-        if !self.emitted || until > self.deadline {
-            self.linger_span = until.since(self.last_ts).max(Duration(0));
-        }
+        // (Also after a close, whose idle deadline was later: late ACKs must extend it.)
+        self.linger_span = until.since(self.last_ts).max(Duration(0));
         self.emitted = true;
         self.deadline = until;
     }
@@ -546,7 +541,6 @@ impl Flow {
         Decided {
             key: self.key,
             client: self.client,
-            last_ts: self.last_ts,
             deadline: self.deadline,
             timer_at: Timestamp(i64::MAX),
             linger_span: self.linger_span,

@@ -147,7 +147,8 @@ struct HostTtls {
 /// The distinct TTLs (by hop count) a host's own packets arrived with, in the order first
 /// seen, up to four. An address is often more than one machine — a load-balanced service, a
 /// NAT — whose backends sit at different distances: an RST is the host's when any of them
-/// matches. A set, so that what it holds does not depend on the order packets come in.
+/// matches. A set, so that (up to four hop counts) what it holds does not depend on the
+/// order packets come in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct OwnTtls {
     ttls: [u8; 4],
@@ -410,9 +411,6 @@ impl Tracker {
         }
         if self.now.0 != i64::MIN && ts.since(self.now) > CLOCK_JUMP {
             match self.jump {
-                // The same time again (the end of a batch repeats the last frame's): that is
-                // no other frame confirming it.
-                Some(first) if ts == first => {}
                 // Confirmed by another frame near it.
                 Some(first) if ts.since(first).0.unsigned_abs() <= CLOCK_JUMP.0.unsigned_abs() => {
                     self.jump = None;
@@ -490,8 +488,8 @@ impl Tracker {
     }
 
     /// A packet another tracker shard tracks (`--threads`), whose sender's facts every shard
-    /// keeps: counts it, moves the clock, and records what it shows of its sender (see
-    /// [`sender_fact`]), as [`packet`](Self::packet) would have.
+    /// keeps: counts it, moves the clock, and records what it shows of its sender (up; the
+    /// TTL of its own non-RST packets), as [`packet`](Self::packet) would have.
     pub fn sender_facts(&mut self, p: &Packet, out: &mut impl VerdictOut) {
         self.seen += 1;
         self.capture_time(p.ts, out);
@@ -636,7 +634,24 @@ impl Tracker {
                 self.table.remove(handle);
                 continue;
             }
-            let Some(handle) = self.table.pop_earliest() else { break };
+            let Some((first, deadline)) = self.table.pop_earliest() else { break };
+            // Of the conversations whose timers run out first, the one first seen goes (not
+            // the one that sits first in the table); the others keep their timers.
+            let mut ties = std::mem::take(&mut self.due);
+            ties.clear();
+            ties.push(first);
+            while let Some(next) = self.table.pop_at(deadline) {
+                ties.push(next);
+            }
+            let table = &self.table;
+            let go = ties.iter().copied().min_by_key(|&h| (table.first_seen(h), h.is_decided()));
+            for &h in &ties {
+                if Some(h) != go {
+                    self.table.rearm(h);
+                }
+            }
+            self.due = ties;
+            let Some(handle) = go else { break };
             if !handle.is_decided() {
                 self.stats.evicted += 1;
                 let flow = self.table.open_mut(handle);

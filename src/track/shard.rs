@@ -14,7 +14,7 @@
 //!   *server* (the TTL of its own packets, to tell its RST from a path RST; whether it answered
 //!   anything, to call a silent port `filtered`), and its conversations are tracked in every
 //!   shard. So a packet showing a fact of its sender that is new for that host
-//!   ([`sender_fact`](super::sender_fact)) also goes to every other shard, for that fact only;
+//!   (`sender_fact` in `track`) also goes to every other shard, for that fact only;
 //!   one tracker records facts the same way, so every shard keeps the facts one tracker
 //!   would, and a long conversation is not copied packet by packet. Every shard has room for
 //!   as many hosts as one tracker. Address resolution (ARP, neighbour discovery) is per

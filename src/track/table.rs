@@ -1,7 +1,8 @@
 //! The flow table: two slabs — attempts still open, and conversations whose verdict is out
 //! and only linger to absorb late packets (a small record each) — a hash index by
 //! [`FlowKey`] over both, and a timer heap ordered by deadline. Memory is bounded by `cap`
-//! conversations; nothing is allocated per packet once the table has grown.
+//! conversations (the heap and the lingering queue are compacted when stale entries
+//! outnumber them); nothing is allocated per packet once the table has grown.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -309,6 +310,35 @@ impl Table {
         };
         if let Some(deadline) = timer {
             self.timers.push(Reverse((deadline.0, handle.0, generation)));
+            self.compact_timers();
+        }
+    }
+
+    /// Starts the timer of a conversation taken from the heap by a pop and not handled (see
+    /// `Tracker::make_room`).
+    pub(super) fn rearm(&mut self, handle: Handle) {
+        let generation = if handle.is_decided() {
+            self.decided.generation(handle.slot())
+        } else {
+            self.open.generation(handle.slot())
+        };
+        self.set_timer(handle, generation);
+    }
+
+    /// Drops timers that can no longer run out (their conversation went, or its timer moved)
+    /// once they outnumber the conversations, so the heap stays within `2 × cap + 1024`
+    /// entries: a flood leaves a stale timer behind for each attempt decided or pushed out.
+    fn compact_timers(&mut self) {
+        if self.timers.len() > 2 * self.len + 1024 {
+            let (open, decided) = (&mut self.open, &mut self.decided);
+            self.timers.retain(|&Reverse((deadline, h, generation))| {
+                let h = Handle(h);
+                if h.is_decided() {
+                    live_timer(decided.slot_mut(h.slot()), generation, deadline)
+                } else {
+                    live_timer(open.slot_mut(h.slot()), generation, deadline)
+                }
+            });
         }
     }
 
@@ -344,6 +374,7 @@ impl Table {
                 self.open.generation(slot)
             };
             self.timers.push(Reverse((deadline.0, handle.0, generation)));
+            self.compact_timers();
         }
     }
 
@@ -404,9 +435,9 @@ impl Table {
         self.pop_until(deadline.0).map(|(h, _)| h)
     }
 
-    /// The conversation whose deadline comes first, whatever the time.
-    pub(super) fn pop_earliest(&mut self) -> Option<Handle> {
-        self.pop_until(i64::MAX).map(|(h, _)| h)
+    /// The conversation whose deadline comes first, whatever the time (and that deadline).
+    pub(super) fn pop_earliest(&mut self) -> Option<(Handle, Timestamp)> {
+        self.pop_until(i64::MAX)
     }
 
     fn pop_until(&mut self, limit: i64) -> Option<(Handle, Timestamp)> {
@@ -429,6 +460,13 @@ impl Table {
         }
         None
     }
+}
+
+/// Whether the timer (`generation`, `deadline`) is the live one of the conversation in `s`.
+fn live_timer<T: Tracked>(s: Option<&mut Slot<T>>, generation: u32, deadline: i64) -> bool {
+    s.is_some_and(|s| {
+        s.generation == generation && s.item.as_mut().is_some_and(|i| i.timer_at().0 == deadline)
+    })
 }
 
 /// What a timer that surfaced means for its slot.

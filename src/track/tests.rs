@@ -1251,3 +1251,72 @@ fn a_decided_conversation_still_absorbs_late_packets_and_notes_their_ttl() {
     assert_eq!(v[2].evidence["attempt"], 3);
     assert_eq!(v[4].client.port, 80);
 }
+
+#[test]
+fn stale_timers_do_not_pile_up_under_a_flood() {
+    // SYNs answered by RSTs at 100 000 a second through a 1 000-conversation table: each
+    // attempt leaves timers behind (its SYN timeout, its linger when pushed out); the heap
+    // stays within what the table holds.
+    let mut r = Run::with(TrackerConfig { max_flows: 1000, ..TrackerConfig::default() });
+    let mut peak = 0;
+    for i in 0..200_000u32 {
+        let t = f64::from(i) * 0.00001;
+        let c = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        r.tcp(t, &c, 40000, S, 80, SYN, i, 0, 64);
+        r.tcp(t + 0.000001, S, 80, &c, 40000, RST | ACK, 0, i.wrapping_add(1), 61);
+        r.out.clear();
+        peak = peak.max(r.tracker.timers());
+    }
+    assert!(peak <= 2 * 1000 + 1024 + 2, "{peak} timers");
+    // One 5-tuple used again and again (a new ISN each time) in a one-conversation table.
+    let mut r = Run::with(TrackerConfig { max_flows: 1, ..TrackerConfig::default() });
+    for i in 0..20_000u32 {
+        let t = f64::from(i) * 0.0001;
+        r.tcp(t, C, 40000, S, 80, SYN, i * 7, 0, 64);
+        r.tcp(t + 0.00001, S, 80, C, 40000, RST | ACK, 0, (i * 7).wrapping_add(1), 61);
+        r.out.clear();
+        assert!(r.tracker.timers() <= 2 + 1024 + 2, "{} timers", r.tracker.timers());
+    }
+}
+
+#[test]
+fn two_frames_with_the_same_far_time_confirm_the_leap() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 41001, S, 80, SYN, 1, 0, 64);
+    r.tcp(7200.0, C, 41002, S, 80, SYN, 1, 0, 64);
+    r.tcp(7200.0, C, 41003, S, 80, SYN, 1, 0, 64);
+    let v = r.finish();
+    let first = v.iter().find(|x| x.client.port == 41001).unwrap();
+    assert_eq!((first.kind, first.cause), (VerdictKind::Unanswered, "no-response"));
+}
+
+#[test]
+fn late_acks_after_a_close_extend_the_linger() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 40504, S, 80, SYN, 1000, 0, 64);
+    r.tcp(0.1, S, 80, C, 40504, SYN | ACK, 5000, 1001, 60);
+    r.tcp(0.2, C, 40504, S, 80, ACK, 1001, 5001, 64);
+    r.tcp(0.3, C, 40504, S, 80, FIN | ACK, 1001, 5001, 64);
+    r.tcp(0.4, S, 80, C, 40504, FIN | ACK, 5001, 1002, 60);
+    // Within the linger, then within the linger the first late ACK extended.
+    r.tcp(20.0, C, 40504, S, 80, ACK, 1002, 5002, 64);
+    r.tcp(45.0, C, 40504, S, 80, ACK, 1002, 5002, 64);
+    assert_eq!(r.tracker.stats().late_packets, 2);
+    let v = r.finish();
+    assert_eq!(v.len(), 1, "{:?}", v.iter().map(|x| (x.kind, x.cause)).collect::<Vec<_>>());
+    assert_eq!(v[0].kind, VerdictKind::Established);
+}
+
+#[test]
+fn a_full_table_pushes_out_the_first_seen_of_equal_deadlines() {
+    let mut r = Run::with(TrackerConfig { max_flows: 3, ..TrackerConfig::default() });
+    r.tcp(0.0, C, 1, S, 80, SYN, 1, 0, 64); // A
+    r.tcp(0.0, C, 2, S, 80, SYN, 1, 0, 64); // B
+    r.tcp(0.0, S, 80, C, 1, RST | ACK, 0, 2, 61); // A refused: its record lingers
+    r.tcp(0.0, C, 3, S, 80, SYN, 1, 0, 64); // C
+    r.tcp(0.0, C, 4, S, 80, SYN, 1, 0, 64); // D: A's record makes room
+    r.tcp(0.0, C, 5, S, 80, SYN, 1, 0, 64); // E: B, C, D have one deadline; B was first
+    let evicted: Vec<u16> =
+        r.out.iter().filter(|v| v.cause.starts_with("evicted")).map(|v| v.client.port).collect();
+    assert_eq!(evicted, vec![2], "{:?}", r.out.iter().map(|v| v.cause).collect::<Vec<_>>());
+}
