@@ -302,8 +302,6 @@ pub(super) struct Flow {
     first_packet: Origin,
     /// VLAN tags of the first packet.
     vlan: u32,
-    /// The verdict is out; the conversation lingers to absorb late packets.
-    pub(super) emitted: bool,
     /// When the flow's timer should run out.
     deadline: Timestamp,
     /// The deadline of the flow's live timer in the table's heap.
@@ -403,7 +401,6 @@ impl Flow {
             last_ts: p.ts,
             first_packet: p.origin,
             vlan: p.vlan,
-            emitted: false,
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
             linger_span: Duration(0),
@@ -460,7 +457,7 @@ impl Flow {
         if !is_syn_only(t) {
             return false;
         }
-        if self.midstream && !self.emitted {
+        if self.midstream {
             // A SYN-ACK captured just before its SYN: the SYN joins the conversation.
             let from_client = p.src == self.client.ip && t.src_port == self.client.port;
             if from_client
@@ -480,8 +477,9 @@ impl Flow {
             }
         } else {
             // A SYN from the other side: simultaneous open while the attempt is young, a new
-            // attempt in the other direction once this one is over.
-            self.emitted || s.server_isn.is_some_and(|isn| isn != t.seq) || s.syn_ack.is_some()
+            // attempt in the other direction once it has an answer (once it is over, the
+            // `Decided` record answers).
+            s.server_isn.is_some_and(|isn| isn != t.seq) || s.syn_ack.is_some()
         }
     }
 
@@ -493,9 +491,7 @@ impl Flow {
     /// Applies a packet of this conversation.
     pub(super) fn update(&mut self, p: &Packet, config: &TrackerConfig) {
         self.apply(p);
-        if !self.emitted {
-            self.schedule(config);
-        }
+        self.schedule(config);
     }
 
     /// Sets the deadline for the current state.
@@ -526,7 +522,6 @@ impl Flow {
     pub(super) fn linger_until(&mut self, until: Timestamp) {
         // (Also after a close, whose idle deadline was later: late ACKs must extend it.)
         self.linger_span = until.since(self.last_ts).max(Duration(0));
-        self.emitted = true;
         self.deadline = until;
     }
 
@@ -568,9 +563,6 @@ impl Flow {
         side.bytes += payload_len as u64;
         if first_from_side {
             side.ttl = Some(p.ttl);
-        }
-        if self.emitted {
-            return;
         }
         match (&mut self.state, &p.transport) {
             (State::Tcp(s), Transport::Tcp(t)) => {
@@ -660,7 +652,6 @@ impl Flow {
     fn verdict(&mut self, ending: Ending, ctx: &Context<'_>) -> Verdict {
         let (now, config) = (ctx.now, ctx.config);
         let server_seen = ServerSeen::of(self.server.ip, ctx);
-        self.emitted = true;
         let mut ev = Evidence::new();
         ev.insert("attempt", self.id);
         ev.insert("client_packets", self.c2s.packets);
