@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::decode::Proto;
 use crate::flow::Endpoint;
 use crate::time::{Duration, Timestamp};
-use crate::verdict::{Verdict, VerdictKind};
+use crate::verdict::{Cause, Verdict, VerdictKind};
 
 /// Most keys each pattern watches at once.
 const MAX_KEYS: usize = 100_000;
@@ -74,12 +74,12 @@ struct Window {
     attempts: u64,
     peers: FxHashSet<(IpAddr, u16)>,
     /// Attempts by cause, in first-seen order (a handful of causes: a scan beats hashing).
-    causes: Vec<(&'static str, u64)>,
+    causes: Vec<(Cause, u64)>,
     reported: bool,
 }
 
 impl Window {
-    fn note(&mut self, ts: Timestamp, window: Duration, peer: (IpAddr, u16), cause: &'static str) {
+    fn note(&mut self, ts: Timestamp, window: Duration, peer: (IpAddr, u16), cause: Cause) {
         if self.attempts == 0 || ts.since(self.start) > window {
             *self = Window { start: ts, ..Window::default() };
         } else if ts < self.start {
@@ -91,18 +91,16 @@ impl Window {
         if self.peers.len() < MAX_PEERS {
             self.peers.insert(peer);
         }
-        // Causes are static words: the same pointer is the same word (and a different pointer
-        // may still be the same word).
-        match self.causes.iter_mut().find(|(c, _)| std::ptr::eq(*c, cause) || *c == cause) {
+        match self.causes.iter_mut().find(|(c, _)| *c == cause) {
             Some((_, n)) => *n += 1,
             None => self.causes.push((cause, 1)),
         }
     }
 
     fn causes_json(&self) -> Value {
-        let mut c: Vec<_> = self.causes.iter().map(|(k, n)| (k, n)).collect();
+        let mut c: Vec<_> = self.causes.iter().map(|(k, n)| (k.word(), *n)).collect();
         c.sort();
-        Value::Object(c.into_iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect())
+        Value::Object(c.into_iter().map(|(k, n)| (k.to_string(), json!(n))).collect())
     }
 }
 
@@ -144,18 +142,19 @@ impl IncidentDetector {
         let mut new = Vec::new();
         let w = self.config.window;
         let service = (v.proto, v.server);
+        // An unanswered DNS query reached nobody, whether or not the capture ended first.
         let reached_server = matches!(
-            v.kind,
+            v.kind(),
             VerdictKind::Established
                 | VerdictKind::Answered
                 | VerdictKind::Rejected
                 | VerdictKind::Mismatch
                 | VerdictKind::DnsFailure
-        ) && v.cause != "no-response";
+        ) && !matches!(v.cause, Cause::DnsNoResponse | Cause::DnsCaptureEnded);
 
         // A scan: one client failing on many distinct targets.
         if matches!(
-            v.kind,
+            v.kind(),
             VerdictKind::Refused | VerdictKind::Unanswered | VerdictKind::Unreachable
         ) && let Some(win) = watch(&mut self.scans, v.client.ip)
         {
@@ -189,9 +188,8 @@ impl IncidentDetector {
         }
 
         // A service down: many clients refused (or port-unreachable) by one server:port.
-        let refused_here = v.kind == VerdictKind::Refused
-            || (v.kind == VerdictKind::Unreachable && v.cause == "port-unreachable");
-        if reached_server && v.kind == VerdictKind::Established {
+        let refused_here = v.kind() == VerdictKind::Refused || v.cause == Cause::PortUnreachable;
+        if reached_server && v.kind() == VerdictKind::Established {
             self.accepted.insert(service);
         }
         if refused_here && let Some(win) = watch(&mut self.services, service) {
@@ -222,11 +220,13 @@ impl IncidentDetector {
 
         // A host down: attempts to one host keep failing with silence or host-unreachable.
         let host_silent = matches!(
-            (v.kind, v.cause),
-            (VerdictKind::Unanswered, "no-response" | "host-down")
-                | (VerdictKind::Unreachable, "host-unreachable" | "address-unreachable")
+            v.cause,
+            Cause::NoResponse
+                | Cause::HostDown
+                | Cause::HostUnreachable
+                | Cause::AddressUnreachable
         );
-        if reached_server || v.kind == VerdictKind::Refused {
+        if reached_server || v.kind() == VerdictKind::Refused {
             if let Some(win) = self.hosts.get_mut(&v.server.ip) {
                 // The host answered: a new window must start over.
                 *win = Window::default();
@@ -256,10 +256,13 @@ impl IncidentDetector {
 
         // Overload: attempts at one service showing it cannot keep up.
         let overloaded = matches!(
-            (v.kind, v.cause),
-            (VerdictKind::Established, "slow-accept" | "syn-ack-retransmitted" | "zero-window")
-                | (VerdictKind::Rejected, "http-overloaded" | "reset-before-request")
-        ) || (v.kind == VerdictKind::Unanswered
+            v.cause,
+            Cause::SlowAccept
+                | Cause::SynAckRetransmitted
+                | Cause::ZeroWindow
+                | Cause::HttpOverloaded
+                | Cause::ResetBeforeRequest
+        ) || (v.kind() == VerdictKind::Unanswered
             && self.accepted.contains(&service));
         if overloaded && let Some(win) = watch(&mut self.overloads, service) {
             win.note(v.ts, w, (v.client.ip, 0), v.cause);
@@ -310,6 +313,7 @@ mod tests {
         kind: VerdictKind,
         cause: &'static str,
     ) -> Verdict {
+        let cause = Cause::parse(kind, cause).expect("a cause of that verdict");
         Verdict {
             id: 0,
             ts: Timestamp::from_secs_f64(ts),
@@ -319,11 +323,9 @@ mod tests {
             vlan: 0,
             client: Endpoint::new(client.parse().unwrap(), cport),
             server: Endpoint::new(server.parse().unwrap(), port),
-            kind,
             cause,
             evidence: crate::verdict::Evidence::new(),
             hint: crate::verdict::Hint::new(
-                kind,
                 cause,
                 Endpoint::new(client.parse().unwrap(), cport),
                 Endpoint::new(server.parse().unwrap(), port),

@@ -255,7 +255,7 @@ fn by_flow(vs: &[Verdict]) -> BTreeMap<String, Vec<(VerdictKind, &'static str, &
     let mut m: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for v in vs {
         let k: Key = (v.proto, v.client, v.server);
-        m.entry(format!("{k:?}")).or_default().push((v.kind, v.cause, v.conn_state));
+        m.entry(format!("{k:?}")).or_default().push((v.kind(), v.cause.word(), v.conn_state));
     }
     m
 }
@@ -323,7 +323,7 @@ proptest! {
             let before = out.len();
             t.advance(p.ts, &mut out);
             for v in &out[before..] {
-                if v.kind == VerdictKind::Unanswered {
+                if v.kind() == VerdictKind::Unanswered {
                     prop_assert!(!syn_ack_among(&packets, v), "{:?}", v);
                 }
             }
@@ -332,7 +332,7 @@ proptest! {
             t.packet(&p, &mut out);
             prop_assert!(t.flows() <= max_flows);
             for v in &out[before..] {
-                if v.kind == VerdictKind::Unanswered {
+                if v.kind() == VerdictKind::Unanswered {
                     prop_assert!(!syn_ack_among(&packets, v), "{:?}", v);
                 }
             }
@@ -340,7 +340,7 @@ proptest! {
         let before = out.len();
         t.finish(&mut out);
         for v in &out[before..] {
-            if v.kind == VerdictKind::Unanswered {
+            if v.kind() == VerdictKind::Unanswered {
                 prop_assert!(!syn_ack_among(&packets, v), "{:?}", v);
             }
         }

@@ -108,7 +108,7 @@ fn check(packets: &[Packet], new: &[Verdict], decided_by: u64) {
     for v in new {
         // A conversation of an endpoint with itself (a self-connect) has no server side to
         // tell apart: every packet looks like the client's. Left out of this check.
-        if v.kind == VerdictKind::Unanswered && v.proto == Proto::Tcp && v.client != v.server {
+        if v.kind() == VerdictKind::Unanswered && v.proto == Proto::Tcp && v.client != v.server {
             assert!(
                 !syn_ack_seen(packets, v, decided_by),
                 "unanswered although a SYN-ACK was seen: {v:#?}"

@@ -55,7 +55,7 @@ impl<W: Write> Sink for CsvSink<W> {
             v.client.port,
             v.server.ip,
             v.server.port,
-            v.kind.as_str(),
+            v.kind().as_str(),
             v.cause,
             cell(&v.hint.to_string()),
             v.conn_state,

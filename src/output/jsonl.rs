@@ -45,9 +45,9 @@ pub fn write_flow_line(line: &mut Vec<u8>, v: &Verdict, inputs: &Inputs) -> io::
     line.extend_from_slice(b"\",\"server_port\":");
     json::write_u64(line, u64::from(v.server.port));
     line.extend_from_slice(b",\"verdict\":\"");
-    line.extend_from_slice(v.kind.as_str().as_bytes());
+    line.extend_from_slice(v.kind().as_str().as_bytes());
     line.extend_from_slice(b"\",\"cause\":\"");
-    line.extend_from_slice(v.cause.as_bytes());
+    line.extend_from_slice(v.cause.word().as_bytes());
     line.extend_from_slice(b"\",\"evidence\":");
     v.evidence.write_json(line);
     line.extend_from_slice(b",\"hint\":\"");

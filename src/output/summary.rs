@@ -14,7 +14,7 @@ use crate::flow::Endpoint;
 use crate::incident::Incident;
 use crate::time::Timestamp;
 use crate::track::TrackerStats;
-use crate::verdict::{Verdict, VerdictKind};
+use crate::verdict::{Cause, Verdict, VerdictKind};
 
 /// How many distinct services and clients the ranking tables keep; past it, failures of new
 /// ones are counted under "others" so that a scan of millions of hosts cannot grow memory.
@@ -68,22 +68,20 @@ impl RunStats {
 
 /// Counts by cause, in first-seen order (a handful of causes: a scan beats a map lookup).
 #[derive(Clone, Debug, Default)]
-struct CauseCounts(Vec<(&'static str, u64)>);
+struct CauseCounts(Vec<(Cause, u64)>);
 
 impl CauseCounts {
     #[inline]
-    fn bump(&mut self, cause: &'static str) {
-        // Causes are static words: the same pointer is the same word (and a different pointer
-        // may still be the same word).
-        match self.0.iter_mut().find(|(c, _)| std::ptr::eq(*c, cause) || *c == cause) {
+    fn bump(&mut self, cause: Cause) {
+        match self.0.iter_mut().find(|(c, _)| *c == cause) {
             Some((_, n)) => *n += 1,
             None => self.0.push((cause, 1)),
         }
     }
 
-    /// The counts by cause in cause order.
+    /// The counts by cause word, in word order.
     fn sorted(&self) -> BTreeMap<&'static str, u64> {
-        self.0.iter().copied().collect()
+        self.0.iter().map(|&(c, n)| (c.word(), n)).collect()
     }
 }
 
@@ -114,10 +112,10 @@ impl Summary {
     /// Counts one verdict.
     pub fn observe(&mut self, v: &Verdict) {
         self.attempts += 1;
-        if let Some(c) = self.by_verdict.get_mut(v.kind as usize) {
+        if let Some(c) = self.by_verdict.get_mut(v.kind() as usize) {
             c.bump(v.cause);
         }
-        if !v.kind.is_failure() {
+        if !v.kind().is_failure() {
             return;
         }
         let key = (v.proto, v.server);

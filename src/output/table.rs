@@ -60,7 +60,7 @@ fn num(v: &Verdict, key: &str) -> Option<String> {
 /// A few words of evidence for the table; the JSON output has all of it.
 fn detail(v: &Verdict) -> String {
     let e = |k: &str| num(v, k).unwrap_or_else(|| "?".into());
-    match v.kind {
+    match v.kind() {
         VerdictKind::Refused => match num(v, "host_ttl") {
             Some(h) => {
                 format!("RST pkt {} ttl {} (host's own ttl {h})", e("rst_packet"), e("rst_ttl"))
@@ -136,11 +136,11 @@ impl<W: Write> Sink for TableSink<W> {
             v.proto.as_str(),
             v.client.to_string(),
             v.server.to_string(),
-            v.kind.as_str(),
+            v.kind().as_str(),
             v.cause,
             printable(&detail(v))
         )?;
-        if v.kind.is_failure() {
+        if v.kind().is_failure() {
             writeln!(self.out, "{:>29} {}", "hint:", printable(&v.hint.to_string()))?;
         }
         if self.flush_each {

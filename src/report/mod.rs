@@ -599,7 +599,7 @@ impl ReportBuilder {
             .causes
             .into_iter()
             .map(|((kind, cause), count)| {
-                let (meaning, check) = causes::explain(kind.as_str(), &cause);
+                let (meaning, check) = causes::explain(kind, &cause);
                 CauseRow { verdict: kind.as_str(), cause, count, meaning, check }
             })
             .collect();
@@ -675,8 +675,8 @@ impl Sink for ReportBuilder {
             client_port: v.client.port,
             server: v.server.ip,
             server_port: v.server.port,
-            kind: v.kind,
-            cause: v.cause,
+            kind: v.kind(),
+            cause: v.cause.word(),
             capture: inputs.name(v.first_packet.file),
             first_packet: Some(v.first_packet.number),
             evidence: &brief_of,

@@ -14,9 +14,7 @@ use crate::decode::{
 };
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
-use crate::verdict::{
-    Evidence, Fact, Hint, Verdict, VerdictKind, icmp4_unreachable_cause, icmp6_unreachable_cause,
-};
+use crate::verdict::{Cause, Evidence, Fact, Hint, Verdict};
 
 /// How many SYN times and packet numbers an attempt keeps for its evidence.
 const SYN_KEPT: usize = 8;
@@ -679,7 +677,7 @@ impl Flow {
             ev.insert("other_icmp_first", icmp_json(i, self.server.ip));
         }
 
-        let (kind, cause) = if let Some(icmp) = self.icmp.as_deref() {
+        let cause = if let Some(icmp) = self.icmp.as_deref() {
             icmp_evidence(&mut ev, icmp, self.server.ip);
             icmp_verdict(icmp)
         } else {
@@ -687,7 +685,7 @@ impl Flow {
                 State::Tcp(s) => s.classify(self, ending, ctx, &mut ev),
                 State::Udp(u) => self.classify_udp(u, ending, now, config, server_seen, &mut ev),
                 // Never: a verdict is given once, and its state freed only then.
-                State::Decided(_) => (VerdictKind::Partial, "midstream"),
+                State::Decided(_) => Cause::Midstream,
             }
         };
         if let State::Tcp(s) = &self.state {
@@ -702,10 +700,9 @@ impl Flow {
             vlan: self.vlan,
             client: self.client,
             server: self.server,
-            kind,
             cause,
             evidence: ev,
-            hint: Hint::new(kind, cause, self.client, self.server),
+            hint: Hint::new(cause, self.client, self.server),
             conn_state: match &self.state {
                 State::Tcp(s) => s.conn_state(self),
                 State::Udp(u) if self.midstream => "SHR",
@@ -725,18 +722,19 @@ impl Flow {
         config: &TrackerConfig,
         server: ServerSeen,
         ev: &mut Evidence,
-    ) -> (VerdictKind, &'static str) {
+    ) -> Cause {
         if self.midstream {
-            return (VerdictKind::Partial, "midstream");
+            return Cause::Midstream;
         }
         if let Some(d) = &u.dns {
             // The query that tells the story: the first answered with an error, else the first
             // never answered, else the first.
-            let failed = d.queries.iter().find(|q| {
-                q.reply.is_some_and(|(h, _)| payload::dns_failure_cause(h.rcode).is_some())
+            let failed = d.queries.iter().find_map(|q| {
+                let (h, _) = q.reply?;
+                Cause::dns_rcode(h.rcode).map(|cause| (q, cause))
             });
             let open = d.queries.iter().find(|q| q.reply.is_none());
-            if let Some(q) = failed.or(open).or(d.queries.first()) {
+            if let Some(q) = failed.map(|(q, _)| q).or(open).or(d.queries.first()) {
                 let (name, qtype) =
                     payload::dns_question(q.question.as_slice()).unwrap_or(("?".into(), 0));
                 ev.insert("dns_query", name);
@@ -751,26 +749,24 @@ impl Flow {
             ev.insert("dns_queries", d.queries.len());
             let answered = d.queries.iter().filter(|q| q.reply.is_some()).count();
             ev.insert("dns_answered", answered);
-            if let Some((h, _)) = failed.and_then(|q| q.reply) {
-                return (
-                    VerdictKind::DnsFailure,
-                    payload::dns_failure_cause(h.rcode).unwrap_or("error"),
-                );
+            if let Some((_, cause)) = failed {
+                return cause;
             }
             if open.is_some() {
                 // A query nobody answered: name resolution failed (or the capture ended first).
-                let (_, cause) =
+                let cause =
                     unanswered(ev, ending, now, u.last_request_ts, config, "request", server);
-                return (
-                    VerdictKind::DnsFailure,
-                    if cause == "capture-ended" { cause } else { "no-response" },
-                );
+                return if cause == Cause::CaptureEnded {
+                    Cause::DnsCaptureEnded
+                } else {
+                    Cause::DnsNoResponse
+                };
             }
         }
         if let Some((ts, origin)) = u.first_reply {
             ev.insert("reply_packet", origin.number);
             ev.insert("reply_after", secs(ts, self.first_ts));
-            return (VerdictKind::Answered, "reply-seen");
+            return Cause::ReplySeen;
         }
         unanswered(ev, ending, now, u.last_request_ts, config, "request", server)
     }
@@ -809,31 +805,30 @@ fn unanswered(
     config: &TrackerConfig,
     what: &str,
     server: ServerSeen,
-) -> (VerdictKind, &'static str) {
+) -> Cause {
     // At a timeout, say how long the attempt was given (not when a later, unrelated packet
     // happened to move the clock), so a verdict does not depend on other flows' timing.
     let waited = if ending == Ending::Timeout { config.syn_timeout } else { now.since(last_try) };
     let key = if what == "syn" { "waited_after_last_syn" } else { "waited_after_last_request" };
     ev.insert(key, round_ms(waited.as_secs_f64()));
     ev.insert("timeout", config.syn_timeout.as_secs_f64());
-    let cause = match ending {
+    match ending {
         Ending::EndOfCapture if waited < config.syn_timeout => {
             ev.insert("capture_ended_before_timeout", true);
-            "capture-ended"
+            Cause::CaptureEnded
         }
-        Ending::Evicted => "evicted-before-timeout",
-        Ending::Superseded => "superseded",
+        Ending::Evicted => Cause::EvictedBeforeTimeout,
+        Ending::Superseded => Cause::Superseded,
         // The host answered other traffic in the capture: this port's silence is a filter.
-        _ if server == ServerSeen::Alive => "filtered",
+        _ if server == ServerSeen::Alive => Cause::Filtered,
         _ => match server {
             ServerSeen::Unresolved(n) => {
                 ev.insert("neighbor_solicitations", n);
-                "host-down"
+                Cause::HostDown
             }
-            _ => "no-response",
+            _ => Cause::NoResponse,
         },
-    };
-    (VerdictKind::Unanswered, cause)
+    }
 }
 
 impl TcpState {
@@ -1033,12 +1028,7 @@ impl TcpState {
 
     /// An established conversation: did the application turn the client away, do the two
     /// sides speak different protocols, did the server show overload — else how it ended.
-    fn classify_established(
-        &self,
-        flow: &Flow,
-        ending: Ending,
-        ev: &mut Evidence,
-    ) -> (VerdictKind, &'static str) {
+    fn classify_established(&self, flow: &Flow, ending: Ending, ev: &mut Evidence) -> Cause {
         if let Some((_, o)) = self.fin_client {
             ev.insert("client_fin_packet", o.number);
         }
@@ -1048,17 +1038,17 @@ impl TcpState {
         let server_rst = self.rst.filter(|r| !r.from_client);
         let ended = if let Some(r) = &self.rst {
             ev.insert("rst_packet", r.origin.number);
-            if r.from_client { "reset-by-client" } else { "reset-by-server" }
+            if r.from_client { Cause::ResetByClient } else { Cause::ResetByServer }
         } else {
             match ending {
-                Ending::Fin => "closed",
-                Ending::Timeout => "idle",
-                Ending::Evicted => "evicted",
-                Ending::Superseded => "port-reused",
-                _ => "still-open",
+                Ending::Fin => Cause::Closed,
+                Ending::Timeout => Cause::Idle,
+                Ending::Evicted => Cause::Evicted,
+                Ending::Superseded => Cause::PortReused,
+                _ => Cause::StillOpen,
             }
         };
-        ev.insert("ended", ended);
+        ev.insert("ended", ended.word());
 
         let client_kind = self.client_first.as_deref().map(|(p, o)| {
             ev.insert("client_first_packet", o.number);
@@ -1076,13 +1066,13 @@ impl TcpState {
             (Some(FirstBytes::TlsClientHello), Some(k))
                 if !matches!(k, FirstBytes::TlsAlert { .. } | FirstBytes::TlsRecord) =>
             {
-                return (VerdictKind::Mismatch, "tls-to-plaintext");
+                return Cause::TlsToPlaintext;
             }
             (Some(FirstBytes::Text), Some(FirstBytes::TlsAlert { .. } | FirstBytes::TlsRecord)) => {
-                return (VerdictKind::Mismatch, "plaintext-to-tls");
+                return Cause::PlaintextToTls;
             }
             (Some(FirstBytes::TlsClientHello), None) if server_closed => {
-                return (VerdictKind::Mismatch, "tls-hello-closed");
+                return Cause::TlsHelloClosed;
             }
             _ => {}
         }
@@ -1099,17 +1089,16 @@ impl TcpState {
                 Some((h, _)) => {
                     ev.insert("dns_rcode", payload::dns_rcode_name(h.rcode));
                     ev.insert("dns_answers", h.answers);
-                    if let Some(cause) = payload::dns_failure_cause(h.rcode) {
-                        return (VerdictKind::DnsFailure, cause);
+                    if let Some(cause) = Cause::dns_rcode(h.rcode) {
+                        return cause;
                     }
                 }
                 None if flow.s2c.bytes == 0 => {
-                    let cause = if ending == Ending::EndOfCapture {
-                        "capture-ended"
+                    return if ending == Ending::EndOfCapture {
+                        Cause::DnsCaptureEnded
                     } else {
-                        "no-response"
+                        Cause::DnsNoResponse
                     };
-                    return (VerdictKind::DnsFailure, cause);
                 }
                 None => {}
             }
@@ -1118,18 +1107,17 @@ impl TcpState {
             Some(FirstBytes::TlsAlert { level: 2, description }) => {
                 ev.insert("tls_alert", payload::tls_alert_name(description));
                 ev.insert("tls_alert_code", description);
-                return (VerdictKind::Rejected, "tls-alert");
+                return Cause::TlsAlert;
             }
             Some(FirstBytes::HttpResponse { status }) if status >= 400 => {
                 ev.insert("http_status", status);
-                let cause = match status {
-                    401 | 407 => "http-auth-required",
-                    403 => "http-forbidden",
-                    429 | 503 => "http-overloaded",
-                    400..=499 => "http-client-error",
-                    _ => "http-server-error",
+                return match status {
+                    401 | 407 => Cause::HttpAuthRequired,
+                    403 => Cause::HttpForbidden,
+                    429 | 503 => Cause::HttpOverloaded,
+                    400..=499 => Cause::HttpClientError,
+                    _ => Cause::HttpServerError,
                 };
-                return (VerdictKind::Rejected, cause);
             }
             _ => {}
         }
@@ -1144,26 +1132,25 @@ impl TcpState {
                 _ => false,
             };
         if flow.s2c.bytes == 0 && server_closed && (flow.c2s.bytes > 0 || server_closed_first) {
-            let cause = match (server_rst.is_some(), flow.c2s.bytes > 0) {
-                (true, true) => "reset-after-request",
-                (true, false) => "reset-before-request",
-                (false, true) => "closed-after-request",
-                (false, false) => "closed-before-request",
+            return match (server_rst.is_some(), flow.c2s.bytes > 0) {
+                (true, true) => Cause::ResetAfterRequest,
+                (true, false) => Cause::ResetBeforeRequest,
+                (false, true) => Cause::ClosedAfterRequest,
+                (false, false) => Cause::ClosedBeforeRequest,
             };
-            return (VerdictKind::Rejected, cause);
         }
         if self.syns_before_answer > 1 {
-            return (VerdictKind::Established, "slow-accept");
+            return Cause::SlowAccept;
         }
         if self.syn_ack_after_ack > 0 {
             ev.insert("syn_acks_after_ack", self.syn_ack_after_ack);
-            return (VerdictKind::Established, "syn-ack-retransmitted");
+            return Cause::SynAckRetransmitted;
         }
         if let Some(o) = self.zero_window {
             ev.insert("zero_window_packet", o.number);
-            return (VerdictKind::Established, "zero-window");
+            return Cause::ZeroWindow;
         }
-        (VerdictKind::Established, ended)
+        ended
     }
 
     /// Zeek's `conn_state` for this conversation (scripts/base/protocols/conn/main.zeek).
@@ -1203,13 +1190,7 @@ impl TcpState {
         }
     }
 
-    fn classify(
-        &self,
-        flow: &Flow,
-        ending: Ending,
-        ctx: &Context<'_>,
-        ev: &mut Evidence,
-    ) -> (VerdictKind, &'static str) {
+    fn classify(&self, flow: &Flow, ending: Ending, ctx: &Context<'_>, ev: &mut Evidence) -> Cause {
         let (now, config, host_ttls) = (ctx.now, ctx.config, ctx.hosts);
         let server = ServerSeen::of(flow.server.ip, ctx);
         if let Some((ts, origin)) = self.established {
@@ -1222,40 +1203,39 @@ impl TcpState {
                 ev.insert("rst_packet", r.origin.number);
                 ev.insert("rst_from", if r.from_client { "client" } else { "server" });
             }
-            return (VerdictKind::Partial, "midstream");
+            return Cause::Midstream;
         }
         if let Some(r) = &self.rst {
             ev.insert("rst_packet", r.origin.number);
             ev.insert("rst_after", secs(r.ts, flow.first_ts));
             if !r.from_client && r.acknowledges_syn && !self.client_syn_acked {
-                return (VerdictKind::Refused, refusal_cause(r, flow.server.ip, host_ttls, ev));
+                return refusal_cause(r, flow.server.ip, host_ttls, ev);
             }
             if self.client_syn_acked {
-                let cause = if r.from_client {
-                    "client-aborted-handshake"
+                return if r.from_client {
+                    Cause::ClientAbortedHandshake
                 } else {
-                    "server-reset-handshake"
+                    Cause::ServerResetHandshake
                 };
-                return (VerdictKind::Partial, cause);
             }
             // A SYN-ACK that does not acknowledge the SYN is still an answer: the client's RST
             // answered it (RFC 9293 §3.10.7.3), so the attempt was not unanswered.
             if r.from_client && self.syn_ack.is_some() {
-                return (VerdictKind::Partial, "client-aborted-handshake");
+                return Cause::ClientAbortedHandshake;
             }
             if r.from_client && !self.server_spoke {
-                return (VerdictKind::Unanswered, "client-aborted");
+                return Cause::ClientAborted;
             }
         }
         if self.client_syn_acked {
-            return (VerdictKind::Partial, "handshake-incomplete");
+            return Cause::HandshakeIncomplete;
         }
         if self.server_spoke {
-            return (VerdictKind::Partial, "syn-ack-not-captured");
+            return Cause::SynAckNotCaptured;
         }
         if self.client_went_on {
             // Never "unanswered": the client behaved as if answered.
-            return (VerdictKind::Partial, "server-side-not-captured");
+            return Cause::ServerSideNotCaptured;
         }
         unanswered(ev, ending, now, self.last_syn_ts, config, "syn", server)
     }
@@ -1268,7 +1248,7 @@ fn refusal_cause(
     host: IpAddr,
     host_ttls: &FxHashMap<IpAddr, super::OwnTtls>,
     ev: &mut Evidence,
-) -> &'static str {
+) -> Cause {
     ev.insert("rst_ttl", r.ttl);
     ev.insert("rst_hops", hops(r.ttl));
     if host.is_ipv4() {
@@ -1278,21 +1258,21 @@ fn refusal_cause(
         Some(own) => {
             ev.insert("host_ttl", own);
             ev.insert("host_hops", hops(own));
-            if hops(own) == hops(r.ttl) { "host-reset" } else { "path-reset" }
+            if hops(own) == hops(r.ttl) { Cause::HostReset } else { Cause::PathReset }
         }
         None => {
             ev.insert("host_ttl", Fact::Null);
             ev.insert("host_hops", Fact::Null);
-            "reset"
+            Cause::Reset
         }
     }
 }
 
-fn icmp_verdict(i: &IcmpSeen) -> (VerdictKind, &'static str) {
+fn icmp_verdict(i: &IcmpSeen) -> Cause {
     match i.kind {
-        IcmpErrorKind::TimeExceeded => (VerdictKind::TimeExceeded, "ttl-exceeded"),
-        _ if i.v6 => (VerdictKind::Unreachable, icmp6_unreachable_cause(i.code)),
-        _ => (VerdictKind::Unreachable, icmp4_unreachable_cause(i.code)),
+        IcmpErrorKind::TimeExceeded => Cause::TtlExceeded,
+        _ if i.v6 => Cause::icmp6_unreachable(i.code),
+        _ => Cause::icmp4_unreachable(i.code),
     }
 }
 

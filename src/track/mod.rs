@@ -464,7 +464,7 @@ impl Tracker {
         let v = flow.finish(Ending::Timeout, ctx!(self));
         // A connection that went idle may still be alive (keepalives come every few minutes):
         // keep it as long again, so a keepalive is not a new attempt.
-        let linger = if v.kind == crate::verdict::VerdictKind::Established {
+        let linger = if v.kind() == crate::verdict::VerdictKind::Established {
             self.config.idle_timeout.max(self.config.linger)
         } else {
             self.config.linger

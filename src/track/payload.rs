@@ -195,18 +195,6 @@ pub(crate) fn dns_type_name(t: u16) -> String {
     }
 }
 
-/// The cause word for a DNS response code that means the name was not resolved.
-pub(crate) fn dns_failure_cause(rcode: u8) -> Option<&'static str> {
-    match rcode {
-        1 => Some("formerr"),
-        2 => Some("servfail"),
-        3 => Some("nxdomain"),
-        4 => Some("notimp"),
-        5 => Some("refused"),
-        _ => None,
-    }
-}
-
 /// The RFC 1035/6895 name of a response code.
 pub(crate) fn dns_rcode_name(rcode: u8) -> &'static str {
     match rcode {
@@ -260,7 +248,10 @@ mod tests {
         let h = dns_header(&m).unwrap();
         assert_eq!((h.id, h.response, h.rcode, h.answers), (0x1234, true, 3, 0));
         assert_eq!(dns_question(&m), Some(("example.com".into(), 1)));
-        assert_eq!(dns_failure_cause(h.rcode), Some("nxdomain"));
+        assert_eq!(
+            crate::verdict::Cause::dns_rcode(h.rcode),
+            Some(crate::verdict::Cause::Nxdomain)
+        );
         assert_eq!(dns_question(&m[..20]), Some(("example…".into(), 0)));
         assert_eq!(dns_header(&m[..11]), None);
     }

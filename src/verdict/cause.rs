@@ -1,0 +1,590 @@
+//! The vocabulary of causes: one variant per (verdict, cause word) the tracker can give, each
+//! with its word, what it means, what to check and the party the evidence points at.
+//!
+//! Everything a cause needs is written in one row of the `causes!` table below, so a new cause
+//! does not compile until it has all of it; its hint is an exhaustive `match` in
+//! [`super::hint`], so it needs one there too. The words are the output contract (`cause`
+//! field) and the README's verdict table lists exactly these pairs (a test checks).
+
+use std::fmt;
+
+use super::VerdictKind;
+
+/// The party a cause points at: where the user should look first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Party {
+    /// The side that opened the attempt (its application, its request, its settings).
+    Client,
+    /// The side it tried to reach: the host, its firewall, its service.
+    Server,
+    /// Something between them: a router, a firewall, a load balancer, an IPS.
+    Path,
+    /// The capture itself: it began late, ended early, or missed packets.
+    Capture,
+    /// Nobody: the attempt went as it should (or the outcome is no one's fault).
+    None,
+}
+
+impl Party {
+    /// The word used in outputs (`client`, `server`, `path`, `capture`, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Client => "client",
+            Party::Server => "server",
+            Party::Path => "path",
+            Party::Capture => "capture",
+            Party::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for Party {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Writes the [`Cause`] enum and its tables from one row per cause:
+/// `Variant = Kind, "word", Party, "meaning", "what to check";`.
+macro_rules! causes {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $kind:ident, $word:literal, $party:ident, $meaning:literal, $check:literal;
+    )*) => {
+        /// The most likely reason for a verdict. Each variant belongs to one [`VerdictKind`];
+        /// two variants may share a word under different kinds (`no-response` is both an
+        /// unanswered SYN and an unanswered DNS query).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Cause {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Cause {
+            /// Every cause, grouped by verdict kind in the README's order.
+            pub const ALL: &'static [Cause] = &[$(Cause::$variant,)*];
+
+            /// The verdict this cause explains.
+            pub const fn kind(self) -> VerdictKind {
+                match self {
+                    $(Cause::$variant => VerdictKind::$kind,)*
+                }
+            }
+
+            /// The contract word (`cause` field).
+            pub const fn word(self) -> &'static str {
+                match self {
+                    $(Cause::$variant => $word,)*
+                }
+            }
+
+            /// The party the evidence points at.
+            pub const fn blames(self) -> Party {
+                match self {
+                    $(Cause::$variant => Party::$party,)*
+                }
+            }
+
+            /// What the cause means, in plain words for the on-call engineer.
+            pub const fn meaning(self) -> &'static str {
+                match self {
+                    $(Cause::$variant => $meaning,)*
+                }
+            }
+
+            /// What to check, in a few words (the hint says it for one attempt).
+            pub const fn check(self) -> &'static str {
+                match self {
+                    $(Cause::$variant => $check,)*
+                }
+            }
+        }
+    };
+}
+
+causes! {
+    // established
+    /// Both sides sent FIN.
+    Closed = Established, "closed", None,
+        "The connection worked and was closed normally (FIN from both sides).",
+        "Nothing.";
+    /// The client reset an established connection.
+    ResetByClient = Established, "reset-by-client", Client,
+        "The connection worked, data flowed, then that side reset it (RST).",
+        "The application on that side: its log.";
+    /// The server reset an established connection.
+    ResetByServer = Established, "reset-by-server", Server,
+        "The connection worked, data flowed, then that side reset it (RST).",
+        "The application on that side: its log.";
+    /// Still open when the input ended.
+    StillOpen = Established, "still-open", None,
+        "The connection worked; it was still open at the end, went idle, was replaced on the same ports, or pushed out of a full table.",
+        "Nothing.";
+    /// Silent for the idle timeout.
+    Idle = Established, "idle", None,
+        "The connection worked; it was still open at the end, went idle, was replaced on the same ports, or pushed out of a full table.",
+        "Nothing.";
+    /// A new SYN took over the 5-tuple.
+    PortReused = Established, "port-reused", None,
+        "The connection worked; it was still open at the end, went idle, was replaced on the same ports, or pushed out of a full table.",
+        "Nothing.";
+    /// Pushed out of a full flow table.
+    Evicted = Established, "evicted", Capture,
+        "The connection worked; it was still open at the end, went idle, was replaced on the same ports, or pushed out of a full table.",
+        "Nothing.";
+    /// Answered only after SYN retransmissions.
+    SlowAccept = Established, "slow-accept", Server,
+        "It got through, but only after SYN retransmissions: the server's SYN backlog or accept queue was full.",
+        "`ss -ltn` Recv-Q and `nstat -az TcpExtListenOverflows` on the server.";
+    /// The server resent its SYN-ACK after the client's ACK.
+    SynAckRetransmitted = Established, "syn-ack-retransmitted", Server,
+        "The server resent its SYN-ACK after the client's ACK: its accept queue was full.",
+        "`nstat -az TcpExtListenOverflows` on the server; the service's capacity.";
+    /// The server advertised a zero window.
+    ZeroWindow = Established, "zero-window", Server,
+        "The server advertised a zero window: its application was not reading.",
+        "The server application (stuck, overloaded).";
+
+    // rejected
+    /// The server closed before the client sent anything.
+    ClosedBeforeRequest = Rejected, "closed-before-request", Server,
+        "The server accepted the connection, then closed or reset it before the client sent anything: the application turned the client away.",
+        "Access rules (allow-lists, tcpwrappers), connection limits, the service's log.";
+    /// The server reset before the client sent anything.
+    ResetBeforeRequest = Rejected, "reset-before-request", Server,
+        "The server accepted the connection, then closed or reset it before the client sent anything: the application turned the client away.",
+        "Access rules (allow-lists, tcpwrappers), connection limits, the service's log.";
+    /// The server closed after the request without answering.
+    ClosedAfterRequest = Rejected, "closed-after-request", Server,
+        "The client sent its request; the server closed or reset without answering a byte.",
+        "The service's log.";
+    /// The server reset after the request without answering.
+    ResetAfterRequest = Rejected, "reset-after-request", Server,
+        "The client sent its request; the server closed or reset without answering a byte.",
+        "The service's log.";
+    /// The server's first bytes are a TLS fatal alert.
+    TlsAlert = Rejected, "tls-alert", Server,
+        "The server's first bytes were a TLS fatal alert: it refused the TLS handshake.",
+        "TLS versions, ciphers, SNI, certificates (`openssl s_client -connect HOST:PORT`).";
+    /// HTTP 401 or 407.
+    HttpAuthRequired = Rejected, "http-auth-required", Client,
+        "The server answered HTTP 401 or 407: authentication required.",
+        "The client's credentials.";
+    /// HTTP 403.
+    HttpForbidden = Rejected, "http-forbidden", Server,
+        "The server answered HTTP 403: the request is forbidden.",
+        "The server's access rules for that client.";
+    /// HTTP 429 or 503.
+    HttpOverloaded = Rejected, "http-overloaded", Server,
+        "The server answered HTTP 429 or 503: overloaded or rate-limiting.",
+        "The service's capacity, rate limits and log.";
+    /// Another HTTP 4xx: the server judged the request wrong.
+    HttpClientError = Rejected, "http-client-error", Client,
+        "The server's first answer was an HTTP 4xx/5xx error.",
+        "The service's log.";
+    /// Another HTTP 5xx.
+    HttpServerError = Rejected, "http-server-error", Server,
+        "The server's first answer was an HTTP 4xx/5xx error.",
+        "The service's log.";
+
+    // mismatch
+    /// TLS ClientHello answered in plaintext.
+    TlsToPlaintext = Mismatch, "tls-to-plaintext", Client,
+        "The client spoke TLS; the server answered in plaintext.",
+        "Use the plaintext protocol, or the service's TLS port.";
+    /// Plaintext answered with a TLS record.
+    PlaintextToTls = Mismatch, "plaintext-to-tls", Client,
+        "The client spoke plaintext; the server answered with TLS.",
+        "Use TLS (`https://`) in the client.";
+    /// The server closed on the ClientHello without a TLS answer.
+    TlsHelloClosed = Mismatch, "tls-hello-closed", Client,
+        "The server closed on the client's TLS hello without a TLS answer: a plaintext service, or one refusing the hello.",
+        "The protocol the service speaks on that port.";
+
+    // refused
+    /// The RST's hop count matches the server's own packets.
+    HostReset = Refused, "host-reset", Server,
+        "The SYN was answered by a reset from the server itself: nothing listens on that port, or a firewall on the server rejects with tcp-reset.",
+        "`ss -ltn` and the firewall rules on the server.";
+    /// The RST's hop count differs from the server's own packets.
+    PathReset = Refused, "path-reset", Path,
+        "The reset did not come from the server (its hop count differs from the server's own packets): a firewall, load balancer or IPS on the path forged it.",
+        "Firewalls and middleboxes between client and server.";
+    /// No packet of the server to compare the RST with.
+    Reset = Refused, "reset", Server,
+        "The SYN was answered by a reset; the capture had no earlier packet of the server to tell whether the server or the path sent it.",
+        "Both: `ss -ltn` on the server, and firewalls on the path.";
+
+    // unreachable: ICMPv4 type 3 codes (RFC 792, RFC 1122, RFC 1812), then ICMPv6 type 1
+    // codes (RFC 4443) that have no ICMPv4 twin
+    /// ICMPv4 code 0.
+    NetUnreachable = Unreachable, "net-unreachable", Path,
+        "A router has no route to the destination.",
+        "Routing on the path (`ip route get ADDRESS`, `traceroute`).";
+    /// ICMPv4 code 1.
+    HostUnreachable = Unreachable, "host-unreachable", Server,
+        "A router reported the host unreachable: it is down or absent on the last router's network.",
+        "Is the host up, is its address right (ARP / neighbour table on the last router).";
+    /// ICMPv4 code 2.
+    ProtocolUnreachable = Unreachable, "protocol-unreachable", Server,
+        "An ICMP destination-unreachable with this code came back.",
+        "The host or router that sent the ICMP error.";
+    /// ICMPv4 code 3, ICMPv6 code 4.
+    PortUnreachable = Unreachable, "port-unreachable", Server,
+        "An ICMP port-unreachable came back: nothing listens on that port, or a REJECT rule.",
+        "`ss -lun` / `ss -ltn` and the firewall on the target.";
+    /// ICMPv4 code 4 (never a verdict: path MTU news; kept for the code table).
+    FragmentationNeeded = Unreachable, "fragmentation-needed", Path,
+        "An ICMP destination-unreachable with this code came back.",
+        "The host or router that sent the ICMP error.";
+    /// ICMPv4 code 5.
+    SourceRouteFailed = Unreachable, "source-route-failed", Path,
+        "An ICMP destination-unreachable with this code came back.",
+        "The host or router that sent the ICMP error.";
+    /// ICMPv4 code 6.
+    NetUnknown = Unreachable, "net-unknown", Path,
+        "A router has no route to the destination.",
+        "Routing on the path (`ip route get ADDRESS`, `traceroute`).";
+    /// ICMPv4 code 7.
+    HostUnknown = Unreachable, "host-unknown", Server,
+        "A router reported the host unreachable: it is down or absent on the last router's network.",
+        "Is the host up, is its address right (ARP / neighbour table on the last router).";
+    /// ICMPv4 code 8.
+    SourceHostIsolated = Unreachable, "source-host-isolated", Path,
+        "A router reported the host unreachable: it is down or absent on the last router's network.",
+        "Is the host up, is its address right (ARP / neighbour table on the last router).";
+    /// ICMPv4 code 9.
+    NetProhibited = Unreachable, "net-prohibited", Path,
+        "An ICMP 'administratively prohibited' came back: a firewall rule rejects the traffic.",
+        "The firewall of the host that sent the ICMP error (the `reporter` in the evidence).";
+    /// ICMPv4 code 10.
+    HostProhibited = Unreachable, "host-prohibited", Path,
+        "An ICMP 'administratively prohibited' came back: a firewall rule rejects the traffic.",
+        "The firewall of the host that sent the ICMP error (the `reporter` in the evidence).";
+    /// ICMPv4 code 11.
+    NetUnreachableForTos = Unreachable, "net-unreachable-for-tos", Path,
+        "A router has no route to the destination.",
+        "Routing on the path (`ip route get ADDRESS`, `traceroute`).";
+    /// ICMPv4 code 12.
+    HostUnreachableForTos = Unreachable, "host-unreachable-for-tos", Path,
+        "A router reported the host unreachable: it is down or absent on the last router's network.",
+        "Is the host up, is its address right (ARP / neighbour table on the last router).";
+    /// ICMPv4 code 13, ICMPv6 code 1.
+    AdminProhibited = Unreachable, "admin-prohibited", Path,
+        "An ICMP 'administratively prohibited' came back: a firewall rule rejects the traffic.",
+        "The firewall of the host that sent the ICMP error (the `reporter` in the evidence).";
+    /// ICMPv4 code 14.
+    HostPrecedenceViolation = Unreachable, "host-precedence-violation", Path,
+        "An ICMP destination-unreachable with this code came back.",
+        "The host or router that sent the ICMP error.";
+    /// ICMPv4 code 15.
+    PrecedenceCutoff = Unreachable, "precedence-cutoff", Path,
+        "An ICMP destination-unreachable with this code came back.",
+        "The host or router that sent the ICMP error.";
+    /// ICMPv6 code 0.
+    NoRoute = Unreachable, "no-route", Path,
+        "A router has no route to the destination.",
+        "Routing on the path (`ip route get ADDRESS`, `traceroute`).";
+    /// ICMPv6 code 2.
+    BeyondScope = Unreachable, "beyond-scope", Path,
+        "A router has no route to the destination.",
+        "Routing on the path (`ip route get ADDRESS`, `traceroute`).";
+    /// ICMPv6 code 3.
+    AddressUnreachable = Unreachable, "address-unreachable", Server,
+        "A router reported the host unreachable: it is down or absent on the last router's network.",
+        "Is the host up, is its address right (ARP / neighbour table on the last router).";
+    /// ICMPv6 code 5.
+    SourcePolicyFailed = Unreachable, "source-policy-failed", Path,
+        "An ICMP destination-unreachable with this code came back.",
+        "The host or router that sent the ICMP error.";
+    /// ICMPv6 code 6.
+    RejectRoute = Unreachable, "reject-route", Path,
+        "A router has no route to the destination.",
+        "Routing on the path (`ip route get ADDRESS`, `traceroute`).";
+    /// ICMPv6 code 7.
+    SourceRoutingHeaderError = Unreachable, "source-routing-header-error", Path,
+        "An ICMP destination-unreachable with this code came back.",
+        "The host or router that sent the ICMP error.";
+    /// A code no RFC names.
+    UnreachableUnknownCode = Unreachable, "unreachable-unknown-code", Path,
+        "An ICMP destination-unreachable with this code came back.",
+        "The host or router that sent the ICMP error.";
+
+    // time-exceeded
+    /// ICMP time exceeded in transit.
+    TtlExceeded = TimeExceeded, "ttl-exceeded", Path,
+        "The packet's TTL ran out on the way: a routing loop or a too-small initial TTL.",
+        "`traceroute` to the server; routing on the path.";
+
+    // unanswered
+    /// No answer, from a host that answers other traffic.
+    Filtered = Unanswered, "filtered", Path,
+        "SYNs got no answer, from a host that answers other traffic: a firewall silently drops this port.",
+        "DROP rules on the path and on the server.";
+    /// No answer, and nobody answered ARP/ND for the host.
+    HostDown = Unanswered, "host-down", Server,
+        "SYNs got no answer and nobody answered ARP / neighbour discovery for the host: it is down or absent.",
+        "Is the host up, is its address right.";
+    /// No answer, and nothing else of the host in the capture.
+    NoResponse = Unanswered, "no-response", Server,
+        "SYNs got no answer and the capture shows nothing else of the host.",
+        "A filtering firewall, a host that is down, a wrong route.";
+    /// The capture ended before the timeout.
+    CaptureEnded = Unanswered, "capture-ended", Capture,
+        "The capture ended before the timeout: no answer yet, but it cannot tell a drop from a slow answer.",
+        "Capture longer.";
+    /// The client reset its own attempt before any answer.
+    ClientAborted = Unanswered, "client-aborted", Client,
+        "The client reset its own attempt before any answer.",
+        "The client (it gave up or was killed).";
+    /// Pushed out of a full table before its timeout.
+    EvictedBeforeTimeout = Unanswered, "evicted-before-timeout", Capture,
+        "Pushed out of a full flow table, or replaced by a new SYN, before its timeout.",
+        "Nothing, or raise `--max-flows`.";
+    /// Replaced by a new SYN before its timeout.
+    Superseded = Unanswered, "superseded", None,
+        "Pushed out of a full flow table, or replaced by a new SYN, before its timeout.",
+        "Nothing, or raise `--max-flows`.";
+
+    // dns-failure
+    /// RCODE 3.
+    Nxdomain = DnsFailure, "nxdomain", Server,
+        "The DNS server says the name does not exist.",
+        "The spelling and the zone (`dig @SERVER NAME`).";
+    /// RCODE 2.
+    Servfail = DnsFailure, "servfail", Server,
+        "The DNS server could not resolve the name (SERVFAIL).",
+        "Its upstream servers and DNSSEC (`dig @SERVER NAME +dnssec`).";
+    /// RCODE 5.
+    DnsRefused = DnsFailure, "refused", Server,
+        "The DNS server refused to answer this client.",
+        "Its allow-recursion / ACL settings.";
+    /// RCODE 1.
+    Formerr = DnsFailure, "formerr", Server,
+        "The DNS server rejected the query as malformed or not implemented.",
+        "The client's resolver and the server's log.";
+    /// RCODE 4.
+    Notimp = DnsFailure, "notimp", Server,
+        "The DNS server rejected the query as malformed or not implemented.",
+        "The client's resolver and the server's log.";
+    /// A query nobody answered.
+    DnsNoResponse = DnsFailure, "no-response", Server,
+        "Nobody answered the DNS query.",
+        "The resolver, and the path to its port 53.";
+    /// A query not answered before the capture ended.
+    DnsCaptureEnded = DnsFailure, "capture-ended", Capture,
+        "Nobody answered the DNS query.",
+        "The resolver, and the path to its port 53.";
+
+    // answered
+    /// UDP: the server answered.
+    ReplySeen = Answered, "reply-seen", None,
+        "UDP: the server answered.",
+        "Nothing.";
+
+    // partial
+    /// The capture began mid-conversation.
+    Midstream = Partial, "midstream", Capture,
+        "The capture began mid-conversation.",
+        "Capture earlier.";
+    /// SYN-ACK seen, the client's ACK never.
+    HandshakeIncomplete = Partial, "handshake-incomplete", Capture,
+        "Part of the handshake is missing from the capture.",
+        "Capture drops, asymmetric routing, a one-sided capture.";
+    /// The server talked but its SYN-ACK is not in the capture.
+    SynAckNotCaptured = Partial, "syn-ack-not-captured", Capture,
+        "Part of the handshake is missing from the capture.",
+        "Capture drops, asymmetric routing, a one-sided capture.";
+    /// The client went on as if answered; nothing of the server captured.
+    ServerSideNotCaptured = Partial, "server-side-not-captured", Capture,
+        "Part of the handshake is missing from the capture.",
+        "Capture drops, asymmetric routing, a one-sided capture.";
+    /// The client reset after the server's SYN-ACK: a half-open probe.
+    ClientAbortedHandshake = Partial, "client-aborted-handshake", Client,
+        "The client answered the server's SYN-ACK with a reset: a half-open probe (SYN scanners and many health checkers do this). The server is listening.",
+        "Nothing, unless the probe is unexpected: then the client that sent it.";
+    /// The server reset during the handshake, after its SYN-ACK.
+    ServerResetHandshake = Partial, "server-reset-handshake", Server,
+        "The server reset the connection during the handshake, after its own SYN-ACK: its accept queue overflowed (with `tcp_abort_on_overflow`) or it gave up on the handshake.",
+        "`nstat -az TcpExtListenOverflows` and the service's connection limits on the server.";
+}
+
+impl Cause {
+    /// The cause with this word under this verdict (for words read back from logs).
+    pub fn parse(kind: VerdictKind, word: &str) -> Option<Cause> {
+        Cause::ALL.iter().copied().find(|c| c.kind() == kind && c.word() == word)
+    }
+
+    /// Names an ICMPv4 destination-unreachable code (RFC 792, RFC 1122, RFC 1812).
+    pub fn icmp4_unreachable(code: u8) -> Cause {
+        match code {
+            0 => Cause::NetUnreachable,
+            1 => Cause::HostUnreachable,
+            2 => Cause::ProtocolUnreachable,
+            3 => Cause::PortUnreachable,
+            4 => Cause::FragmentationNeeded,
+            5 => Cause::SourceRouteFailed,
+            6 => Cause::NetUnknown,
+            7 => Cause::HostUnknown,
+            8 => Cause::SourceHostIsolated,
+            9 => Cause::NetProhibited,
+            10 => Cause::HostProhibited,
+            11 => Cause::NetUnreachableForTos,
+            12 => Cause::HostUnreachableForTos,
+            13 => Cause::AdminProhibited,
+            14 => Cause::HostPrecedenceViolation,
+            15 => Cause::PrecedenceCutoff,
+            _ => Cause::UnreachableUnknownCode,
+        }
+    }
+
+    /// Names an ICMPv6 destination-unreachable code (RFC 4443).
+    pub fn icmp6_unreachable(code: u8) -> Cause {
+        match code {
+            0 => Cause::NoRoute,
+            1 => Cause::AdminProhibited,
+            2 => Cause::BeyondScope,
+            3 => Cause::AddressUnreachable,
+            4 => Cause::PortUnreachable,
+            5 => Cause::SourcePolicyFailed,
+            6 => Cause::RejectRoute,
+            7 => Cause::SourceRoutingHeaderError,
+            _ => Cause::UnreachableUnknownCode,
+        }
+    }
+
+    /// The cause of a DNS response code that is a failure (RFC 1035 §4.1.1), if it is one.
+    pub fn dns_rcode(rcode: u8) -> Option<Cause> {
+        match rcode {
+            1 => Some(Cause::Formerr),
+            2 => Some(Cause::Servfail),
+            3 => Some(Cause::Nxdomain),
+            4 => Some(Cause::Notimp),
+            5 => Some(Cause::DnsRefused),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.word())
+    }
+}
+
+impl serde::Serialize for Cause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.word())
+    }
+}
+
+/// Compares with the word, so `verdict.cause == "host-reset"` reads as the output does.
+impl PartialEq<&str> for Cause {
+    fn eq(&self, other: &&str) -> bool {
+        self.word() == *other
+    }
+}
+
+impl PartialEq<str> for Cause {
+    fn eq(&self, other: &str) -> bool {
+        self.word() == other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_is_unique_within_its_verdict_and_kebab_case() {
+        for (i, a) in Cause::ALL.iter().enumerate() {
+            assert!(
+                a.word().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{a:?}: {}",
+                a.word()
+            );
+            for b in &Cause::ALL[i + 1..] {
+                assert!(a.kind() != b.kind() || a.word() != b.word(), "{a:?} and {b:?}");
+            }
+            assert_eq!(Cause::parse(a.kind(), a.word()), Some(*a));
+        }
+    }
+
+    #[test]
+    fn every_code_has_a_cause_of_its_verdict() {
+        for code in 0..=255 {
+            assert_eq!(Cause::icmp4_unreachable(code).kind(), VerdictKind::Unreachable);
+            assert_eq!(Cause::icmp6_unreachable(code).kind(), VerdictKind::Unreachable);
+            if let Some(c) = Cause::dns_rcode(code) {
+                assert_eq!(c.kind(), VerdictKind::DnsFailure);
+            }
+        }
+        assert_eq!(Cause::icmp4_unreachable(13), Cause::icmp6_unreachable(1));
+        assert_eq!(Cause::icmp4_unreachable(3), Cause::icmp6_unreachable(4));
+        assert_eq!(Cause::icmp4_unreachable(16), Cause::UnreachableUnknownCode);
+        assert_eq!(Cause::dns_rcode(0), None);
+    }
+
+    /// Every verdict kind has causes, and only the normal outcomes blame nobody.
+    #[test]
+    fn kinds_have_causes_and_failures_blame_someone() {
+        for kind in VerdictKind::ALL {
+            assert!(Cause::ALL.iter().any(|c| c.kind() == kind), "{kind}");
+        }
+        for c in Cause::ALL {
+            if c.kind().is_failure() && *c != Cause::Superseded {
+                assert_ne!(c.blames(), Party::None, "{c:?}");
+            }
+            assert!(c.meaning().ends_with('.') && c.check().ends_with('.'), "{c:?}");
+        }
+    }
+}
+
+/// The README's verdict table lists exactly the causes of [`Cause::ALL`], each under its verdict.
+#[cfg(test)]
+mod readme {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const README: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+
+    /// `(verdict, cause)` pairs of the table under "What the verdicts mean": a row's first cell
+    /// names the verdict (empty: the row above's), every backticked word of its second cell is
+    /// a cause.
+    fn documented() -> BTreeSet<(String, String)> {
+        let section = README
+            .split("\n## What the verdicts mean")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("the README has the verdict section");
+        let mut pairs = BTreeSet::new();
+        let mut verdict = String::new();
+        for row in section.lines().filter(|l| l.starts_with("| ")) {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let first = cells[0].trim_start_matches('|').trim();
+            if first == "verdict" {
+                continue;
+            }
+            if !first.is_empty() {
+                verdict = first.trim_matches('`').to_string();
+            }
+            let words = cells.get(1).copied().unwrap_or_default().split('`').skip(1).step_by(2);
+            for w in words {
+                pairs.insert((verdict.clone(), w.to_string()));
+            }
+        }
+        pairs
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_cause_and_no_other() {
+        let want: BTreeSet<(String, String)> =
+            Cause::ALL.iter().map(|c| (c.kind().to_string(), c.word().to_string())).collect();
+        let have = documented();
+        let missing: Vec<_> = want.difference(&have).collect();
+        let extra: Vec<_> = have.difference(&want).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "README lacks {missing:?}, has extra {extra:?}"
+        );
+    }
+}
