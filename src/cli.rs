@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use connlens::capture::LiveConfig;
-use connlens::incident::IncidentConfig;
+use connlens::incident::{IncidentConfig, MAX_PEERS};
 use connlens::output::Format;
 use connlens::pipeline::{AnalyzeConfig, LiveOptions};
 use connlens::time::Duration;
@@ -233,12 +233,12 @@ pub struct TrackerArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = positive_seconds, help_heading = "Incidents")]
     pub incident_window: f64,
 
-    /// A scan: one client failing on this many distinct server:port targets.
-    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Incidents")]
+    /// A scan: one client failing on this many distinct server:port targets (at most 1024).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=MAX_PEERS as u64), help_heading = "Incidents")]
     pub scan_targets: u64,
 
-    /// A service down: this many distinct clients refused by one server:port.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Incidents")]
+    /// A service down: this many distinct clients refused by one server:port (at most 1024).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=MAX_PEERS as u64), help_heading = "Incidents")]
     pub service_down_clients: u64,
 
     /// A host down: this many attempts to one host unanswered or host-unreachable, none answered.

@@ -140,10 +140,10 @@ impl Summary {
 
     /// Counts one incident (and lists it, up to a bound).
     pub fn observe_incident(&mut self, i: &Incident) {
-        *self.incident_counts.entry(i.kind).or_default() += 1;
+        *self.incident_counts.entry(i.kind.as_str()).or_default() += 1;
         if self.incidents.len() < MAX_LISTED_INCIDENTS {
             let mut m: Map<String, Value> = Map::new();
-            m.insert("incident".into(), json!(i.kind));
+            m.insert("incident".into(), json!(i.kind.as_str()));
             m.insert("ts".into(), json!(i.ts.to_string().parse::<f64>().unwrap_or(0.0)));
             for (k, v) in &i.subject {
                 m.insert(k.clone(), v.clone());
