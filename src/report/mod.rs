@@ -909,7 +909,8 @@ impl Report {
     }
 }
 
-/// `2026-11-20 14:03:07.123Z` for a time in seconds since the epoch.
+/// `2026-11-20 14:03:07.123Z` for a time in seconds since the epoch: the table's form
+/// ([`Timestamp::utc`](crate::time::Timestamp::utc)) marked as UTC.
 pub fn utc(ts: f64) -> String {
     // To the microsecond first (the contract's precision), so float noise such as
     // 3.1819999 does not show as 3.181.
@@ -918,7 +919,7 @@ pub fn utc(ts: f64) -> String {
         us.div_euclid(1_000_000),
         (us.rem_euclid(1_000_000) * 1000) as u32,
     );
-    format!("{}Z", crate::output::utc(t))
+    format!("{}Z", t.utc())
 }
 
 /// A bin width for people: `10 ms`, `2 s`, `5 min`, `1 h`.
