@@ -57,8 +57,8 @@ INPUTs are capture files (.pcap, .pcapng), JSON-lines logs written by `connlens 
 captures are merged into one stream in time order; logs are read as they are.
 
 --since/--until take an RFC 3339 time (2026-11-20T14:00Z; seconds and the offset are \
-optional, no offset means UTC) or a time of day (14:00, 14:30:15Z), which means that time \
-(UTC) on the day of the first attempt read.
+optional, no offset means UTC) or a time of day (14:00, 14:30:15Z, 15:30+01:00), which means \
+that time (UTC) on the day of the first attempt read. Impossible dates and times are refused.
 
 Exit status: 0 when every input was read in full; 1 when some input (or a line of a log) was \
 skipped, after the report is written; 2 for usage errors.")]

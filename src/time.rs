@@ -46,6 +46,29 @@ impl Timestamp {
     pub fn add(self, d: Duration) -> Timestamp {
         Timestamp(self.0.saturating_add(d.0))
     }
+
+    /// `2026-11-25 13:04:28.123`: the one civil form connlens writes a time in (UTC, the
+    /// milliseconds truncated), for the table and the report alike. The calendar is jiff's.
+    pub fn utc(self) -> String {
+        // jiff spans years -9999..=9999 and i64 nanoseconds only 1677..=2262, so the fallback
+        // (which would pin the time to jiff's range) is never taken.
+        let ts = jiff::Timestamp::from_nanosecond(i128::from(self.0)).unwrap_or(if self.0 < 0 {
+            jiff::Timestamp::MIN
+        } else {
+            jiff::Timestamp::MAX
+        });
+        let t = jiff::tz::Offset::UTC.to_datetime(ts);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.subsec_nanosecond() / 1_000_000
+        )
+    }
 }
 
 /// Prints `secs.micros` (µs precision, or ns when the sub-microsecond part is not zero), the
@@ -112,6 +135,21 @@ mod tests {
         assert_eq!(t.secs(), -1);
         assert_eq!(t.subsec_nanos(), 999_999_999);
         assert_eq!(Timestamp(-500_000_000).to_string(), "-0.500000");
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(Timestamp::from_secs_nanos(0, 0).utc(), "1970-01-01 00:00:00.000");
+        assert_eq!(
+            Timestamp::from_secs_nanos(1_764_075_868, 123_456_789).utc(),
+            "2025-11-25 13:04:28.123"
+        );
+        assert_eq!(Timestamp::from_secs_nanos(951_782_400, 0).utc(), "2000-02-29 00:00:00.000");
+        // Before the epoch the second floors, as the table always printed it.
+        assert_eq!(Timestamp(-1).utc(), "1969-12-31 23:59:59.999");
+        // The ends of the i64 nanosecond range.
+        assert_eq!(Timestamp(i64::MIN).utc(), "1677-09-21 00:12:43.145");
+        assert_eq!(Timestamp(i64::MAX).utc(), "2262-04-11 23:47:16.854");
     }
 
     #[test]

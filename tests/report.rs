@@ -213,6 +213,41 @@ fn an_empty_result_says_so() {
 }
 
 #[test]
+fn impossible_times_are_usage_errors_that_say_why() {
+    let dir = scratch("bad-time");
+    let out = format!("{dir}/never.json");
+    for (option, value, why) in [
+        (
+            "--since",
+            "2026-02-31T00:00Z",
+            "'day' for `2026-02` is invalid, must be in range `1..=28`",
+        ),
+        ("--until", "24:30", "'hour' is not in the required range of 0..=23"),
+        ("--since", "14:60Z", "'minute' is not in the required range of 0..=59"),
+        ("--until", "2026-11-20T14:00+25:99", "'time zone offset minutes' is not in the required"),
+        ("--since", "2026-11-20T14:00Z and more", "unparsed input \" and more\" remains"),
+    ] {
+        let run = connlens(&[
+            "report",
+            "fixtures/recorded/app-reject/input.pcap",
+            option,
+            value,
+            "-o",
+            &out,
+        ]);
+        assert_eq!(run.status.code(), Some(2), "{option} {value}");
+        let err = String::from_utf8_lossy(&run.stderr);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!("error: invalid value '{value}' for '{option} <TIME>': ")),
+            "{err}"
+        );
+        assert!(first.contains(why), "{option} {value}: {err}");
+        assert!(!root().join(&out).exists(), "no report for a usage error");
+    }
+}
+
+#[test]
 fn html_escapes_and_has_no_external_resources() {
     let dir = scratch("html");
     let log = format!("{dir}/evil.jsonl");

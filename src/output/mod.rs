@@ -16,7 +16,7 @@ pub use csv::CsvSink;
 pub use jsonl::JsonLinesSink;
 pub use jsonl::{write_flow_line, write_incident_line};
 pub use summary::{LiveCounters, RunStats, Summary};
-pub use table::{TableSink, utc};
+pub use table::TableSink;
 
 use crate::incident::Incident;
 use crate::verdict::Verdict;

@@ -4,7 +4,6 @@ use std::io::{self, Write};
 
 use super::{Inputs, Sink, Summary, printable};
 use crate::incident::Incident;
-use crate::time::Timestamp;
 use crate::verdict::{Fact, Verdict, VerdictKind};
 
 /// Writes a fixed-width table, then the summary in plain text.
@@ -19,30 +18,6 @@ impl<W: Write> TableSink<W> {
     pub fn new(out: W, flush_each: bool) -> Self {
         TableSink { out: io::BufWriter::new(out), flush_each, header_done: false }
     }
-}
-
-/// `2026-11-25 13:04:28.123` (UTC): civil date from days since the epoch (Howard Hinnant's
-/// algorithm), so no time crate is needed for one format.
-pub fn utc(ts: Timestamp) -> String {
-    let secs = ts.secs();
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        ts.subsec_nanos() / 1_000_000
-    )
 }
 
 fn num(v: &Verdict, key: &str) -> Option<String> {
@@ -132,7 +107,7 @@ impl<W: Write> Sink for TableSink<W> {
         writeln!(
             self.out,
             "{:<23}  {:<5} {:<25} {:<25} {:<13} {:<22} {}",
-            utc(v.ts),
+            v.ts.utc(),
             v.proto.as_str(),
             v.client.to_string(),
             v.server.to_string(),
@@ -157,7 +132,7 @@ impl<W: Write> Sink for TableSink<W> {
                 format!("{k} {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
             })
             .collect();
-        writeln!(self.out, "{:<23}  INCIDENT {} ({})", utc(i.ts), i.kind, who.join(", "))?;
+        writeln!(self.out, "{:<23}  INCIDENT {} ({})", i.ts.utc(), i.kind, who.join(", "))?;
         writeln!(self.out, "{:>29} {}", "hint:", printable(&i.hint))?;
         if self.flush_each {
             self.out.flush()?;
@@ -173,20 +148,5 @@ impl<W: Write> Sink for TableSink<W> {
             write!(self.out, "{}", s.to_text())?;
         }
         self.out.flush()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(utc(Timestamp::from_secs_nanos(0, 0)), "1970-01-01 00:00:00.000");
-        assert_eq!(
-            utc(Timestamp::from_secs_nanos(1_764_075_868, 123_456_789)),
-            "2025-11-25 13:04:28.123"
-        );
-        assert_eq!(utc(Timestamp::from_secs_nanos(951_782_400, 0)), "2000-02-29 00:00:00.000");
     }
 }

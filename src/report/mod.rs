@@ -314,10 +314,9 @@ impl ReportBuilder {
 
     fn bounds(&mut self, ts: f64) -> (Option<f64>, Option<f64>) {
         *self.bounds.get_or_insert_with(|| {
-            let day = (ts / 86_400.0).floor() * 86_400.0;
             (
-                self.filter.since.as_ref().map(|b| b.resolve(day)),
-                self.filter.until.as_ref().map(|b| b.resolve(day)),
+                self.filter.since.as_ref().map(|b| b.resolve(ts)),
+                self.filter.until.as_ref().map(|b| b.resolve(ts)),
             )
         })
     }
@@ -909,7 +908,8 @@ impl Report {
     }
 }
 
-/// `2026-11-20 14:03:07.123Z` for a time in seconds since the epoch.
+/// `2026-11-20 14:03:07.123Z` for a time in seconds since the epoch: the table's form
+/// ([`Timestamp::utc`](crate::time::Timestamp::utc)) marked as UTC.
 pub fn utc(ts: f64) -> String {
     // To the microsecond first (the contract's precision), so float noise such as
     // 3.1819999 does not show as 3.181.
@@ -918,7 +918,7 @@ pub fn utc(ts: f64) -> String {
         us.div_euclid(1_000_000),
         (us.rem_euclid(1_000_000) * 1000) as u32,
     );
-    format!("{}Z", crate::output::utc(t))
+    format!("{}Z", t.utc())
 }
 
 /// A bin width for people: `10 ms`, `2 s`, `5 min`, `1 h`.
@@ -1010,7 +1010,7 @@ mod tests {
     fn filters_and_time_of_day() {
         let later = FLOW.replace("100.5", "86500.0").replace("10.0.0.1", "10.0.0.9");
         let text = format!("{FLOW}\n{later}\n");
-        let f = Filter { since: Some(TimeBound::TimeOfDay(3600.0)), ..Filter::default() };
+        let f = Filter { since: parse_time_bound("01:00").ok(), ..Filter::default() };
         // 01:00 on the first day (1970-01-01): only the later attempt.
         let r = read(&text, f);
         assert_eq!(r.attempts, 1);
