@@ -3,6 +3,7 @@
 //! read, every verdict up to the damage still printed; 2: usage error).
 
 mod cli;
+mod privileges;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -125,7 +126,7 @@ fn run_live(a: &LiveArgs) -> ExitCode {
             }
         },
     };
-    if let Err(e) = connlens::capture::live::drop_privileges(&a.user) {
+    if let Err(e) = privileges::drop_privileges(&a.user) {
         error_line(e);
         return ExitCode::from(1);
     }
