@@ -4,6 +4,7 @@
 
 mod cli;
 mod privileges;
+mod progress;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -15,8 +16,10 @@ use clap::Parser;
 
 use connlens::capture::LiveCapture;
 use connlens::capture::{InputSpec, MergedSource, expand_inputs};
-use connlens::output::{progress, sink_for};
-use connlens::pipeline::{Evidence, Outcome, analyze, live};
+use connlens::output::sink_for;
+use connlens::pipeline::{Evidence, Outcome, Progress, analyze, live};
+
+use progress::Bar;
 
 use cli::{AnalyzeArgs, Args, Command, LiveArgs, ReportArgs, ReportFormatArg};
 
@@ -63,7 +66,7 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     let (source, open_errors) = MergedSource::open(&specs);
-    let bar = progress::for_bytes(source.total_bytes());
+    let bar = Bar::boxed(source.total_bytes());
     let stdout = io::stdout();
     let terminal = stdout.is_terminal();
     let mut sink = sink_for(a.format(terminal), stdout, terminal);
@@ -210,7 +213,7 @@ fn run_report(a: &ReportArgs) -> ExitCode {
         for name in source.names() {
             builder.add_input(name, "capture");
         }
-        let bar = progress::for_bytes(source.total_bytes());
+        let bar = Bar::boxed(source.total_bytes());
         match analyze(source, open_errors, a.config(), &mut builder, bar) {
             Ok(outcome) => {
                 builder.add_packets(outcome.stats.frames);
@@ -222,7 +225,7 @@ fn run_report(a: &ReportArgs) -> ExitCode {
         }
     }
     let log_bytes = logs.iter().filter_map(|l| std::fs::metadata(l).ok()).map(|m| m.len()).sum();
-    let bar = if logs.is_empty() { None } else { progress::for_bytes(Some(log_bytes)) };
+    let mut bar = if logs.is_empty() { None } else { Bar::for_bytes(Some(log_bytes)) };
     for log in &logs {
         let name = log.display().to_string();
         builder.add_input(&name, "log");
@@ -239,8 +242,8 @@ fn run_report(a: &ReportArgs) -> ExitCode {
             Err(e) => builder.input_error(format!("{name}: {e}")),
         }
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
+    if let Some(b) = &mut bar {
+        b.finish();
     }
     for e in arg_errors.into_iter().chain(expand_errors) {
         builder.input_error(e);
