@@ -3,6 +3,8 @@
 //! read, every verdict up to the damage still printed; 2: usage error).
 
 mod cli;
+mod privileges;
+mod progress;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -14,8 +16,10 @@ use clap::Parser;
 
 use connlens::capture::LiveCapture;
 use connlens::capture::{InputSpec, MergedSource, expand_inputs};
-use connlens::output::{progress, sink_for};
-use connlens::pipeline::{Evidence, Outcome, analyze, live};
+use connlens::output::sink_for;
+use connlens::pipeline::{Evidence, Outcome, Progress, analyze, live};
+
+use progress::Bar;
 
 use cli::{AnalyzeArgs, Args, Command, LiveArgs, ReportArgs, ReportFormatArg};
 
@@ -62,7 +66,7 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     let (source, open_errors) = MergedSource::open(&specs);
-    let bar = progress::for_bytes(source.total_bytes());
+    let bar = Bar::boxed(source.total_bytes());
     let stdout = io::stdout();
     let terminal = stdout.is_terminal();
     let mut sink = sink_for(a.format(terminal), stdout, terminal);
@@ -125,7 +129,7 @@ fn run_live(a: &LiveArgs) -> ExitCode {
             }
         },
     };
-    if let Err(e) = connlens::capture::live::drop_privileges(&a.user) {
+    if let Err(e) = privileges::drop_privileges(&a.user) {
         error_line(e);
         return ExitCode::from(1);
     }
@@ -137,58 +141,10 @@ fn run_live(a: &LiveArgs) -> ExitCode {
     exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
 }
 
-/// Whether `path` is a JSON-lines log: by its extension, else by a first byte `{`.
-fn is_log(path: &std::path::Path) -> bool {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    if matches!(ext.as_str(), "jsonl" | "json" | "ndjson") {
-        return true;
-    }
-    let mut first = [0u8; 1];
-    std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
-        .is_ok_and(|n| n == 1 && first[0] == b'{')
-}
-
-/// Sorts the arguments into capture inputs and logs; folders give both (logs by name order).
-fn split_report_inputs(args: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>, Vec<String>) {
-    let (mut captures, mut logs, mut errors) = (Vec::new(), Vec::new(), Vec::new());
-    for arg in args {
-        if arg.as_os_str() == "-" {
-            captures.push(arg.clone());
-            continue;
-        }
-        match std::fs::metadata(arg) {
-            Ok(m) if m.is_dir() => {
-                let mut found: Vec<PathBuf> = match std::fs::read_dir(arg) {
-                    Ok(rd) => rd
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.is_file())
-                        .collect(),
-                    Err(e) => {
-                        errors.push(format!("{}: {e}", arg.display()));
-                        continue;
-                    }
-                };
-                found.sort();
-                let before = logs.len();
-                logs.extend(found.iter().filter(|p| is_log(p)).cloned());
-                match expand_inputs(std::slice::from_ref(arg)) {
-                    Ok(_) => captures.push(arg.clone()),
-                    Err(_) if logs.len() > before => {}
-                    Err(e) => errors.push(e.to_string()),
-                }
-            }
-            Ok(_) if is_log(arg) => logs.push(arg.clone()),
-            Ok(_) => captures.push(arg.clone()),
-            Err(e) => errors.push(format!("{}: {e}", arg.display())),
-        }
-    }
-    (captures, logs, errors)
-}
-
 /// `connlens report`: 0 when every input was read in full, 1 when something was skipped (after
 /// the report is written, with the problems in its inputs section and on stderr).
 fn run_report(a: &ReportArgs) -> ExitCode {
+    use connlens::report::inputs::{ReportInputs, sort_inputs};
     use connlens::report::{ReportBuilder, html, json, markdown};
     if a.output.as_os_str() == "-" && a.format.is_none() {
         error_line("give --format when the report goes to standard output");
@@ -201,7 +157,7 @@ fn run_report(a: &ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (captures, logs, arg_errors) = split_report_inputs(&a.inputs);
+    let ReportInputs { captures, logs, errors: arg_errors } = sort_inputs(&a.inputs);
     let mut builder = ReportBuilder::new(a.filter());
     let (specs, expand_errors) = expand_each(&captures);
     if !specs.is_empty() {
@@ -209,7 +165,7 @@ fn run_report(a: &ReportArgs) -> ExitCode {
         for name in source.names() {
             builder.add_input(name, "capture");
         }
-        let bar = progress::for_bytes(source.total_bytes());
+        let bar = Bar::boxed(source.total_bytes());
         match analyze(source, open_errors, a.config(), &mut builder, bar) {
             Ok(outcome) => {
                 builder.add_packets(outcome.stats.frames);
@@ -221,7 +177,7 @@ fn run_report(a: &ReportArgs) -> ExitCode {
         }
     }
     let log_bytes = logs.iter().filter_map(|l| std::fs::metadata(l).ok()).map(|m| m.len()).sum();
-    let bar = if logs.is_empty() { None } else { progress::for_bytes(Some(log_bytes)) };
+    let mut bar = if logs.is_empty() { None } else { Bar::for_bytes(Some(log_bytes)) };
     for log in &logs {
         let name = log.display().to_string();
         builder.add_input(&name, "log");
@@ -238,8 +194,8 @@ fn run_report(a: &ReportArgs) -> ExitCode {
             Err(e) => builder.input_error(format!("{name}: {e}")),
         }
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
+    if let Some(b) = &mut bar {
+        b.finish();
     }
     for e in arg_errors.into_iter().chain(expand_errors) {
         builder.input_error(e);

@@ -182,7 +182,14 @@ fn now_secs() -> f64 {
 
 impl Live {
     fn start(net: &Net, args: &[&str]) -> Live {
-        let mut all = vec![BIN, "live"];
+        Live::start_as(net, &[BIN], args)
+    }
+
+    /// Starts `connlens live` in the client namespace through `program` (the binary, or a
+    /// command that runs it, such as `setpriv … BIN`).
+    fn start_as(net: &Net, program: &[&str], args: &[&str]) -> Live {
+        let mut all = program.to_vec();
+        all.push("live");
         all.extend_from_slice(args);
         let mut child = net
             .command(&net.client, &all)
@@ -230,6 +237,57 @@ impl Live {
             }
         }
     }
+
+    /// SIGINT, then waits (up to 5 s) for a clean exit; returns the stdout lines not yet read.
+    fn stop(&mut self) -> Vec<Value> {
+        run(&["kill", "-INT", &self.child.id().to_string()]);
+        let until = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(Instant::now() < until, "connlens live did not stop on SIGINT");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let errs: Vec<String> = self.stderr.try_iter().collect();
+        assert!(status.success(), "exit status after SIGINT: {status}; stderr: {errs:?}");
+        let mut rest = Vec::new();
+        while let Ok((_, line)) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            rest.push(serde_json::from_str(&line).unwrap());
+        }
+        rest
+    }
+}
+
+/// Issue 12: once the capture is open, no thread of `connlens live` keeps a capability
+/// (effective, permitted or ambient), whether it was started as root or as a user given
+/// CAP_NET_RAW/CAP_NET_ADMIN by `setcap`: hostile packets are parsed with none. Reads
+/// `/proc/PID/task/*/status` of every thread (capabilities are per thread on Linux) and returns
+/// how many threads it checked.
+fn assert_no_capabilities(pid: u32) -> usize {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_eq!(comm.trim(), "connlens", "pid {pid} is not connlens");
+    let mut statuses = vec![(format!("{pid}"), format!("/proc/{pid}/status"))];
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = task.unwrap();
+        let tid = task.file_name().to_string_lossy().to_string();
+        statuses.push((format!("{pid}/task/{tid}"), format!("{}/status", task.path().display())));
+    }
+    for (what, path) in &statuses {
+        let status = std::fs::read_to_string(path).unwrap();
+        for set in ["CapEff", "CapPrm", "CapAmb"] {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with(&format!("{set}:")))
+                .unwrap_or_else(|| panic!("no {set} in {path}"));
+            let value = line.split_whitespace().nth(1).unwrap_or("");
+            assert!(
+                value.chars().all(|c| c == '0'),
+                "/proc/{what}: {line} (capabilities kept while parsing packets)"
+            );
+        }
+    }
+    statuses.len() - 1
 }
 
 impl Drop for Live {
@@ -399,6 +457,9 @@ fn live_verdicts_arrive_as_they_are_decided_and_sigint_stops_cleanly() {
         "unanswered verdict came {late:.3} s after the last SYN, before the timeout"
     );
 
+    // Every verdict above was decided by threads that hold no capability (issue 12).
+    assert!(assert_no_capabilities(live.child.id()) >= 2, "the capture thread was not seen");
+
     // SIGINT: exit 0, then the summary with the capture counters.
     run(&["kill", "-INT", &live.child.id().to_string()]);
     let until = Instant::now() + Duration::from_secs(5);
@@ -520,17 +581,26 @@ fn captures_without_root_given_only_the_capture_capabilities() {
     std::fs::copy(BIN, &bin).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     run(&["setcap", "cap_net_raw,cap_net_admin=eip", bin.to_str().unwrap()]);
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&bin)
-        .args(["live", "-i", "lo", "--duration", "1", "--format", "jsonl"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    // In a namespace of its own, watching a refused attempt: while it parses packets, the
+    // capture capabilities the file gave it are gone from every thread (issue 12).
+    let net = Net::new("n");
+    let setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+    let mut program = setpriv.to_vec();
+    program.push(bin.to_str().unwrap());
+    let mut live = Live::start_as(&net, &program, &["-i", "veth-c", "--format", "jsonl"]);
+    let printed = net.probe(&["tcp-connect", "10.201.1.2", "7", "--sport", "41101"]);
+    assert!(printed.contains("ECONNREFUSED"), "{printed}");
+    let (_, v) = live.flow(41101, Duration::from_secs(2));
+    assert_eq!(v["verdict"], "refused", "{v}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", live.child.id())).unwrap();
+    let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap().to_string();
+    assert!(uids.split_whitespace().skip(1).all(|u| u == "65534"), "{uids}");
+    assert!(assert_no_capabilities(live.child.id()) >= 2, "the capture thread was not seen");
+    let rest = live.stop();
+    let summary = rest.last().expect("a summary line");
     assert_eq!(summary["type"], "summary");
-    assert_eq!(summary["capture"]["interface"], "lo");
+    assert_eq!(summary["capture"]["interface"], "veth-c");
+    drop(net);
     // Without the capabilities, the same user is refused with the fix in one line.
     run(&["setcap", "-r", bin.to_str().unwrap()]);
     let out = Command::new("setpriv")
@@ -549,27 +619,31 @@ fn captures_without_root_given_only_the_capture_capabilities() {
 }
 
 /// Started as root, `live` runs as `nobody` once the capture is open (as tcpdump -Z does), so
-/// nothing that parses hostile packets runs as root; `--user root` keeps root.
+/// nothing that parses hostile packets runs as root; `--user root` keeps root. Either way no
+/// thread keeps a capability while it parses packets (issue 12).
 #[test]
 fn started_as_root_it_drops_to_nobody_once_the_capture_is_open() {
     if !need_root("started_as_root_it_drops_to_nobody_once_the_capture_is_open") {
         return;
     }
-    for (extra, uid) in [(None, "65534"), (Some("root"), "0")] {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["live", "-i", "lo", "--duration", "2", "--format", "jsonl"]);
+    let net = Net::new("r");
+    for (extra, uid, sport) in [(None, "65534", 41201u16), (Some("root"), "0", 41202)] {
+        let mut args = vec!["-i", "veth-c", "--format", "jsonl"];
         if let Some(u) = extra {
-            cmd.args(["--user", u]);
+            args.extend(["--user", u]);
         }
-        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        // Wait for "listening on": the drop happens just before it is printed.
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        err.read_line(&mut line).unwrap();
-        assert!(line.contains("listening on lo"), "{line}");
-        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        // Start waits for "listening on": the drop happens just before it is printed.
+        let mut live = Live::start(&net, &args);
+        let sp = sport.to_string();
+        let printed = net.probe(&["tcp-connect", "10.201.1.2", "7", "--sport", &sp]);
+        assert!(printed.contains("ECONNREFUSED"), "{printed}");
+        let (_, v) = live.flow(sport, Duration::from_secs(2));
+        assert_eq!(v["verdict"], "refused", "{v}");
+        let status = std::fs::read_to_string(format!("/proc/{}/status", live.child.id())).unwrap();
         let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap().to_string();
         assert!(uids.split_whitespace().skip(1).all(|u| u == uid), "{uids}");
-        assert!(child.wait().unwrap().success());
+        assert!(assert_no_capabilities(live.child.id()) >= 2, "the capture thread was not seen");
+        let rest = live.stop();
+        assert_eq!(rest.last().map(|v| v["type"].clone()), Some("summary".into()), "{rest:?}");
     }
 }

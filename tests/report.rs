@@ -272,6 +272,62 @@ fn html_escapes_and_has_no_external_resources() {
     }
 }
 
+/// Issue 12: the page's Content-Security-Policy allows no inline code but its own, pinned by
+/// SHA-256: every `<script>` and `<style>` element and every `style` attribute of a page that
+/// shows every part (charts, legend, tables) has its hash in the policy, and nothing is
+/// allowed wholesale.
+#[test]
+fn html_csp_pins_every_inline_script_and_style() {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let sha256 = |text: &str| {
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
+        )
+    };
+    let dir = scratch("csp");
+    let out = format!("{dir}/page.html");
+    let run = connlens(&[
+        "report",
+        "fixtures/recorded/app-reject/input.pcap",
+        "fixtures/recorded/dns/input.pcap",
+        "fixtures/recorded/nmap-scan/input.pcap",
+        "-o",
+        &out,
+    ]);
+    assert!(run.status.success());
+    let html = read(&out);
+    let meta = "http-equiv=\"Content-Security-Policy\" content=\"";
+    let start = html.find(meta).unwrap() + meta.len();
+    let csp = &html[start..start + html[start..].find('"').unwrap()];
+    let directive = |name: &str| -> Vec<&str> {
+        let d = csp.split(';').map(str::trim).find(|d| d.starts_with(name)).unwrap();
+        d.split_whitespace().skip(1).collect()
+    };
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert_eq!(directive("default-src"), ["'none'"], "{csp}");
+    let (scripts, styles) = (directive("script-src"), directive("style-src"));
+    assert!(scripts.iter().all(|s| s.starts_with("'sha256-")), "{csp}");
+    assert!(styles.iter().all(|s| s.starts_with("'sha256-") || *s == "'unsafe-hashes'"));
+    // Every piece of inline code, by what a browser hashes: an element's text, an attribute's
+    // value.
+    let inner = |open: &str, close: &str| -> Vec<String> {
+        html.split(open).skip(1).map(|p| p[..p.find(close).unwrap()].to_string()).collect()
+    };
+    let (script_code, style_code) = (inner("<script>", "</script>"), inner("<style>", "</style>"));
+    assert_eq!((script_code.len(), style_code.len()), (1, 1), "one script, one style sheet");
+    assert!(!html.contains("<script ") && !html.contains("<style "), "elements with attributes");
+    for code in &script_code {
+        assert!(scripts.contains(&sha256(code).as_str()), "script not pinned in {csp}");
+    }
+    let attributes = inner("style=\"", "\"");
+    assert!(!attributes.is_empty(), "the legend's colours");
+    for code in style_code.iter().chain(&attributes) {
+        assert!(styles.contains(&sha256(code).as_str()), "style `{code:.40}` not pinned in {csp}");
+    }
+}
+
 /// The page in a real headless chromium: it loads without script errors, the charts are drawn
 /// with a size, a typed filter (through the URL fragment, which types into the box and fires
 /// its `input` event) and a header click (likewise) work; a screenshot is written to
@@ -322,8 +378,18 @@ fn html_page_in_headless_chromium() {
         let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
         Some(tag[start..start + tag[start..].find('"')?].to_string())
     };
+    // The console goes to stderr: a Content-Security-Policy violation (a script or a style
+    // whose hash is not pinned, issue 12) shows there, never in the DOM.
     let dump = |fragment: &str| -> String {
-        let o = browse(&["--virtual-time-budget=3000", "--dump-dom"], &format!("{url}{fragment}"));
+        let o = browse(
+            &["--virtual-time-budget=3000", "--dump-dom", "--enable-logging=stderr", "--v=0"],
+            &format!("{url}{fragment}"),
+        );
+        let console = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !console.contains("Content Security Policy"),
+            "the page breaks its own CSP:\n{console}"
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
 

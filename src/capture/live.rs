@@ -164,27 +164,6 @@ pub fn widen_filter(filter: &str, vlan: bool) -> String {
     if vlan { format!("{inner} or (vlan and ({inner}))") } else { inner }
 }
 
-/// After the capture device (and the `-w` file) are open, a run started as root needs none of
-/// its privileges: switch to `user` (its uid, its primary group, no supplementary groups), as
-/// tcpdump's `-Z` does, so that nothing parsing hostile packets runs as root. Returns the user
-/// switched to, or `None` when not root (then there is nothing to drop) or when `user` is
-/// `root`.
-pub fn drop_privileges(user: &str) -> Result<Option<String>, String> {
-    use nix::unistd::{Gid, Uid, User, setgid, setgroups, setuid};
-    if !Uid::effective().is_root() || user == "root" {
-        return Ok(None);
-    }
-    let u =
-        User::from_name(user).map_err(|e| format!("cannot look up user {user}: {e}"))?.ok_or_else(
-            || format!("no user {user} to run as (give another with --user, or --user root)"),
-        )?;
-    let gid: Gid = u.gid;
-    setgroups(&[gid]).map_err(|e| format!("cannot drop supplementary groups: {e}"))?;
-    setgid(gid).map_err(|e| format!("cannot switch to group {gid}: {e}"))?;
-    setuid(u.uid).map_err(|e| format!("cannot switch to user {user}: {e}"))?;
-    Ok(Some(user.to_string()))
-}
-
 /// Names of the interfaces libpcap can capture on.
 pub fn interface_names() -> Vec<String> {
     Device::list().map(|l| l.into_iter().map(|d| d.name).collect()).unwrap_or_default()

@@ -6,7 +6,6 @@
 
 mod csv;
 mod jsonl;
-pub mod progress;
 mod summary;
 mod table;
 

@@ -37,12 +37,14 @@
 
 mod live;
 mod output;
+mod progress;
 mod read;
 mod shards;
 mod timings;
 
 pub use live::{Evidence, LiveOptions, live};
 pub use output::Outcome;
+pub use progress::Progress;
 pub use shards::analyze;
 pub use timings::ThreadTimes;
 

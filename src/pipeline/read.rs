@@ -2,7 +2,6 @@
 //! routes each batch's packets to the tracker shards.
 
 use crossbeam_channel::{Receiver, Sender};
-use indicatif::ProgressBar;
 
 use crate::capture::{Frame, MergedSource};
 use crate::decode::{Packet, decode, decode_into};
@@ -12,6 +11,7 @@ use crate::track::shard::{Route, route};
 use crate::track::{RecentFacts, sender_fact};
 
 use super::BATCH;
+use super::Progress;
 
 /// The capture thread's counters.
 #[derive(Default)]
@@ -139,7 +139,7 @@ pub(super) struct ToShard {
 pub(super) fn read_and_route(
     mut source: MergedSource,
     shards: &[ToShard],
-    progress: Option<ProgressBar>,
+    mut progress: Option<Box<dyn Progress>>,
 ) -> ReadStats {
     let n = shards.len();
     let mut stats = ReadStats::default();
@@ -166,10 +166,10 @@ pub(super) fn read_and_route(
                     if !hand_over(&mut batches, shards, stats.latest) {
                         return stats;
                     }
-                    if let Some(bar) = &progress {
+                    if let Some(p) = &mut progress {
                         let read = source.bytes_read();
                         if read - last_progress > (1 << 20) {
-                            bar.set_position(read);
+                            p.bytes_read(read);
                             last_progress = read;
                         }
                     }
@@ -179,8 +179,8 @@ pub(super) fn read_and_route(
     }
     // Even empty: it carries the time of the last frame read.
     hand_over(&mut batches, shards, stats.latest);
-    if let Some(bar) = &progress {
-        bar.finish_and_clear();
+    if let Some(p) = &mut progress {
+        p.finish();
     }
     stats
 }

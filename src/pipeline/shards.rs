@@ -6,17 +6,16 @@ use std::thread;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use indicatif::ProgressBar;
 
 use crate::capture::{MergedSource, SourceError};
 use crate::output::{Inputs, Sink};
 use crate::track::{Tracker, TrackerConfig, TrackerStats, VerdictOut};
 use crate::verdict::Verdict;
 
-use super::AnalyzeConfig;
 use super::output::{Outcome, Output};
 use super::read::{SubBatch, ToShard, read_and_route};
 use super::timings::{ThreadTimes, thread_cpu};
+use super::{AnalyzeConfig, Progress};
 
 /// Sub-batches in flight between the capture thread and each shard.
 const IN_FLIGHT: usize = 8;
@@ -96,12 +95,14 @@ enum FromShard {
 /// numbered differently (see [`Tracker::numbered`]), the summary's `flows.peak` the sum of the
 /// shards' peaks, and each shard holding `max_flows / N` conversations. With 1, the output is
 /// exactly a single tracker's.
+///
+/// `progress`, when given, hears from the capture thread how many bytes have been read.
 pub fn analyze(
     source: MergedSource,
     open_errors: Vec<SourceError>,
     config: AnalyzeConfig,
     sink: &mut dyn Sink,
-    progress: Option<ProgressBar>,
+    progress: Option<Box<dyn Progress>>,
 ) -> io::Result<Outcome> {
     let (started, output_cpu_before) = (Instant::now(), thread_cpu());
     let n = config.threads.max(1);

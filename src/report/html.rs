@@ -28,20 +28,49 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// Each verdict's colour in the charts, with the SHA-256 (base64) of the legend's `style`
+/// attribute that shows it (`background:COLOUR`), which the page's [`csp`] allows by hash.
+const COLOURS: [(&str, &str, &str); 9] = [
+    ("established", "#4caf50", "FCYqMDmEd6Y83ocmfnlzVi+pCcBdkNO/C91ANkswIqY="),
+    ("answered", "#8bc34a", "Oe9tu6W9NgLqg9umoKO4QO71HyGxvjeMzbfpCOjdxL0="),
+    ("rejected", "#ff9800", "/E8bJJcwD8AKWHbfA97QUTo+4CYL4Rt2cvYk+5Y0b5E="),
+    ("mismatch", "#9c27b0", "jcTp5DdWo+GjbMrOztlOdLmQDUU+zRlFN0kCvU8w4Yo="),
+    ("dns-failure", "#795548", "JkPrBdtgK0cYi/S0+KinsDiKp+FOR45enOa6Z9im9so="),
+    ("refused", "#f44336", "4mkEbgFWIKS8D2mv4yh7vVPE9P4H65SEMDp95OaJtS4="),
+    ("unreachable", "#e91e63", "utcjSNsrLvghdVmiTb32QyL/7B3zPveVVrlSZ0J4eXk="),
+    ("time-exceeded", "#673ab7", "pyaVTh45KFWgKlpq4+dbe3oHB0P1UGtTHxqL1Qt4tAI="),
+    ("unanswered", "#607d8b", "C0KDX/SgSyvj5rA5gSvrA9NsYLtoPdTULPhkYUSbDFc="),
+];
+/// The colour of any other verdict, and the hash of its legend's `style` attribute.
+const OTHER_COLOUR: (&str, &str) = ("#bdbdbd", "Qxq2M29Ft2CP9URz9wm/KrhxgnZBrrUP3y9iw+GseXU=");
+
 /// Colour of each verdict in the charts.
 fn colour(verdict: &str) -> &'static str {
-    match verdict {
-        "established" => "#4caf50",
-        "answered" => "#8bc34a",
-        "rejected" => "#ff9800",
-        "mismatch" => "#9c27b0",
-        "dns-failure" => "#795548",
-        "refused" => "#f44336",
-        "unreachable" => "#e91e63",
-        "time-exceeded" => "#673ab7",
-        "unanswered" => "#607d8b",
-        _ => "#bdbdbd",
+    COLOURS.iter().find(|c| c.0 == verdict).map_or(OTHER_COLOUR.0, |c| c.1)
+}
+
+/// SHA-256 (base64) of [`CSS`], the page's only `<style>` element. The tests recompute it
+/// (and the browser test sees the page unstyled, or the script blocked, when a hash is stale):
+/// change the code and its hash together.
+const CSS_SHA256: &str = "mJwmDZpYkFzinm6Hdatjl+ds45/uiqOpoOnnBwmP8ek=";
+/// SHA-256 (base64) of [`SCRIPT`], the page's only `<script>` element.
+const SCRIPT_SHA256: &str = "nfYAtcdZNDwZmuvA/BOWGlGwTVbUbHAtk6HJAksqVdw=";
+
+/// The page's Content-Security-Policy. Nothing may load from anywhere, and of inline code
+/// only what this file wrote may run or apply: the script and the style sheet by their
+/// SHA-256, and the legend's `style` attributes by theirs (`'unsafe-hashes'` lets exactly
+/// those attribute values through, not inline styles in general). So markup that slipped past
+/// the escaping could neither run a script nor restyle the page. (The script's own changes
+/// through `element.style` are not inline styles and need no permission.)
+fn csp() -> String {
+    let mut styles = format!("'sha256-{CSS_SHA256}' 'unsafe-hashes'");
+    for hash in COLOURS.iter().map(|c| c.2).chain([OTHER_COLOUR.1]) {
+        let _ = write!(styles, " 'sha256-{hash}'");
     }
+    format!(
+        "default-src 'none'; style-src {styles}; script-src 'sha256-{SCRIPT_SHA256}'; \
+         img-src data:; base-uri 'none'; form-action 'none'"
+    )
 }
 
 const CSS: &str = "
@@ -202,10 +231,7 @@ fn verdict_bars(o: &mut String, r: &Report) -> std::fmt::Result {
 
 fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")?;
-    writeln!(
-        o,
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
-    )?;
+    writeln!(o, "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\">", csp())?;
     writeln!(
         o,
         "<title>Connection failures report</title>\n<style>{CSS}</style>\n</head>\n<body>"
@@ -401,7 +427,30 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
 
 #[cfg(test)]
 mod tests {
-    use super::esc;
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    fn sha256(text: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
+    }
+
+    /// The pinned hashes are those of the code the page carries: a change to the script, the
+    /// style sheet or a colour without its hash fails here (the browser would block it).
+    #[test]
+    fn csp_hashes_are_those_of_the_inline_code() {
+        assert_eq!(sha256(SCRIPT), SCRIPT_SHA256, "SCRIPT changed: update SCRIPT_SHA256");
+        assert_eq!(sha256(CSS), CSS_SHA256, "CSS changed: update CSS_SHA256");
+        for (verdict, colour, hash) in
+            COLOURS.iter().copied().chain([("other", OTHER_COLOUR.0, OTHER_COLOUR.1)])
+        {
+            assert_eq!(sha256(&format!("background:{colour}")), hash, "colour of {verdict}");
+        }
+        let csp = csp();
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains(&format!("script-src 'sha256-{SCRIPT_SHA256}';")), "{csp}");
+    }
 
     #[test]
     fn escapes_markup() {

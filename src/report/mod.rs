@@ -11,6 +11,7 @@
 
 pub mod causes;
 pub mod html;
+pub mod inputs;
 pub mod json;
 pub mod markdown;
 mod time;
