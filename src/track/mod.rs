@@ -8,22 +8,38 @@
 //! conversation lingers for a while so that late packets (the last ACK, a retransmitted SYN
 //! crossing the RST) are absorbed instead of opening bogus new attempts; a SYN with a new
 //! initial sequence number is a new attempt.
+//!
+//! One job per file, in the order a packet meets them (no two of them import each other):
+//! - `table`: the bounded flow table, its index and timers;
+//! - `attempt`: one conversation and its current attempt (endpoints, per-side counts, ICMP
+//!   errors charged to it, deadlines), over the TCP state machine (`tcp`) or UDP/DNS (`udp`);
+//! - `hosts`: what the capture shows of the hosts (own TTLs, address resolution);
+//! - `classify`: a finished attempt's packets, its ending and the host facts to a cause
+//!   (a pure function), with `evidence` for the facts every verdict carries;
+//! - `linger`: decided conversations kept a while to absorb late packets;
+//! - `payload`: the first bytes of each side (TLS, HTTP, DNS); `shard`: `--threads`.
 
-mod flow;
+mod attempt;
+mod classify;
+mod evidence;
+mod hosts;
+mod linger;
 mod payload;
 pub mod shard;
 mod table;
+mod tcp;
+mod udp;
 
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
-
-use crate::decode::{IcmpError, IcmpErrorKind, NeighborMessage, Packet, Proto, Transport};
+use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, Transport};
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 use crate::verdict::Verdict;
 
-use flow::{Ending, Flow, IcmpSeen};
+use attempt::{Flow, IcmpSeen};
+use hosts::HostFacts;
+pub(crate) use hosts::{RecentFacts, sender_fact};
 use table::{Handle, Table, Tracked};
 
 /// Where the tracker puts verdicts as it decides them. A `Vec` collects them (tests); the
@@ -133,175 +149,41 @@ impl TrackerStats {
     }
 }
 
-/// Hosts seen sending anything, with the TTLs their own (non-RST) packets arrive with: to
-/// tell a host's RST from one injected on the path, and a filtered port from a silent host.
-/// Bounded: past `cap` hosts, new ones are not recorded.
-struct HostTtls {
-    map: FxHashMap<IpAddr, OwnTtls>,
-    cap: usize,
-    /// Facts recorded last, so that a long conversation does not look its hosts up with
-    /// every packet.
-    recent: RecentFacts,
-}
-
-/// The distinct TTLs (by hop count) a host's own packets arrived with, in the order first
-/// seen, up to four. An address is often more than one machine — a load-balanced service, a
-/// NAT — whose backends sit at different distances: an RST is the host's when any of them
-/// matches. A set, so that (up to four hop counts) what it holds does not depend on the
-/// order packets come in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct OwnTtls {
-    ttls: [u8; 4],
-    len: u8,
-}
-
-impl OwnTtls {
-    fn add(&mut self, ttl: u8) {
-        let hops = flow::hops(ttl);
-        let len = usize::from(self.len);
-        if len < self.ttls.len() && !self.ttls[..len].iter().any(|&t| flow::hops(t) == hops) {
-            self.ttls[len] = ttl;
-            self.len += 1;
-        }
-    }
-
-    /// The TTL seen with the same hop count as `ttl`, else the first seen, if any.
-    pub(crate) fn closest(&self, ttl: u8) -> Option<u8> {
-        let seen = &self.ttls[..usize::from(self.len)];
-        let hops = flow::hops(ttl);
-        seen.iter().copied().find(|&t| flow::hops(t) == hops).or(seen.first().copied())
-    }
-}
-
-/// What a packet shows of its sender, if anything: `Some(Some(ttl))` it is up, with the TTL
-/// its own packets arrive with; `Some(None)` it is up (an RST, which may be forged on the
-/// path, or an ICMP error, sent by a router's other stack: their TTL says nothing of the
-/// host). `None` for broadcast and multicast datagrams and address resolution.
-///
-/// One tracker records it from every packet; with several shards, the capture thread sends
-/// a packet whose fact is new to every other shard, so every shard keeps the same facts.
-pub(crate) fn sender_fact(p: &Packet) -> Option<Option<u8>> {
-    match &p.transport {
-        Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST) => Some(None),
-        Transport::Tcp(_) => Some(Some(p.ttl)),
-        Transport::Udp(_) if is_group_address(p.dst) || is_group_address(p.src) => None,
-        Transport::Udp(_) => Some(Some(p.ttl)),
-        Transport::IcmpError(_) => Some(None),
-        Transport::Neighbor(_) => None,
-    }
-}
-
-/// The fact last recorded for each of a few thousand hosts, in a direct-mapped memory: a
-/// fact already recorded for its host need not be recorded again. (A slot another host took
-/// over only costs a repeated record.)
-pub(crate) struct RecentFacts {
-    slots: Vec<Option<(IpAddr, Option<u8>)>>,
-}
-
-/// Slots of a [`RecentFacts`] memory.
-const RECENT_FACTS: usize = 4096;
-
-impl Default for RecentFacts {
-    fn default() -> Self {
-        RecentFacts { slots: vec![None; RECENT_FACTS] }
-    }
-}
-
-impl RecentFacts {
-    /// Whether `fact` is not the fact last remembered for `ip` (and remembers it).
-    pub(crate) fn is_new(&mut self, ip: IpAddr, fact: Option<u8>) -> bool {
-        let bits = match ip {
-            IpAddr::V4(a) => u64::from(u32::from(a)),
-            IpAddr::V6(a) => {
-                let x = u128::from(a);
-                (x as u64) ^ ((x >> 64) as u64)
-            }
-        };
-        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % RECENT_FACTS;
-        match self.slots.get_mut(slot) {
-            Some(s) if *s == Some((ip, fact)) => false,
-            Some(s) => {
-                *s = Some((ip, fact));
-                true
-            }
-            None => true,
-        }
-    }
-}
-
-impl HostTtls {
-    /// Records what `p` shows of its sender (see [`sender_fact`]).
-    fn record_sender(&mut self, p: &Packet) {
-        if let Some(fact) = sender_fact(p)
-            && self.recent.is_new(p.src, fact)
-        {
-            self.record(p.src, fact);
-        }
-    }
-
-    fn record(&mut self, ip: IpAddr, ttl: Option<u8>) {
-        // One lookup either way: while there is room, the entry; once full, only a host
-        // already known is updated.
-        let seen = if self.map.len() < self.cap {
-            self.map.entry(ip).or_default()
-        } else {
-            match self.map.get_mut(&ip) {
-                Some(seen) => seen,
-                None => return,
-            }
-        };
-        if let Some(ttl) = ttl {
-            seen.add(ttl);
-        }
-    }
-}
-
-/// Address resolution seen per address: solicitations, and whether anything answered for it.
-/// Bounded like [`HostTtls`].
-pub(crate) struct Neighbors {
-    map: FxHashMap<IpAddr, (u32, bool)>,
-    cap: usize,
-}
-
-impl Neighbors {
-    fn record(&mut self, n: &NeighborMessage) {
-        let e = if self.map.len() < self.cap {
-            self.map.entry(n.target).or_insert((0, false))
-        } else {
-            match self.map.get_mut(&n.target) {
-                Some(e) => e,
-                None => return,
-            }
-        };
-        if n.solicit {
-            e.0 = e.0.saturating_add(1);
-        } else {
-            e.1 = true;
-        }
-    }
+/// Why a verdict is being given now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// An RST ended the attempt (refusal, or a reset of an established connection).
+    Rst,
+    /// Both sides sent FIN.
+    Fin,
+    /// UDP: the server answered.
+    Answered,
+    /// An ICMP error quoting the attempt.
+    Icmp,
+    /// The attempt's timer ran out.
+    Timeout,
+    /// The input ended.
+    EndOfCapture,
+    /// The table was full and this conversation was pushed out.
+    Evicted,
+    /// A new attempt (new SYN) took over the same 5-tuple.
+    Superseded,
 }
 
 /// What a verdict may consult besides its own conversation: the time and settings, and what
 /// the capture showed of the hosts.
-pub(crate) struct Context<'a> {
-    pub(crate) now: Timestamp,
-    pub(crate) config: &'a TrackerConfig,
-    /// Hosts seen sending, with their own TTL.
-    pub(crate) hosts: &'a FxHashMap<IpAddr, OwnTtls>,
-    /// Address resolution per address: (solicitations, answered).
-    pub(crate) neighbors: &'a FxHashMap<IpAddr, (u32, bool)>,
+struct Context<'a> {
+    now: Timestamp,
+    config: &'a TrackerConfig,
+    hosts: &'a HostFacts,
 }
 
-/// A [`Context`] from the tracker's fields (a macro, so the flow table can stay borrowed).
-macro_rules! ctx {
-    ($t:ident) => {
-        &Context {
-            now: $t.now,
-            config: &$t.config,
-            hosts: &$t.host_ttls.map,
-            neighbors: &$t.neighbors.map,
-        }
-    };
+impl<'a> Context<'a> {
+    /// A context of the tracker's parts (taken one by one, so that the flow table can stay
+    /// borrowed while a verdict is given).
+    fn new(now: Timestamp, config: &'a TrackerConfig, hosts: &'a HostFacts) -> Self {
+        Context { now, config, hosts }
+    }
 }
 
 /// The flow tracker. Feed it packets in capture order; collect verdicts from the `out` vectors.
@@ -313,8 +195,7 @@ pub struct Tracker {
     /// [`Tracker::numbered`]).
     next_id: u64,
     id_step: u64,
-    host_ttls: HostTtls,
-    neighbors: Neighbors,
+    hosts: HostFacts,
     stats: TrackerStats,
     /// A packet far ahead of the clock, waiting for the next one to confirm the jump.
     jump: Option<Timestamp>,
@@ -338,12 +219,7 @@ impl Tracker {
             now: Timestamp(i64::MIN),
             next_id: 1,
             id_step: 1,
-            host_ttls: HostTtls {
-                map: FxHashMap::default(),
-                cap: max_flows,
-                recent: RecentFacts::default(),
-            },
-            neighbors: Neighbors { map: FxHashMap::default(), cap: max_flows },
+            hosts: HostFacts::new(max_flows),
             jump: None,
             seen: 0,
             due: Vec::new(),
@@ -363,8 +239,7 @@ impl Tracker {
     /// Keeps the facts of up to `hosts` hosts (by default as many as `max_flows`). A tracker
     /// shard tracks a share of the conversations but consults every host's facts.
     pub fn with_host_capacity(mut self, hosts: usize) -> Self {
-        self.host_ttls.cap = hosts.max(1);
-        self.neighbors.cap = hosts.max(1);
+        self.hosts.set_cap(hosts);
         self
     }
 
@@ -394,7 +269,7 @@ impl Tracker {
         match &p.transport {
             Transport::Tcp(_) | Transport::Udp(_) => self.conversation_packet(p, out),
             Transport::IcmpError(e) => self.icmp_error(p, e, out),
-            Transport::Neighbor(n) => self.neighbors.record(n),
+            Transport::Neighbor(n) => self.hosts.neighbors.record(n),
         }
     }
 
@@ -461,7 +336,7 @@ impl Tracker {
         }
         let flow = self.table.open_mut(handle);
         out.timer_ran_out(flow.deadline(), flow.first_seen);
-        let v = flow.finish(Ending::Timeout, ctx!(self));
+        let v = finish(flow, Ending::Timeout, &Context::new(self.now, &self.config, &self.hosts));
         // A connection that went idle may still be alive (keepalives come every few minutes):
         // keep it as long again, so a keepalive is not a new attempt.
         let linger = if v.kind() == crate::verdict::VerdictKind::Established {
@@ -482,7 +357,11 @@ impl Tracker {
         for (first_seen, handle) in open {
             let flow = self.table.open_mut(handle);
             out.input_ended(first_seen);
-            out.emit(flow.finish(Ending::EndOfCapture, ctx!(self)));
+            out.emit(finish(
+                flow,
+                Ending::EndOfCapture,
+                &Context::new(self.now, &self.config, &self.hosts),
+            ));
         }
         self.table.clear();
     }
@@ -493,7 +372,7 @@ impl Tracker {
     pub fn sender_facts(&mut self, p: &Packet, out: &mut impl VerdictOut) {
         self.seen += 1;
         self.capture_time(p.ts, out);
-        self.host_ttls.record_sender(p);
+        self.hosts.ttls.record_sender(p);
     }
 
     /// A packet another tracker shard tracks, that shows nothing new of its sender: counts it
@@ -527,22 +406,32 @@ impl Tracker {
                     self.stats.late_packets += 1;
                     d.late_packet(p);
                     self.table.reschedule(handle);
-                    self.host_ttls.record_sender(p);
+                    self.hosts.ttls.record_sender(p);
                     return;
                 }
             }
             Some(handle) => {
                 let flow = self.table.open_mut(handle);
                 if flow.starts_new_attempt(p) {
-                    out.emit(flow.finish(Ending::Superseded, ctx!(self)));
+                    out.emit(finish(
+                        flow,
+                        Ending::Superseded,
+                        &Context::new(self.now, &self.config, &self.hosts),
+                    ));
                     self.table.remove(handle);
                 } else {
                     flow.update(p, &self.config);
                     let decided = flow.decided();
                     if let Some(ending) = decided {
-                        give_verdict(flow, ending, ctx!(self), p.ts.add(self.config.linger), out);
+                        give_verdict(
+                            flow,
+                            ending,
+                            &Context::new(self.now, &self.config, &self.hosts),
+                            p.ts.add(self.config.linger),
+                            out,
+                        );
                     }
-                    self.host_ttls.record_sender(p);
+                    self.hosts.ttls.record_sender(p);
                     if decided.is_some() {
                         self.table.decide(handle);
                     } else {
@@ -562,9 +451,15 @@ impl Tracker {
         flow.first_seen = self.seen;
         let decided = flow.decided();
         if let Some(ending) = decided {
-            give_verdict(&mut flow, ending, ctx!(self), p.ts.add(self.config.linger), out);
+            give_verdict(
+                &mut flow,
+                ending,
+                &Context::new(self.now, &self.config, &self.hosts),
+                p.ts.add(self.config.linger),
+                out,
+            );
         }
-        self.host_ttls.record_sender(p);
+        self.hosts.ttls.record_sender(p);
         if decided.is_some() {
             self.table.insert_decided(flow.decided_record());
         } else {
@@ -587,7 +482,7 @@ impl Tracker {
         );
         let seen = IcmpSeen::new(p, e);
         // The reporter is up; its TTL is not recorded (routers answer from other stacks).
-        self.host_ttls.record_sender(p);
+        self.hosts.ttls.record_sender(p);
         match self.table.find(&key) {
             Some(handle) if handle.is_decided() => {
                 self.stats.late_packets += 1;
@@ -599,7 +494,13 @@ impl Tracker {
                 if flow.charge_icmp(seen, q.src == flow.client.ip && q.src_port == flow.client.port)
                 {
                     self.stats.icmp_matched += 1;
-                    give_verdict(flow, Ending::Icmp, ctx!(self), p.ts.add(self.config.linger), out);
+                    give_verdict(
+                        flow,
+                        Ending::Icmp,
+                        &Context::new(self.now, &self.config, &self.hosts),
+                        p.ts.add(self.config.linger),
+                        out,
+                    );
                     self.table.decide(handle);
                 } else {
                     self.stats.icmp_informational += 1;
@@ -621,7 +522,13 @@ impl Tracker {
         self.stats.icmp_matched += 1;
         let mut flow = Flow::from_icmp(id, key, p, e, seen);
         flow.first_seen = self.seen;
-        give_verdict(&mut flow, Ending::Icmp, ctx!(self), p.ts.add(self.config.linger), out);
+        give_verdict(
+            &mut flow,
+            Ending::Icmp,
+            &Context::new(self.now, &self.config, &self.hosts),
+            p.ts.add(self.config.linger),
+            out,
+        );
         self.table.insert_decided(flow.decided_record());
     }
 
@@ -655,7 +562,11 @@ impl Tracker {
             if !handle.is_decided() {
                 self.stats.evicted += 1;
                 let flow = self.table.open_mut(handle);
-                out.emit(flow.finish(Ending::Evicted, ctx!(self)));
+                out.emit(finish(
+                    flow,
+                    Ending::Evicted,
+                    &Context::new(self.now, &self.config, &self.hosts),
+                ));
             }
             self.table.remove(handle);
         }
@@ -671,8 +582,15 @@ fn give_verdict(
     until: Timestamp,
     out: &mut impl VerdictOut,
 ) {
-    out.emit(flow.finish(ending, ctx));
+    out.emit(finish(flow, ending, ctx));
     flow.linger_until(until);
+}
+
+/// Gives `flow` its verdict and keeps only what its lingering needs.
+fn finish(flow: &mut Flow, ending: Ending, ctx: &Context<'_>) -> Verdict {
+    let v = classify::verdict(flow, ending, ctx);
+    flow.release();
+    v
 }
 
 /// Multicast, limited broadcast, or (IPv4) an address ending in .255, which on the /24 and

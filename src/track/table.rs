@@ -12,7 +12,8 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use super::flow::{Decided, Flow};
+use super::attempt::Flow;
+use super::linger::Decided;
 use crate::flow::FlowKey;
 use crate::time::Timestamp;
 
@@ -25,6 +26,37 @@ pub(super) trait Tracked {
     fn first_seen(&self) -> u64;
     fn deadline(&self) -> Timestamp;
     fn timer_at(&mut self) -> &mut Timestamp;
+}
+
+impl Tracked for Decided {
+    fn key(&self) -> &FlowKey {
+        &self.key
+    }
+    /// (Its timer only removes it: no verdict, so no order to keep.)
+    fn first_seen(&self) -> u64 {
+        0
+    }
+    fn deadline(&self) -> Timestamp {
+        self.deadline
+    }
+    fn timer_at(&mut self) -> &mut Timestamp {
+        &mut self.timer_at
+    }
+}
+
+impl Tracked for Flow {
+    fn key(&self) -> &FlowKey {
+        &self.key
+    }
+    fn first_seen(&self) -> u64 {
+        self.first_seen
+    }
+    fn deadline(&self) -> Timestamp {
+        self.deadline
+    }
+    fn timer_at(&mut self) -> &mut Timestamp {
+        &mut self.timer_at
+    }
 }
 
 struct Slot<T> {

@@ -907,13 +907,17 @@ fn decided_conversations_make_room_before_open_attempts_do() {
 #[test]
 fn a_tracked_conversation_stays_small() {
     // The README's memory bound per conversation rests on these sizes.
-    assert!(std::mem::size_of::<flow::Flow>() <= 352, "{}", std::mem::size_of::<flow::Flow>());
-    assert!(flow::tcp_state_size() <= 464, "{}", flow::tcp_state_size());
+    assert!(
+        std::mem::size_of::<attempt::Flow>() <= 352,
+        "{}",
+        std::mem::size_of::<attempt::Flow>()
+    );
+    assert!(tcp::tcp_state_size() <= 464, "{}", tcp::tcp_state_size());
     // What lingers once the verdict is out: a flood leaves hundreds of thousands.
     assert!(
-        std::mem::size_of::<flow::Decided>() <= 112,
+        std::mem::size_of::<linger::Decided>() <= 112,
         "{}",
-        std::mem::size_of::<flow::Decided>()
+        std::mem::size_of::<linger::Decided>()
     );
 }
 

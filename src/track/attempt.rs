@@ -1,0 +1,425 @@
+//! One conversation and its current attempt: who is client and server, what each side sent,
+//! the ICMP errors charged to it, when its timer runs out; the TCP or UDP state of the attempt
+//! lives in `tcp` and `udp`, its verdict is decided by `classify`.
+
+use std::net::IpAddr;
+
+use super::linger::{Decided, Lingering};
+use super::payload;
+use super::tcp::{TcpState, is_syn_only};
+use super::udp::UdpState;
+use super::{Ending, TrackerConfig, icmp_is_failure};
+use crate::capture::Origin;
+use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, Transport};
+use crate::flow::{Endpoint, FlowKey};
+use crate::time::{Duration, Timestamp};
+
+/// Per-direction counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Side {
+    pub(super) packets: u64,
+    pub(super) bytes: u64,
+    pub(super) ttl: Option<u8>,
+}
+
+/// An ICMP error as evidence.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct IcmpSeen {
+    pub(super) ts: Timestamp,
+    pub(super) origin: Origin,
+    pub(super) reporter: IpAddr,
+    pub(super) reporter_ttl: u8,
+    pub(super) v6: bool,
+    pub(super) kind: IcmpErrorKind,
+    pub(super) icmp_type: u8,
+    pub(super) code: u8,
+    pub(super) mtu: Option<u32>,
+    pub(super) quoted_seq: Option<u32>,
+}
+
+impl IcmpSeen {
+    pub(super) fn new(p: &Packet, e: &IcmpError) -> Self {
+        IcmpSeen {
+            ts: p.ts,
+            origin: p.origin,
+            reporter: p.src,
+            reporter_ttl: p.ttl,
+            v6: e.v6,
+            kind: e.kind,
+            icmp_type: e.icmp_type,
+            code: e.code,
+            mtu: e.mtu,
+            quoted_seq: e.quoted.tcp_seq,
+        }
+    }
+
+    pub(super) fn is_failure(&self) -> bool {
+        icmp_is_failure(self.kind, self.v6, self.code)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum State {
+    Tcp(Box<TcpState>),
+    Udp(UdpState),
+    /// The verdict is out: only what absorbing late packets needs is kept (the attempt's
+    /// state is freed, so the many conversations a flood leaves lingering stay small).
+    Decided(Lingering),
+}
+
+/// One conversation and its current attempt.
+pub(super) struct Flow {
+    pub(super) id: u64,
+    /// The tracker's packet count when the attempt's first packet came: its place in the
+    /// capture, the same with any number of tracker shards (see `Tracker::packet`).
+    pub(super) first_seen: u64,
+    pub(super) key: FlowKey,
+    pub(super) client: Endpoint,
+    pub(super) server: Endpoint,
+    pub(super) first_ts: Timestamp,
+    pub(super) last_ts: Timestamp,
+    pub(super) first_packet: Origin,
+    /// VLAN tags of the first packet.
+    pub(super) vlan: u32,
+    /// When the flow's timer should run out.
+    pub(super) deadline: Timestamp,
+    /// The deadline of the flow's live timer in the table's heap.
+    pub(super) timer_at: Timestamp,
+    /// How long a decided conversation lingers after its last packet.
+    pub(super) linger_span: Duration,
+    /// The capture began after the attempt started (no SYN / no request seen).
+    pub(super) midstream: bool,
+    /// The attempt is known only from an ICMP error quoting it.
+    pub(super) from_icmp_only: bool,
+    pub(super) c2s: Side,
+    pub(super) s2c: Side,
+    pub(super) icmp: Option<Box<IcmpSeen>>,
+    /// ICMP errors that did not decide the attempt (informational, or about the replies).
+    pub(super) icmp_other: u32,
+    pub(super) icmp_other_first: Option<Box<IcmpSeen>>,
+    pub(super) decided: Option<Ending>,
+    pub(super) state: State,
+}
+
+/// UDP ports of request/response services whose replies can be recognised on their own.
+pub(super) fn is_udp_service_port(port: u16) -> bool {
+    matches!(
+        port,
+        53 | 67 | 69 | 88 | 123 | 161 | 389 | 443 | 500 | 514 | 1812 | 1813 | 4500 | 5353
+    )
+}
+
+impl Flow {
+    /// A new conversation from its first packet.
+    pub(super) fn open(id: u64, key: FlowKey, p: &Packet) -> Self {
+        let (src, dst, state, sender_is_client) = match &p.transport {
+            Transport::Tcp(t) => {
+                let src = Endpoint::new(p.src, t.src_port);
+                let dst = Endpoint::new(p.dst, t.dst_port);
+                let sender_is_client = if is_syn_only(t) {
+                    true
+                } else if t.flags.has(TcpFlags::SYN | TcpFlags::ACK) {
+                    false
+                } else {
+                    // Mid-stream: the side with the lower port is most likely the service.
+                    t.src_port >= t.dst_port
+                };
+                (src, dst, State::Tcp(Box::default()), sender_is_client)
+            }
+            Transport::Udp(u) => {
+                let src = Endpoint::new(p.src, u.src_port);
+                let dst = Endpoint::new(p.dst, u.dst_port);
+                // A datagram from a well-known service port to an ephemeral one is a reply
+                // whose request was not captured. (Not "any port below 1024": NFS and other
+                // RPC clients send from reserved ports.)
+                let reply = is_udp_service_port(u.src_port)
+                    && !is_udp_service_port(u.dst_port)
+                    && u.dst_port >= 1024;
+                (src, dst, State::Udp(UdpState::default()), !reply)
+            }
+            Transport::IcmpError(_) | Transport::Neighbor(_) => {
+                unreachable!("conversations open on TCP/UDP packets")
+            }
+        };
+        let (client, server) = if sender_is_client { (src, dst) } else { (dst, src) };
+        let midstream = match &p.transport {
+            Transport::Tcp(t) => !is_syn_only(t),
+            _ => !sender_is_client,
+        };
+        let mut flow = Flow::new(id, key, (client, server), p, state);
+        flow.midstream = midstream;
+        flow.apply(p);
+        flow
+    }
+
+    /// A conversation between `ends` (client, server) first seen in `p`, nothing applied yet.
+    pub(super) fn new(
+        id: u64,
+        key: FlowKey,
+        ends: (Endpoint, Endpoint),
+        p: &Packet,
+        state: State,
+    ) -> Self {
+        Flow {
+            id,
+            first_seen: 0,
+            key,
+            client: ends.0,
+            server: ends.1,
+            first_ts: p.ts,
+            last_ts: p.ts,
+            first_packet: p.origin,
+            vlan: p.vlan,
+            deadline: p.ts,
+            timer_at: Timestamp(i64::MAX),
+            linger_span: Duration(0),
+            midstream: false,
+            from_icmp_only: false,
+            c2s: Side::default(),
+            s2c: Side::default(),
+            icmp: None,
+            icmp_other: 0,
+            icmp_other_first: None,
+            decided: None,
+            state,
+        }
+    }
+
+    /// An attempt known only from an ICMP error that quotes it.
+    pub(super) fn from_icmp(
+        id: u64,
+        key: FlowKey,
+        p: &Packet,
+        e: &IcmpError,
+        seen: IcmpSeen,
+    ) -> Self {
+        let q = &e.quoted;
+        // A quoted SYN-ACK was sent by the server: the attempt's client is its receiver.
+        let from_server = q.tcp_flags.is_some_and(|f| f.has(TcpFlags::SYN | TcpFlags::ACK));
+        let state = match q.proto {
+            Proto::Tcp if from_server => {
+                State::Tcp(Box::new(TcpState { server_isn: q.tcp_seq, ..Default::default() }))
+            }
+            Proto::Tcp => {
+                State::Tcp(Box::new(TcpState { client_isn: q.tcp_seq, ..Default::default() }))
+            }
+            Proto::Udp => State::Udp(UdpState::default()),
+        };
+        let (sender, receiver) =
+            (Endpoint::new(q.src, q.src_port), Endpoint::new(q.dst, q.dst_port));
+        let ends = if from_server { (receiver, sender) } else { (sender, receiver) };
+        let mut flow = Flow::new(id, key, ends, p, state);
+        flow.from_icmp_only = true;
+        flow.icmp = Some(Box::new(seen));
+        flow
+    }
+
+    /// Whether `p` opens a new attempt on this 5-tuple (a SYN with another initial sequence
+    /// number, or any fresh SYN once the old attempt has its verdict).
+    pub(super) fn starts_new_attempt(&self, p: &Packet) -> bool {
+        let Transport::Tcp(t) = &p.transport else { return false };
+        let s = match &self.state {
+            State::Tcp(s) => s,
+            // (Once decided, the table holds a `Decided` record instead, which answers this.)
+            State::Udp(_) | State::Decided(_) => return false,
+        };
+        if !is_syn_only(t) {
+            return false;
+        }
+        if self.midstream {
+            // A SYN-ACK captured just before its SYN: the SYN joins the conversation.
+            let from_client = p.src == self.client.ip && t.src_port == self.client.port;
+            if from_client
+                && s.syn_ack_ack == Some(t.seq.wrapping_add(1).wrapping_add(t.payload_len))
+            {
+                return false;
+            }
+            // Otherwise the mid-stream guess of who is the client may be wrong; a SYN
+            // settles it.
+            return true;
+        }
+        let from_client = p.src == self.client.ip && t.src_port == self.client.port;
+        if from_client {
+            match s.client_isn {
+                Some(isn) => t.seq != isn,
+                None => true,
+            }
+        } else {
+            // A SYN from the other side: simultaneous open while the attempt is young, a new
+            // attempt in the other direction once it has an answer (once it is over, the
+            // `Decided` record answers).
+            s.server_isn.is_some_and(|isn| isn != t.seq) || s.syn_ack.is_some()
+        }
+    }
+
+    /// Takes the ending a packet just decided, if any.
+    pub(super) fn decided(&mut self) -> Option<Ending> {
+        self.decided.take()
+    }
+
+    /// Applies a packet of this conversation.
+    pub(super) fn update(&mut self, p: &Packet, config: &TrackerConfig) {
+        self.apply(p);
+        self.schedule(config);
+    }
+
+    /// Sets the deadline for the current state.
+    pub(super) fn schedule(&mut self, config: &TrackerConfig) {
+        self.deadline = match &self.state {
+            State::Tcp(s) => {
+                if self.midstream || s.established.is_some() || s.client_went_on {
+                    self.last_ts.add(config.idle_timeout)
+                } else if s.client_syn_acked || s.server_spoke {
+                    self.last_ts.add(config.syn_timeout)
+                } else {
+                    s.last_syn_ts.add(config.syn_timeout)
+                }
+            }
+            State::Udp(u) => {
+                if self.midstream {
+                    self.last_ts.add(config.idle_timeout)
+                } else {
+                    u.last_request_ts.add(config.syn_timeout)
+                }
+            }
+            // Decided: the linger deadline stands.
+            State::Decided(_) => self.deadline,
+        };
+    }
+
+    /// After the verdict: keep the conversation until `until` to absorb late packets.
+    pub(super) fn linger_until(&mut self, until: Timestamp) {
+        // (Also after a close, whose idle deadline was later: late ACKs must extend it.)
+        self.linger_span = until.since(self.last_ts).max(Duration(0));
+        self.deadline = until;
+    }
+
+    /// What lingers of the conversation once its verdict is out (after
+    /// [`linger_until`](Self::linger_until)).
+    pub(super) fn decided_record(&self) -> Decided {
+        let (tcp, client_isn) = match &self.state {
+            State::Tcp(s) => (true, s.client_isn),
+            State::Udp(_) => (false, None),
+            State::Decided(l) => (l.tcp, l.client_isn),
+        };
+        Decided {
+            key: self.key,
+            client: self.client,
+            deadline: self.deadline,
+            timer_at: Timestamp(i64::MAX),
+            linger_span: self.linger_span,
+            client_isn,
+            tcp,
+        }
+    }
+
+    pub(super) fn apply(&mut self, p: &Packet) {
+        if p.ts > self.last_ts {
+            self.last_ts = p.ts;
+        }
+        let (from_client, payload_len) = match &p.transport {
+            Transport::Tcp(t) => {
+                (p.src == self.client.ip && t.src_port == self.client.port, t.payload_len)
+            }
+            Transport::Udp(u) => {
+                (p.src == self.client.ip && u.src_port == self.client.port, u.payload_len)
+            }
+            Transport::IcmpError(_) | Transport::Neighbor(_) => return,
+        };
+        let side = if from_client { &mut self.c2s } else { &mut self.s2c };
+        let first_from_side = side.packets == 0;
+        side.packets += 1;
+        side.bytes += payload_len as u64;
+        if first_from_side {
+            side.ttl = Some(p.ttl);
+        }
+        match (&mut self.state, &p.transport) {
+            (State::Tcp(s), Transport::Tcp(t)) => {
+                if self.midstream && from_client && is_syn_only(t) {
+                    // The SYN of a conversation whose SYN-ACK was captured first.
+                    self.midstream = false;
+                }
+                self.decided = s.apply(p, t, from_client);
+            }
+            (State::Udp(u), Transport::Udp(d)) => {
+                if from_client {
+                    u.last_request_ts = u.last_request_ts.max(p.ts);
+                    if let Some(h) = payload::dns_header(d.payload.as_slice())
+                        .filter(|_| payload::is_dns_query(d.payload.as_slice()))
+                    {
+                        u.dns.get_or_insert_with(Box::default).ask(h.id, d.payload, p.origin);
+                    }
+                } else {
+                    if u.first_reply.is_none() {
+                        u.first_reply = Some((p.ts, p.origin));
+                    }
+                    match (&mut u.dns, payload::dns_header(d.payload.as_slice())) {
+                        // DNS: decided once every query asked has its answer (or by timeout).
+                        (Some(q), Some(h)) if h.response => {
+                            if q.answer(h, p.origin) && q.all_answered() && !self.midstream {
+                                self.decided = Some(Ending::Answered);
+                            }
+                        }
+                        (Some(_), _) => {}
+                        (None, _) if !self.midstream => self.decided = Some(Ending::Answered),
+                        (None, _) => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Charges an ICMP error to this attempt. Returns true when it decides the verdict: a
+    /// failure-kind error about the client's packets while nothing has come back yet.
+    pub(super) fn charge_icmp(&mut self, seen: IcmpSeen, about_client_packets: bool) -> bool {
+        let answered = match &self.state {
+            State::Tcp(s) => {
+                s.client_syn_acked
+                    || s.server_spoke
+                    || s.established.is_some()
+                    || self.midstream
+                    // The quote names another attempt (RFC 5927: check the quoted sequence).
+                    || matches!((s.client_isn, seen.quoted_seq), (Some(isn), Some(q)) if isn != q)
+            }
+            State::Udp(u) => u.first_reply.is_some() || self.midstream,
+            State::Decided(_) => true,
+        };
+        if !about_client_packets || !seen.is_failure() || answered {
+            self.icmp_other += 1;
+            if self.icmp_other_first.is_none() {
+                self.icmp_other_first = Some(Box::new(seen));
+            }
+            return false;
+        }
+        if seen.ts > self.last_ts {
+            self.last_ts = seen.ts;
+        }
+        self.icmp = Some(Box::new(seen));
+        true
+    }
+
+    /// Frees what only the verdict needed, keeping what absorbs late packets.
+    pub(super) fn release(&mut self) {
+        let lingering = match &self.state {
+            State::Tcp(s) => Lingering { tcp: true, client_isn: s.client_isn },
+            State::Udp(_) => Lingering { tcp: false, client_isn: None },
+            State::Decided(l) => *l,
+        };
+        self.state = State::Decided(lingering);
+        self.icmp = None;
+        self.icmp_other_first = None;
+    }
+
+    /// The state Zeek's conn.log would give this conversation.
+    pub(super) fn conn_state(&self) -> &'static str {
+        match &self.state {
+            State::Tcp(s) => s.conn_state(self.from_icmp_only),
+            State::Udp(_) if self.midstream => "SHR",
+            State::Udp(u) if u.first_reply.is_some() => "SF",
+            State::Udp(_) if self.from_icmp_only => "OTH",
+            State::Udp(_) => "S0",
+            State::Decided(_) => "OTH",
+        }
+    }
+}

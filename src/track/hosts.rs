@@ -1,0 +1,203 @@
+//! What the capture shows of the hosts apart from any one conversation: the TTLs each host's
+//! own packets arrive with (to tell a host's RST from one forged on the path) and address
+//! resolution answered or not (to tell a filtered port from a host that is down). Every table
+//! is bounded.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::is_group_address;
+use crate::decode::{NeighborMessage, Packet, Transport};
+
+/// Hops a packet has travelled, guessing the sender's initial TTL as the next of the common
+/// defaults (32, 64, 128, 255) at or above what arrived.
+pub(super) fn hops(ttl: u8) -> u8 {
+    let initial = [32u8, 64, 128, 255].into_iter().find(|&i| ttl <= i).unwrap_or(255);
+    initial - ttl
+}
+
+/// Everything the tracker knows of the hosts: their own TTLs and their address resolution.
+pub(super) struct HostFacts {
+    pub(super) ttls: HostTtls,
+    pub(super) neighbors: Neighbors,
+}
+
+impl HostFacts {
+    /// Tables of at most `cap` hosts each.
+    pub(super) fn new(cap: usize) -> Self {
+        HostFacts {
+            ttls: HostTtls { map: FxHashMap::default(), cap, recent: RecentFacts::default() },
+            neighbors: Neighbors { map: FxHashMap::default(), cap },
+        }
+    }
+
+    /// Caps both tables at `cap` hosts.
+    pub(super) fn set_cap(&mut self, cap: usize) {
+        self.ttls.cap = cap.max(1);
+        self.neighbors.cap = cap.max(1);
+    }
+
+    /// Whether the host sent anything at all.
+    pub(super) fn has_sent(&self, ip: IpAddr) -> bool {
+        self.ttls.map.contains_key(&ip)
+    }
+
+    /// The TTLs the host's own packets came with.
+    pub(super) fn own_ttls(&self, ip: IpAddr) -> Option<&OwnTtls> {
+        self.ttls.map.get(&ip)
+    }
+
+    /// Address resolution for `ip`: (solicitations, answered).
+    pub(super) fn resolution(&self, ip: IpAddr) -> Option<(u32, bool)> {
+        self.neighbors.map.get(&ip).copied()
+    }
+}
+
+/// Hosts seen sending anything, with the TTLs their own (non-RST) packets arrive with: to
+/// tell a host's RST from one injected on the path, and a filtered port from a silent host.
+/// Bounded: past `cap` hosts, new ones are not recorded.
+pub(super) struct HostTtls {
+    pub(super) map: FxHashMap<IpAddr, OwnTtls>,
+    pub(super) cap: usize,
+    /// Facts recorded last, so that a long conversation does not look its hosts up with
+    /// every packet.
+    pub(super) recent: RecentFacts,
+}
+
+/// The distinct TTLs (by hop count) a host's own packets arrived with, in the order first
+/// seen, up to four. An address is often more than one machine — a load-balanced service, a
+/// NAT — whose backends sit at different distances: an RST is the host's when any of them
+/// matches. A set, so that (up to four hop counts) what it holds does not depend on the
+/// order packets come in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OwnTtls {
+    pub(super) ttls: [u8; 4],
+    pub(super) len: u8,
+}
+
+impl OwnTtls {
+    pub(super) fn add(&mut self, ttl: u8) {
+        let want = hops(ttl);
+        let len = usize::from(self.len);
+        if len < self.ttls.len() && !self.ttls[..len].iter().any(|&t| hops(t) == want) {
+            self.ttls[len] = ttl;
+            self.len += 1;
+        }
+    }
+
+    /// The TTL seen with the same hop count as `ttl`, else the first seen, if any.
+    pub(crate) fn closest(&self, ttl: u8) -> Option<u8> {
+        let seen = &self.ttls[..usize::from(self.len)];
+        let want = hops(ttl);
+        seen.iter().copied().find(|&t| hops(t) == want).or(seen.first().copied())
+    }
+}
+
+/// What a packet shows of its sender, if anything: `Some(Some(ttl))` it is up, with the TTL
+/// its own packets arrive with; `Some(None)` it is up (an RST, which may be forged on the
+/// path, or an ICMP error, sent by a router's other stack: their TTL says nothing of the
+/// host). `None` for broadcast and multicast datagrams and address resolution.
+///
+/// One tracker records it from every packet; with several shards, the capture thread sends
+/// a packet whose fact is new to every other shard, so every shard keeps the same facts.
+pub(crate) fn sender_fact(p: &Packet) -> Option<Option<u8>> {
+    match &p.transport {
+        Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST) => Some(None),
+        Transport::Tcp(_) => Some(Some(p.ttl)),
+        Transport::Udp(_) if is_group_address(p.dst) || is_group_address(p.src) => None,
+        Transport::Udp(_) => Some(Some(p.ttl)),
+        Transport::IcmpError(_) => Some(None),
+        Transport::Neighbor(_) => None,
+    }
+}
+
+/// The fact last recorded for each of a few thousand hosts, in a direct-mapped memory: a
+/// fact already recorded for its host need not be recorded again. (A slot another host took
+/// over only costs a repeated record.)
+pub(crate) struct RecentFacts {
+    pub(super) slots: Vec<Option<(IpAddr, Option<u8>)>>,
+}
+
+/// Slots of a [`RecentFacts`] memory.
+pub(super) const RECENT_FACTS: usize = 4096;
+
+impl Default for RecentFacts {
+    fn default() -> Self {
+        RecentFacts { slots: vec![None; RECENT_FACTS] }
+    }
+}
+
+impl RecentFacts {
+    /// Whether `fact` is not the fact last remembered for `ip` (and remembers it).
+    pub(crate) fn is_new(&mut self, ip: IpAddr, fact: Option<u8>) -> bool {
+        let bits = match ip {
+            IpAddr::V4(a) => u64::from(u32::from(a)),
+            IpAddr::V6(a) => {
+                let x = u128::from(a);
+                (x as u64) ^ ((x >> 64) as u64)
+            }
+        };
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % RECENT_FACTS;
+        match self.slots.get_mut(slot) {
+            Some(s) if *s == Some((ip, fact)) => false,
+            Some(s) => {
+                *s = Some((ip, fact));
+                true
+            }
+            None => true,
+        }
+    }
+}
+
+impl HostTtls {
+    /// Records what `p` shows of its sender (see [`sender_fact`]).
+    pub(super) fn record_sender(&mut self, p: &Packet) {
+        if let Some(fact) = sender_fact(p)
+            && self.recent.is_new(p.src, fact)
+        {
+            self.record(p.src, fact);
+        }
+    }
+
+    pub(super) fn record(&mut self, ip: IpAddr, ttl: Option<u8>) {
+        // One lookup either way: while there is room, the entry; once full, only a host
+        // already known is updated.
+        let seen = if self.map.len() < self.cap {
+            self.map.entry(ip).or_default()
+        } else {
+            match self.map.get_mut(&ip) {
+                Some(seen) => seen,
+                None => return,
+            }
+        };
+        if let Some(ttl) = ttl {
+            seen.add(ttl);
+        }
+    }
+}
+
+/// Address resolution seen per address: solicitations, and whether anything answered for it.
+/// Bounded like [`HostTtls`].
+pub(crate) struct Neighbors {
+    pub(super) map: FxHashMap<IpAddr, (u32, bool)>,
+    pub(super) cap: usize,
+}
+
+impl Neighbors {
+    pub(super) fn record(&mut self, n: &NeighborMessage) {
+        let e = if self.map.len() < self.cap {
+            self.map.entry(n.target).or_insert((0, false))
+        } else {
+            match self.map.get_mut(&n.target) {
+                Some(e) => e,
+                None => return,
+            }
+        };
+        if n.solicit {
+            e.0 = e.0.saturating_add(1);
+        } else {
+            e.1 = true;
+        }
+    }
+}

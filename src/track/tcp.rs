@@ -1,0 +1,313 @@
+//! TCP's side of an attempt: what each segment tells of the handshake, the two byte streams,
+//! resets and closes — the state machine, in the spirit of Zeek's per-endpoint states — and
+//! the `conn_state` Zeek would give the conversation. No verdicts here: see `classify`.
+
+use super::Ending;
+use crate::capture::Origin;
+use crate::decode::{Packet, PayloadPrefix, TcpFlags, TcpSegment};
+use crate::time::Timestamp;
+
+/// How many SYN times and packet numbers an attempt keeps for its evidence.
+pub(super) const SYN_KEPT: usize = 8;
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RstSeen {
+    pub(super) from_client: bool,
+    pub(super) ts: Timestamp,
+    pub(super) origin: Origin,
+    pub(super) ttl: u8,
+    pub(super) ip_id: u16,
+    /// In SYN-SENT: the RST carries ACK = ISN + 1 (RFC 9293 §3.10.7.3), so the client's stack
+    /// accepts it as a refusal.
+    pub(super) acknowledges_syn: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(super) struct TcpState {
+    pub(super) client_isn: Option<u32>,
+    pub(super) syn_count: u32,
+    pub(super) syn_times: [Timestamp; SYN_KEPT],
+    pub(super) syn_numbers: [u64; SYN_KEPT],
+    pub(super) last_syn_ts: Timestamp,
+    pub(super) server_isn: Option<u32>,
+    pub(super) syn_ack: Option<(Timestamp, Origin)>,
+    pub(super) syn_ack_count: u32,
+    /// The server acknowledged the client's SYN (SYN-ACK with ack = ISN + 1, or later ACKs).
+    pub(super) client_syn_acked: bool,
+    /// The client acknowledged the server's SYN.
+    pub(super) server_syn_acked: bool,
+    pub(super) established: Option<(Timestamp, Origin)>,
+    pub(super) fin_client: Option<(Timestamp, Origin)>,
+    pub(super) fin_server: Option<(Timestamp, Origin)>,
+    pub(super) rst: Option<RstSeen>,
+    /// RSTs from the server side that did not acknowledge the SYN (the client ignores them).
+    pub(super) ignored_rsts: u32,
+    /// The server sent something other than an RST.
+    pub(super) server_spoke: bool,
+    /// The client sent an ACK or data after its SYN: it saw an answer, even if the capture
+    /// did not (one-sided capture, asymmetric routing).
+    pub(super) client_went_on: bool,
+    /// Each side's first payload (bounded prefix) and where it is.
+    /// (Boxed: most attempts in a flood carry no payload, and the table holds many.)
+    pub(super) client_first: Option<Box<(PayloadPrefix, Origin)>>,
+    pub(super) server_first: Option<Box<(PayloadPrefix, Origin)>>,
+    /// SYNs the client had sent when the first SYN-ACK came (more than one: slow accept).
+    pub(super) syns_before_answer: u32,
+    /// SYN-ACKs the server resent after the client had acknowledged one (accept queue full).
+    pub(super) syn_ack_after_ack: u32,
+    /// The server's first zero-window advertisement after the handshake.
+    pub(super) zero_window: Option<Origin>,
+    /// Payload carried by the client's SYN (TCP Fast Open): an answer acknowledges it too.
+    pub(super) syn_payload: u32,
+    /// The acknowledgment number of the first SYN-ACK (to join a SYN captured after it).
+    pub(super) syn_ack_ack: Option<u32>,
+    /// Copies of packets seen within a moment of the original (span ports, two interfaces).
+    pub(super) duplicates: u32,
+    /// Where each side's byte stream has got to (sequence number after its last segment).
+    pub(super) next_seq_client: Option<u32>,
+    pub(super) next_seq_server: Option<u32>,
+}
+
+/// How far from a side's stream an RST's sequence number may be and still be that side's:
+/// 8 MiB, beyond the windows of all but the longest fat pipes.
+pub(super) const RST_WINDOW: u32 = 8 << 20;
+
+/// Two copies of a SYN or SYN-ACK closer than this are one packet captured twice (a real
+/// retransmission waits at least the minimum RTO, 200 ms on Linux, 1 s initially).
+pub(super) const DUPLICATE_WITHIN: i64 = 100_000_000;
+
+/// Whether `later` is within [`DUPLICATE_WITHIN`] of `earlier` (either way round).
+pub(super) fn is_duplicate(later: Timestamp, earlier: Timestamp) -> bool {
+    later.since(earlier).0.unsigned_abs() < DUPLICATE_WITHIN.unsigned_abs()
+}
+
+impl TcpState {
+    /// Whether `ack` acknowledges the client's SYN: ISN + 1, or further when the SYN carried
+    /// data (TCP Fast Open; Linux's RST to such a SYN acknowledges the data too).
+    pub(super) fn acks_syn(&self, ack: u32) -> bool {
+        self.client_isn.is_some_and(|isn| {
+            let d = ack.wrapping_sub(isn.wrapping_add(1));
+            d <= self.syn_payload
+        })
+    }
+
+    /// Applies one segment; returns the ending it decides, if any.
+    pub(super) fn apply(
+        &mut self,
+        p: &Packet,
+        t: &TcpSegment,
+        from_client: bool,
+    ) -> Option<Ending> {
+        let f = t.flags;
+        if !f.has(TcpFlags::RST) {
+            // SYN and FIN each take one sequence number.
+            let len =
+                t.payload_len + u32::from(f.has(TcpFlags::SYN)) + u32::from(f.has(TcpFlags::FIN));
+            let end = t.seq.wrapping_add(len);
+            let next =
+                if from_client { &mut self.next_seq_client } else { &mut self.next_seq_server };
+            if next.is_none_or(|n| seq_after(end, n)) {
+                *next = Some(end);
+            }
+        }
+        if !f.has(TcpFlags::RST) && t.payload_len > 0 {
+            let first = if from_client { &mut self.client_first } else { &mut self.server_first };
+            if first.is_none() {
+                *first = Some(Box::new((t.payload, p.origin)));
+            }
+        }
+        if !from_client
+            && t.window == 0
+            && !f.has(TcpFlags::SYN)
+            && !f.has(TcpFlags::RST)
+            && self.established.is_some()
+            && self.zero_window.is_none()
+        {
+            self.zero_window = Some(p.origin);
+        }
+        if f.has(TcpFlags::RST) {
+            let in_syn_sent = self.client_isn.is_some()
+                && self.server_isn.is_none()
+                && !self.server_spoke
+                && self.established.is_none();
+            let acknowledges_syn = f.has(TcpFlags::ACK) && self.acks_syn(t.ack);
+            if !from_client && in_syn_sent && !acknowledges_syn {
+                // RFC 9293 §3.10.7.3: in SYN-SENT an RST without an acceptable ACK is dropped.
+                self.ignored_rsts += 1;
+                return None;
+            }
+            // RFC 5961 §3: an RST whose sequence number is far from where its sender's stream
+            // is cannot be the sender's own (a blind injection, a stray from another
+            // connection); the receiver drops it, and so does the verdict. "Far" is beyond any
+            // plausible window, since the window scale is not known here.
+            let side_next = if from_client { self.next_seq_client } else { self.next_seq_server };
+            if let Some(next) = side_next
+                && (t.seq.wrapping_sub(next) as i32).unsigned_abs() > RST_WINDOW
+            {
+                self.ignored_rsts += 1;
+                return None;
+            }
+            self.rst = Some(RstSeen {
+                from_client,
+                ts: p.ts,
+                origin: p.origin,
+                ttl: p.ttl,
+                ip_id: p.ip_id,
+                acknowledges_syn,
+            });
+            if from_client && self.syn_ack.is_none() && self.established.is_none() {
+                // The client resets while nothing answered its SYN — often its answer to a
+                // stale segment — and may still retransmit the SYN: not the end yet.
+                return None;
+            }
+            return Some(Ending::Rst);
+        }
+        if f.has(TcpFlags::SYN) {
+            if from_client && !f.has(TcpFlags::ACK) {
+                if self.client_isn.is_none() {
+                    self.client_isn = Some(t.seq);
+                    self.syn_payload = t.payload_len;
+                    // A SYN-ACK captured before its SYN (multi-interface captures are not
+                    // strictly in time order) acknowledges it.
+                    if self.syn_ack_ack.is_some_and(|a| self.acks_syn(a)) {
+                        self.client_syn_acked = true;
+                    }
+                }
+                if self.client_isn == Some(t.seq) {
+                    if self.syn_count > 0 && is_duplicate(p.ts, self.last_syn_ts) {
+                        self.duplicates += 1;
+                    } else {
+                        if (self.syn_count as usize) < SYN_KEPT {
+                            self.syn_times[self.syn_count as usize] = p.ts;
+                            self.syn_numbers[self.syn_count as usize] = p.origin.number;
+                        }
+                        self.syn_count += 1;
+                        // The client tried again: an earlier reset of its own was not the end.
+                        if self.rst.is_some_and(|r| r.from_client) && self.syn_ack.is_none() {
+                            self.rst = None;
+                        }
+                    }
+                    // Never backwards: timestamps that run back must not pull timers earlier.
+                    self.last_syn_ts = self.last_syn_ts.max(p.ts);
+                }
+            } else if from_client {
+                // Split handshake: the client answers the server's SYN with a SYN-ACK.
+                if self.server_isn.is_some_and(|isn| t.ack == isn.wrapping_add(1)) {
+                    self.server_syn_acked = true;
+                }
+            } else {
+                self.server_spoke = true;
+                if self.server_isn.is_none() {
+                    self.server_isn = Some(t.seq);
+                }
+                if f.has(TcpFlags::ACK) {
+                    if self.syn_ack.is_some_and(|(ts, _)| is_duplicate(p.ts, ts))
+                        && self.server_isn == Some(t.seq)
+                        && self.syn_ack_count == 1
+                    {
+                        self.duplicates += 1;
+                    } else {
+                        self.syn_ack_count += 1;
+                        if self.syn_ack.is_none() {
+                            self.syn_ack = Some((p.ts, p.origin));
+                            self.syn_ack_ack = Some(t.ack);
+                            self.syns_before_answer = self.syn_count;
+                        } else if self.server_syn_acked {
+                            // A SYN-ACK again after the client acknowledged one: the server
+                            // did not take the ACK (accept queue full). Not on the first
+                            // SYN-ACK: in a simultaneous open the client acknowledges first.
+                            self.syn_ack_after_ack += 1;
+                        }
+                    }
+                    if self.acks_syn(t.ack) {
+                        self.client_syn_acked = true;
+                    }
+                }
+            }
+        } else {
+            if f.has(TcpFlags::ACK) {
+                if from_client {
+                    if self.server_isn.is_some_and(|isn| seq_after(t.ack, isn)) {
+                        self.server_syn_acked = true;
+                    }
+                } else if self.client_isn.is_some_and(|isn| seq_after(t.ack, isn))
+                    && self.server_isn.is_some()
+                {
+                    self.client_syn_acked = true;
+                }
+            }
+            if from_client {
+                self.client_went_on |= f.has(TcpFlags::ACK) || t.payload_len > 0;
+            } else {
+                self.server_spoke = true;
+            }
+            if f.has(TcpFlags::FIN) {
+                let fin = if from_client { &mut self.fin_client } else { &mut self.fin_server };
+                if fin.is_none() {
+                    *fin = Some((p.ts, p.origin));
+                }
+            }
+        }
+        if self.established.is_none() && self.client_syn_acked && self.server_syn_acked {
+            self.established = Some((p.ts, p.origin));
+        }
+        if self.fin_client.is_some() && self.fin_server.is_some() {
+            return Some(Ending::Fin);
+        }
+        None
+    }
+}
+
+impl TcpState {
+    /// Zeek's `conn_state` for this conversation (scripts/base/protocols/conn/main.zeek).
+    pub(super) fn conn_state(&self, from_icmp_only: bool) -> &'static str {
+        let client_rst = self.rst.is_some_and(|r| r.from_client);
+        let server_rst = self.rst.is_some_and(|r| !r.from_client);
+        if self.syn_count == 0 {
+            return match (self.syn_ack.is_some(), server_rst, self.fin_server.is_some()) {
+                _ if from_icmp_only => "OTH",
+                (true, true, _) => "RSTRH",
+                (true, false, true) => "SHR",
+                _ => "OTH",
+            };
+        }
+        if self.syn_ack.is_none() {
+            return if server_rst {
+                "REJ"
+            } else if client_rst {
+                "RSTOS0"
+            } else if self.fin_client.is_some() {
+                "SH"
+            } else {
+                "S0"
+            };
+        }
+        if client_rst {
+            return "RSTO";
+        }
+        if server_rst {
+            return "RSTR";
+        }
+        match (self.fin_client.is_some(), self.fin_server.is_some()) {
+            (true, true) => "SF",
+            (true, false) => "S2",
+            (false, true) => "S3",
+            (false, false) => "S1",
+        }
+    }
+}
+
+/// A segment that only opens: SYN without ACK or RST.
+pub(super) fn is_syn_only(t: &TcpSegment) -> bool {
+    t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::ACK) && !t.flags.has(TcpFlags::RST)
+}
+
+/// `a` is after `b` in sequence space (RFC 9293 modular comparison).
+pub(super) fn seq_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+#[cfg(test)]
+pub(super) fn tcp_state_size() -> usize {
+    std::mem::size_of::<TcpState>()
+}
