@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::linger::{Decided, Lingering};
 use super::payload;
-use super::tcp::{TcpState, is_syn_only};
+use super::tcp::{TcpEndpoint, TcpState, is_syn_only};
 use super::udp::UdpState;
 use super::{Ending, TrackerConfig, icmp_is_failure};
 use crate::capture::Origin;
@@ -197,12 +197,14 @@ impl Flow {
         // A quoted SYN-ACK was sent by the server: the attempt's client is its receiver.
         let from_server = q.tcp_flags.is_some_and(|f| f.has(TcpFlags::SYN | TcpFlags::ACK));
         let state = match q.proto {
-            Proto::Tcp if from_server => {
-                State::Tcp(Box::new(TcpState { server_isn: q.tcp_seq, ..Default::default() }))
-            }
-            Proto::Tcp => {
-                State::Tcp(Box::new(TcpState { client_isn: q.tcp_seq, ..Default::default() }))
-            }
+            Proto::Tcp if from_server => State::Tcp(Box::new(TcpState {
+                server: TcpEndpoint { isn: q.tcp_seq, ..Default::default() },
+                ..Default::default()
+            })),
+            Proto::Tcp => State::Tcp(Box::new(TcpState {
+                client: TcpEndpoint { isn: q.tcp_seq, ..Default::default() },
+                ..Default::default()
+            })),
             Proto::Udp => State::Udp(UdpState::default()),
         };
         let (sender, receiver) =
@@ -240,7 +242,7 @@ impl Flow {
         }
         let from_client = p.src == self.client.ip && t.src_port == self.client.port;
         if from_client {
-            match s.client_isn {
+            match s.client.isn {
                 Some(isn) => t.seq != isn,
                 None => true,
             }
@@ -248,7 +250,7 @@ impl Flow {
             // A SYN from the other side: simultaneous open while the attempt is young, a new
             // attempt in the other direction once it has an answer (once it is over, the
             // `Decided` record answers).
-            s.server_isn.is_some_and(|isn| isn != t.seq) || s.syn_ack.is_some()
+            s.server.isn.is_some_and(|isn| isn != t.seq) || s.syn_ack.is_some()
         }
     }
 
@@ -269,7 +271,7 @@ impl Flow {
             State::Tcp(s) => {
                 if self.midstream || s.established.is_some() || s.client_went_on {
                     self.last_ts.add(config.idle_timeout)
-                } else if s.client_syn_acked || s.server_spoke {
+                } else if s.client.syn_acked || s.server_spoke {
                     self.last_ts.add(config.syn_timeout)
                 } else {
                     s.last_syn_ts.add(config.syn_timeout)
@@ -298,7 +300,7 @@ impl Flow {
     /// [`linger_until`](Self::linger_until)).
     pub(super) fn decided_record(&self) -> Decided {
         let (tcp, client_isn) = match &self.state {
-            State::Tcp(s) => (true, s.client_isn),
+            State::Tcp(s) => (true, s.client.isn),
             State::Udp(_) => (false, None),
             State::Decided(l) => (l.tcp, l.client_isn),
         };
@@ -375,12 +377,12 @@ impl Flow {
     pub(super) fn charge_icmp(&mut self, seen: IcmpSeen, about_client_packets: bool) -> bool {
         let answered = match &self.state {
             State::Tcp(s) => {
-                s.client_syn_acked
+                s.client.syn_acked
                     || s.server_spoke
                     || s.established.is_some()
                     || self.midstream
                     // The quote names another attempt (RFC 5927: check the quoted sequence).
-                    || matches!((s.client_isn, seen.quoted_seq), (Some(isn), Some(q)) if isn != q)
+                    || matches!((s.client.isn, seen.quoted_seq), (Some(isn), Some(q)) if isn != q)
             }
             State::Udp(u) => u.first_reply.is_some() || self.midstream,
             State::Decided(_) => true,
@@ -402,7 +404,7 @@ impl Flow {
     /// Frees what only the verdict needed, keeping what absorbs late packets.
     pub(super) fn release(&mut self) {
         let lingering = match &self.state {
-            State::Tcp(s) => Lingering { tcp: true, client_isn: s.client_isn },
+            State::Tcp(s) => Lingering { tcp: true, client_isn: s.client.isn },
             State::Udp(_) => Lingering { tcp: false, client_isn: None },
             State::Decided(l) => *l,
         };

@@ -191,10 +191,10 @@ impl TcpState {
         ending: Ending,
         ev: &mut Evidence,
     ) -> Cause {
-        if let Some((_, o)) = self.fin_client {
+        if let Some((_, o)) = self.client.fin {
             ev.insert("client_fin_packet", o.number);
         }
-        if let Some((_, o)) = self.fin_server {
+        if let Some((_, o)) = self.server.fin {
             ev.insert("server_fin_packet", o.number);
         }
         let server_rst = self.rst.filter(|r| !r.from_client);
@@ -212,17 +212,17 @@ impl TcpState {
         };
         ev.insert("ended", ended.word());
 
-        let client_kind = self.client_first.as_deref().map(|(p, o)| {
+        let client_kind = self.client.first.as_deref().map(|(p, o)| {
             ev.insert("client_first_packet", o.number);
             ev.insert("client_first_bytes", describe(p.as_slice()));
             payload::classify(p.as_slice())
         });
-        let server_kind = self.server_first.as_deref().map(|(p, o)| {
+        let server_kind = self.server.first.as_deref().map(|(p, o)| {
             ev.insert("server_first_packet", o.number);
             ev.insert("server_first_bytes", describe(p.as_slice()));
             payload::classify(p.as_slice())
         });
-        let server_closed = self.fin_server.is_some() || server_rst.is_some();
+        let server_closed = self.server.fin.is_some() || server_rst.is_some();
 
         match (client_kind, server_kind) {
             (Some(FirstBytes::TlsClientHello), Some(k))
@@ -241,13 +241,13 @@ impl TcpState {
         // DNS over TCP (RFC 7766): each message behind a 2-byte length.
         let dns_port = flow.server.port == 53;
         if let Some((q, qb)) =
-            dns_over_tcp(&self.client_first).filter(|(_, b)| dns_port && payload::is_dns_query(b))
+            dns_over_tcp(&self.client.first).filter(|(_, b)| dns_port && payload::is_dns_query(b))
         {
             let (name, qtype) = payload::dns_question(qb).unwrap_or(("?".into(), 0));
             ev.insert("dns_transport", "tcp");
             ev.insert("dns_query", name);
             ev.insert("dns_qtype", payload::dns_type_name(qtype));
-            match dns_over_tcp(&self.server_first).filter(|(h, _)| h.response && h.id == q.id) {
+            match dns_over_tcp(&self.server.first).filter(|(h, _)| h.response && h.id == q.id) {
                 Some((h, _)) => {
                     ev.insert("dns_rcode", payload::dns_rcode_name(h.rcode));
                     ev.insert("dns_answers", h.answers);
@@ -288,7 +288,7 @@ impl TcpState {
         let server_closed_first =
             // By capture time, not by place in the input: with one file per direction (a
             // TAP), the order of the files must not change the verdict.
-            match (self.fin_client, server_rst.map(|r| (r.ts, r.origin)).or(self.fin_server)) {
+            match (self.client.fin, server_rst.map(|r| (r.ts, r.origin)).or(self.server.fin)) {
                 (None, Some(_)) => true,
                 (Some(c), Some(s)) => s < c,
                 _ => false,
@@ -339,10 +339,10 @@ impl TcpState {
         if let Some(r) = &self.rst {
             ev.insert("rst_packet", r.origin.number);
             ev.insert("rst_after", secs(r.ts, flow.first_ts));
-            if !r.from_client && r.acknowledges_syn && !self.client_syn_acked {
+            if !r.from_client && r.acknowledges_syn && !self.client.syn_acked {
                 return refusal_cause(r, flow.server.ip, hosts, ev);
             }
-            if self.client_syn_acked {
+            if self.client.syn_acked {
                 return if r.from_client {
                     Cause::ClientAbortedHandshake
                 } else {
@@ -358,7 +358,7 @@ impl TcpState {
                 return Cause::ClientAborted;
             }
         }
-        if self.client_syn_acked {
+        if self.client.syn_acked {
             return Cause::HandshakeIncomplete;
         }
         if self.server_spoke {

@@ -22,23 +22,39 @@ pub(super) struct RstSeen {
     pub(super) acknowledges_syn: bool,
 }
 
+/// One side of a TCP conversation, followed on its own as Zeek follows each endpoint: where
+/// its stream began and has got to, whether the other side took its SYN, its first FIN and
+/// its first payload.
+#[derive(Clone, Debug, Default)]
+pub(super) struct TcpEndpoint {
+    /// Its initial sequence number (from its SYN, or its SYN-ACK).
+    pub(super) isn: Option<u32>,
+    /// Where its byte stream has got to (sequence number after its last segment).
+    pub(super) next_seq: Option<u32>,
+    /// The other side acknowledged its SYN.
+    pub(super) syn_acked: bool,
+    /// Its first FIN, and where it is.
+    pub(super) fin: Option<(Timestamp, Origin)>,
+    /// Its first payload (bounded prefix) and where it is. (Boxed: most attempts in a flood
+    /// carry no payload, and the table holds many.)
+    pub(super) first: Option<Box<(PayloadPrefix, Origin)>>,
+}
+
+/// The TCP state of an attempt: its two endpoints, and the handshake as the client's SYNs and
+/// the server's answers show it.
 #[derive(Clone, Debug, Default)]
 pub(super) struct TcpState {
-    pub(super) client_isn: Option<u32>,
+    /// The side that sent the SYN.
+    pub(super) client: TcpEndpoint,
+    /// The side that answered it.
+    pub(super) server: TcpEndpoint,
     pub(super) syn_count: u32,
     pub(super) syn_times: [Timestamp; SYN_KEPT],
     pub(super) syn_numbers: [u64; SYN_KEPT],
     pub(super) last_syn_ts: Timestamp,
-    pub(super) server_isn: Option<u32>,
     pub(super) syn_ack: Option<(Timestamp, Origin)>,
     pub(super) syn_ack_count: u32,
-    /// The server acknowledged the client's SYN (SYN-ACK with ack = ISN + 1, or later ACKs).
-    pub(super) client_syn_acked: bool,
-    /// The client acknowledged the server's SYN.
-    pub(super) server_syn_acked: bool,
     pub(super) established: Option<(Timestamp, Origin)>,
-    pub(super) fin_client: Option<(Timestamp, Origin)>,
-    pub(super) fin_server: Option<(Timestamp, Origin)>,
     pub(super) rst: Option<RstSeen>,
     /// RSTs from the server side that did not acknowledge the SYN (the client ignores them).
     pub(super) ignored_rsts: u32,
@@ -47,10 +63,6 @@ pub(super) struct TcpState {
     /// The client sent an ACK or data after its SYN: it saw an answer, even if the capture
     /// did not (one-sided capture, asymmetric routing).
     pub(super) client_went_on: bool,
-    /// Each side's first payload (bounded prefix) and where it is.
-    /// (Boxed: most attempts in a flood carry no payload, and the table holds many.)
-    pub(super) client_first: Option<Box<(PayloadPrefix, Origin)>>,
-    pub(super) server_first: Option<Box<(PayloadPrefix, Origin)>>,
     /// SYNs the client had sent when the first SYN-ACK came (more than one: slow accept).
     pub(super) syns_before_answer: u32,
     /// SYN-ACKs the server resent after the client had acknowledged one (accept queue full).
@@ -63,9 +75,6 @@ pub(super) struct TcpState {
     pub(super) syn_ack_ack: Option<u32>,
     /// Copies of packets seen within a moment of the original (span ports, two interfaces).
     pub(super) duplicates: u32,
-    /// Where each side's byte stream has got to (sequence number after its last segment).
-    pub(super) next_seq_client: Option<u32>,
-    pub(super) next_seq_server: Option<u32>,
 }
 
 /// How far from a side's stream an RST's sequence number may be and still be that side's:
@@ -85,10 +94,15 @@ impl TcpState {
     /// Whether `ack` acknowledges the client's SYN: ISN + 1, or further when the SYN carried
     /// data (TCP Fast Open; Linux's RST to such a SYN acknowledges the data too).
     pub(super) fn acks_syn(&self, ack: u32) -> bool {
-        self.client_isn.is_some_and(|isn| {
+        self.client.isn.is_some_and(|isn| {
             let d = ack.wrapping_sub(isn.wrapping_add(1));
             d <= self.syn_payload
         })
+    }
+
+    /// The endpoint that sent a segment.
+    fn sender(&mut self, from_client: bool) -> &mut TcpEndpoint {
+        if from_client { &mut self.client } else { &mut self.server }
     }
 
     /// Applies one segment; returns the ending it decides, if any.
@@ -104,14 +118,13 @@ impl TcpState {
             let len =
                 t.payload_len + u32::from(f.has(TcpFlags::SYN)) + u32::from(f.has(TcpFlags::FIN));
             let end = t.seq.wrapping_add(len);
-            let next =
-                if from_client { &mut self.next_seq_client } else { &mut self.next_seq_server };
+            let next = &mut self.sender(from_client).next_seq;
             if next.is_none_or(|n| seq_after(end, n)) {
                 *next = Some(end);
             }
         }
         if !f.has(TcpFlags::RST) && t.payload_len > 0 {
-            let first = if from_client { &mut self.client_first } else { &mut self.server_first };
+            let first = &mut self.sender(from_client).first;
             if first.is_none() {
                 *first = Some(Box::new((t.payload, p.origin)));
             }
@@ -126,8 +139,8 @@ impl TcpState {
             self.zero_window = Some(p.origin);
         }
         if f.has(TcpFlags::RST) {
-            let in_syn_sent = self.client_isn.is_some()
-                && self.server_isn.is_none()
+            let in_syn_sent = self.client.isn.is_some()
+                && self.server.isn.is_none()
                 && !self.server_spoke
                 && self.established.is_none();
             let acknowledges_syn = f.has(TcpFlags::ACK) && self.acks_syn(t.ack);
@@ -140,7 +153,7 @@ impl TcpState {
             // is cannot be the sender's own (a blind injection, a stray from another
             // connection); the receiver drops it, and so does the verdict. "Far" is beyond any
             // plausible window, since the window scale is not known here.
-            let side_next = if from_client { self.next_seq_client } else { self.next_seq_server };
+            let side_next = self.sender(from_client).next_seq;
             if let Some(next) = side_next
                 && (t.seq.wrapping_sub(next) as i32).unsigned_abs() > RST_WINDOW
             {
@@ -164,16 +177,16 @@ impl TcpState {
         }
         if f.has(TcpFlags::SYN) {
             if from_client && !f.has(TcpFlags::ACK) {
-                if self.client_isn.is_none() {
-                    self.client_isn = Some(t.seq);
+                if self.client.isn.is_none() {
+                    self.client.isn = Some(t.seq);
                     self.syn_payload = t.payload_len;
                     // A SYN-ACK captured before its SYN (multi-interface captures are not
                     // strictly in time order) acknowledges it.
                     if self.syn_ack_ack.is_some_and(|a| self.acks_syn(a)) {
-                        self.client_syn_acked = true;
+                        self.client.syn_acked = true;
                     }
                 }
-                if self.client_isn == Some(t.seq) {
+                if self.client.isn == Some(t.seq) {
                     if self.syn_count > 0 && is_duplicate(p.ts, self.last_syn_ts) {
                         self.duplicates += 1;
                     } else {
@@ -192,17 +205,17 @@ impl TcpState {
                 }
             } else if from_client {
                 // Split handshake: the client answers the server's SYN with a SYN-ACK.
-                if self.server_isn.is_some_and(|isn| t.ack == isn.wrapping_add(1)) {
-                    self.server_syn_acked = true;
+                if self.server.isn.is_some_and(|isn| t.ack == isn.wrapping_add(1)) {
+                    self.server.syn_acked = true;
                 }
             } else {
                 self.server_spoke = true;
-                if self.server_isn.is_none() {
-                    self.server_isn = Some(t.seq);
+                if self.server.isn.is_none() {
+                    self.server.isn = Some(t.seq);
                 }
                 if f.has(TcpFlags::ACK) {
                     if self.syn_ack.is_some_and(|(ts, _)| is_duplicate(p.ts, ts))
-                        && self.server_isn == Some(t.seq)
+                        && self.server.isn == Some(t.seq)
                         && self.syn_ack_count == 1
                     {
                         self.duplicates += 1;
@@ -212,7 +225,7 @@ impl TcpState {
                             self.syn_ack = Some((p.ts, p.origin));
                             self.syn_ack_ack = Some(t.ack);
                             self.syns_before_answer = self.syn_count;
-                        } else if self.server_syn_acked {
+                        } else if self.server.syn_acked {
                             // A SYN-ACK again after the client acknowledged one: the server
                             // did not take the ACK (accept queue full). Not on the first
                             // SYN-ACK: in a simultaneous open the client acknowledges first.
@@ -220,20 +233,20 @@ impl TcpState {
                         }
                     }
                     if self.acks_syn(t.ack) {
-                        self.client_syn_acked = true;
+                        self.client.syn_acked = true;
                     }
                 }
             }
         } else {
             if f.has(TcpFlags::ACK) {
                 if from_client {
-                    if self.server_isn.is_some_and(|isn| seq_after(t.ack, isn)) {
-                        self.server_syn_acked = true;
+                    if self.server.isn.is_some_and(|isn| seq_after(t.ack, isn)) {
+                        self.server.syn_acked = true;
                     }
-                } else if self.client_isn.is_some_and(|isn| seq_after(t.ack, isn))
-                    && self.server_isn.is_some()
+                } else if self.client.isn.is_some_and(|isn| seq_after(t.ack, isn))
+                    && self.server.isn.is_some()
                 {
-                    self.client_syn_acked = true;
+                    self.client.syn_acked = true;
                 }
             }
             if from_client {
@@ -242,16 +255,16 @@ impl TcpState {
                 self.server_spoke = true;
             }
             if f.has(TcpFlags::FIN) {
-                let fin = if from_client { &mut self.fin_client } else { &mut self.fin_server };
+                let fin = &mut self.sender(from_client).fin;
                 if fin.is_none() {
                     *fin = Some((p.ts, p.origin));
                 }
             }
         }
-        if self.established.is_none() && self.client_syn_acked && self.server_syn_acked {
+        if self.established.is_none() && self.client.syn_acked && self.server.syn_acked {
             self.established = Some((p.ts, p.origin));
         }
-        if self.fin_client.is_some() && self.fin_server.is_some() {
+        if self.client.fin.is_some() && self.server.fin.is_some() {
             return Some(Ending::Fin);
         }
         None
@@ -264,7 +277,7 @@ impl TcpState {
         let client_rst = self.rst.is_some_and(|r| r.from_client);
         let server_rst = self.rst.is_some_and(|r| !r.from_client);
         if self.syn_count == 0 {
-            return match (self.syn_ack.is_some(), server_rst, self.fin_server.is_some()) {
+            return match (self.syn_ack.is_some(), server_rst, self.server.fin.is_some()) {
                 _ if from_icmp_only => "OTH",
                 (true, true, _) => "RSTRH",
                 (true, false, true) => "SHR",
@@ -276,7 +289,7 @@ impl TcpState {
                 "REJ"
             } else if client_rst {
                 "RSTOS0"
-            } else if self.fin_client.is_some() {
+            } else if self.client.fin.is_some() {
                 "SH"
             } else {
                 "S0"
@@ -288,7 +301,7 @@ impl TcpState {
         if server_rst {
             return "RSTR";
         }
-        match (self.fin_client.is_some(), self.fin_server.is_some()) {
+        match (self.client.fin.is_some(), self.server.fin.is_some()) {
             (true, true) => "SF",
             (true, false) => "S2",
             (false, true) => "S3",
