@@ -23,7 +23,6 @@ pub mod capture;
 pub mod decode;
 pub mod flow;
 pub mod incident;
-pub mod json;
 pub mod output;
 pub mod pipeline;
 pub mod report;

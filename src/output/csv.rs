@@ -44,7 +44,7 @@ impl<W: Write> Sink for CsvSink<W> {
     fn verdict(&mut self, v: &Verdict, inputs: &Inputs) -> io::Result<()> {
         self.header()?;
         let mut evidence = Vec::with_capacity(512);
-        v.evidence.write_json(&mut evidence);
+        super::json::write_evidence(&mut evidence, &v.evidence);
         let evidence = String::from_utf8_lossy(&evidence);
         writeln!(
             self.out,

@@ -2,9 +2,9 @@
 
 use std::io::{self, Write};
 
+use super::json;
 use super::{Inputs, Sink, Summary};
 use crate::incident::Incident;
-use crate::json;
 use crate::verdict::Verdict;
 
 /// Writes each verdict as one JSON object per line (`type: flow`), then a `type: summary` line.
@@ -49,9 +49,9 @@ pub fn write_flow_line(line: &mut Vec<u8>, v: &Verdict, inputs: &Inputs) -> io::
     line.extend_from_slice(b"\",\"cause\":\"");
     line.extend_from_slice(v.cause.word().as_bytes());
     line.extend_from_slice(b"\",\"evidence\":");
-    v.evidence.write_json(line);
+    json::write_evidence(line, &v.evidence);
     line.extend_from_slice(b",\"hint\":\"");
-    v.hint.write_to(line);
+    json::write_hint(line, &v.hint);
     line.extend_from_slice(b"\",\"conn_state\":\"");
     line.extend_from_slice(v.conn_state.as_bytes());
     line.push(b'"');

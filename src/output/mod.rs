@@ -5,6 +5,7 @@
 //! flush line by line) and never buffer verdicts.
 
 mod csv;
+pub mod json;
 mod jsonl;
 mod summary;
 mod table;

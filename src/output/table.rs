@@ -28,7 +28,7 @@ fn num(v: &Verdict, key: &str) -> Option<String> {
     match (f, f.as_str()) {
         (_, Some(s)) => Some(s.to_string()),
         (Fact::Ip(ip), _) => Some(ip.to_string()),
-        _ => Some(f.to_json_string()),
+        _ => Some(super::json::fact_to_string(f)),
     }
 }
 

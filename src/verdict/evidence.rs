@@ -4,10 +4,8 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::json;
-
 /// One fact of the evidence: a JSON value, in the few shapes evidence takes. Written by
-/// [`Fact::write_json`] with exactly the bytes serde_json gives the equivalent
+/// [`crate::output::json::write_fact`] with exactly the bytes serde_json gives the equivalent
 /// [`serde_json::Value`] ([`Fact::to_value`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fact {
@@ -77,60 +75,6 @@ impl Fact {
         }
     }
 
-    /// Appends the fact as JSON.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        match self {
-            Fact::Null => out.extend_from_slice(b"null"),
-            Fact::Bool(true) => out.extend_from_slice(b"true"),
-            Fact::Bool(false) => out.extend_from_slice(b"false"),
-            Fact::U64(n) => json::write_u64(out, *n),
-            Fact::I64(n) => json::write_i64(out, *n),
-            Fact::F64(f) => json::write_f64(out, *f),
-            Fact::Str(s) => json::write_str(out, s),
-            Fact::String(s) => json::write_str(out, s),
-            Fact::Ip(ip) => {
-                out.push(b'"');
-                json::write_ip(out, *ip);
-                out.push(b'"');
-            }
-            Fact::List(items) => {
-                out.push(b'[');
-                for (i, f) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    f.write_json(out);
-                }
-                out.push(b']');
-            }
-            Fact::U64List(n, v) => {
-                out.push(b'[');
-                for (i, x) in v.iter().take(usize::from(*n)).enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    json::write_u64(out, *x);
-                }
-                out.push(b']');
-            }
-            Fact::F64List(n, v) => {
-                out.push(b'[');
-                for (i, x) in v.iter().take(usize::from(*n)).enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    json::write_f64(out, *x);
-                }
-                out.push(b']');
-            }
-            Fact::Object(e) => e.write_json_sorted(out),
-            // Writing into a Vec cannot fail, nor can serializing a Value.
-            Fact::Json(v) => {
-                let _ = serde_json::to_writer(&mut *out, v);
-            }
-        }
-    }
-
     /// The fact as a [`serde_json::Value`].
     pub fn to_value(&self) -> Value {
         match self {
@@ -150,13 +94,6 @@ impl Fact {
             }
             Fact::Json(v) => (**v).clone(),
         }
-    }
-
-    /// The fact as compact JSON text.
-    pub fn to_json_string(&self) -> String {
-        let mut out = Vec::new();
-        self.write_json(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// The string, when the fact is one.
@@ -382,36 +319,8 @@ impl Evidence {
         self.facts.is_empty()
     }
 
-    /// Appends the facts as one JSON object, in order (the bytes serde_json would write).
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        for (i, (k, v)) in self.facts.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json::write_str(out, k);
-            out.push(b':');
-            v.write_json(out);
-        }
-        out.push(b'}');
-    }
-
-    /// Appends the facts as one JSON object with the keys in sorted order (as a
-    /// `serde_json::Value` object holds them).
-    pub fn write_json_sorted(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        for (i, (k, v)) in self.sorted().into_iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json::write_str(out, k);
-            out.push(b':');
-            v.write_json(out);
-        }
-        out.push(b'}');
-    }
-
-    fn sorted(&self) -> Vec<(&'static str, &Fact)> {
+    /// The facts with the keys in sorted order (as a `serde_json::Value` object holds them).
+    pub fn sorted(&self) -> Vec<(&'static str, &Fact)> {
         let mut facts: Vec<_> = self.iter().collect();
         facts.sort_by_key(|f| f.0);
         facts
@@ -446,77 +355,6 @@ impl serde::Serialize for Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn evidence_writes_what_serde_json_writes() {
-        let mut inner = Evidence::new();
-        inner.insert("packet", 7u64);
-        inner.insert("version", "icmp");
-        let mut e = Evidence::new();
-        e.insert("attempt", 1u64);
-        e.insert("negative", -3i64);
-        e.insert("duration", 0.00105);
-        e.insert("zero", 0.0);
-        e.insert("nan", f64::NAN);
-        e.insert("flag", true);
-        e.insert("word", "closed");
-        e.insert("text", String::from("GET / \"x\"\n\u{1}"));
-        e.insert("reporter", "2001:db8::1".parse::<IpAddr>().unwrap());
-        e.insert("packets", &[1u64, 2, 3][..]);
-        e.insert("times", vec![Fact::from(0.0), Fact::from(1.5)]);
-        e.insert("few", Fact::u64_list(&[4, 5]));
-        e.insert("one", Fact::u64_list(&[u64::MAX]));
-        e.insert("no", Fact::u64_list(&[]));
-        e.insert("many", Fact::u64_list(&[1, 2, 3]));
-        e.insert("few_times", Fact::f64_list([0.0, 0.000_5]));
-        e.insert("odd_times", Fact::f64_list([1.0, f64::NAN]));
-        e.insert("many_times", Fact::f64_list([0.0, 1.0, 3.0]));
-        e.insert("none", Option::<u8>::None);
-        e.insert("inner", inner);
-        e.insert("value", serde_json::json!({"a": [1, "b", null]}));
-        e.insert("attempt", 2u64);
-        let mut out = Vec::new();
-        e.write_json(&mut out);
-        let via_serde = serde_json::to_string(&e).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), via_serde);
-        assert!(via_serde.starts_with(r#"{"attempt":2,"negative":-3,"duration":0.00105,"#));
-        // Nested facts are written as the serde_json::Value they used to be converted into.
-        assert!(via_serde.contains(r#""inner":{"packet":7,"version":"icmp"}"#));
-        let nested = Fact::from(e.clone());
-        let mut out = Vec::new();
-        nested.write_json(&mut out);
-        let as_value = serde_json::to_string(&serde_json::to_value(&e).unwrap()).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), as_value);
-        assert_eq!(serde_json::to_string(&nested).unwrap(), as_value);
-        assert_eq!(serde_json::to_string(&e.to_value()).unwrap(), as_value);
-        assert_eq!(e["attempt"], 2);
-        assert_eq!(e.len(), 21);
-        assert!(via_serde.contains(r#""few":[4,5],"one":[18446744073709551615],"no":[],"many":[1,2,3],"few_times":[0.0,0.0005],"odd_times":[1.0,null],"many_times":[0.0,1.0,3.0]"#));
-        assert_eq!(e["few"], serde_json::json!([4, 5]));
-        assert_eq!(e["few_times"], serde_json::json!([0.0, 0.0005]));
-        assert_eq!(e["nan"], Value::Null);
-        assert_eq!(e["reporter"], "2001:db8::1");
-        assert_eq!(e["packets"], serde_json::json!([1, 2, 3]));
-        assert!(e["absent"].is_null());
-    }
-
-    #[test]
-    fn a_short_float_list_keeps_every_item_after_a_non_finite_one() {
-        for items in [
-            vec![f64::NAN, 1.0],
-            vec![f64::INFINITY, f64::NAN],
-            vec![1.0, f64::NEG_INFINITY],
-            vec![0.5, 1.5],
-            vec![f64::NAN],
-            vec![],
-            vec![1.0, f64::NAN, 2.0],
-        ] {
-            let want = serde_json::to_string(&serde_json::json!(items)).unwrap();
-            let fact = Fact::f64_list(items.iter().copied());
-            assert_eq!(fact.to_json_string(), want, "{items:?}");
-            assert_eq!(serde_json::to_string(&fact).unwrap(), want, "{items:?}");
-        }
-    }
 
     #[test]
     fn replacing_a_key_keeps_its_place() {

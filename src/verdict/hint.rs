@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use super::Cause;
 use crate::flow::Endpoint;
-use crate::json;
 
 /// The parts of a cause's hint: text, and the endpoints to fill in. No text holds a character
 /// JSON would escape (a unit test checks).
@@ -302,7 +301,8 @@ pub struct Hint {
 
 /// A part of a hint: literal text or an endpoint to fill in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum HintPart {
+pub enum HintPart {
+    /// Literal text.
     Text(&'static str),
     /// The server's address and port (`192.0.2.1:80`, `[2001:db8::1]:443`).
     Server,
@@ -320,30 +320,19 @@ impl Hint {
         Hint { parts: template(cause), client: client.ip, server }
     }
 
-    /// Appends the hint's text (no quotes; it needs no JSON escapes: the texts hold none, and
-    /// addresses and ports are digits, hex, dots, colons and brackets).
-    pub fn write_to(&self, out: &mut Vec<u8>) {
-        for p in self.parts {
-            match *p {
-                HintPart::Text(t) => out.extend_from_slice(t.as_bytes()),
-                HintPart::Server => match self.server.ip {
-                    IpAddr::V4(a) => {
-                        json::write_ipv4(out, a);
-                        out.push(b':');
-                        json::write_u64(out, u64::from(self.server.port));
-                    }
-                    IpAddr::V6(a) => {
-                        out.push(b'[');
-                        json::write_ipv6(out, a);
-                        out.extend_from_slice(b"]:");
-                        json::write_u64(out, u64::from(self.server.port));
-                    }
-                },
-                HintPart::Host => json::write_ip(out, self.server.ip),
-                HintPart::Port => json::write_u64(out, u64::from(self.server.port)),
-                HintPart::Client => json::write_ip(out, self.client),
-            }
-        }
+    /// The parts of the hint, for a writer.
+    pub fn parts(&self) -> impl Iterator<Item = HintPart> + '_ {
+        self.parts.iter().copied()
+    }
+
+    /// The client's address the hint names.
+    pub fn client(&self) -> IpAddr {
+        self.client
+    }
+
+    /// The server the hint names.
+    pub fn server(&self) -> Endpoint {
+        self.server
     }
 }
 
@@ -522,7 +511,7 @@ mod tests {
                     assert_eq!(text, old, "{cause:?}");
                 }
                 let mut out = Vec::new();
-                hint.write_to(&mut out);
+                crate::output::json::write_hint(&mut out, &hint);
                 assert_eq!(String::from_utf8(out).unwrap(), text);
                 assert_eq!(serde_json::to_string(&text).unwrap(), format!("\"{text}\""));
                 assert_eq!(serde_json::to_string(&hint).unwrap(), format!("\"{text}\""));

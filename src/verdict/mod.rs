@@ -14,7 +14,7 @@ mod hint;
 
 pub use cause::{Cause, Party};
 pub use evidence::{Evidence, Fact};
-pub use hint::Hint;
+pub use hint::{Hint, HintPart};
 
 /// What happened to an attempt. The words are the output contract (`verdict` field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -12,6 +12,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::time::Timestamp;
+use crate::verdict::{Evidence, Fact, Hint, HintPart};
 
 /// Appends an unsigned integer.
 #[inline]
@@ -245,6 +246,123 @@ pub fn write_timestamp(out: &mut Vec<u8>, ts: Timestamp) {
     }
 }
 
+/// Appends `fact` as JSON: exactly the bytes serde_json gives the equivalent `Value`.
+pub fn write_fact(out: &mut Vec<u8>, fact: &Fact) {
+    match fact {
+        Fact::Null => out.extend_from_slice(b"null"),
+        Fact::Bool(true) => out.extend_from_slice(b"true"),
+        Fact::Bool(false) => out.extend_from_slice(b"false"),
+        Fact::U64(n) => write_u64(out, *n),
+        Fact::I64(n) => write_i64(out, *n),
+        Fact::F64(f) => write_f64(out, *f),
+        Fact::Str(s) => write_str(out, s),
+        Fact::String(s) => write_str(out, s),
+        Fact::Ip(ip) => {
+            out.push(b'"');
+            write_ip(out, *ip);
+            out.push(b'"');
+        }
+        Fact::List(items) => {
+            out.push(b'[');
+            for (i, f) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_fact(out, f);
+            }
+            out.push(b']');
+        }
+        Fact::U64List(n, v) => {
+            out.push(b'[');
+            for (i, x) in v.iter().take(usize::from(*n)).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_u64(out, *x);
+            }
+            out.push(b']');
+        }
+        Fact::F64List(n, v) => {
+            out.push(b'[');
+            for (i, x) in v.iter().take(usize::from(*n)).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_f64(out, *x);
+            }
+            out.push(b']');
+        }
+        Fact::Object(e) => write_evidence_sorted(out, e),
+        // Writing into a Vec cannot fail, nor can serializing a Value.
+        Fact::Json(v) => {
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
+    }
+}
+
+/// Appends `evidence` as one JSON object, its facts in order (the bytes serde_json would write).
+pub fn write_evidence(out: &mut Vec<u8>, evidence: &Evidence) {
+    out.push(b'{');
+    for (i, (k, v)) in evidence.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        write_fact(out, v);
+    }
+    out.push(b'}');
+}
+
+/// Appends `evidence` as one JSON object with the keys in sorted order (as a
+/// `serde_Value` object holds them).
+pub fn write_evidence_sorted(out: &mut Vec<u8>, evidence: &Evidence) {
+    out.push(b'{');
+    for (i, (k, v)) in evidence.sorted().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        write_fact(out, v);
+    }
+    out.push(b'}');
+}
+
+/// `fact` as compact JSON text.
+pub fn fact_to_string(fact: &Fact) -> String {
+    let mut out = Vec::new();
+    write_fact(&mut out, fact);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Appends `hint`'s text (no quotes; it needs no JSON escapes: the texts hold none, and
+/// addresses and ports are digits, hex, dots, colons and brackets).
+pub fn write_hint(out: &mut Vec<u8>, hint: &Hint) {
+    let (client, server) = (hint.client(), hint.server());
+    for p in hint.parts() {
+        match p {
+            HintPart::Text(t) => out.extend_from_slice(t.as_bytes()),
+            HintPart::Server => match server.ip {
+                IpAddr::V4(a) => {
+                    write_ipv4(out, a);
+                    out.push(b':');
+                    write_u64(out, u64::from(server.port));
+                }
+                IpAddr::V6(a) => {
+                    out.push(b'[');
+                    write_ipv6(out, a);
+                    out.extend_from_slice(b"]:");
+                    write_u64(out, u64::from(server.port));
+                }
+            },
+            HintPart::Host => write_ip(out, server.ip),
+            HintPart::Port => write_u64(out, u64::from(server.port)),
+            HintPart::Client => write_ip(out, client),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,6 +542,84 @@ mod tests {
         fn any_float_as_serde_json(bits in any::<u64>()) {
             let f = f64::from_bits(bits);
             prop_assert_eq!(json_f64(f), serde_json::to_string(&f).unwrap());
+        }
+    }
+}
+
+#[cfg(test)]
+mod evidence_tests {
+    use super::*;
+    use serde_json::Value;
+    use std::net::IpAddr;
+
+    #[test]
+    fn evidence_writes_what_serde_json_writes() {
+        let mut inner = Evidence::new();
+        inner.insert("packet", 7u64);
+        inner.insert("version", "icmp");
+        let mut e = Evidence::new();
+        e.insert("attempt", 1u64);
+        e.insert("negative", -3i64);
+        e.insert("duration", 0.00105);
+        e.insert("zero", 0.0);
+        e.insert("nan", f64::NAN);
+        e.insert("flag", true);
+        e.insert("word", "closed");
+        e.insert("text", String::from("GET / \"x\"\n\u{1}"));
+        e.insert("reporter", "2001:db8::1".parse::<IpAddr>().unwrap());
+        e.insert("packets", &[1u64, 2, 3][..]);
+        e.insert("times", vec![Fact::from(0.0), Fact::from(1.5)]);
+        e.insert("few", Fact::u64_list(&[4, 5]));
+        e.insert("one", Fact::u64_list(&[u64::MAX]));
+        e.insert("no", Fact::u64_list(&[]));
+        e.insert("many", Fact::u64_list(&[1, 2, 3]));
+        e.insert("few_times", Fact::f64_list([0.0, 0.000_5]));
+        e.insert("odd_times", Fact::f64_list([1.0, f64::NAN]));
+        e.insert("many_times", Fact::f64_list([0.0, 1.0, 3.0]));
+        e.insert("none", Option::<u8>::None);
+        e.insert("inner", inner);
+        e.insert("value", serde_json::json!({"a": [1, "b", null]}));
+        e.insert("attempt", 2u64);
+        let mut out = Vec::new();
+        write_evidence(&mut out, &e);
+        let via_serde = serde_json::to_string(&e).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), via_serde);
+        assert!(via_serde.starts_with(r#"{"attempt":2,"negative":-3,"duration":0.00105,"#));
+        // Nested facts are written as the serde_json::Value they used to be converted into.
+        assert!(via_serde.contains(r#""inner":{"packet":7,"version":"icmp"}"#));
+        let nested = Fact::from(e.clone());
+        let mut out = Vec::new();
+        write_fact(&mut out, &nested);
+        let as_value = serde_json::to_string(&serde_json::to_value(&e).unwrap()).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), as_value);
+        assert_eq!(serde_json::to_string(&nested).unwrap(), as_value);
+        assert_eq!(serde_json::to_string(&e.to_value()).unwrap(), as_value);
+        assert_eq!(e["attempt"], 2);
+        assert_eq!(e.len(), 21);
+        assert!(via_serde.contains(r#""few":[4,5],"one":[18446744073709551615],"no":[],"many":[1,2,3],"few_times":[0.0,0.0005],"odd_times":[1.0,null],"many_times":[0.0,1.0,3.0]"#));
+        assert_eq!(e["few"], serde_json::json!([4, 5]));
+        assert_eq!(e["few_times"], serde_json::json!([0.0, 0.0005]));
+        assert_eq!(e["nan"], Value::Null);
+        assert_eq!(e["reporter"], "2001:db8::1");
+        assert_eq!(e["packets"], serde_json::json!([1, 2, 3]));
+        assert!(e["absent"].is_null());
+    }
+
+    #[test]
+    fn a_short_float_list_keeps_every_item_after_a_non_finite_one() {
+        for items in [
+            vec![f64::NAN, 1.0],
+            vec![f64::INFINITY, f64::NAN],
+            vec![1.0, f64::NEG_INFINITY],
+            vec![0.5, 1.5],
+            vec![f64::NAN],
+            vec![],
+            vec![1.0, f64::NAN, 2.0],
+        ] {
+            let want = serde_json::to_string(&serde_json::json!(items)).unwrap();
+            let fact = Fact::f64_list(items.iter().copied());
+            assert_eq!(fact_to_string(&fact), want, "{items:?}");
+            assert_eq!(serde_json::to_string(&fact).unwrap(), want, "{items:?}");
         }
     }
 }
