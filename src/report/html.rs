@@ -338,16 +338,14 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
             "<table id=\"incidents\"><thead><tr><th>time</th><th>incident</th><th>subject</th><th>evidence</th><th>hint</th></tr></thead><tbody>"
         )?;
         for i in &r.incidents {
-            let s = |k: &str| i.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-            let ts = i.get("ts").and_then(|v| v.as_f64()).unwrap_or(0.0);
             writeln!(
                 o,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                utc(ts),
-                esc(&s("incident")),
+                utc(i.ts),
+                esc(&i.kind),
                 esc(&incident_subject(i)),
                 esc(&incident_evidence(i)),
-                esc(&s("hint"))
+                esc(&i.hint)
             )?;
         }
         writeln!(o, "</tbody></table>")?;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Report, utc};
+use super::{IncidentRecord, Report, utc};
 
 fn counts(c: &[(String, u64)]) -> Value {
     Value::Object(c.iter().map(|(k, n)| (k.clone(), json!(n))).collect())
@@ -48,7 +48,7 @@ pub fn to_json(r: &Report) -> Value {
         })).collect::<Vec<_>>(),
         "clients_total": r.clients_total,
         "clients_unranked_attempts": r.clients_unranked,
-        "incidents": r.incidents,
+        "incidents": r.incidents.iter().map(IncidentRecord::to_json).collect::<Vec<_>>(),
         "incidents_not_listed": r.incidents_more,
         "causes": r.causes.iter().map(|c| json!({
             "verdict": c.verdict, "cause": c.cause, "attempts": c.count,

@@ -141,16 +141,14 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     } else {
         writeln!(o, "| time | incident | subject | evidence | hint |\n|---|---|---|---|---|")?;
         for i in &r.incidents {
-            let s = |k: &str| i.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-            let ts = i.get("ts").and_then(|v| v.as_f64()).unwrap_or(0.0);
             writeln!(
                 o,
                 "| {} | {} | {} | {} | {} |",
-                utc(ts),
-                cell(&s("incident")),
+                utc(i.ts),
+                cell(&i.kind),
                 cell(&incident_subject(i)),
                 cell(&incident_evidence(i)),
-                cell(&s("hint"))
+                cell(&i.hint)
             )?;
         }
         if r.incidents_more > 0 {
