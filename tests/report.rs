@@ -333,17 +333,7 @@ fn html_csp_pins_every_inline_script_and_style() {
             base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
         )
     };
-    let dir = scratch("csp");
-    let out = format!("{dir}/page.html");
-    let run = connlens(&[
-        "report",
-        "fixtures/recorded/app-reject/input.pcap",
-        "fixtures/recorded/dns/input.pcap",
-        "fixtures/recorded/nmap-scan/input.pcap",
-        "-o",
-        &out,
-    ]);
-    assert!(run.status.success());
+    let (_, out) = three_capture_page("csp");
     let html = read(&out);
     let meta = "http-equiv=\"Content-Security-Policy\" content=\"";
     let start = html.find(meta).unwrap() + meta.len();
@@ -389,17 +379,7 @@ fn html_page_in_headless_chromium() {
         eprintln!("skipped: no chromium (apt-get install chromium)");
         return;
     };
-    let dir = scratch("browser");
-    let out = format!("{dir}/page.html");
-    let run = connlens(&[
-        "report",
-        "fixtures/recorded/app-reject/input.pcap",
-        "fixtures/recorded/dns/input.pcap",
-        "fixtures/recorded/nmap-scan/input.pcap",
-        "-o",
-        &out,
-    ]);
-    assert!(run.status.success());
+    let (dir, out) = three_capture_page("browser");
     let page = root().join(&out);
     let url = format!("file://{}", page.display());
     let profile = root().join(&dir).join("profile");
@@ -475,4 +455,21 @@ fn html_page_in_headless_chromium() {
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "screenshot");
     eprintln!("screenshot: {}", shot.display());
     let _ = Path::new(&profile);
+}
+
+/// The HTML page over three recorded captures (a rejecting service, DNS failures, an nmap
+/// scan), written in a scratch folder of its own: (folder, page).
+fn three_capture_page(tag: &str) -> (String, String) {
+    let dir = scratch(tag);
+    let out = format!("{dir}/page.html");
+    let run = connlens(&[
+        "report",
+        "fixtures/recorded/app-reject/input.pcap",
+        "fixtures/recorded/dns/input.pcap",
+        "fixtures/recorded/nmap-scan/input.pcap",
+        "-o",
+        &out,
+    ]);
+    assert!(run.status.success());
+    (dir, out)
 }
