@@ -15,7 +15,8 @@
 //! - [`decode`]: link layer → IP → TCP/UDP/ICMP, and the packet an ICMP error quotes, into a
 //!   small owned [`decode::Packet`].
 //! - [`time`]: capture time; the only notion of "now".
-//! - [`synth`]: frame builders for tests, fixtures and the benchmark generator.
+//! - `synth` (feature `synth`, on for this crate's tests and examples only): frame builders and
+//!   scenario captures for tests, fixtures and the benchmark generator.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod incident;
 pub mod output;
 pub mod pipeline;
 pub mod report;
+#[cfg(any(test, feature = "synth"))]
 pub mod synth;
 pub mod time;
 pub mod track;

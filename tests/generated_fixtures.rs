@@ -1,9 +1,12 @@
 //! The checked-in captures under `fixtures/generated/` are exactly what the scenario generator
 //! writes now, so a change to the builders, writers or scenarios cannot leave stale fixtures
-//! (and their expected verdicts) behind unnoticed.
+//! (and their expected verdicts) behind unnoticed; and what connlens says of each capture, and
+//! what `expected.jsonl` records, is what the scenario declares of every attempt (verdict and
+//! cause), so the golden files cannot drift from the declarations.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use connlens::synth::scenarios;
 
@@ -66,4 +69,46 @@ fn no_directory_without_a_scenario() {
             );
         }
     }
+}
+
+#[test]
+fn connlens_and_the_expected_files_give_every_attempt_its_declared_verdict() {
+    let mut failures = Vec::new();
+    for s in scenarios::all() {
+        let dir = root().join(s.name);
+        // The `args` file: one argument a line, as `fixtures/bless.sh` reads it.
+        let args: Vec<String> = fs::read_to_string(dir.join("args"))
+            .map(|a| a.lines().map(String::from).collect())
+            .unwrap_or_default();
+        if args != s.args {
+            failures.push(format!(
+                "{}/args holds {args:?}, the scenario declares {:?}; {REGENERATE}",
+                dir.display(),
+                s.args
+            ));
+            continue;
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_connlens"))
+            .current_dir(&dir)
+            .args(["analyze", "--format", "jsonl"])
+            .args(s.args)
+            .arg(s.file_name)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {}", s.name, String::from_utf8_lossy(&out.stderr));
+        let actual = String::from_utf8(out.stdout).unwrap();
+        for d in s.disagreements(&actual) {
+            failures.push(format!("connlens: {d}"));
+        }
+        let expected = String::from_utf8(read(&dir.join("expected.jsonl"))).unwrap();
+        for d in s.disagreements(&expected) {
+            failures.push(format!("{}/expected.jsonl: {d}", dir.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the output departs from the scenarios' declarations in src/synth/scenarios.rs; read \
+         the packets (tcpdump -nr) and fix whichever is wrong:\n{}",
+        failures.join("\n")
+    );
 }

@@ -76,6 +76,9 @@ pub struct Scenario {
     pub name: &'static str,
     /// What the scenario shows, in a sentence or two.
     pub description: &'static str,
+    /// The arguments `connlens analyze` gets for this capture (written to the fixture's `args`
+    /// file), e.g. `--split-vlans`.
+    pub args: &'static [&'static str],
     /// `input.pcap` or `input.pcapng`.
     pub file_name: &'static str,
     /// File format and link layer, for the README (e.g. "pcap, Ethernet, µs, little-endian").
@@ -97,6 +100,44 @@ pub struct Attempt {
     pub cause: &'static str,
     /// Why, in terms of the packets.
     pub note: &'static str,
+    /// Set when connlens is known to get this attempt wrong: what it says instead, and why.
+    /// `verdict` and `cause` above stay what the capture proves; the checks then expect
+    /// connlens' known output, and fail once it gives the declared one (so the mark goes).
+    pub known_wrong: Option<KnownWrong>,
+}
+
+/// What connlens says, wrongly, of an attempt (see [`Attempt::known_wrong`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownWrong {
+    /// The verdict connlens gives.
+    pub verdict: &'static str,
+    /// The cause connlens gives.
+    pub cause: &'static str,
+    /// Why that is wrong, and where the fix belongs.
+    pub why: &'static str,
+}
+
+impl Attempt {
+    /// Marks the attempt as one connlens gets wrong: it says `verdict` / `cause`, for the reason
+    /// `why` explains.
+    pub fn but_connlens_says(
+        mut self,
+        verdict: &'static str,
+        cause: &'static str,
+        why: &'static str,
+    ) -> Attempt {
+        self.known_wrong = Some(KnownWrong { verdict, cause, why });
+        self
+    }
+
+    /// The verdict and cause connlens' output must show now: the declared ones, or the known
+    /// wrong ones.
+    pub fn expected_output(&self) -> (&'static str, &'static str) {
+        match self.known_wrong {
+            Some(k) => (k.verdict, k.cause),
+            None => (self.verdict, self.cause),
+        }
+    }
 }
 
 /// Which way a frame goes, seen from the client: sets the Ethernet addresses and the Linux
@@ -556,7 +597,7 @@ fn attempt(
     cause: &'static str,
     note: &'static str,
 ) -> Attempt {
-    Attempt { flow, verdict, cause, note }
+    Attempt { flow, verdict, cause, note, known_wrong: None }
 }
 
 /// ICMPv6 destination unreachable, no route to destination (1/0); ICMPv4 net unreachable (3/0).
@@ -665,6 +706,7 @@ fn refused_v4() -> Scenario {
         description: "A server that answers SSH, refuses port 80 itself (RST with the TTL of its \
                       own packets) and has port 443 refused by a firewall on the path (RST with \
                       another hop count).",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -700,6 +742,7 @@ fn refused_v6() -> Scenario {
         name: "refused-v6",
         description: "An IPv6 SYN answered by RST/ACK, and nothing else from the server: whether \
                       the host itself or something on the path reset cannot be told.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![attempt(
@@ -753,6 +796,7 @@ fn unreachable_icmp() -> Scenario {
         description: "Attempts answered by ICMP and ICMPv6 destination unreachable, from the \
                       server itself and from routers and a firewall on the path, for TCP and UDP; \
                       one router quotes only the IP header and 8 bytes.",
+        args: &[],
         file_name: "input.pcap",
         format: "pcap, Ethernet (1), ns timestamps, big-endian",
         attempts: vec![
@@ -814,6 +858,7 @@ fn time_exceeded() -> Scenario {
         name: "time-exceeded",
         description: "SYNs caught in a routing loop: ICMP time exceeded (11/0) and ICMPv6 hop \
                       limit exceeded (3/0) from the second router, quoting the SYN with TTL 1.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -856,6 +901,7 @@ fn icmp_without_attempt() -> Scenario {
         name: "icmp-without-attempt",
         description: "ICMP errors whose attempts are not in the capture (as with a filter like \
                       `icmp or icmp6`): each quoted attempt still gets its verdict.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -893,6 +939,7 @@ fn unanswered_syns() -> Scenario {
         description: "SYNs that get nothing back: one attempt retried at 0, 1, 3 and 7 s whose \
                       timeout passes inside the capture (unrelated DNS 20 s later), and one whose \
                       two SYNs end the capture before its timeout.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -948,8 +995,10 @@ fn established() -> Scenario {
         name: "established",
         description: "Completed handshakes over IPv4 and IPv6, ended every way a connection \
                       ends: FIN from both sides (client first, server first), reset by the \
-                      client after data, reset by the server right after the handshake, and \
-                      still open when the capture stops.",
+                      client after data, and still open when the capture stops; and one the \
+                      server resets right after the handshake, before its SMTP banner: accepted, \
+                      then turned away by the service (rejected, not established).",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -973,9 +1022,11 @@ fn established() -> Scenario {
             ),
             attempt(
                 d.describe(),
-                "established",
-                "reset-by-server",
-                "handshake, then RST/ACK from the server before any data",
+                "rejected",
+                "reset-before-request",
+                "handshake, then 12.8 ms later RST/ACK from the server (hop limit 61, as its \
+                 SYN-ACK: the host itself) with no byte either way; SMTP's server speaks first, so \
+                 the client was waiting for the banner: the service turned the connection away",
             ),
             attempt(
                 e.describe(),
@@ -1007,6 +1058,7 @@ fn syn_after_rst() -> Scenario {
         description: "A refused SYN, a retransmission of it that crosses the RST, and a new \
                       attempt on the same 5-tuple (new ISN) a second later that succeeds: two \
                       attempts, not three.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -1047,8 +1099,9 @@ fn udp() -> Scenario {
     Scenario {
         name: "udp",
         description: "DNS over UDP: queries answered over IPv4 and IPv6, and a query to a dead \
-                      resolver sent four times (three retries) with no answer, followed by later \
-                      traffic so that its timeout passes inside the capture.",
+                      resolver sent four times (three retries) with no answer, a DNS failure, \
+                      followed by later traffic so that its timeout passes inside the capture.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -1056,9 +1109,11 @@ fn udp() -> Scenario {
             attempt(b.describe(), "answered", "reply-seen", "AAAA query over IPv6 and its answer"),
             attempt(
                 c.describe(),
-                "unanswered",
+                "dns-failure",
                 "no-response",
-                "the same query at 2, 4, 6 and 8 s, nothing back; capture goes on to 20 s",
+                "a DNS query (ID 0x4602, A www.example.org) sent at 2, 4, 6 and 8 s, nothing \
+                 back from 198.51.100.54; the capture goes on to 20 s, where another resolver \
+                 answers: the name was not resolved because this server did not answer",
             ),
             attempt(d.describe(), "answered", "reply-seen", "the later traffic: a query answered"),
         ],
@@ -1081,6 +1136,7 @@ fn midstream() -> Scenario {
         name: "midstream",
         description: "A capture that begins after the handshake of an HTTPS connection: only \
                       data and ACKs, then a FIN close.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![attempt(
@@ -1115,6 +1171,8 @@ fn vlan() -> Scenario {
         description: "802.1Q-tagged traffic: on VLAN 100 an established connection and a refused \
                       one; on VLAN 200 the same 5-tuple as the established one, unanswered, which \
                       must stay a separate conversation.",
+        // The same 5-tuple on two VLANs is two conversations only when VLANs are split.
+        args: &["--split-vlans"],
         file_name: "input.pcap",
         format: "pcap, Ethernet (1) with 802.1Q tags (VLAN 100, 200), µs timestamps, little-endian",
         attempts: vec![
@@ -1128,7 +1186,17 @@ fn vlan() -> Scenario {
                 format!("{} (VLAN 200)", b.describe()),
                 "unanswered",
                 "no-response",
-                "3 SYNs (0.05, 1.05, 3.05 s), new ISN, during the VLAN 100 connection",
+                "3 SYNs (0.05, 1.05, 3.05 s), new ISN, during the VLAN 100 connection; nothing \
+                 at all from 198.51.100.20 on VLAN 200, so nothing shows that host is up",
+            )
+            .but_connlens_says(
+                "unanswered",
+                "filtered",
+                "with `--split-vlans` the tracker keeps conversations per VLAN but what it knows \
+                 of hosts (who sent anything, at which TTL) per address only, so the server's \
+                 packets on VLAN 100 make its silence on VLAN 200 look like a port filter, and \
+                 the hint says it answers other traffic but not port 80 although it answered \
+                 port 80 on VLAN 100; host facts must be keyed by VLAN too when VLANs are split",
             ),
             attempt(
                 format!("{} (VLAN 100)", c.describe()),
@@ -1155,6 +1223,7 @@ fn qinq() -> Scenario {
         name: "qinq",
         description: "Double-tagged frames (802.1ad outer VLAN 10, 802.1Q inner VLAN 20): a \
                       refused attempt and one reported unreachable by a router.",
+        args: &[],
         file_name: "input.pcap",
         format: "pcap, Ethernet (1) with 0x88a8 VID 10 + 0x8100 VID 20, µs timestamps, \
                  little-endian",
@@ -1199,6 +1268,7 @@ fn three_kinds(
     Scenario {
         name,
         description,
+        args: &[],
         file_name: "input.pcap",
         format,
         attempts: vec![
@@ -1269,6 +1339,7 @@ fn two_families(
     Scenario {
         name,
         description,
+        args: &[],
         file_name: "input.pcap",
         format,
         attempts: vec![
@@ -1341,6 +1412,7 @@ fn pcapng_two_interfaces() -> Scenario {
                       attempts interleaved in time, and a block of unknown type in the middle \
                       that readers must skip. Wireshark reads it; tcpdump (libpcap 1.10) refuses \
                       pcapng files whose interfaces have different link types.",
+        args: &[],
         file_name: "input.pcapng",
         format: "pcapng, little-endian; interface 0 Ethernet (1) µs, interface 1 LINUX_SLL2 (276) \
                  ns; one block of type 0x80000c1e",
@@ -1425,6 +1497,7 @@ fn snaplen_cut() -> Scenario {
                       than that is cut — the HTTP request and response after their first 14 \
                       bytes, and the ICMP port-unreachable error inside the quoted TCP header \
                       (ports kept, sequence number cut in half).",
+        args: &[],
         file_name: "input.pcap",
         format: "pcap, Ethernet (1), µs timestamps, little-endian, snap length 68",
         attempts: vec![
@@ -1475,6 +1548,7 @@ fn time_backwards() -> Scenario {
                       before the SYN it answers, then an hour-long step back in the middle of an \
                       SSH conversation; everything after it (unanswered SYNs, a DNS query and \
                       answer) is an hour earlier than the start of the file.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -1532,6 +1606,7 @@ fn span_duplicates() -> Scenario {
         description: "Every frame twice, the copy 1 µs later, as a span port that mirrors both \
                       directions of a link records them: a refused attempt, an HTTP exchange, \
                       a SYN sent twice with nothing back, and a DNS query answered.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -1614,6 +1689,7 @@ fn fragments_and_extension_headers() -> Scenario {
                       first fragment with the UDP header, then one without; IPv6: the same with \
                       fragment headers), and an IPv6 SYN and RST carrying hop-by-hop and \
                       destination options headers before TCP.",
+        args: &[],
         file_name: "input.pcap",
         format: PCAP_ETH_US_LE,
         attempts: vec![
@@ -1674,6 +1750,7 @@ fn odd_records() -> Scenario {
                       longer than the 128-byte snap length the file header declares, and two \
                       zero-length records (one with wire length 0, one with 60) in the middle \
                       of a handshake.",
+        args: &[],
         file_name: "input.pcap",
         format: "pcap, Ethernet (1), µs timestamps, little-endian, header snap length 128",
         attempts: vec![
@@ -1768,6 +1845,7 @@ fn pcapng_sections() -> Scenario {
                       with options (comment, direction flags), an unknown block type and an \
                       interface statistics block; big-endian with raw IP on a nanosecond \
                       interface and a reserved block type; then an empty section.",
+        args: &[],
         file_name: "input.pcapng",
         format: "pcapng; section 1 little-endian Ethernet (1) µs with options; section 2 \
                  big-endian RAW (101) ns; section 3 empty",
@@ -1797,6 +1875,13 @@ impl Scenario {
         let _ = writeln!(r, "{}\n", self.description);
         let _ = writeln!(r, "- file: `{}` ({} bytes)", self.file_name, self.bytes.len());
         let _ = writeln!(r, "- format: {}", self.format);
+        if !self.args.is_empty() {
+            let _ = writeln!(
+                r,
+                "- analyzed with: `connlens analyze {}` (the `args` file)",
+                self.args.join(" ")
+            );
+        }
         let _ = writeln!(
             r,
             "- addresses: documentation ranges only (192.0.2.0/24 client, 198.51.100.0/24 \
@@ -1809,12 +1894,173 @@ impl Scenario {
         for a in &self.attempts {
             let _ = writeln!(r, "| {} | {} | {} | {} |", a.flow, a.verdict, a.cause, a.note);
         }
+        let wrong: Vec<&Attempt> =
+            self.attempts.iter().filter(|a| a.known_wrong.is_some()).collect();
+        if !wrong.is_empty() {
+            let _ = writeln!(r, "\n## Known wrong in connlens today\n");
+            let _ = writeln!(
+                r,
+                "`expected.jsonl` holds what connlens says now, which the table above contradicts \
+                 for these attempts; the tests fail once connlens gets them right, so that this \
+                 section goes.\n"
+            );
+            for a in wrong {
+                let k = a.known_wrong.expect("filtered");
+                let _ = writeln!(
+                    r,
+                    "- {}: connlens says {} / {}, not {} / {}: {}.",
+                    a.flow, k.verdict, k.cause, a.verdict, a.cause, k.why
+                );
+            }
+        }
         let _ = writeln!(
             r,
             "\nGenerated by `cargo run --example gen_fixtures` from `src/synth/scenarios.rs`; \
              do not edit by hand."
         );
         r
+    }
+}
+
+/// Where connlens' output for a scenario's capture departs from the scenario's declaration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disagreement {
+    /// The scenario.
+    pub scenario: &'static str,
+    /// The declared attempt (1-based, in declaration order), if the disagreement is about one.
+    pub attempt: Option<usize>,
+    /// What is wrong, naming the declared and the actual values.
+    pub what: String,
+}
+
+impl std::fmt::Display for Disagreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.attempt {
+            Some(n) => write!(f, "scenario {}, attempt {n}: {}", self.scenario, self.what),
+            None => write!(f, "scenario {}: {}", self.scenario, self.what),
+        }
+    }
+}
+
+/// A `flow` line of connlens' JSON-lines output, as the declarations name attempts.
+struct FlowLine {
+    /// `client → server proto`, as [`Attempt::flow`] without its qualifier.
+    flow: String,
+    vlan: Option<u64>,
+    verdict: String,
+    cause: String,
+}
+
+fn flow_line(line: &str) -> Result<Option<FlowLine>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("not a JSON line ({e}): {line}"))?;
+    if v["type"] != "flow" {
+        return Ok(None);
+    }
+    let text = |key: &str| {
+        v[key].as_str().map(str::to_string).ok_or_else(|| format!("no \"{key}\" in {line}"))
+    };
+    let port = |key: &str| {
+        v[key]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or_else(|| format!("no \"{key}\" in {line}"))
+    };
+    let ip = |key: &str| {
+        text(key)?.parse::<IpAddr>().map_err(|e| format!("\"{key}\" is no address ({e}): {line}"))
+    };
+    Ok(Some(FlowLine {
+        flow: describe(
+            ip("client")?,
+            port("client_port")?,
+            ip("server")?,
+            port("server_port")?,
+            &text("proto")?,
+        ),
+        vlan: v["vlan"].as_u64(),
+        verdict: text("verdict")?,
+        cause: text("cause")?,
+    }))
+}
+
+impl Scenario {
+    /// Compares connlens' JSON-lines output for this scenario's capture (analyzed with
+    /// [`Scenario::args`]) with the declaration: one `flow` line per declared attempt and none
+    /// other, each with the declared verdict and cause (or, for an attempt marked
+    /// [`Attempt::known_wrong`], exactly the known wrong ones), on the declared VLAN when the
+    /// attempt names one ("… (VLAN 200)"). Attempts are matched to lines by their flow, in
+    /// order, so two attempts on one 5-tuple match its lines in the order they come.
+    pub fn disagreements(&self, jsonl: &str) -> Vec<Disagreement> {
+        let mut found = Vec::new();
+        let mut say = |attempt: Option<usize>, what: String| {
+            found.push(Disagreement { scenario: self.name, attempt, what });
+        };
+        let mut lines = Vec::new();
+        for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+            match flow_line(line) {
+                Ok(Some(l)) => lines.push(Some(l)),
+                Ok(None) => {}
+                Err(e) => say(None, e),
+            }
+        }
+        for (i, a) in self.attempts.iter().enumerate() {
+            let n = Some(i + 1);
+            let (flow, qualifier) = match a.flow.split_once(" (") {
+                Some((flow, q)) => (flow, q.strip_suffix(')')),
+                None => (a.flow.as_str(), None),
+            };
+            let vlan = qualifier.and_then(|q| q.strip_prefix("VLAN ")).and_then(|v| v.parse().ok());
+            let Some(line) = lines.iter_mut().find(|l| {
+                l.as_ref().is_some_and(|l| l.flow == flow && (vlan.is_none() || l.vlan == vlan))
+            }) else {
+                say(
+                    n,
+                    format!(
+                        "{}: declared {} / {}, but connlens gives no verdict for it",
+                        a.flow, a.verdict, a.cause
+                    ),
+                );
+                continue;
+            };
+            let l = line.take().expect("matched lines are Some");
+            let actual = (l.verdict.as_str(), l.cause.as_str());
+            match a.known_wrong {
+                None if actual != (a.verdict, a.cause) => say(
+                    n,
+                    format!(
+                        "{}: declared {} / {}, connlens says {} / {}",
+                        a.flow, a.verdict, a.cause, actual.0, actual.1
+                    ),
+                ),
+                Some(_) if actual == (a.verdict, a.cause) => say(
+                    n,
+                    format!(
+                        "{}: connlens now says the declared {} / {}: the known error is fixed, so \
+                         remove `but_connlens_says` from the declaration",
+                        a.flow, a.verdict, a.cause
+                    ),
+                ),
+                Some(k) if actual != (k.verdict, k.cause) => say(
+                    n,
+                    format!(
+                        "{}: declared {} / {} (known wrong as {} / {}), connlens says {} / {}",
+                        a.flow, a.verdict, a.cause, k.verdict, k.cause, actual.0, actual.1
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        for l in lines.into_iter().flatten() {
+            let vlan = l.vlan.map(|v| format!(" (VLAN {v})")).unwrap_or_default();
+            say(
+                None,
+                format!(
+                    "connlens gives {} / {} for {}{vlan}, which the scenario does not declare",
+                    l.verdict, l.cause, l.flow
+                ),
+            );
+        }
+        found
     }
 }
 
@@ -1884,6 +2130,80 @@ mod tests {
             let pcapng = s.bytes[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
             assert_eq!(s.file_name.ends_with(".pcapng"), pcapng, "{}", s.name);
         }
+    }
+
+    /// A flow line as connlens writes it, with only the fields the check reads.
+    fn line(client: &str, port: u16, vlan: Option<u32>, verdict: &str, cause: &str) -> String {
+        let vlan = vlan.map(|v| format!(",\"vlan\":{v}")).unwrap_or_default();
+        format!(
+            "{{\"type\":\"flow\",\"proto\":\"tcp\",\"client\":\"{client}\",\"client_port\":{port},\
+             \"server\":\"198.51.100.20\",\"server_port\":80,\"verdict\":\"{verdict}\",\
+             \"cause\":\"{cause}\"{vlan}}}\n"
+        )
+    }
+
+    fn two_attempts() -> Scenario {
+        let flow = |port, vlan| format!("192.0.2.10:{port} → 198.51.100.20:80 tcp (VLAN {vlan})");
+        Scenario {
+            name: "test",
+            description: "",
+            args: &[],
+            file_name: "input.pcap",
+            format: "",
+            attempts: vec![
+                attempt(flow(1, 100), "refused", "host-reset", ""),
+                attempt(flow(1, 200), "unanswered", "no-response", "").but_connlens_says(
+                    "unanswered",
+                    "filtered",
+                    "",
+                ),
+            ],
+            bytes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn output_that_matches_the_declaration_passes() {
+        let s = two_attempts();
+        let out = line("192.0.2.10", 1, Some(200), "unanswered", "filtered")
+            + &line("192.0.2.10", 1, Some(100), "refused", "host-reset")
+            + "{\"type\":\"summary\",\"attempts\":2}\n";
+        assert_eq!(s.disagreements(&out), vec![]);
+    }
+
+    #[test]
+    fn every_kind_of_departure_is_named() {
+        let s = two_attempts();
+        let said = |out: &str| -> Vec<String> {
+            s.disagreements(out).iter().map(ToString::to_string).collect()
+        };
+        // Another cause; the known wrong one fixed; on the wrong VLAN; missing and extra.
+        assert_eq!(
+            said(
+                &(line("192.0.2.10", 1, Some(100), "refused", "path-reset")
+                    + &line("192.0.2.10", 1, Some(200), "unanswered", "no-response"))
+            ),
+            [
+                "scenario test, attempt 1: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 100): \
+                 declared refused / host-reset, connlens says refused / path-reset",
+                "scenario test, attempt 2: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 200): \
+                 connlens now says the declared unanswered / no-response: the known error is \
+                 fixed, so remove `but_connlens_says` from the declaration",
+            ]
+        );
+        assert_eq!(
+            said(
+                &(line("192.0.2.10", 1, Some(100), "refused", "host-reset")
+                    + &line("192.0.2.10", 1, Some(300), "unanswered", "filtered"))
+            ),
+            [
+                "scenario test, attempt 2: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 200): \
+                 declared unanswered / no-response, but connlens gives no verdict for it",
+                "scenario test: connlens gives unanswered / filtered for 192.0.2.10:1 → \
+                 198.51.100.20:80 tcp (VLAN 300), which the scenario does not declare",
+            ]
+        );
+        assert_eq!(said("not json\n").len(), 3, "the bad line and both attempts missing");
     }
 
     #[test]
