@@ -243,7 +243,7 @@ impl SenderFacts {
             return false;
         }
         match sender_fact(p) {
-            Some(fact) => self.recent.is_new(p.src, fact),
+            Some(fact) => self.recent.is_new(p.vlan, p.src, fact),
             None => false,
         }
     }

@@ -1188,15 +1188,6 @@ fn vlan() -> Scenario {
                 "no-response",
                 "3 SYNs (0.05, 1.05, 3.05 s), new ISN, during the VLAN 100 connection; nothing \
                  at all from 198.51.100.20 on VLAN 200, so nothing shows that host is up",
-            )
-            .but_connlens_says(
-                "unanswered",
-                "filtered",
-                "with `--split-vlans` the tracker keeps conversations per VLAN but what it knows \
-                 of hosts (who sent anything, at which TTL) per address only, so the server's \
-                 packets on VLAN 100 make its silence on VLAN 200 look like a port filter, and \
-                 the hint says it answers other traffic but not port 80 although it answered \
-                 port 80 on VLAN 100; host facts must be keyed by VLAN too when VLANs are split",
             ),
             attempt(
                 format!("{} (VLAN 100)", c.describe()),

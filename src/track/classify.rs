@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use super::attempt::{Flow, IcmpSeen, State};
 use super::evidence::{self, describe, icmp_evidence, round_ms, secs};
-use super::hosts::HostFacts;
 use super::hosts::hops;
+use super::hosts::{HostFacts, HostKey};
 use super::payload::{self, DnsHeader, FirstBytes};
 use super::tcp::{RstSeen, TcpState};
 use super::udp::UdpState;
@@ -45,7 +45,7 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
 /// Diagnoses `flow` as it ends for `ending`, given what the capture showed of its hosts.
 pub(super) fn classify(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Diagnosis {
     let (now, config) = (ctx.now, ctx.config);
-    let server_seen = ServerSeen::of(flow.server.ip, ctx.hosts);
+    let server_seen = ServerSeen::of(ctx.hosts.key(flow.vlan, flow.server.ip), ctx.hosts);
     let mut ev = evidence::attempt(flow, ending);
     let cause = if let Some(icmp) = flow.icmp.as_deref() {
         icmp_evidence(&mut ev, icmp, flow.server.ip);
@@ -135,11 +135,11 @@ pub(super) enum ServerSeen {
 }
 
 impl ServerSeen {
-    pub(super) fn of(ip: IpAddr, hosts: &HostFacts) -> ServerSeen {
-        if hosts.has_sent(ip) {
+    pub(super) fn of(host: HostKey, hosts: &HostFacts) -> ServerSeen {
+        if hosts.has_sent(host) {
             return ServerSeen::Alive;
         }
-        match hosts.resolution(ip) {
+        match hosts.resolution(host) {
             Some((_, true)) => ServerSeen::Alive,
             Some((n, false)) if n > 0 => ServerSeen::Unresolved(n),
             _ => ServerSeen::Unknown,
@@ -323,7 +323,7 @@ impl TcpState {
         ev: &mut Evidence,
     ) -> Cause {
         let (now, config, hosts) = (ctx.now, ctx.config, ctx.hosts);
-        let server = ServerSeen::of(flow.server.ip, ctx.hosts);
+        let server = ServerSeen::of(ctx.hosts.key(flow.vlan, flow.server.ip), ctx.hosts);
         if let Some((ts, origin)) = self.established {
             ev.insert("established_packet", origin.number);
             ev.insert("established_after", secs(ts, flow.first_ts));
@@ -340,7 +340,7 @@ impl TcpState {
             ev.insert("rst_packet", r.origin.number);
             ev.insert("rst_after", secs(r.ts, flow.first_ts));
             if !r.from_client && r.acknowledges_syn && !self.client.syn_acked {
-                return refusal_cause(r, flow.server.ip, hosts, ev);
+                return refusal_cause(r, (flow.vlan, flow.server.ip), hosts, ev);
             }
             if self.client.syn_acked {
                 return if r.from_client {
@@ -376,7 +376,7 @@ impl TcpState {
 /// non-RST packets seen elsewhere in the capture.
 pub(super) fn refusal_cause(
     r: &RstSeen,
-    host: IpAddr,
+    (vlan, host): (u32, IpAddr),
     hosts: &HostFacts,
     ev: &mut Evidence,
 ) -> Cause {
@@ -385,7 +385,7 @@ pub(super) fn refusal_cause(
     if host.is_ipv4() {
         ev.insert("rst_ip_id", r.ip_id);
     }
-    match hosts.own_ttls(host).and_then(|own| own.closest(r.ttl)) {
+    match hosts.own_ttls(hosts.key(vlan, host)).and_then(|own| own.closest(r.ttl)) {
         Some(own) => {
             ev.insert("host_ttl", own);
             ev.insert("host_hops", hops(own));

@@ -17,19 +17,44 @@ pub(super) fn hops(ttl: u8) -> u8 {
     initial - ttl
 }
 
+/// A host: its address, and with `--split-vlans` its VLAN tags (0 otherwise). With the VLANs
+/// apart, one address on two VLANs is two hosts, as it is two conversations: a host that
+/// answers on VLAN 100 says nothing of the same address on VLAN 200.
+pub(super) type HostKey = (u32, IpAddr);
+
 /// Everything the tracker knows of the hosts: their own TTLs and their address resolution.
 pub(super) struct HostFacts {
     pub(super) ttls: HostTtls,
     pub(super) neighbors: Neighbors,
+    /// Hosts are told apart by VLAN (`--split-vlans`).
+    split_vlans: bool,
 }
 
 impl HostFacts {
     /// Tables of at most `cap` hosts each.
-    pub(super) fn new(cap: usize) -> Self {
+    pub(super) fn new(cap: usize, split_vlans: bool) -> Self {
         HostFacts {
             ttls: HostTtls { map: FxHashMap::default(), cap, recent: RecentFacts::default() },
             neighbors: Neighbors { map: FxHashMap::default(), cap },
+            split_vlans,
         }
+    }
+
+    /// The host `ip` seen with VLAN tags `vlan`.
+    pub(super) fn key(&self, vlan: u32, ip: IpAddr) -> HostKey {
+        (if self.split_vlans { vlan } else { 0 }, ip)
+    }
+
+    /// Records what `p` shows of its sender (see [`sender_fact`]).
+    pub(super) fn record_sender(&mut self, p: &Packet) {
+        let key = self.key(p.vlan, p.src);
+        self.ttls.record_sender(key, p);
+    }
+
+    /// Records an address resolution message.
+    pub(super) fn record_neighbor(&mut self, vlan: u32, n: &NeighborMessage) {
+        let key = self.key(vlan, n.target);
+        self.neighbors.record(key, n);
     }
 
     /// Caps both tables at `cap` hosts.
@@ -39,18 +64,18 @@ impl HostFacts {
     }
 
     /// Whether the host sent anything at all.
-    pub(super) fn has_sent(&self, ip: IpAddr) -> bool {
-        self.ttls.map.contains_key(&ip)
+    pub(super) fn has_sent(&self, host: HostKey) -> bool {
+        self.ttls.map.contains_key(&host)
     }
 
     /// The TTLs the host's own packets came with.
-    pub(super) fn own_ttls(&self, ip: IpAddr) -> Option<&OwnTtls> {
-        self.ttls.map.get(&ip)
+    pub(super) fn own_ttls(&self, host: HostKey) -> Option<&OwnTtls> {
+        self.ttls.map.get(&host)
     }
 
     /// Address resolution for `ip`: (solicitations, answered).
-    pub(super) fn resolution(&self, ip: IpAddr) -> Option<(u32, bool)> {
-        self.neighbors.map.get(&ip).copied()
+    pub(super) fn resolution(&self, host: HostKey) -> Option<(u32, bool)> {
+        self.neighbors.map.get(&host).copied()
     }
 }
 
@@ -58,7 +83,7 @@ impl HostFacts {
 /// tell a host's RST from one injected on the path, and a filtered port from a silent host.
 /// Bounded: past `cap` hosts, new ones are not recorded.
 pub(super) struct HostTtls {
-    pub(super) map: FxHashMap<IpAddr, OwnTtls>,
+    pub(super) map: FxHashMap<HostKey, OwnTtls>,
     pub(super) cap: usize,
     /// Facts recorded last, so that a long conversation does not look its hosts up with
     /// every packet.
@@ -116,7 +141,7 @@ pub(crate) fn sender_fact(p: &Packet) -> Option<Option<u8>> {
 /// fact already recorded for its host need not be recorded again. (A slot another host took
 /// over only costs a repeated record.)
 pub(crate) struct RecentFacts {
-    pub(super) slots: Vec<Option<(IpAddr, Option<u8>)>>,
+    slots: Vec<Option<(u32, IpAddr, Option<u8>)>>,
 }
 
 /// Slots of a [`RecentFacts`] memory.
@@ -129,20 +154,24 @@ impl Default for RecentFacts {
 }
 
 impl RecentFacts {
-    /// Whether `fact` is not the fact last remembered for `ip` (and remembers it).
-    pub(crate) fn is_new(&mut self, ip: IpAddr, fact: Option<u8>) -> bool {
-        let bits = match ip {
-            IpAddr::V4(a) => u64::from(u32::from(a)),
-            IpAddr::V6(a) => {
-                let x = u128::from(a);
-                (x as u64) ^ ((x >> 64) as u64)
-            }
-        };
+    /// Whether `fact` is not the fact last remembered for `ip` on VLAN tags `vlan` (and
+    /// remembers it). The VLAN is always part of it: with `--split-vlans` one address on two
+    /// VLANs is two hosts, and without, a fact seen again on another VLAN is only recorded
+    /// (or copied to the other shards) once more, which changes nothing.
+    pub(crate) fn is_new(&mut self, vlan: u32, ip: IpAddr, fact: Option<u8>) -> bool {
+        let bits = u64::from(vlan).rotate_left(40)
+            ^ match ip {
+                IpAddr::V4(a) => u64::from(u32::from(a)),
+                IpAddr::V6(a) => {
+                    let x = u128::from(a);
+                    (x as u64) ^ ((x >> 64) as u64)
+                }
+            };
         let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % RECENT_FACTS;
         match self.slots.get_mut(slot) {
-            Some(s) if *s == Some((ip, fact)) => false,
+            Some(s) if *s == Some((vlan, ip, fact)) => false,
             Some(s) => {
-                *s = Some((ip, fact));
+                *s = Some((vlan, ip, fact));
                 true
             }
             None => true,
@@ -152,21 +181,21 @@ impl RecentFacts {
 
 impl HostTtls {
     /// Records what `p` shows of its sender (see [`sender_fact`]).
-    pub(super) fn record_sender(&mut self, p: &Packet) {
+    fn record_sender(&mut self, host: HostKey, p: &Packet) {
         if let Some(fact) = sender_fact(p)
-            && self.recent.is_new(p.src, fact)
+            && self.recent.is_new(p.vlan, p.src, fact)
         {
-            self.record(p.src, fact);
+            self.record(host, fact);
         }
     }
 
-    pub(super) fn record(&mut self, ip: IpAddr, ttl: Option<u8>) {
+    fn record(&mut self, host: HostKey, ttl: Option<u8>) {
         // One lookup either way: while there is room, the entry; once full, only a host
         // already known is updated.
         let seen = if self.map.len() < self.cap {
-            self.map.entry(ip).or_default()
+            self.map.entry(host).or_default()
         } else {
-            match self.map.get_mut(&ip) {
+            match self.map.get_mut(&host) {
                 Some(seen) => seen,
                 None => return,
             }
@@ -180,16 +209,16 @@ impl HostTtls {
 /// Address resolution seen per address: solicitations, and whether anything answered for it.
 /// Bounded like [`HostTtls`].
 pub(crate) struct Neighbors {
-    pub(super) map: FxHashMap<IpAddr, (u32, bool)>,
+    pub(super) map: FxHashMap<HostKey, (u32, bool)>,
     pub(super) cap: usize,
 }
 
 impl Neighbors {
-    pub(super) fn record(&mut self, n: &NeighborMessage) {
+    fn record(&mut self, host: HostKey, n: &NeighborMessage) {
         let e = if self.map.len() < self.cap {
-            self.map.entry(n.target).or_insert((0, false))
+            self.map.entry(host).or_insert((0, false))
         } else {
-            match self.map.get_mut(&n.target) {
+            match self.map.get_mut(&host) {
                 Some(e) => e,
                 None => return,
             }

@@ -219,7 +219,7 @@ impl Tracker {
             now: Timestamp(i64::MIN),
             next_id: 1,
             id_step: 1,
-            hosts: HostFacts::new(max_flows),
+            hosts: HostFacts::new(max_flows, config.split_vlans),
             jump: None,
             seen: 0,
             due: Vec::new(),
@@ -269,7 +269,7 @@ impl Tracker {
         match &p.transport {
             Transport::Tcp(_) | Transport::Udp(_) => self.conversation_packet(p, out),
             Transport::IcmpError(e) => self.icmp_error(p, e, out),
-            Transport::Neighbor(n) => self.hosts.neighbors.record(n),
+            Transport::Neighbor(n) => self.hosts.record_neighbor(p.vlan, n),
         }
     }
 
@@ -372,7 +372,7 @@ impl Tracker {
     pub fn sender_facts(&mut self, p: &Packet, out: &mut impl VerdictOut) {
         self.seen += 1;
         self.capture_time(p.ts, out);
-        self.hosts.ttls.record_sender(p);
+        self.hosts.record_sender(p);
     }
 
     /// A packet another tracker shard tracks, that shows nothing new of its sender: counts it
@@ -406,7 +406,7 @@ impl Tracker {
                     self.stats.late_packets += 1;
                     d.late_packet(p);
                     self.table.reschedule(handle);
-                    self.hosts.ttls.record_sender(p);
+                    self.hosts.record_sender(p);
                     return;
                 }
             }
@@ -431,7 +431,7 @@ impl Tracker {
                             out,
                         );
                     }
-                    self.hosts.ttls.record_sender(p);
+                    self.hosts.record_sender(p);
                     if decided.is_some() {
                         self.table.decide(handle);
                     } else {
@@ -459,7 +459,7 @@ impl Tracker {
                 out,
             );
         }
-        self.hosts.ttls.record_sender(p);
+        self.hosts.record_sender(p);
         if decided.is_some() {
             self.table.insert_decided(flow.decided_record());
         } else {
@@ -482,7 +482,7 @@ impl Tracker {
         );
         let seen = IcmpSeen::new(p, e);
         // The reporter is up; its TTL is not recorded (routers answer from other stacks).
-        self.hosts.ttls.record_sender(p);
+        self.hosts.record_sender(p);
         match self.table.find(&key) {
             Some(handle) if handle.is_decided() => {
                 self.stats.late_packets += 1;

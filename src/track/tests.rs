@@ -545,47 +545,81 @@ fn time_running_backwards_does_not_break_timers() {
     assert_eq!(v[0].kind(), VerdictKind::Unanswered);
 }
 
+/// A TCP segment (`seq_ack` = (seq, ack)) from `src` to `dst` with VLAN tags `vlan`.
+#[allow(clippy::too_many_arguments)]
+fn tcp_on_vlan(
+    r: &mut Run,
+    vlan: u32,
+    ts: f64,
+    src: (&str, u16),
+    dst: (&str, u16),
+    flags: u8,
+    (seq, ack): (u32, u32),
+    ttl: u8,
+) {
+    r.number += 1;
+    let t = TcpSegment {
+        src_port: src.1,
+        dst_port: dst.1,
+        seq,
+        ack,
+        flags: TcpFlags(flags),
+        window: 1,
+        payload_len: 0,
+        payload: PayloadPrefix::default(),
+    };
+    let p = Packet {
+        ts: Timestamp::from_secs_f64(ts),
+        origin: Origin { file: 0, number: r.number, offset: 0 },
+        vlan,
+        src: ip(src.0),
+        dst: ip(dst.0),
+        ttl,
+        ip_id: 0,
+        dont_fragment: false,
+        transport: Transport::Tcp(t),
+    };
+    r.tracker.packet(&p, &mut r.out);
+}
+
+/// With `--split-vlans` an address on two VLANs is two hosts: the server answering on VLAN 100
+/// says nothing of its silence or its resets on VLAN 200 (without the split, it does).
+#[test]
+fn host_facts_are_per_vlan_when_vlans_are_split() {
+    for split in [false, true] {
+        let mut r = Run::with(TrackerConfig { split_vlans: split, ..TrackerConfig::default() });
+        tcp_on_vlan(&mut r, 100, 0.0, (C, 40000), (S, 80), SYN, (1, 0), 64);
+        tcp_on_vlan(&mut r, 100, 0.1, (S, 80), (C, 40000), SYN | ACK, (9, 2), 61);
+        tcp_on_vlan(&mut r, 100, 0.2, (C, 40000), (S, 80), ACK, (2, 10), 64);
+        // VLAN 200: an attempt never answered; VLAN 300: one refused by an RST of another
+        // hop count than the server's packets on VLAN 100 (an RST shows its sender is up, so
+        // the two are on VLANs of their own).
+        tcp_on_vlan(&mut r, 200, 1.0, (C, 40001), (S, 81), SYN, (100, 0), 64);
+        tcp_on_vlan(&mut r, 300, 1.0, (C, 40002), (S, 82), SYN, (200, 0), 64);
+        tcp_on_vlan(&mut r, 300, 1.1, (S, 82), (C, 40002), RST | ACK, (0, 201), 50);
+        tcp_on_vlan(&mut r, 100, 30.0, (C, 40000), (S, 80), ACK, (2, 10), 64);
+        let v = r.finish();
+        let by_port = |port: u16| {
+            let v = v.iter().find(|v| v.server.port == port).unwrap();
+            (v.kind(), v.cause.word())
+        };
+        if split {
+            assert_eq!(by_port(81), (VerdictKind::Unanswered, "no-response"));
+            assert_eq!(by_port(82), (VerdictKind::Refused, "reset"));
+        } else {
+            assert_eq!(by_port(81), (VerdictKind::Unanswered, "filtered"));
+            assert_eq!(by_port(82), (VerdictKind::Refused, "path-reset"));
+        }
+    }
+}
+
 #[test]
 fn directions_on_different_vlans_are_one_conversation_unless_split() {
     for split in [false, true] {
         let mut r = Run::with(TrackerConfig { split_vlans: split, ..TrackerConfig::default() });
-        let push = |r: &mut Run,
-                    vlan: u32,
-                    ts: f64,
-                    src: &str,
-                    sp: u16,
-                    dst: &str,
-                    dp: u16,
-                    flags: u8,
-                    seq: u32,
-                    ack: u32| {
-            r.number += 1;
-            let t = TcpSegment {
-                src_port: sp,
-                dst_port: dp,
-                seq,
-                ack,
-                flags: TcpFlags(flags),
-                window: 1,
-                payload_len: 0,
-                payload: PayloadPrefix::default(),
-            };
-            let p = Packet {
-                ts: Timestamp::from_secs_f64(ts),
-                origin: Origin { file: 0, number: r.number, offset: 0 },
-                vlan,
-                src: ip(src),
-                dst: ip(dst),
-                ttl: 64,
-                ip_id: 0,
-                dont_fragment: false,
-                transport: Transport::Tcp(t),
-            };
-            r.tracker.packet(&p, &mut r.out);
-        };
-        push(&mut r, 3136, 0.0, C, 40000, S, 80, SYN, 1, 0);
-        push(&mut r, 0, 0.1, S, 80, C, 40000, SYN | ACK, 9, 2);
-        push(&mut r, 3136, 0.2, C, 40000, S, 80, ACK, 2, 10);
+        tcp_on_vlan(&mut r, 3136, 0.0, (C, 40000), (S, 80), SYN, (1, 0), 64);
+        tcp_on_vlan(&mut r, 0, 0.1, (S, 80), (C, 40000), SYN | ACK, (9, 2), 64);
+        tcp_on_vlan(&mut r, 3136, 0.2, (C, 40000), (S, 80), ACK, (2, 10), 64);
         let v = r.finish();
         if split {
             assert_eq!(v.len(), 2);
