@@ -5,7 +5,10 @@
 use std::net::IpAddr;
 
 use super::attempt::{Flow, IcmpSeen, State};
-use super::evidence::{self, describe, icmp_evidence, round_ms, secs};
+use super::evidence::{
+    self, Detail, DnsFacts, DnsQuestion, DnsReply, EstablishedFacts, MidstreamRst, RefusalFacts,
+    ReplyFacts, RstFacts, WaitFacts, describe, round_ms, secs,
+};
 use super::hosts::hops;
 use super::hosts::{HostFacts, HostKey};
 use super::payload::{self, DnsHeader, FirstBytes};
@@ -15,7 +18,7 @@ use super::{Context, Ending, TrackerConfig};
 use crate::capture::Origin;
 use crate::decode::{IcmpErrorKind, PayloadPrefix};
 use crate::time::Timestamp;
-use crate::verdict::{Cause, Evidence, Fact, Hint, Verdict};
+use crate::verdict::{Cause, Evidence, Hint, Verdict};
 
 /// An attempt's cause and the facts that led there.
 pub(super) struct Diagnosis {
@@ -42,22 +45,22 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
     }
 }
 
-/// Diagnoses `flow` as it ends for `ending`, given what the capture showed of its hosts.
+/// Diagnoses `flow` as it ends for `ending`, given what the capture showed of its hosts: the
+/// cause, and the typed facts of the outcome written into the evidence after the attempt's own.
 pub(super) fn classify(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Diagnosis {
-    let (now, config) = (ctx.now, ctx.config);
     let server_seen = ServerSeen::of(ctx.hosts.key(flow.vlan, flow.server.ip), ctx.hosts);
-    let mut ev = evidence::attempt(flow, ending);
-    let cause = if let Some(icmp) = flow.icmp.as_deref() {
-        icmp_evidence(&mut ev, icmp, flow.server.ip);
-        icmp_verdict(icmp)
+    let (cause, detail) = if let Some(icmp) = flow.icmp.as_deref() {
+        (icmp_verdict(icmp), Detail::Icmp(*icmp, flow.server.ip))
     } else {
         match &flow.state {
-            State::Tcp(s) => s.classify(flow, ending, ctx, &mut ev),
-            State::Udp(u) => flow.classify_udp(u, ending, now, config, server_seen, &mut ev),
+            State::Tcp(s) => s.classify(flow, ending, ctx, server_seen),
+            State::Udp(u) => flow.classify_udp(u, ending, ctx, server_seen),
             // Never: a verdict is given once, and its state freed only then.
-            State::Decided(_) => Cause::Midstream,
+            State::Decided(_) => (Cause::Midstream, Detail::None),
         }
     };
+    let mut ev = evidence::attempt(flow, ending);
+    detail.record(&mut ev);
     if let State::Tcp(s) = &flow.state {
         evidence::syn(s, &mut ev);
     }
@@ -69,14 +72,14 @@ impl Flow {
         &self,
         u: &UdpState,
         ending: Ending,
-        now: Timestamp,
-        config: &TrackerConfig,
+        ctx: &Context<'_>,
         server: ServerSeen,
-        ev: &mut Evidence,
-    ) -> Cause {
+    ) -> (Cause, Detail) {
         if self.midstream {
-            return Cause::Midstream;
+            return (Cause::Midstream, Detail::None);
         }
+        let wait = || unanswered(ending, ctx.now, u.last_request_ts, ctx.config, false, server);
+        let mut dns = None;
         if let Some(d) = &u.dns {
             // The query that tells the story: the first answered with an error, else the first
             // never answered, else the first.
@@ -85,41 +88,44 @@ impl Flow {
                 Cause::dns_rcode(h.rcode).map(|cause| (q, cause))
             });
             let open = d.queries.iter().find(|q| q.reply.is_none());
-            if let Some(q) = failed.map(|(q, _)| q).or(open).or(d.queries.first()) {
+            let question = failed.map(|(q, _)| q).or(open).or(d.queries.first()).map(|q| {
                 let (name, qtype) =
                     payload::dns_question(q.question.as_slice()).unwrap_or(("?".into(), 0));
-                ev.insert("dns_query", name);
-                ev.insert("dns_qtype", payload::dns_type_name(qtype));
-                ev.insert("dns_query_packet", q.packet.number);
-                if let Some((h, o)) = q.reply {
-                    ev.insert("dns_rcode", payload::dns_rcode_name(h.rcode));
-                    ev.insert("dns_answers", h.answers);
-                    ev.insert("dns_reply_packet", o.number);
+                DnsQuestion {
+                    tcp: false,
+                    name,
+                    qtype: payload::dns_type_name(qtype),
+                    packet: Some(q.packet.number),
+                    reply: q.reply.map(|(h, o)| DnsReply {
+                        rcode: payload::dns_rcode_name(h.rcode),
+                        answers: h.answers,
+                        packet: Some(o.number),
+                    }),
                 }
-            }
-            ev.insert("dns_queries", d.queries.len());
+            });
             let answered = d.queries.iter().filter(|q| q.reply.is_some()).count();
-            ev.insert("dns_answered", answered);
+            let facts = DnsFacts { question, queries: d.queries.len(), answered };
             if let Some((_, cause)) = failed {
-                return cause;
+                return (cause, Detail::Udp { dns: Some(facts), reply: None, wait: None });
             }
             if open.is_some() {
                 // A query nobody answered: name resolution failed (or the capture ended first).
-                let cause =
-                    unanswered(ev, ending, now, u.last_request_ts, config, "request", server);
-                return if cause == Cause::CaptureEnded {
+                let (cause, wait) = wait();
+                let cause = if cause == Cause::CaptureEnded {
                     Cause::DnsCaptureEnded
                 } else {
                     Cause::DnsNoResponse
                 };
+                return (cause, Detail::Udp { dns: Some(facts), reply: None, wait: Some(wait) });
             }
+            dns = Some(facts);
         }
         if let Some((ts, origin)) = u.first_reply {
-            ev.insert("reply_packet", origin.number);
-            ev.insert("reply_after", secs(ts, self.first_ts));
-            return Cause::ReplySeen;
+            let reply = ReplyFacts { packet: origin.number, after: secs(ts, self.first_ts) };
+            return (Cause::ReplySeen, Detail::Udp { dns, reply: Some(reply), wait: None });
         }
-        unanswered(ev, ending, now, u.last_request_ts, config, "request", server)
+        let (cause, wait) = wait();
+        (cause, Detail::Udp { dns, reply: None, wait: Some(wait) })
     }
 }
 
@@ -147,25 +153,28 @@ impl ServerSeen {
     }
 }
 
-/// Evidence and cause for an attempt with nothing back.
+/// Cause and facts for an attempt with nothing back (after its last SYN, or its last request).
 pub(super) fn unanswered(
-    ev: &mut Evidence,
     ending: Ending,
     now: Timestamp,
     last_try: Timestamp,
     config: &TrackerConfig,
-    what: &str,
+    after_syn: bool,
     server: ServerSeen,
-) -> Cause {
+) -> (Cause, WaitFacts) {
     // At a timeout, say how long the attempt was given (not when a later, unrelated packet
     // happened to move the clock), so a verdict does not depend on other flows' timing.
     let waited = if ending == Ending::Timeout { config.syn_timeout } else { now.since(last_try) };
-    let key = if what == "syn" { "waited_after_last_syn" } else { "waited_after_last_request" };
-    ev.insert(key, round_ms(waited.as_secs_f64()));
-    ev.insert("timeout", config.syn_timeout.as_secs_f64());
-    match ending {
+    let mut facts = WaitFacts {
+        after_syn,
+        waited: round_ms(waited.as_secs_f64()),
+        timeout: config.syn_timeout.as_secs_f64(),
+        capture_ended_before_timeout: false,
+        neighbor_solicitations: None,
+    };
+    let cause = match ending {
         Ending::EndOfCapture if waited < config.syn_timeout => {
-            ev.insert("capture_ended_before_timeout", true);
+            facts.capture_ended_before_timeout = true;
             Cause::CaptureEnded
         }
         Ending::Evicted => Cause::EvictedBeforeTimeout,
@@ -174,12 +183,13 @@ pub(super) fn unanswered(
         _ if server == ServerSeen::Alive => Cause::Filtered,
         _ => match server {
             ServerSeen::Unresolved(n) => {
-                ev.insert("neighbor_solicitations", n);
+                facts.neighbor_solicitations = Some(n);
                 Cause::HostDown
             }
             _ => Cause::NoResponse,
         },
-    }
+    };
+    (cause, facts)
 }
 
 impl TcpState {
@@ -189,17 +199,10 @@ impl TcpState {
         &self,
         flow: &Flow,
         ending: Ending,
-        ev: &mut Evidence,
-    ) -> Cause {
-        if let Some((_, o)) = self.client.fin {
-            ev.insert("client_fin_packet", o.number);
-        }
-        if let Some((_, o)) = self.server.fin {
-            ev.insert("server_fin_packet", o.number);
-        }
+        (ts, origin): (Timestamp, Origin),
+    ) -> (Cause, Detail) {
         let server_rst = self.rst.filter(|r| !r.from_client);
         let ended = if let Some(r) = &self.rst {
-            ev.insert("rst_packet", r.origin.number);
             if r.from_client { Cause::ResetByClient } else { Cause::ResetByServer }
         } else {
             match ending {
@@ -210,18 +213,40 @@ impl TcpState {
                 _ => Cause::StillOpen,
             }
         };
-        ev.insert("ended", ended.word());
+        let first = |side: &Option<Box<(PayloadPrefix, Origin)>>| {
+            side.as_deref().map(|(p, o)| (o.number, describe(p.as_slice())))
+        };
+        let mut facts = EstablishedFacts {
+            packet: origin.number,
+            after: secs(ts, flow.first_ts),
+            client_fin_packet: self.client.fin.map(|(_, o)| o.number),
+            server_fin_packet: self.server.fin.map(|(_, o)| o.number),
+            rst_packet: self.rst.map(|r| r.origin.number),
+            ended,
+            client_first: first(&self.client.first),
+            server_first: first(&self.server.first),
+            dns: None,
+            tls_alert: None,
+            http_status: None,
+            syn_acks_after_ack: None,
+            zero_window_packet: None,
+        };
+        let cause = self.established_cause(flow, ending, server_rst, &mut facts);
+        (cause, Detail::Established(Box::new(facts)))
+    }
 
-        let client_kind = self.client.first.as_deref().map(|(p, o)| {
-            ev.insert("client_first_packet", o.number);
-            ev.insert("client_first_bytes", describe(p.as_slice()));
-            payload::classify(p.as_slice())
-        });
-        let server_kind = self.server.first.as_deref().map(|(p, o)| {
-            ev.insert("server_first_packet", o.number);
-            ev.insert("server_first_bytes", describe(p.as_slice()));
-            payload::classify(p.as_slice())
-        });
+    /// The cause of an established conversation, adding the facts that decide it.
+    fn established_cause(
+        &self,
+        flow: &Flow,
+        ending: Ending,
+        server_rst: Option<RstSeen>,
+        facts: &mut EstablishedFacts,
+    ) -> Cause {
+        let kind = |side: &Option<Box<(PayloadPrefix, Origin)>>| {
+            side.as_deref().map(|(p, _)| payload::classify(p.as_slice()))
+        };
+        let (client_kind, server_kind) = (kind(&self.client.first), kind(&self.server.first));
         let server_closed = self.server.fin.is_some() || server_rst.is_some();
 
         match (client_kind, server_kind) {
@@ -244,13 +269,22 @@ impl TcpState {
             dns_over_tcp(&self.client.first).filter(|(_, b)| dns_port && payload::is_dns_query(b))
         {
             let (name, qtype) = payload::dns_question(qb).unwrap_or(("?".into(), 0));
-            ev.insert("dns_transport", "tcp");
-            ev.insert("dns_query", name);
-            ev.insert("dns_qtype", payload::dns_type_name(qtype));
-            match dns_over_tcp(&self.server.first).filter(|(h, _)| h.response && h.id == q.id) {
+            let answer =
+                dns_over_tcp(&self.server.first).filter(|(h, _)| h.response && h.id == q.id);
+            let question = facts.dns.insert(DnsQuestion {
+                tcp: true,
+                name,
+                qtype: payload::dns_type_name(qtype),
+                packet: None,
+                reply: None,
+            });
+            match answer {
                 Some((h, _)) => {
-                    ev.insert("dns_rcode", payload::dns_rcode_name(h.rcode));
-                    ev.insert("dns_answers", h.answers);
+                    question.reply = Some(DnsReply {
+                        rcode: payload::dns_rcode_name(h.rcode),
+                        answers: h.answers,
+                        packet: None,
+                    });
                     if let Some(cause) = Cause::dns_rcode(h.rcode) {
                         return cause;
                     }
@@ -267,12 +301,11 @@ impl TcpState {
         }
         match server_kind {
             Some(FirstBytes::TlsAlert { level: 2, description }) => {
-                ev.insert("tls_alert", payload::tls_alert_name(description));
-                ev.insert("tls_alert_code", description);
+                facts.tls_alert = Some((payload::tls_alert_name(description), description));
                 return Cause::TlsAlert;
             }
             Some(FirstBytes::HttpResponse { status }) if status >= 400 => {
-                ev.insert("http_status", status);
+                facts.http_status = Some(status);
                 return match status {
                     401 | 407 => Cause::HttpAuthRequired,
                     403 => Cause::HttpForbidden,
@@ -305,14 +338,14 @@ impl TcpState {
             return Cause::SlowAccept;
         }
         if self.syn_ack_after_ack > 0 {
-            ev.insert("syn_acks_after_ack", self.syn_ack_after_ack);
+            facts.syn_acks_after_ack = Some(self.syn_ack_after_ack);
             return Cause::SynAckRetransmitted;
         }
         if let Some(o) = self.zero_window {
-            ev.insert("zero_window_packet", o.number);
+            facts.zero_window_packet = Some(o.number);
             return Cause::ZeroWindow;
         }
-        ended
+        facts.ended
     }
 
     pub(super) fn classify(
@@ -320,55 +353,62 @@ impl TcpState {
         flow: &Flow,
         ending: Ending,
         ctx: &Context<'_>,
-        ev: &mut Evidence,
-    ) -> Cause {
-        let (now, config, hosts) = (ctx.now, ctx.config, ctx.hosts);
-        let server = ServerSeen::of(ctx.hosts.key(flow.vlan, flow.server.ip), ctx.hosts);
-        if let Some((ts, origin)) = self.established {
-            ev.insert("established_packet", origin.number);
-            ev.insert("established_after", secs(ts, flow.first_ts));
-            return self.classify_established(flow, ending, ev);
+        server: ServerSeen,
+    ) -> (Cause, Detail) {
+        if let Some(at) = self.established {
+            return self.classify_established(flow, ending, at);
         }
         if flow.midstream {
-            if let Some(r) = &self.rst {
-                ev.insert("rst_packet", r.origin.number);
-                ev.insert("rst_from", if r.from_client { "client" } else { "server" });
-            }
-            return Cause::Midstream;
+            let rst = self.rst.map(|r| MidstreamRst {
+                packet: r.origin.number,
+                from: if r.from_client { "client" } else { "server" },
+            });
+            return (Cause::Midstream, Detail::Midstream(rst));
         }
+        let rst_facts = |r: &RstSeen, refusal| RstFacts {
+            packet: r.origin.number,
+            after: secs(r.ts, flow.first_ts),
+            refusal,
+        };
+        let ended = |cause, r: &RstSeen| {
+            (cause, Detail::Handshake { rst: Some(rst_facts(r, None)), wait: None })
+        };
         if let Some(r) = &self.rst {
-            ev.insert("rst_packet", r.origin.number);
-            ev.insert("rst_after", secs(r.ts, flow.first_ts));
             if !r.from_client && r.acknowledges_syn && !self.client.syn_acked {
-                return refusal_cause(r, (flow.vlan, flow.server.ip), hosts, ev);
+                let (cause, refusal) = refusal_cause(r, (flow.vlan, flow.server.ip), ctx.hosts);
+                let rst = Some(rst_facts(r, Some(refusal)));
+                return (cause, Detail::Handshake { rst, wait: None });
             }
             if self.client.syn_acked {
-                return if r.from_client {
+                let cause = if r.from_client {
                     Cause::ClientAbortedHandshake
                 } else {
                     Cause::ServerResetHandshake
                 };
+                return ended(cause, r);
             }
             // A SYN-ACK that does not acknowledge the SYN is still an answer: the client's RST
             // answered it (RFC 9293 §3.10.7.3), so the attempt was not unanswered.
             if r.from_client && self.syn_ack.is_some() {
-                return Cause::ClientAbortedHandshake;
+                return ended(Cause::ClientAbortedHandshake, r);
             }
             if r.from_client && !self.server_spoke {
-                return Cause::ClientAborted;
+                return ended(Cause::ClientAborted, r);
             }
         }
+        let rst = self.rst.as_ref().map(|r| rst_facts(r, None));
         if self.client.syn_acked {
-            return Cause::HandshakeIncomplete;
+            return (Cause::HandshakeIncomplete, Detail::Handshake { rst, wait: None });
         }
         if self.server_spoke {
-            return Cause::SynAckNotCaptured;
+            return (Cause::SynAckNotCaptured, Detail::Handshake { rst, wait: None });
         }
         if self.client_went_on {
             // Never "unanswered": the client behaved as if answered.
-            return Cause::ServerSideNotCaptured;
+            return (Cause::ServerSideNotCaptured, Detail::Handshake { rst, wait: None });
         }
-        unanswered(ev, ending, now, self.last_syn_ts, config, "syn", server)
+        let (cause, wait) = unanswered(ending, ctx.now, self.last_syn_ts, ctx.config, true, server);
+        (cause, Detail::Handshake { rst, wait: Some(wait) })
     }
 }
 
@@ -378,25 +418,15 @@ pub(super) fn refusal_cause(
     r: &RstSeen,
     (vlan, host): (u32, IpAddr),
     hosts: &HostFacts,
-    ev: &mut Evidence,
-) -> Cause {
-    ev.insert("rst_ttl", r.ttl);
-    ev.insert("rst_hops", hops(r.ttl));
-    if host.is_ipv4() {
-        ev.insert("rst_ip_id", r.ip_id);
-    }
-    match hosts.own_ttls(hosts.key(vlan, host)).and_then(|own| own.closest(r.ttl)) {
-        Some(own) => {
-            ev.insert("host_ttl", own);
-            ev.insert("host_hops", hops(own));
-            if hops(own) == hops(r.ttl) { Cause::HostReset } else { Cause::PathReset }
-        }
-        None => {
-            ev.insert("host_ttl", Fact::Null);
-            ev.insert("host_hops", Fact::Null);
-            Cause::Reset
-        }
-    }
+) -> (Cause, RefusalFacts) {
+    let host_ttl = hosts.own_ttls(hosts.key(vlan, host)).and_then(|own| own.closest(r.ttl));
+    let cause = match host_ttl {
+        Some(own) if hops(own) == hops(r.ttl) => Cause::HostReset,
+        Some(_) => Cause::PathReset,
+        None => Cause::Reset,
+    };
+    let rst_ip_id = host.is_ipv4().then_some(r.ip_id);
+    (cause, RefusalFacts { rst_ttl: r.ttl, rst_ip_id, host_ttl })
 }
 
 pub(super) fn icmp_verdict(i: &IcmpSeen) -> Cause {

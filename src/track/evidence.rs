@@ -9,7 +9,7 @@ use super::hosts::hops;
 use super::payload::{self, FirstBytes};
 use super::tcp::{SYN_KEPT, TcpState};
 use crate::time::Timestamp;
-use crate::verdict::{Evidence, Fact};
+use crate::verdict::{Cause, Evidence, Fact};
 
 /// The facts every attempt's evidence starts with, in the order the output contract has them.
 pub(super) fn attempt(flow: &Flow, ending: Ending) -> Evidence {
@@ -119,4 +119,247 @@ pub(super) fn round_ms(s: f64) -> f64 {
 /// Seconds from `earlier` to `later`, rounded to microseconds, as a JSON number.
 pub(super) fn secs(later: Timestamp, earlier: Timestamp) -> f64 {
     (later.since(earlier).as_secs_f64() * 1e6).round() / 1e6
+}
+
+/// What decided an attempt, as typed facts: each outcome has its own, and [`Detail::record`]
+/// alone says in which order they reach the evidence (the output contract's key order).
+pub(super) enum Detail {
+    /// Nothing beyond the attempt's own counts (a UDP conversation begun mid-stream).
+    None,
+    /// An ICMP error quoting the attempt, and the server it was about.
+    Icmp(IcmpSeen, IpAddr),
+    /// The handshake completed.
+    Established(Box<EstablishedFacts>),
+    /// The capture began mid-conversation, perhaps with an RST in it.
+    Midstream(Option<MidstreamRst>),
+    /// TCP without a completed handshake: the RST that ended it, or the wait for an answer.
+    Handshake { rst: Option<RstFacts>, wait: Option<WaitFacts> },
+    /// UDP: the DNS queries it carried, the first reply, or the wait for one.
+    Udp { dns: Option<DnsFacts>, reply: Option<ReplyFacts>, wait: Option<WaitFacts> },
+}
+
+impl Detail {
+    pub(super) fn record(self, ev: &mut Evidence) {
+        match self {
+            Detail::None => {}
+            Detail::Icmp(i, server) => icmp_evidence(ev, &i, server),
+            Detail::Established(e) => e.record(ev),
+            Detail::Midstream(rst) => {
+                if let Some(r) = rst {
+                    ev.insert("rst_packet", r.packet);
+                    ev.insert("rst_from", r.from);
+                }
+            }
+            Detail::Handshake { rst, wait } => {
+                if let Some(r) = rst {
+                    r.record(ev);
+                }
+                if let Some(w) = wait {
+                    w.record(ev);
+                }
+            }
+            Detail::Udp { dns, reply, wait } => {
+                if let Some(d) = dns {
+                    d.record(ev);
+                }
+                if let Some(r) = reply {
+                    ev.insert("reply_packet", r.packet);
+                    ev.insert("reply_after", r.after);
+                }
+                if let Some(w) = wait {
+                    w.record(ev);
+                }
+            }
+        }
+    }
+}
+
+/// How long an attempt waited for an answer that never came.
+pub(super) struct WaitFacts {
+    /// It waited after its last SYN (TCP), not its last request (UDP).
+    pub(super) after_syn: bool,
+    /// Seconds, to the millisecond.
+    pub(super) waited: f64,
+    pub(super) timeout: f64,
+    pub(super) capture_ended_before_timeout: bool,
+    /// Unanswered address resolution for the server (a host that is down).
+    pub(super) neighbor_solicitations: Option<u32>,
+}
+
+impl WaitFacts {
+    fn record(self, ev: &mut Evidence) {
+        let key =
+            if self.after_syn { "waited_after_last_syn" } else { "waited_after_last_request" };
+        ev.insert(key, self.waited);
+        ev.insert("timeout", self.timeout);
+        if self.capture_ended_before_timeout {
+            ev.insert("capture_ended_before_timeout", true);
+        }
+        if let Some(n) = self.neighbor_solicitations {
+            ev.insert("neighbor_solicitations", n);
+        }
+    }
+}
+
+/// The RST that ended a handshake, and for a refusal how it compares with the server's own
+/// packets.
+pub(super) struct RstFacts {
+    pub(super) packet: u64,
+    pub(super) after: f64,
+    pub(super) refusal: Option<RefusalFacts>,
+}
+
+impl RstFacts {
+    fn record(self, ev: &mut Evidence) {
+        ev.insert("rst_packet", self.packet);
+        ev.insert("rst_after", self.after);
+        if let Some(r) = self.refusal {
+            ev.insert("rst_ttl", r.rst_ttl);
+            ev.insert("rst_hops", hops(r.rst_ttl));
+            if let Some(id) = r.rst_ip_id {
+                ev.insert("rst_ip_id", id);
+            }
+            // Always present: `null` says the capture had no packet of the host to compare.
+            ev.insert("host_ttl", r.host_ttl);
+            ev.insert("host_hops", r.host_ttl.map(hops));
+        }
+    }
+}
+
+/// A refusing RST against the server's own packets: who sent it.
+pub(super) struct RefusalFacts {
+    pub(super) rst_ttl: u8,
+    /// IPv4 only.
+    pub(super) rst_ip_id: Option<u16>,
+    /// The TTL of the server's own packets closest to the RST's, if any were captured.
+    pub(super) host_ttl: Option<u8>,
+}
+
+/// An RST in a conversation the capture joined late.
+pub(super) struct MidstreamRst {
+    pub(super) packet: u64,
+    pub(super) from: &'static str,
+}
+
+/// A DNS question and, when it came, its answer.
+pub(super) struct DnsQuestion {
+    /// Over TCP (RFC 7766), not UDP.
+    pub(super) tcp: bool,
+    pub(super) name: String,
+    pub(super) qtype: String,
+    /// UDP: the query's packet.
+    pub(super) packet: Option<u64>,
+    pub(super) reply: Option<DnsReply>,
+}
+
+/// A DNS response to a question.
+pub(super) struct DnsReply {
+    pub(super) rcode: &'static str,
+    pub(super) answers: u16,
+    /// UDP: the response's packet.
+    pub(super) packet: Option<u64>,
+}
+
+impl DnsQuestion {
+    fn record(self, ev: &mut Evidence) {
+        if self.tcp {
+            ev.insert("dns_transport", "tcp");
+        }
+        ev.insert("dns_query", self.name);
+        ev.insert("dns_qtype", self.qtype);
+        if let Some(p) = self.packet {
+            ev.insert("dns_query_packet", p);
+        }
+        if let Some(r) = self.reply {
+            ev.insert("dns_rcode", r.rcode);
+            ev.insert("dns_answers", r.answers);
+            if let Some(p) = r.packet {
+                ev.insert("dns_reply_packet", p);
+            }
+        }
+    }
+}
+
+/// The DNS queries of a UDP conversation: the one that tells the story, and counts.
+pub(super) struct DnsFacts {
+    pub(super) question: Option<DnsQuestion>,
+    pub(super) queries: usize,
+    pub(super) answered: usize,
+}
+
+impl DnsFacts {
+    fn record(self, ev: &mut Evidence) {
+        if let Some(q) = self.question {
+            q.record(ev);
+        }
+        ev.insert("dns_queries", self.queries);
+        ev.insert("dns_answered", self.answered);
+    }
+}
+
+/// A UDP server's first reply.
+pub(super) struct ReplyFacts {
+    pub(super) packet: u64,
+    pub(super) after: f64,
+}
+
+/// An established conversation: how it went and how it ended.
+pub(super) struct EstablishedFacts {
+    pub(super) packet: u64,
+    pub(super) after: f64,
+    pub(super) client_fin_packet: Option<u64>,
+    pub(super) server_fin_packet: Option<u64>,
+    pub(super) rst_packet: Option<u64>,
+    /// How it ended (an established cause: closed, reset by a side, still open, …).
+    pub(super) ended: Cause,
+    /// Each side's first payload: its packet and what it is.
+    pub(super) client_first: Option<(u64, String)>,
+    pub(super) server_first: Option<(u64, String)>,
+    pub(super) dns: Option<DnsQuestion>,
+    /// The server's fatal TLS alert: its name and code.
+    pub(super) tls_alert: Option<(&'static str, u8)>,
+    pub(super) http_status: Option<u16>,
+    pub(super) syn_acks_after_ack: Option<u32>,
+    pub(super) zero_window_packet: Option<u64>,
+}
+
+impl EstablishedFacts {
+    fn record(self, ev: &mut Evidence) {
+        ev.insert("established_packet", self.packet);
+        ev.insert("established_after", self.after);
+        if let Some(p) = self.client_fin_packet {
+            ev.insert("client_fin_packet", p);
+        }
+        if let Some(p) = self.server_fin_packet {
+            ev.insert("server_fin_packet", p);
+        }
+        if let Some(p) = self.rst_packet {
+            ev.insert("rst_packet", p);
+        }
+        ev.insert("ended", self.ended.word());
+        if let Some((p, what)) = self.client_first {
+            ev.insert("client_first_packet", p);
+            ev.insert("client_first_bytes", what);
+        }
+        if let Some((p, what)) = self.server_first {
+            ev.insert("server_first_packet", p);
+            ev.insert("server_first_bytes", what);
+        }
+        if let Some(d) = self.dns {
+            d.record(ev);
+        }
+        if let Some((name, code)) = self.tls_alert {
+            ev.insert("tls_alert", name);
+            ev.insert("tls_alert_code", code);
+        }
+        if let Some(s) = self.http_status {
+            ev.insert("http_status", s);
+        }
+        if let Some(n) = self.syn_acks_after_ack {
+            ev.insert("syn_acks_after_ack", n);
+        }
+        if let Some(p) = self.zero_window_packet {
+            ev.insert("zero_window_packet", p);
+        }
+    }
 }
