@@ -158,10 +158,13 @@ impl Window {
         }
     }
 
+    /// Attempts by cause word (causes of different verdicts that share a word add up).
     fn causes_json(&self) -> Value {
-        let mut c: Vec<_> = self.causes.iter().map(|(k, n)| (k.word(), *n)).collect();
-        c.sort();
-        Value::Object(c.into_iter().map(|(k, n)| (k.to_string(), json!(n))).collect())
+        let mut by_word = std::collections::BTreeMap::<&str, u64>::new();
+        for &(c, n) in &self.causes {
+            *by_word.entry(c.word()).or_default() += n;
+        }
+        Value::Object(by_word.into_iter().map(|(k, n)| (k.to_string(), json!(n))).collect())
     }
 }
 
@@ -453,7 +456,9 @@ impl IncidentDetector {
     /// down, overload, in that order).
     pub fn observe(&mut self, v: &Verdict) -> Vec<Incident> {
         let w = self.window;
-        // An unanswered DNS query reached nobody, whether or not the capture ended first.
+        // A DNS query nobody answered does not show the server reached. (One cut short by the
+        // end of the capture counts as reached, as it always has: deciding otherwise belongs
+        // with the rule of what a failure is, not with this change of types.)
         let reached_server = matches!(
             v.kind(),
             VerdictKind::Established
@@ -461,7 +466,7 @@ impl IncidentDetector {
                 | VerdictKind::Rejected
                 | VerdictKind::Mismatch
                 | VerdictKind::DnsFailure
-        ) && !matches!(v.cause, Cause::DnsNoResponse | Cause::DnsCaptureEnded);
+        ) && v.cause != Cause::DnsNoResponse;
         if reached_server && v.kind() == VerdictKind::Established {
             self.accepted.insert((v.proto, v.server));
         }

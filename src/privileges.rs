@@ -23,6 +23,16 @@ use rustix::thread::{
 /// that nothing parsing hostile packets runs as root (`root` keeps uid 0); then, as root or
 /// not, give up every capability. Must run on the only thread of the process.
 pub fn drop_privileges(user: &str) -> Result<(), String> {
+    // Capabilities and user IDs are per thread on Linux: a thread started before this would
+    // keep them while it parses packets. Refuse rather than leave one behind.
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        let threads = tasks.count();
+        if threads > 1 {
+            return Err(format!(
+                "cannot drop privileges safely: {threads} threads already run (connlens must drop them before it starts any)"
+            ));
+        }
+    }
     let switch_to = if Uid::effective().is_root() && user != "root" {
         Some(
             User::from_name(user)

@@ -79,9 +79,15 @@ impl CauseCounts {
         }
     }
 
-    /// The counts by cause word, in word order.
+    /// The counts by cause word, in word order. Two causes of different verdicts may share a
+    /// word (`no-response` of an unanswered SYN and of an unanswered DNS query): their counts
+    /// add up, as the word is all the output shows.
     fn sorted(&self) -> BTreeMap<&'static str, u64> {
-        self.0.iter().map(|&(c, n)| (c.word(), n)).collect()
+        let mut by_word = BTreeMap::new();
+        for &(c, n) in &self.0 {
+            *by_word.entry(c.word()).or_default() += n;
+        }
+        by_word
     }
 }
 
@@ -340,5 +346,48 @@ impl Summary {
             );
         }
         obj
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Origin;
+    use crate::verdict::{Evidence, Hint};
+
+    fn verdict(cause: Cause, client_port: u16) -> Verdict {
+        let client = Endpoint::new("192.0.2.1".parse().unwrap(), client_port);
+        let server = Endpoint::new("198.51.100.53".parse().unwrap(), 53);
+        Verdict {
+            id: 0,
+            ts: Timestamp::from_secs_f64(1.0),
+            last_ts: Timestamp::from_secs_f64(1.0),
+            first_packet: Origin::default(),
+            proto: Proto::Tcp,
+            vlan: 0,
+            client,
+            server,
+            cause,
+            evidence: Evidence::new(),
+            hint: Hint::new(cause, client, server),
+            conn_state: "S0",
+        }
+    }
+
+    /// An unanswered SYN and an unanswered DNS query share the word `no-response`: a service's
+    /// causes add up to its failures.
+    #[test]
+    fn causes_that_share_a_word_add_up() {
+        let mut s = Summary::default();
+        for (i, c) in
+            [Cause::NoResponse, Cause::DnsNoResponse, Cause::CaptureEnded, Cause::DnsCaptureEnded]
+                .into_iter()
+                .enumerate()
+        {
+            s.observe(&verdict(c, 40000 + i as u16));
+        }
+        let servers = &s.to_json()["top_failed_servers"];
+        assert_eq!(servers[0]["failures"], 4);
+        assert_eq!(servers[0]["causes"], json!({"capture-ended": 2, "no-response": 2}));
     }
 }

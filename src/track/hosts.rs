@@ -73,7 +73,7 @@ impl HostFacts {
         self.ttls.map.get(&host)
     }
 
-    /// Address resolution for `ip`: (solicitations, answered).
+    /// Address resolution for `host`: (solicitations, answered).
     pub(super) fn resolution(&self, host: HostKey) -> Option<(u32, bool)> {
         self.neighbors.map.get(&host).copied()
     }

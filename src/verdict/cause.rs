@@ -19,7 +19,8 @@ pub enum Party {
     Server,
     /// Something between them: a router, a firewall, a load balancer, an IPS.
     Path,
-    /// The capture itself: it began late, ended early, or missed packets.
+    /// The capture itself: it began late, ended early, or missed packets; or the analysis'
+    /// own bound (a full flow table pushed the attempt out before it ended).
     Capture,
     /// Nobody: the attempt went as it should (or the outcome is no one's fault).
     None,
@@ -128,7 +129,7 @@ causes! {
         "The connection worked; it was still open at the end, went idle, was replaced on the same ports, or pushed out of a full table.",
         "Nothing.";
     /// Pushed out of a full flow table.
-    Evicted = Established, "evicted", Capture,
+    Evicted = Established, "evicted", None,
         "The connection worked; it was still open at the end, went idle, was replaced on the same ports, or pushed out of a full table.",
         "Nothing.";
     /// Answered only after SYN retransmissions.
@@ -265,7 +266,7 @@ causes! {
         "A router has no route to the destination.",
         "Routing on the path (`ip route get ADDRESS`, `traceroute`).";
     /// ICMPv4 code 12.
-    HostUnreachableForTos = Unreachable, "host-unreachable-for-tos", Path,
+    HostUnreachableForTos = Unreachable, "host-unreachable-for-tos", Server,
         "A router reported the host unreachable: it is down or absent on the last router's network.",
         "Is the host up, is its address right (ARP / neighbour table on the last router).";
     /// ICMPv4 code 13, ICMPv6 code 1.
@@ -333,9 +334,9 @@ causes! {
         "The capture ended before the timeout: no answer yet, but it cannot tell a drop from a slow answer.",
         "Capture longer.";
     /// The client reset its own attempt before any answer.
-    ClientAborted = Unanswered, "client-aborted", Client,
-        "The client reset its own attempt before any answer.",
-        "The client (it gave up or was killed).";
+    ClientAborted = Unanswered, "client-aborted", Capture,
+        "The client reset its attempt while nothing of the server is in the capture: usually its answer to a SYN-ACK the capture missed (a stack does not reset a connection it abandons before an answer), else a stale connection.",
+        "Capture both directions (asymmetric routing, a one-sided capture); then the client.";
     /// Pushed out of a full table before its timeout.
     EvictedBeforeTimeout = Unanswered, "evicted-before-timeout", Capture,
         "Pushed out of a full flow table, or replaced by a new SYN, before its timeout.",
@@ -372,8 +373,8 @@ causes! {
         "The resolver, and the path to its port 53.";
     /// A query not answered before the capture ended.
     DnsCaptureEnded = DnsFailure, "capture-ended", Capture,
-        "Nobody answered the DNS query.",
-        "The resolver, and the path to its port 53.";
+        "The capture ended before the DNS query was answered: no answer yet, but it cannot tell a lost query from a slow answer.",
+        "Capture longer.";
 
     // answered
     /// UDP: the server answered.
@@ -400,12 +401,12 @@ causes! {
         "Capture drops, asymmetric routing, a one-sided capture.";
     /// The client reset after the server's SYN-ACK: a half-open probe.
     ClientAbortedHandshake = Partial, "client-aborted-handshake", Client,
-        "The client answered the server's SYN-ACK with a reset: a half-open probe (SYN scanners and many health checkers do this). The server is listening.",
-        "Nothing, unless the probe is unexpected: then the client that sent it.";
+        "The client answered the server's SYN-ACK with a reset: the server is listening. A half-open probe (SYN scanners, many health checkers) does this, and so does a client that had given up on its SYNs or got a SYN-ACK that did not acknowledge its SYN.",
+        "Nothing, unless the probe is unexpected: then the client that sent it (`syn_times`, `syn_ack_packet`).";
     /// The server reset during the handshake, after its SYN-ACK.
-    ServerResetHandshake = Partial, "server-reset-handshake", Server,
-        "The server reset the connection during the handshake, after its own SYN-ACK: its accept queue overflowed (with `tcp_abort_on_overflow`) or it gave up on the handshake.",
-        "`nstat -az TcpExtListenOverflows` and the service's connection limits on the server.";
+    ServerResetHandshake = Partial, "server-reset-handshake", Capture,
+        "The server reset after its own SYN-ACK while the client's ACK is not in the capture: packets of the handshake are missing, or something on the path reset it (a server that resets on a full accept queue does so after the client's ACK: that is `rejected`).",
+        "Capture drops, asymmetric routing; then firewalls on the path.";
 }
 
 impl Cause {

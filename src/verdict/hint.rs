@@ -122,9 +122,11 @@ fn template(cause: Cause) -> &'static [HintPart] {
         Cause::ClientAborted => &[
             T("the client "),
             C,
-            T(" reset its own attempt to "),
+            T(" reset its attempt to "),
             S,
-            T(" before any answer: check the client application (it gave up or was stopped)"),
+            T(
+                " with nothing of the server in the capture: usually its answer to a SYN-ACK the capture missed; capture both directions",
+            ),
         ],
         Cause::EvictedBeforeTimeout => &[
             T("the flow table was full and this attempt to "),
@@ -217,7 +219,12 @@ fn template(cause: Cause) -> &'static [HintPart] {
         Cause::DnsRefused => {
             &[H, T(" refuses to answer "), C, T(": check its allow-recursion / ACL settings")]
         }
-        Cause::DnsNoResponse | Cause::DnsCaptureEnded => &[
+        Cause::DnsCaptureEnded => &[
+            T("the capture ended before the DNS server "),
+            S,
+            T(" answered: re-capture longer to tell a lost query from a slow answer"),
+        ],
+        Cause::DnsNoResponse => &[
             T("the DNS server "),
             S,
             T(" did not answer: check that it runs and that port "),
@@ -264,27 +271,20 @@ fn template(cause: Cause) -> &'static [HintPart] {
         Cause::Midstream => {
             &[T("the capture began after the handshake: capture from before the connection starts")]
         }
-        Cause::HandshakeIncomplete | Cause::SynAckNotCaptured | Cause::ServerSideNotCaptured => {
-            &[T(
-                "packets of the handshake are missing from the capture: check for capture drops or asymmetric routing",
-            )]
-        }
+        Cause::HandshakeIncomplete
+        | Cause::SynAckNotCaptured
+        | Cause::ServerSideNotCaptured
+        | Cause::ServerResetHandshake => &[T(
+            "packets of the handshake are missing from the capture: check for capture drops or asymmetric routing",
+        )],
         Cause::ClientAbortedHandshake => &[
             T("the client "),
             C,
-            T(" reset the handshake after "),
+            T(" reset the handshake after a SYN-ACK from "),
             S,
             T(
-                " answered its SYN: a half-open probe (SYN scan, health check); the port is open and nothing is missing",
+                ": the port is open; a half-open probe (SYN scan, health check) does this, as does a client that gave up (see syn_times)",
             ),
-        ],
-        Cause::ServerResetHandshake => &[
-            S,
-            T(
-                " reset the handshake after its own SYN-ACK: its accept queue may overflow with tcp_abort_on_overflow (`nstat -az TcpExtListenOverflows` on ",
-            ),
-            H,
-            T(")"),
         ],
     }
 }
@@ -360,7 +360,7 @@ impl serde::Serialize for Hint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::VerdictKind;
+    use crate::verdict::{Party, VerdictKind};
 
     /// The hint as it was written before [`Hint`] (format! per verdict): the reference.
     fn old_hint_for(kind: VerdictKind, cause: &str, client: Endpoint, server: Endpoint) -> String {
@@ -494,8 +494,8 @@ mod tests {
         Cause::EvictedBeforeTimeout,
         Cause::Superseded,
         Cause::ClientAbortedHandshake,
-        Cause::ServerResetHandshake,
         Cause::HttpClientError,
+        Cause::DnsCaptureEnded,
     ];
 
     #[test]
@@ -519,26 +519,24 @@ mod tests {
         }
     }
 
-    /// A hint names the party its cause blames: the client's address when it blames the
-    /// client, the server when it blames the server.
+    /// A hint points where its cause's party is: at the client (its address, or "the
+    /// client"), at the server (its address), at the path (a firewall, router, route or the
+    /// path), at the capture (capture drops, the capture, the table); a cause that blames
+    /// nobody is no failure, but for a replaced attempt (its successor has the verdict).
     #[test]
     fn a_hint_names_the_party_it_blames() {
         let (c, s) = endpoints()[0];
         for &cause in Cause::ALL {
             let text = Hint::new(cause, c, s).to_string();
-            match cause.blames() {
-                crate::verdict::Party::Client => {
-                    let named = text.contains("client") || text.contains(&c.ip.to_string());
-                    assert!(named, "{cause:?}: {text}")
-                }
-                crate::verdict::Party::Server => {
-                    assert!(
-                        text.contains(&s.ip.to_string()) || text.contains("server"),
-                        "{cause:?}: {text}"
-                    )
-                }
-                _ => {}
-            }
+            let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+            let named = match cause.blames() {
+                Party::Client => has(&[&c.ip.to_string(), "the client", "client's"]),
+                Party::Server => has(&[&s.ip.to_string()]),
+                Party::Path => has(&["firewall", "router", "route", "path", "TTL"]),
+                Party::Capture => has(&["capture", "--max-flows"]),
+                Party::None => !cause.kind().is_failure() || cause == Cause::Superseded,
+            };
+            assert!(named, "{cause:?} blames {:?}: {text}", cause.blames());
         }
     }
 }
