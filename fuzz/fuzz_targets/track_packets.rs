@@ -11,8 +11,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use connlens::capture::Origin;
 use connlens::decode::{
-    IcmpError, IcmpErrorKind, NeighborMessage, Packet, PayloadPrefix, Proto, QuotedPacket,
-    TcpFlags, TcpSegment, Transport, UdpDatagram,
+    IcmpError, IcmpErrorKind, LinkDest, NeighborMessage, Packet, PayloadPrefix, Proto,
+    QuotedPacket, TcpFlags, TcpSegment, Transport, UdpDatagram,
 };
 use connlens::time::{Duration, Timestamp};
 use connlens::track::{Tracker, TrackerConfig};
@@ -89,6 +89,11 @@ fn packet(n: u64, ts: Timestamp, c: &[u8; 8]) -> Packet {
         ttl: c[3],
         ip_id: 0,
         dont_fragment: false,
+        link_dst: match c[7] >> 6 {
+            1 => LinkDest::Unicast,
+            2 => LinkDest::Group,
+            _ => LinkDest::Unknown,
+        },
         transport,
     }
 }

@@ -1,6 +1,6 @@
 //! Link layers: find where the IP packet starts, which IP version it is, and the VLAN tags.
 
-use super::{Skip, be16};
+use super::{LinkDest, Skip, be16};
 use crate::capture::LinkType;
 
 /// The IP version a link layer announces (raw links: the packet's first nibble).
@@ -21,6 +21,8 @@ pub(super) struct LinkInfo {
     pub version: IpVersion,
     /// The payload is ARP, not IP.
     pub arp: bool,
+    /// Whom the link layer addressed the frame to.
+    pub dest: LinkDest,
 }
 
 /// Deeper tag stacks than this are treated as malformed rather than walked forever.
@@ -39,7 +41,12 @@ pub(super) fn strip(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
     match link {
         LinkType::ETHERNET => {
             let et = be16(data, 12).ok_or(Skip::Truncated)?;
-            ethertype_chain(data, 14, et)
+            // The group bit: the least significant bit of the destination's first octet.
+            let dest = match data.first() {
+                Some(b) if b & 1 == 1 => LinkDest::Group,
+                _ => LinkDest::Unicast,
+            };
+            Ok(LinkInfo { dest, ..ethertype_chain(data, 14, et)? })
         }
         LinkType::LINUX_SLL => {
             if data.len() < 16 {
@@ -49,7 +56,8 @@ pub(super) fn strip(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
                 return Err(Skip::NotIp);
             }
             let proto = be16(data, 14).ok_or(Skip::Truncated)?;
-            ethertype_chain(data, 16, proto)
+            let dest = sll_packet_type(u32::from(be16(data, 0).unwrap_or(4)));
+            Ok(LinkInfo { dest, ..ethertype_chain(data, 16, proto)? })
         }
         LinkType::LINUX_SLL2 => {
             if data.len() < 20 {
@@ -59,7 +67,8 @@ pub(super) fn strip(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
                 return Err(Skip::NotIp);
             }
             let proto = be16(data, 0).ok_or(Skip::Truncated)?;
-            ethertype_chain(data, 20, proto)
+            let dest = sll_packet_type(u32::from(data.get(10).copied().unwrap_or(4)));
+            Ok(LinkInfo { dest, ..ethertype_chain(data, 20, proto)? })
         }
         LinkType::RAW | LinkType::RAW_BSD12 | LinkType::RAW_BSD14 => {
             let version = match data.first().ok_or(Skip::Truncated)? >> 4 {
@@ -67,14 +76,22 @@ pub(super) fn strip(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
                 6 => IpVersion::V6,
                 _ => return Err(Skip::Malformed),
             };
-            Ok(LinkInfo { vlan: 0, ip_offset: 0, version, arp: false })
+            Ok(LinkInfo { vlan: 0, ip_offset: 0, version, arp: false, dest: LinkDest::Unknown })
         }
-        LinkType::IPV4 => {
-            Ok(LinkInfo { vlan: 0, ip_offset: 0, version: IpVersion::V4, arp: false })
-        }
-        LinkType::IPV6 => {
-            Ok(LinkInfo { vlan: 0, ip_offset: 0, version: IpVersion::V6, arp: false })
-        }
+        LinkType::IPV4 => Ok(LinkInfo {
+            vlan: 0,
+            ip_offset: 0,
+            version: IpVersion::V4,
+            arp: false,
+            dest: LinkDest::Unknown,
+        }),
+        LinkType::IPV6 => Ok(LinkInfo {
+            vlan: 0,
+            ip_offset: 0,
+            version: IpVersion::V6,
+            arp: false,
+            dest: LinkDest::Unknown,
+        }),
         LinkType::NULL | LinkType::LOOP => {
             let b: [u8; 4] =
                 data.get(..4).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
@@ -88,7 +105,7 @@ pub(super) fn strip(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
             } else {
                 return Err(Skip::NotIp);
             };
-            Ok(LinkInfo { vlan: 0, ip_offset: 4, version, arp: false })
+            Ok(LinkInfo { vlan: 0, ip_offset: 4, version, arp: false, dest: LinkDest::Unknown })
         }
         _ => Err(Skip::UnsupportedLinkType),
     }
@@ -99,6 +116,16 @@ const AF_INET: u32 = 2;
 /// AF_INET6 differs per OS: 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS).
 fn is_af_inet6(family: u32) -> bool {
     matches!(family, 24 | 28 | 30)
+}
+
+/// A Linux cooked capture's packet type (`sll_pkttype`): to this host (0) or another (3) is
+/// unicast, broadcast (1) and multicast (2) are group; outgoing (4) does not say.
+fn sll_packet_type(t: u32) -> LinkDest {
+    match t {
+        0 | 3 => LinkDest::Unicast,
+        1 | 2 => LinkDest::Group,
+        _ => LinkDest::Unknown,
+    }
 }
 
 /// Follows VLAN tags from `et` (the Ethertype/TPID read just before `off`) to the payload's
@@ -127,10 +154,16 @@ fn ethertype_chain(data: &[u8], mut off: usize, mut et: u16) -> Result<LinkInfo,
         ETHERTYPE_IPV4 => IpVersion::V4,
         ETHERTYPE_IPV6 => IpVersion::V6,
         ETHERTYPE_ARP => {
-            return Ok(LinkInfo { vlan, ip_offset: off, version: IpVersion::V4, arp: true });
+            return Ok(LinkInfo {
+                vlan,
+                ip_offset: off,
+                version: IpVersion::V4,
+                arp: true,
+                dest: LinkDest::Unknown,
+            });
         }
         // 802.3 length fields (< 0x0600, LLC/SNAP, STP), ARP, LLDP, MPLS, PPPoE, …
         _ => return Err(Skip::NotIp),
     };
-    Ok(LinkInfo { vlan, ip_offset: off, version, arp: false })
+    Ok(LinkInfo { vlan, ip_offset: off, version, arp: false, dest: LinkDest::Unknown })
 }

@@ -48,7 +48,7 @@ fn decode_with<R>(frame: &Frame<'_>, put: impl FnOnce(Packet) -> R) -> Result<R,
     let link = link::strip(frame.link, frame.data)?;
     let l3 = frame.data.get(link.ip_offset..).ok_or(Skip::Truncated)?;
     if link.arp {
-        return Ok(put(arp(frame, link.vlan, l3)?));
+        return Ok(put(arp(frame, link.vlan, link.dest, l3)?));
     }
     // The IP packet's length on the wire, for IP headers whose length field is zero.
     let wire = usize::try_from(frame.orig_len)
@@ -78,6 +78,7 @@ fn decode_with<R>(frame: &Frame<'_>, put: impl FnOnce(Packet) -> R) -> Result<R,
         ttl: net.ttl,
         ip_id: net.ip_id,
         dont_fragment: net.dont_fragment,
+        link_dst: link.dest,
         transport: match layer4 {
             Layer4::Tcp(head, l4) => Transport::Tcp(head.segment(l4)),
             Layer4::Udp(head, l4) => Transport::Udp(head.datagram(l4)),
@@ -87,7 +88,7 @@ fn decode_with<R>(frame: &Frame<'_>, put: impl FnOnce(Packet) -> R) -> Result<R,
 }
 
 /// An ARP request or reply for IPv4 over Ethernet (RFC 826); other ARP kinds are not IP.
-fn arp(frame: &Frame<'_>, vlan: u32, b: &[u8]) -> Result<Packet, Skip> {
+fn arp(frame: &Frame<'_>, vlan: u32, link_dst: LinkDest, b: &[u8]) -> Result<Packet, Skip> {
     let a: &[u8; 28] = b.get(..28).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
     if a[0..2] != [0, 1] || a[2..4] != [8, 0] || a[4] != 6 || a[5] != 4 {
         return Err(Skip::NotIp);
@@ -112,6 +113,7 @@ fn arp(frame: &Frame<'_>, vlan: u32, b: &[u8]) -> Result<Packet, Skip> {
         ttl: 0,
         ip_id: 0,
         dont_fragment: false,
+        link_dst,
         transport: Transport::Neighbor(n),
     })
 }

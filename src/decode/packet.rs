@@ -225,8 +225,24 @@ pub struct Packet {
     pub ip_id: u16,
     /// IPv4 don't-fragment bit (false for IPv6).
     pub dont_fragment: bool,
+    /// Whom the link layer addressed the frame to: a broadcast or multicast datagram expects
+    /// no answer, whatever its IP destination looks like.
+    pub link_dst: LinkDest,
     /// The transport content.
     pub transport: Transport,
+}
+
+/// The link-layer destination of a frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinkDest {
+    /// The link layer does not say (raw IP, BSD loopback, a cooked capture's outgoing frame).
+    #[default]
+    Unknown,
+    /// One station (an Ethernet address with the group bit clear; a cooked capture's frame to
+    /// this host or another host).
+    Unicast,
+    /// Broadcast or multicast (the group bit set; a cooked capture's broadcast or multicast).
+    Group,
 }
 
 impl Default for Packet {
@@ -240,6 +256,7 @@ impl Default for Packet {
             ttl: 0,
             ip_id: 0,
             dont_fragment: false,
+            link_dst: LinkDest::Unknown,
             transport: Transport::Udp(UdpDatagram {
                 src_port: 0,
                 dst_port: 0,

@@ -345,6 +345,47 @@ fn icmp_that_is_not_an_error() {
     }
 }
 
+/// The link layer's destination: Ethernet's group bit, a cooked capture's packet type; links
+/// without one say nothing.
+#[test]
+fn the_link_layer_says_broadcast_or_multicast() {
+    let pkt = frame::udp(&v4(), 47808, 47808, b"bacnet");
+    for (link, want) in links(false).into_iter().map(|(l, _)| {
+        let want = match l {
+            Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) | Link::Sll | Link::Sll2 => {
+                LinkDest::Unicast
+            }
+            _ => LinkDest::Unknown,
+        };
+        (l, want)
+    }) {
+        assert_eq!(dec(link, &pkt).unwrap().link_dst, want, "{link:?}");
+    }
+    let unicast = frame::frame(Link::Vlan(VlanTag::q(5)), &pkt);
+    for (first, want) in [(0xff, LinkDest::Group), (0x01, LinkDest::Group), (0x33, LinkDest::Group)]
+    {
+        let mut f = unicast.clone();
+        f[0] = first;
+        assert_eq!(dec_raw(LinkType::ETHERNET, &f).unwrap().link_dst, want);
+    }
+    let sll = frame::frame(Link::Sll, &pkt);
+    let sll2 = frame::frame(Link::Sll2, &pkt);
+    for (t, want) in [
+        (0u8, LinkDest::Unicast),
+        (1, LinkDest::Group),
+        (2, LinkDest::Group),
+        (3, LinkDest::Unicast),
+        (4, LinkDest::Unknown),
+    ] {
+        let mut f = sll.clone();
+        f[1] = t;
+        assert_eq!(dec_raw(LinkType::LINUX_SLL, &f).unwrap().link_dst, want, "sll {t}");
+        let mut f = sll2.clone();
+        f[10] = t;
+        assert_eq!(dec_raw(LinkType::LINUX_SLL2, &f).unwrap().link_dst, want, "sll2 {t}");
+    }
+}
+
 #[test]
 fn deep_vlan_stacks_and_vlan_in_sll() {
     let pkt = frame::udp(&v4(), 1, 2, b"x");

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::is_group_address;
+use super::is_group_datagram;
 use crate::decode::{NeighborMessage, Packet, Transport};
 
 /// Hops a packet has travelled, guessing the sender's initial TTL as the next of the common
@@ -130,7 +130,7 @@ pub(crate) fn sender_fact(p: &Packet) -> Option<Option<u8>> {
     match &p.transport {
         Transport::Tcp(t) if t.flags.has(crate::decode::TcpFlags::RST) => Some(None),
         Transport::Tcp(_) => Some(Some(p.ttl)),
-        Transport::Udp(_) if is_group_address(p.dst) || is_group_address(p.src) => None,
+        Transport::Udp(_) if is_group_datagram(p) => None,
         Transport::Udp(_) => Some(Some(p.ttl)),
         Transport::IcmpError(_) => Some(None),
         Transport::Neighbor(_) => None,

@@ -390,7 +390,7 @@ impl Tracker {
         };
         let src = Endpoint::new(p.src, sport);
         let dst = Endpoint::new(p.dst, dport);
-        if proto == Proto::Udp && (is_group_address(p.dst) || is_group_address(p.src)) {
+        if proto == Proto::Udp && is_group_datagram(p) {
             // Broadcast and multicast datagrams expect no reply: they are not attempts.
             self.stats.group_datagrams += 1;
             return;
@@ -593,11 +593,30 @@ fn finish(flow: &mut Flow, ending: Ending, ctx: &Context<'_>) -> Verdict {
     v
 }
 
-/// Multicast, limited broadcast, or (IPv4) an address ending in .255, which on the /24 and
-/// wider networks most captures come from is the subnet broadcast.
-pub(crate) fn is_group_address(ip: IpAddr) -> bool {
+/// A datagram that expects no answer from one host: sent to an IP multicast address or the
+/// limited broadcast (255.255.255.255), or in a frame the link layer addressed to a broadcast
+/// or multicast address (ff:ff:ff:ff:ff:ff: a subnet broadcast, whatever its last octet).
+/// Where the link layer names a unicast station, an IPv4 address ending in .255 is an ordinary
+/// host (in a /16, or in 198.18.0.0/15). Where it names none (raw IP, BSD loopback, a cooked
+/// capture's outgoing frames), such an address is still taken for a subnet broadcast: a host's
+/// own broadcasts (NetBIOS, BACnet, discovery) fill `-i any` captures, while a host at .255 of
+/// a wider network seen without link headers is rare.
+pub(crate) fn is_group_datagram(p: &Packet) -> bool {
+    use crate::decode::LinkDest;
+    let subnet_broadcast = |ip: IpAddr| matches!(ip, IpAddr::V4(a) if a.octets()[3] == 255);
+    match p.link_dst {
+        LinkDest::Group => true,
+        LinkDest::Unicast => is_group_address(p.dst) || is_group_address(p.src),
+        LinkDest::Unknown => {
+            [p.dst, p.src].into_iter().any(|ip| is_group_address(ip) || subnet_broadcast(ip))
+        }
+    }
+}
+
+/// IP multicast, or the IPv4 limited broadcast.
+fn is_group_address(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(a) => a.is_multicast() || a.is_broadcast() || a.octets()[3] == 255,
+        IpAddr::V4(a) => a.is_multicast() || a.is_broadcast(),
         IpAddr::V6(a) => a.is_multicast(),
     }
 }

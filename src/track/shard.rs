@@ -112,6 +112,7 @@ mod tests {
             ttl: 64,
             ip_id: 0,
             dont_fragment: false,
+            link_dst: Default::default(),
             transport,
         }
     }

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use super::*;
 use crate::capture::Origin;
 use crate::decode::{
-    IcmpError, IcmpErrorKind, Packet, PayloadPrefix, QuotedPacket, TcpFlags, TcpSegment, Transport,
-    UdpDatagram,
+    IcmpError, IcmpErrorKind, LinkDest, Packet, PayloadPrefix, QuotedPacket, TcpFlags, TcpSegment,
+    Transport, UdpDatagram,
 };
 use crate::verdict::{Verdict, VerdictKind};
 use serde_json::json;
@@ -35,6 +35,18 @@ impl Run {
         Run { tracker: Tracker::new(config), out: Vec::new(), number: 0 }
     }
     fn push(&mut self, ts: f64, src: &str, dst: &str, ttl: u8, transport: Transport) {
+        self.push_to(LinkDest::Unknown, ts, src, dst, ttl, transport);
+    }
+    /// A packet whose frame the link layer addressed to `link_dst`.
+    fn push_to(
+        &mut self,
+        link_dst: LinkDest,
+        ts: f64,
+        src: &str,
+        dst: &str,
+        ttl: u8,
+        transport: Transport,
+    ) {
         self.number += 1;
         let p = Packet {
             ts: Timestamp::from_secs_f64(1000.0 + ts),
@@ -45,6 +57,7 @@ impl Run {
             ttl,
             ip_id: 0,
             dont_fragment: true,
+            link_dst,
             transport,
         };
         self.tracker.packet(&p, &mut self.out);
@@ -577,6 +590,7 @@ fn tcp_on_vlan(
         ttl,
         ip_id: 0,
         dont_fragment: false,
+        link_dst: Default::default(),
         transport: Transport::Tcp(t),
     };
     r.tracker.packet(&p, &mut r.out);
@@ -633,11 +647,47 @@ fn directions_on_different_vlans_are_one_conversation_unless_split() {
 #[test]
 fn broadcast_and_multicast_datagrams_are_not_attempts() {
     let mut r = Run::new();
-    r.udp(0.0, C, 138, "192.0.2.255", 138);
+    let datagram = |sport, dport| {
+        Transport::Udp(UdpDatagram {
+            src_port: sport,
+            dst_port: dport,
+            payload_len: 10,
+            payload: PayloadPrefix::default(),
+        })
+    };
+    // NetBIOS to a /24's broadcast, and BACnet to a /25's: the Ethernet destination
+    // ff:ff:ff:ff:ff:ff says so, whatever the last octet.
+    r.push_to(LinkDest::Group, 0.0, C, "192.0.2.255", 64, datagram(138, 138));
+    r.push_to(LinkDest::Group, 0.05, C, "192.0.2.127", 64, datagram(47808, 47808));
     r.udp(0.1, C, 5353, "224.0.0.251", 5353);
     r.udp(0.2, "fe80::1", 546, "ff02::1:2", 547);
-    assert_eq!(r.tracker.stats().group_datagrams, 3);
+    r.udp(0.3, "0.0.0.0", 68, "255.255.255.255", 67);
+    assert_eq!(r.tracker.stats().group_datagrams, 5);
     assert!(r.finish().is_empty());
+}
+
+/// An address ending in .255 is an ordinary host in a network wider than /24: a datagram to it
+/// in a unicast frame, and its answer, are a conversation like any other.
+#[test]
+fn an_address_ending_in_255_is_a_host_unless_the_link_says_broadcast() {
+    let mut r = Run::new();
+    let datagram = |sport, dport| {
+        Transport::Udp(UdpDatagram {
+            src_port: sport,
+            dst_port: dport,
+            payload_len: 10,
+            payload: PayloadPrefix::default(),
+        })
+    };
+    r.push_to(LinkDest::Unicast, 0.0, C, "198.18.1.255", 64, datagram(40000, 7000));
+    r.push_to(LinkDest::Unicast, 0.01, "198.18.1.255", C, 61, datagram(7000, 40000));
+    // A raw IP capture (or a cooked capture's outgoing frame) does not name the link's
+    // destination: there .255 is still taken for a subnet broadcast, as a host's own
+    // broadcasts are common there.
+    r.push_to(LinkDest::Unknown, 1.0, C, "198.18.2.255", 64, datagram(138, 138));
+    assert_eq!(r.tracker.stats().group_datagrams, 1);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Answered, "reply-seen")]);
 }
 
 #[test]
@@ -1070,6 +1120,7 @@ fn who_closed_first_follows_time_not_file_order() {
             ttl: 64,
             ip_id: 0,
             dont_fragment: false,
+            link_dst: Default::default(),
             transport: Transport::Tcp(t),
         };
         r.tracker.packet(&p, &mut r.out);
