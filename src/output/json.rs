@@ -262,35 +262,12 @@ pub fn write_fact(out: &mut Vec<u8>, fact: &Fact) {
             write_ip(out, *ip);
             out.push(b'"');
         }
-        Fact::List(items) => {
-            out.push(b'[');
-            for (i, f) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_fact(out, f);
-            }
-            out.push(b']');
-        }
+        Fact::List(items) => write_list(out, items.iter(), write_fact),
         Fact::U64List(n, v) => {
-            out.push(b'[');
-            for (i, x) in v.iter().take(usize::from(*n)).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_u64(out, *x);
-            }
-            out.push(b']');
+            write_list(out, v.iter().take(usize::from(*n)), |o, x| write_u64(o, *x))
         }
         Fact::F64List(n, v) => {
-            out.push(b'[');
-            for (i, x) in v.iter().take(usize::from(*n)).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_f64(out, *x);
-            }
-            out.push(b']');
+            write_list(out, v.iter().take(usize::from(*n)), |o, x| write_f64(o, *x))
         }
         Fact::Object(e) => write_evidence_sorted(out, e),
         // Writing into a Vec cannot fail, nor can serializing a Value.
@@ -298,6 +275,23 @@ pub fn write_fact(out: &mut Vec<u8>, fact: &Fact) {
             let _ = serde_json::to_writer(&mut *out, v);
         }
     }
+}
+
+/// Appends `items` as a JSON array, each written by `write`.
+#[inline]
+fn write_list<T>(
+    out: &mut Vec<u8>,
+    items: impl Iterator<Item = T>,
+    write: impl Fn(&mut Vec<u8>, T),
+) {
+    out.push(b'[');
+    for (i, x) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, x);
+    }
+    out.push(b']');
 }
 
 /// Appends `evidence` as one JSON object, its facts in order (the bytes serde_json would write).

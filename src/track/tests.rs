@@ -123,13 +123,17 @@ impl Run {
         self.push(ts, src, dst, 64, Transport::Udp(u));
     }
     fn udp(&mut self, ts: f64, src: &str, sport: u16, dst: &str, dport: u16) {
+        self.udp_to(LinkDest::Unknown, ts, (src, sport), (dst, dport));
+    }
+    /// A datagram in a frame the link layer addressed to `link_dst`.
+    fn udp_to(&mut self, link_dst: LinkDest, ts: f64, src: (&str, u16), dst: (&str, u16)) {
         let u = UdpDatagram {
-            src_port: sport,
-            dst_port: dport,
+            src_port: src.1,
+            dst_port: dst.1,
             payload_len: 10,
             payload: PayloadPrefix::default(),
         };
-        self.push(ts, src, dst, 64, Transport::Udp(u));
+        self.push_to(link_dst, ts, src.0, dst.0, 64, Transport::Udp(u));
     }
     #[allow(clippy::too_many_arguments)]
     fn icmp(
@@ -647,18 +651,10 @@ fn directions_on_different_vlans_are_one_conversation_unless_split() {
 #[test]
 fn broadcast_and_multicast_datagrams_are_not_attempts() {
     let mut r = Run::new();
-    let datagram = |sport, dport| {
-        Transport::Udp(UdpDatagram {
-            src_port: sport,
-            dst_port: dport,
-            payload_len: 10,
-            payload: PayloadPrefix::default(),
-        })
-    };
     // NetBIOS to a /24's broadcast, and BACnet to a /25's: the Ethernet destination
     // ff:ff:ff:ff:ff:ff says so, whatever the last octet.
-    r.push_to(LinkDest::Group, 0.0, C, "192.0.2.255", 64, datagram(138, 138));
-    r.push_to(LinkDest::Group, 0.05, C, "192.0.2.127", 64, datagram(47808, 47808));
+    r.udp_to(LinkDest::Group, 0.0, (C, 138), ("192.0.2.255", 138));
+    r.udp_to(LinkDest::Group, 0.05, (C, 47808), ("192.0.2.127", 47808));
     r.udp(0.1, C, 5353, "224.0.0.251", 5353);
     r.udp(0.2, "fe80::1", 546, "ff02::1:2", 547);
     r.udp(0.3, "0.0.0.0", 68, "255.255.255.255", 67);
@@ -671,20 +667,12 @@ fn broadcast_and_multicast_datagrams_are_not_attempts() {
 #[test]
 fn an_address_ending_in_255_is_a_host_unless_the_link_says_broadcast() {
     let mut r = Run::new();
-    let datagram = |sport, dport| {
-        Transport::Udp(UdpDatagram {
-            src_port: sport,
-            dst_port: dport,
-            payload_len: 10,
-            payload: PayloadPrefix::default(),
-        })
-    };
-    r.push_to(LinkDest::Unicast, 0.0, C, "198.18.1.255", 64, datagram(40000, 7000));
-    r.push_to(LinkDest::Unicast, 0.01, "198.18.1.255", C, 61, datagram(7000, 40000));
+    r.udp_to(LinkDest::Unicast, 0.0, (C, 40000), ("198.18.1.255", 7000));
+    r.udp_to(LinkDest::Unicast, 0.01, ("198.18.1.255", 7000), (C, 40000));
     // A raw IP capture (or a cooked capture's outgoing frame) does not name the link's
     // destination: there .255 is still taken for a subnet broadcast, as a host's own
     // broadcasts are common there.
-    r.push_to(LinkDest::Unknown, 1.0, C, "198.18.2.255", 64, datagram(138, 138));
+    r.udp_to(LinkDest::Unknown, 1.0, (C, 138), ("198.18.2.255", 138));
     assert_eq!(r.tracker.stats().group_datagrams, 1);
     let v = r.finish();
     assert_eq!(kinds(&v), vec![(VerdictKind::Answered, "reply-seen")]);
