@@ -14,7 +14,7 @@ use crate::flow::Endpoint;
 use crate::incident::Incident;
 use crate::time::Timestamp;
 use crate::track::TrackerStats;
-use crate::verdict::{Cause, Verdict, VerdictKind};
+use crate::verdict::{Cause, Judgement, Verdict, VerdictKind};
 
 /// How many distinct services and clients the ranking tables keep; past it, failures of new
 /// ones are counted under "others" so that a scan of millions of hosts cannot grow memory.
@@ -121,7 +121,7 @@ impl Summary {
         if let Some(c) = self.by_verdict.get_mut(v.kind() as usize) {
             c.bump(v.cause);
         }
-        if !v.kind().is_failure() {
+        if !v.cause.is_failure() {
             return;
         }
         let key = (v.proto, v.server);
@@ -163,9 +163,19 @@ impl Summary {
         self.attempts
     }
 
-    /// Attempts with a failure verdict.
+    /// Attempts judged failures ([`Cause::judgement`]).
     pub fn failures(&self) -> u64 {
-        self.by_verdict().iter().filter(|(k, _)| k.is_failure()).flat_map(|(_, c)| c.values()).sum()
+        self.judged(Judgement::Failure)
+    }
+
+    /// Attempts whose outcome the capture could not decide.
+    pub fn undecided(&self) -> u64 {
+        self.judged(Judgement::Undecided)
+    }
+
+    fn judged(&self, j: Judgement) -> u64 {
+        let counts = self.by_verdict.iter().flat_map(|c| c.0.iter());
+        counts.filter(|(c, _)| c.judgement() == j).map(|(_, n)| n).sum()
     }
 
     /// Counts by verdict kind and cause, for the outputs (kinds seen only, both in order).
@@ -199,9 +209,10 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "summary: {} attempts, {} failed; {} packets read, {} decoded, {} skipped",
+            "summary: {} attempts, {} failed, {} undecided; {} packets read, {} decoded, {} skipped",
             self.attempts,
             self.failures(),
+            self.undecided(),
             r.frames,
             r.decoded,
             r.skipped_total()
@@ -322,6 +333,7 @@ impl Summary {
             "packets": {"read": r.frames, "decoded": r.decoded, "skipped": r.skipped_total(), "skipped_by_reason": skipped},
             "attempts": self.attempts,
             "failures": self.failures(),
+            "undecided": self.undecided(),
             "verdicts": verdicts,
             "top_failed_servers": servers,
             "top_failed_clients": clients,
@@ -375,9 +387,9 @@ mod tests {
     }
 
     /// An unanswered SYN and an unanswered DNS query share the word `no-response`: a service's
-    /// causes add up to its failures.
+    /// causes add up to its failures. A wait the capture cut short is no failure: undecided.
     #[test]
-    fn causes_that_share_a_word_add_up() {
+    fn causes_that_share_a_word_add_up_and_cut_waits_are_undecided() {
         let mut s = Summary::default();
         for (i, c) in
             [Cause::NoResponse, Cause::DnsNoResponse, Cause::CaptureEnded, Cause::DnsCaptureEnded]
@@ -386,8 +398,14 @@ mod tests {
         {
             s.observe(&verdict(c, 40000 + i as u16));
         }
-        let servers = &s.to_json()["top_failed_servers"];
-        assert_eq!(servers[0]["failures"], 4);
-        assert_eq!(servers[0]["causes"], json!({"capture-ended": 2, "no-response": 2}));
+        let json = s.to_json();
+        let servers = &json["top_failed_servers"];
+        assert_eq!(servers[0]["failures"], 2);
+        assert_eq!(servers[0]["causes"], json!({"no-response": 2}));
+        assert_eq!((&json["failures"], &json["undecided"]), (&json!(2), &json!(2)));
+        assert_eq!(
+            json["verdicts"]["unanswered"]["causes"],
+            json!({"capture-ended": 1, "no-response": 1})
+        );
     }
 }

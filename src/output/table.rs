@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use super::{Inputs, Sink, Summary, printable};
 use crate::incident::Incident;
-use crate::verdict::{Fact, Verdict, VerdictKind};
+use crate::verdict::{Fact, Judgement, Verdict, VerdictKind};
 
 /// Writes a fixed-width table, then the summary in plain text.
 pub struct TableSink<W: Write> {
@@ -115,7 +115,7 @@ impl<W: Write> Sink for TableSink<W> {
             v.cause,
             printable(&detail(v))
         )?;
-        if v.kind().is_failure() {
+        if v.cause.judgement() != Judgement::Fine {
             writeln!(self.out, "{:>29} {}", "hint:", printable(&v.hint.to_string()))?;
         }
         if self.flush_each {

@@ -250,6 +250,7 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
         ("packets (captures)", r.packets.to_string()),
         ("attempts", r.attempts.to_string()),
         ("failed", format!("{} ({:.1} %)", r.failures, r.failure_rate_percent())),
+        ("undecided", r.undecided.to_string()),
     ];
     for (k, v) in cells {
         writeln!(o, "<div><b>{}</b>{k}</div>", esc(&v))?;

@@ -25,6 +25,7 @@ pub fn to_json(r: &Report) -> Value {
             "attempts": r.attempts,
             "failures": r.failures,
             "failure_rate_percent": r.failure_rate_percent(),
+            "undecided": r.undecided,
             "filters": r.filters,
         },
         "verdicts": Value::Object(r.by_verdict.iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect()),

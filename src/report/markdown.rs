@@ -47,6 +47,7 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(o, "- **Packets** (from captures): {}", r.packets)?;
     writeln!(o, "- **Attempts**: {}", r.attempts)?;
     writeln!(o, "- **Failed**: {} ({:.1} %)", r.failures, r.failure_rate_percent())?;
+    writeln!(o, "- **Undecided** (the capture cannot tell): {}", r.undecided)?;
     if !r.filters.is_empty() {
         writeln!(o, "- **Filters**: {}", cell(&r.filters.join("; ")))?;
     }

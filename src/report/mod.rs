@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::incident::Incident;
 use crate::output::{Inputs, Sink, Summary};
-use crate::verdict::{Verdict, VerdictKind};
+use crate::verdict::{Judgement, Verdict, VerdictKind};
 
 pub use record::{CauseWord, Facts, FlowRecord, IncidentRecord, logged_secs};
 pub use time::{TimeBound, parse_time_bound};
@@ -163,6 +163,7 @@ pub struct ReportBuilder {
     packets: u64,
     attempts: u64,
     failures: u64,
+    undecided: u64,
     span: Option<(f64, f64)>,
     by_verdict: [u64; VerdictKind::ALL.len()],
     causes: BTreeMap<VerdictKind, BTreeMap<String, u64>>,
@@ -206,6 +207,7 @@ impl ReportBuilder {
             packets: 0,
             attempts: 0,
             failures: 0,
+            undecided: 0,
             span: None,
             by_verdict: [0; VerdictKind::ALL.len()],
             causes: BTreeMap::new(),
@@ -304,7 +306,11 @@ impl ReportBuilder {
             }
         }
         self.timeline.add(r.ts, vi);
-        let failed = r.kind.is_failure();
+        let judgement = r.cause.judgement(r.kind);
+        let failed = judgement == Judgement::Failure;
+        if judgement == Judgement::Undecided {
+            self.undecided += 1;
+        }
         let client = if self.clients.len() < MAX_KEYS || self.clients.contains_key(&r.client) {
             Some(self.clients.entry(r.client).or_default())
         } else {
@@ -526,6 +532,7 @@ impl ReportBuilder {
             hosts_capped: self.hosts_capped,
             attempts: self.attempts,
             failures: self.failures,
+            undecided: self.undecided,
             by_verdict: VerdictKind::ALL
                 .iter()
                 .zip(self.by_verdict)
@@ -741,8 +748,10 @@ pub struct Report {
     pub hosts_capped: bool,
     /// Attempts.
     pub attempts: u64,
-    /// Failed attempts.
+    /// Failed attempts ([`Cause::judgement`]).
     pub failures: u64,
+    /// Attempts whose outcome the capture could not decide.
+    pub undecided: u64,
     /// Attempts per verdict (those seen).
     pub by_verdict: Vec<(&'static str, u64)>,
     /// Attempts per verdict over time.

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::incident::Incident;
 use crate::output::Inputs;
 use crate::time::Timestamp;
-use crate::verdict::{Cause, Evidence, Verdict, VerdictKind};
+use crate::verdict::{Cause, Evidence, Judgement, Verdict, VerdictKind};
 
 /// `ts` in seconds: the `f64` nearest to the decimal the JSON-lines log writes for it.
 ///
@@ -78,6 +78,16 @@ impl<'a> CauseWord<'a> {
         match Cause::parse(kind, &word) {
             Some(c) => CauseWord::Known(c),
             None => CauseWord::Other(word),
+        }
+    }
+
+    /// What the outcome counts as: a known cause's [`Cause::judgement`]; a word this version
+    /// does not know counts as its verdict kind says (a failure kind, a failure).
+    pub fn judgement(&self, kind: VerdictKind) -> Judgement {
+        match self {
+            CauseWord::Known(c) => c.judgement(),
+            CauseWord::Other(_) if kind.is_failure() => Judgement::Failure,
+            CauseWord::Other(_) => Judgement::Fine,
         }
     }
 

@@ -409,10 +409,52 @@ causes! {
         "Capture drops, asymmetric routing; then firewalls on the path.";
 }
 
+/// What an outcome counts as, by the one rule the summary, the incidents and the report share
+/// (README, "What is a failure").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Judgement {
+    /// The attempt did not work, and the evidence names who to blame.
+    Failure,
+    /// The capture cannot tell (it ended, began late, missed packets, or the flow table
+    /// pushed the attempt out): neither a failure nor a success.
+    Undecided,
+    /// It worked, or what looked like a failure is how the protocol behaves (an expected
+    /// NXDOMAIN, a half-open probe, a reply its client no longer wanted).
+    Fine,
+}
+
+impl Judgement {
+    /// The word used in outputs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Judgement::Failure => "failure",
+            Judgement::Undecided => "undecided",
+            Judgement::Fine => "fine",
+        }
+    }
+}
+
 impl Cause {
     /// The cause with this word under this verdict (for words read back from logs).
     pub fn parse(kind: VerdictKind, word: &str) -> Option<Cause> {
         Cause::ALL.iter().copied().find(|c| c.kind() == kind && c.word() == word)
+    }
+
+    /// Whether this outcome is a failure, undecided or fine: decided by the party the cause
+    /// blames. A cause that blames the capture decides nothing; one that blames nobody, or a
+    /// verdict that is not a failure kind (established, answered, partial), is fine; every
+    /// other cause of a failure kind blames the client, the server or the path, and is one.
+    pub const fn judgement(self) -> Judgement {
+        match (self.kind().is_failure(), self.blames()) {
+            (_, Party::Capture) => Judgement::Undecided,
+            (true, Party::Client | Party::Server | Party::Path) => Judgement::Failure,
+            _ => Judgement::Fine,
+        }
+    }
+
+    /// Whether this outcome is a failure by [`judgement`](Self::judgement).
+    pub const fn is_failure(self) -> bool {
+        matches!(self.judgement(), Judgement::Failure)
     }
 
     /// Names an ICMPv4 destination-unreachable code (RFC 792, RFC 1122, RFC 1812).

@@ -12,7 +12,7 @@ mod cause;
 mod evidence;
 mod hint;
 
-pub use cause::{Cause, Party};
+pub use cause::{Cause, Judgement, Party};
 pub use evidence::{Evidence, Fact};
 pub use hint::{Hint, HintPart};
 
@@ -74,8 +74,9 @@ impl VerdictKind {
         }
     }
 
-    /// Whether this outcome is a failure to connect (what summaries rank).
-    pub fn is_failure(self) -> bool {
+    /// Whether verdicts of this kind say that the attempt failed. Which of them count as
+    /// failures is [`Cause::judgement`]'s to say (a wait the capture cut short decides nothing).
+    pub const fn is_failure(self) -> bool {
         matches!(
             self,
             VerdictKind::Refused
