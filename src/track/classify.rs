@@ -203,7 +203,15 @@ impl TcpState {
     ) -> (Cause, Detail) {
         let server_rst = self.rst.filter(|r| !r.from_client);
         let ended = if let Some(r) = &self.rst {
-            if r.from_client { Cause::ResetByClient } else { Cause::ResetByServer }
+            // An RST after a FIN (either side's) ends a connection that was already closing:
+            // a browser answering the server's FIN, a side that closed with data still
+            // arriving. Only an RST with no FIN before it cuts a conversation short.
+            let fin_before = [self.client.fin, self.server.fin].into_iter().flatten().any(|f| f.0 <= r.ts);
+            match (fin_before, r.from_client) {
+                (true, _) => Cause::ClosedWithReset,
+                (false, true) => Cause::ResetByClient,
+                (false, false) => Cause::ResetByServer,
+            }
         } else {
             match ending {
                 Ending::Fin => Cause::Closed,
@@ -222,6 +230,7 @@ impl TcpState {
             client_fin_packet: self.client.fin.map(|(_, o)| o.number),
             server_fin_packet: self.server.fin.map(|(_, o)| o.number),
             rst_packet: self.rst.map(|r| r.origin.number),
+            rst_from: self.rst.map(|r| if r.from_client { "client" } else { "server" }),
             ended,
             client_first: first(&self.client.first),
             server_first: first(&self.server.first),
@@ -303,6 +312,11 @@ impl TcpState {
             Some(FirstBytes::TlsAlert { level: 2, description }) => {
                 facts.tls_alert = Some((payload::tls_alert_name(description), description));
                 return Cause::TlsAlert;
+            }
+            // 404 and 410 answer the request (the resource is not there): the connection
+            // worked, the status is kept as a fact.
+            Some(FirstBytes::HttpResponse { status: status @ (404 | 410) }) => {
+                facts.http_status = Some(status);
             }
             Some(FirstBytes::HttpResponse { status }) if status >= 400 => {
                 facts.http_status = Some(status);

@@ -310,6 +310,8 @@ pub(super) struct EstablishedFacts {
     pub(super) client_fin_packet: Option<u64>,
     pub(super) server_fin_packet: Option<u64>,
     pub(super) rst_packet: Option<u64>,
+    /// Which side sent that RST.
+    pub(super) rst_from: Option<&'static str>,
     /// How it ended (an established cause: closed, reset by a side, still open, …).
     pub(super) ended: Cause,
     /// Each side's first payload: its packet and what it is.
@@ -335,6 +337,9 @@ impl EstablishedFacts {
         }
         if let Some(p) = self.rst_packet {
             ev.insert("rst_packet", p);
+        }
+        if let Some(side) = self.rst_from {
+            ev.insert("rst_from", side);
         }
         ev.insert("ended", self.ended.word());
         if let Some((p, what)) = self.client_first {

@@ -744,7 +744,8 @@ fn http_errors_as_first_answer_are_rejections_with_the_status() {
         (403, "http-forbidden"),
         (429, "http-overloaded"),
         (503, "http-overloaded"),
-        (404, "http-client-error"),
+        (400, "http-client-error"),
+        (405, "http-client-error"),
         (500, "http-server-error"),
     ] {
         let mut r = Run::new();
@@ -761,6 +762,59 @@ fn http_errors_as_first_answer_are_rejections_with_the_status() {
 }
 
 const PSH_: u8 = TcpFlags::PSH;
+
+/// 404 Not Found and 410 Gone answer the request: the connection worked, the status is a fact.
+#[test]
+fn http_not_found_and_gone_are_answers_not_rejections() {
+    for status in [404, 410] {
+        let mut r = Run::new();
+        handshake(&mut r, 0.0, 40100, 80);
+        r.tcp_data(0.03, C, 40100, S, 80, ACK | PSH_, 1001, 5001, 500, b"GET /x HTTP/1.1\r\n\r\n");
+        let line = format!("HTTP/1.1 {status} Not Here\r\n\r\n");
+        r.tcp_data(0.04, S, 80, C, 40100, ACK | PSH_, 5001, 1020, 500, line.as_bytes());
+        r.tcp(0.05, S, 80, C, 40100, FIN | ACK, 5001 + line.len() as u32, 1020, 61);
+        r.tcp(0.06, C, 40100, S, 80, FIN | ACK, 1020, 5002 + line.len() as u32, 64);
+        let v = one(r);
+        assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Established, "closed"), "{status}");
+        assert_eq!(v.evidence["http_status"], status);
+        assert!(!v.cause.is_failure());
+    }
+}
+
+/// The server closes (FIN) and the client answers with RST instead of its own FIN, as browsers
+/// do; or the client closes and resets when more data arrives. Both are a close. An RST with
+/// no FIN before it is a reset by that side.
+#[test]
+fn an_rst_after_a_fin_is_a_close() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40120, 80);
+    r.tcp_data(0.03, C, 40120, S, 80, ACK | PSH_, 1001, 5001, 500, b"GET / HTTP/1.1\r\n\r\n");
+    r.tcp_data(0.04, S, 80, C, 40120, ACK | PSH_, 5001, 1019, 500, b"HTTP/1.1 200 OK\r\n\r\n");
+    r.tcp(5.0, S, 80, C, 40120, FIN | ACK, 5020, 1019, 61);
+    r.tcp(5.01, C, 40120, S, 80, RST | ACK, 1019, 5021, 64);
+    handshake(&mut r, 10.0, 40121, 80);
+    r.tcp_data(10.03, C, 40121, S, 80, ACK | PSH_, 1001, 5001, 500, b"GET / HTTP/1.1\r\n\r\n");
+    r.tcp(10.04, C, 40121, S, 80, FIN | ACK, 1019, 5001, 64);
+    r.tcp_data(10.05, S, 80, C, 40121, ACK | PSH_, 5001, 1020, 500, b"HTTP/1.1 200 OK\r\n\r\n");
+    r.tcp(10.06, C, 40121, S, 80, RST, 1020, 0, 64);
+    handshake(&mut r, 20.0, 40122, 80);
+    r.tcp_data(20.03, C, 40122, S, 80, ACK | PSH_, 1001, 5001, 500, b"GET / HTTP/1.1\r\n\r\n");
+    r.tcp_data(20.04, S, 80, C, 40122, ACK | PSH_, 5001, 1019, 500, b"HTTP/1.1 200 OK\r\n\r\n");
+    r.tcp(20.05, C, 40122, S, 80, RST | ACK, 1019, 5020, 64);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![
+            (VerdictKind::Established, "closed-with-reset"),
+            (VerdictKind::Established, "closed-with-reset"),
+            (VerdictKind::Established, "reset-by-client"),
+        ]
+    );
+    assert_eq!(v[0].evidence["server_fin_packet"], 6);
+    assert_eq!((&v[0].evidence["rst_packet"], &v[0].evidence["rst_from"]), (&7u64.into(), &"client".into()));
+    assert_eq!(v[1].evidence["client_fin_packet"], 12);
+    assert!(v[2].evidence.get("client_fin_packet").is_none());
+}
 
 #[test]
 fn a_tls_fatal_alert_is_a_rejection_naming_the_alert() {

@@ -108,6 +108,10 @@ causes! {
     Closed = Established, "closed", None,
         "The connection worked and was closed normally (FIN from both sides).",
         "Nothing.";
+    /// An RST after a FIN: a close, ended by RST instead of the other FIN.
+    ClosedWithReset = Established, "closed-with-reset", None,
+        "The connection worked and was closing (a FIN was sent) when an RST ended it instead of the other side's FIN: how browsers answer a server's close, and what a stack sends when data reaches a socket already closed.",
+        "Nothing.";
     /// The client reset an established connection.
     ResetByClient = Established, "reset-by-client", Client,
         "The connection worked, data flowed, then that side reset it (RST).",

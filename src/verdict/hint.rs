@@ -264,9 +264,12 @@ fn template(cause: Cause) -> &'static [HintPart] {
             H,
             T(" is not reading fast enough"),
         ],
-        Cause::Closed | Cause::StillOpen | Cause::Idle | Cause::PortReused | Cause::Evicted => {
-            &[T("connection established")]
-        }
+        Cause::Closed
+        | Cause::ClosedWithReset
+        | Cause::StillOpen
+        | Cause::Idle
+        | Cause::PortReused
+        | Cause::Evicted => &[T("connection established")],
         Cause::ReplySeen => &[T("the server answered")],
         Cause::Midstream => {
             &[T("the capture began after the handshake: capture from before the connection starts")]
