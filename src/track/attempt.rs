@@ -91,6 +91,8 @@ pub(super) struct Flow {
     pub(super) midstream: bool,
     /// The attempt is known only from an ICMP error quoting it.
     pub(super) from_icmp_only: bool,
+    /// That error quoted the server's packet (a reply), not the client's.
+    pub(super) icmp_quotes_reply: bool,
     pub(super) c2s: Side,
     pub(super) s2c: Side,
     pub(super) icmp: Option<Box<IcmpSeen>>,
@@ -107,6 +109,13 @@ pub(super) fn is_udp_service_port(port: u16) -> bool {
         port,
         53 | 67 | 69 | 88 | 123 | 161 | 389 | 443 | 500 | 514 | 1812 | 1813 | 4500 | 5353
     )
+}
+
+/// Whether a datagram between these ports, the first seen of its conversation, is a reply
+/// whose request was not captured: from a well-known service port to an ephemeral one. (Not
+/// "any port below 1024": NFS and other RPC clients send from reserved ports.)
+pub(super) fn is_udp_reply(src_port: u16, dst_port: u16) -> bool {
+    is_udp_service_port(src_port) && !is_udp_service_port(dst_port) && dst_port >= 1024
 }
 
 impl Flow {
@@ -129,12 +138,7 @@ impl Flow {
             Transport::Udp(u) => {
                 let src = Endpoint::new(p.src, u.src_port);
                 let dst = Endpoint::new(p.dst, u.dst_port);
-                // A datagram from a well-known service port to an ephemeral one is a reply
-                // whose request was not captured. (Not "any port below 1024": NFS and other
-                // RPC clients send from reserved ports.)
-                let reply = is_udp_service_port(u.src_port)
-                    && !is_udp_service_port(u.dst_port)
-                    && u.dst_port >= 1024;
+                let reply = is_udp_reply(u.src_port, u.dst_port);
                 (src, dst, State::Udp(UdpState::default()), !reply)
             }
             Transport::IcmpError(_) | Transport::Neighbor(_) => {
@@ -175,6 +179,7 @@ impl Flow {
             linger_span: Duration(0),
             midstream: false,
             from_icmp_only: false,
+            icmp_quotes_reply: false,
             c2s: Side::default(),
             s2c: Side::default(),
             icmp: None,
@@ -194,8 +199,17 @@ impl Flow {
         seen: IcmpSeen,
     ) -> Self {
         let q = &e.quoted;
-        // A quoted SYN-ACK was sent by the server: the attempt's client is its receiver.
-        let from_server = q.tcp_flags.is_some_and(|f| f.has(TcpFlags::SYN | TcpFlags::ACK));
+        // Who sent the quoted packet is decided as for any first packet (`Flow::open`): a
+        // SYN-ACK, another TCP segment from the lower port, or a datagram from a service port
+        // to an ephemeral one came from the server, and the attempt's client is its receiver.
+        // (A quote too short to show TCP flags is taken for the client's: errors about
+        // connection attempts are about SYNs.)
+        let from_server = match (q.proto, q.tcp_flags) {
+            (Proto::Tcp, Some(f)) if f.has(TcpFlags::SYN | TcpFlags::ACK) => true,
+            (Proto::Tcp, Some(f)) if !f.has(TcpFlags::SYN) => q.src_port < q.dst_port,
+            (Proto::Tcp, _) => false,
+            (Proto::Udp, _) => is_udp_reply(q.src_port, q.dst_port),
+        };
         let state = match q.proto {
             Proto::Tcp if from_server => State::Tcp(Box::new(TcpState {
                 server: TcpEndpoint { isn: q.tcp_seq, ..Default::default() },
@@ -212,6 +226,7 @@ impl Flow {
         let ends = if from_server { (receiver, sender) } else { (sender, receiver) };
         let mut flow = Flow::new(id, key, ends, p, state);
         flow.from_icmp_only = true;
+        flow.icmp_quotes_reply = from_server;
         flow.icmp = Some(Box::new(seen));
         flow
     }

@@ -50,7 +50,11 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
 pub(super) fn classify(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Diagnosis {
     let server_seen = ServerSeen::of(ctx.hosts.key(flow.vlan, flow.server.ip), ctx.hosts);
     let (cause, detail) = if let Some(icmp) = flow.icmp.as_deref() {
-        (icmp_verdict(icmp), Detail::Icmp(*icmp, flow.server.ip))
+        // An error about the server's reply says the reply could not reach the client (it had
+        // given up, its port is closed), not that the server failed.
+        let cause =
+            if flow.icmp_quotes_reply { Cause::ReplyUndeliverable } else { icmp_verdict(icmp) };
+        (cause, Detail::Icmp(*icmp, flow.server.ip))
     } else {
         match &flow.state {
             State::Tcp(s) => s.classify(flow, ending, ctx, server_seen),
@@ -206,7 +210,8 @@ impl TcpState {
             // An RST after a FIN (either side's) ends a connection that was already closing:
             // a browser answering the server's FIN, a side that closed with data still
             // arriving. Only an RST with no FIN before it cuts a conversation short.
-            let fin_before = [self.client.fin, self.server.fin].into_iter().flatten().any(|f| f.0 <= r.ts);
+            let fin_before =
+                [self.client.fin, self.server.fin].into_iter().flatten().any(|f| f.0 <= r.ts);
             match (fin_before, r.from_client) {
                 (true, _) => Cause::ClosedWithReset,
                 (false, true) => Cause::ResetByClient,

@@ -365,6 +365,42 @@ fn icmp_about_an_uncaptured_attempt_still_gives_its_verdict() {
     assert_eq!(v[0].client.to_string(), "192.0.2.1:40011");
 }
 
+/// A late DNS reply that draws a port unreachable from the client (which had given up): the
+/// port-53 side is the server, and the error says the client went away, not that the server
+/// failed. The same rule decides the direction as for a first datagram.
+#[test]
+fn icmp_quoting_a_reply_blames_no_service() {
+    let mut r = Run::new();
+    let reply = QuotedPacket {
+        proto: Proto::Udp,
+        src: ip(S),
+        dst: ip(C),
+        src_port: 53,
+        dst_port: 59207,
+        tcp_seq: None,
+        tcp_flags: None,
+        ttl: 60,
+    };
+    r.icmp(0.0, C, S, 64, IcmpErrorKind::DestinationUnreachable, 3, reply);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "reply-undeliverable")]);
+    assert_eq!(
+        (v[0].client.to_string(), v[0].server.to_string()),
+        (format!("{C}:59207"), format!("{S}:53"))
+    );
+    assert_eq!(v[0].evidence["attempt_packets_captured"], false);
+    assert!(!v[0].cause.is_failure());
+    assert!(v[0].hint.to_string().contains("could not be delivered"), "{}", v[0].hint);
+    // A quoted SYN-ACK is the server's too.
+    let mut r = Run::new();
+    let mut syn_ack = quote_tcp(S, 443, C, 40100, 7);
+    syn_ack.tcp_flags = Some(TcpFlags(TcpFlags::SYN | TcpFlags::ACK));
+    r.icmp(0.0, "203.0.113.1", S, 250, IcmpErrorKind::DestinationUnreachable, 1, syn_ack);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "reply-undeliverable")]);
+    assert_eq!(v[0].server.to_string(), format!("{S}:443"));
+}
+
 #[test]
 fn fragmentation_needed_on_an_established_flow_is_not_a_failure() {
     let mut r = Run::new();
@@ -811,7 +847,10 @@ fn an_rst_after_a_fin_is_a_close() {
         ]
     );
     assert_eq!(v[0].evidence["server_fin_packet"], 6);
-    assert_eq!((&v[0].evidence["rst_packet"], &v[0].evidence["rst_from"]), (&7u64.into(), &"client".into()));
+    assert_eq!(
+        (&v[0].evidence["rst_packet"], &v[0].evidence["rst_from"]),
+        (&7u64.into(), &"client".into())
+    );
     assert_eq!(v[1].evidence["client_fin_packet"], 12);
     assert!(v[2].evidence.get("client_fin_packet").is_none());
 }
@@ -1290,7 +1329,8 @@ fn an_icmp_error_quoting_a_syn_ack_names_the_right_client() {
     };
     r.icmp(0.0, "203.0.113.1", S, 250, IcmpErrorKind::DestinationUnreachable, 1, q);
     let v = one(r);
-    assert_eq!(v.kind(), VerdictKind::Unreachable);
+    // The SYN-ACK could not reach the client: no failure of the server's.
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Partial, "reply-undeliverable"));
     assert_eq!(v.client.to_string(), "192.0.2.1:40500");
     assert_eq!(v.server.to_string(), "198.51.100.7:80");
 }

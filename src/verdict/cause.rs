@@ -407,6 +407,10 @@ causes! {
     ClientAbortedHandshake = Partial, "client-aborted-handshake", Client,
         "The client answered the server's SYN-ACK with a reset: the server is listening. A half-open probe (SYN scanners, many health checkers) does this, and so does a client that had given up on its SYNs or got a SYN-ACK that did not acknowledge its SYN.",
         "Nothing, unless the probe is unexpected: then the client that sent it (`syn_times`, `syn_ack_packet`).";
+    /// An ICMP error quoted the server's reply back.
+    ReplyUndeliverable = Partial, "reply-undeliverable", Client,
+        "An ICMP error came back about the server's reply, not the client's request: the reply could not reach the client (its port was closed because it had given up waiting, or something on its side turned the reply away). The conversation's own packets are not in the capture.",
+        "The client's timeout against how long the server takes to answer (a late reply); then the path back to the client (`reporter` in the evidence).";
     /// The server reset during the handshake, after its SYN-ACK.
     ServerResetHandshake = Partial, "server-reset-handshake", Capture,
         "The server reset after its own SYN-ACK while the client's ACK is not in the capture: packets of the handshake are missing, or something on the path reset it (a server that resets on a full accept queue does so after the client's ACK: that is `rejected`).",

@@ -271,6 +271,15 @@ fn template(cause: Cause) -> &'static [HintPart] {
         | Cause::PortReused
         | Cause::Evicted => &[T("connection established")],
         Cause::ReplySeen => &[T("the server answered")],
+        Cause::ReplyUndeliverable => &[
+            T("the reply of "),
+            S,
+            T(" could not be delivered to "),
+            C,
+            T(
+                " (an ICMP error quoted it back): the client had given up waiting (compare its timeout with how long the server takes to answer), or the way back to it is broken (see the reporter)",
+            ),
+        ],
         Cause::Midstream => {
             &[T("the capture began after the handshake: capture from before the connection starts")]
         }
@@ -491,8 +500,10 @@ mod tests {
     /// Causes whose hint was deliberately changed when causes became typed: under the string
     /// matching they fell into a catch-all that blamed the wrong party (a half-open probe told
     /// to look for capture drops, a pushed-out attempt told to look for a firewall, a 4xx
-    /// answer to a wrong request sent to the server's log only).
+    /// answer to a wrong request sent to the server's log only); and causes added since, whose
+    /// hint the catch-alls never had.
     const NEW_HINTS: &[Cause] = &[
+        Cause::ReplyUndeliverable,
         Cause::ClientAborted,
         Cause::EvictedBeforeTimeout,
         Cause::Superseded,
