@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use super::attempt::{Flow, IcmpSeen, State};
+use super::dns_names;
 use super::evidence::{
     self, Detail, DnsFacts, DnsQuestion, DnsReply, EstablishedFacts, MidstreamRst, RefusalFacts,
     ReplyFacts, RstFacts, WaitFacts, describe, round_ms, secs,
@@ -92,9 +93,13 @@ impl Flow {
                 Cause::dns_rcode(h.rcode).map(|cause| (q, cause))
             });
             let open = d.queries.iter().find(|q| q.reply.is_none());
+            let mut discovery = None;
             let question = failed.map(|(q, _)| q).or(open).or(d.queries.first()).map(|q| {
                 let (name, qtype) =
                     payload::dns_question(q.question.as_slice()).unwrap_or(("?".into(), 0));
+                if let Some((_, Cause::Nxdomain)) = failed {
+                    discovery = dns_names::discovery_lookup(&name, qtype);
+                }
                 DnsQuestion {
                     tcp: false,
                     name,
@@ -108,7 +113,12 @@ impl Flow {
                 }
             });
             let answered = d.queries.iter().filter(|q| q.reply.is_some()).count();
-            let facts = DnsFacts { question, queries: d.queries.len(), answered };
+            let facts = DnsFacts { question, queries: d.queries.len(), answered, discovery };
+            if discovery.is_some() {
+                // NXDOMAIN to a discovery probe: the answer the protocol expects.
+                let detail = Detail::Udp { dns: Some(facts), reply: None, wait: None };
+                return (Cause::DiscoveryName, detail);
+            }
             if let Some((_, cause)) = failed {
                 return (cause, Detail::Udp { dns: Some(facts), reply: None, wait: None });
             }

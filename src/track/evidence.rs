@@ -285,6 +285,8 @@ pub(super) struct DnsFacts {
     pub(super) question: Option<DnsQuestion>,
     pub(super) queries: usize,
     pub(super) answered: usize,
+    /// The NXDOMAIN answered a discovery probe of this kind (`wpad`, `service`, …).
+    pub(super) discovery: Option<&'static str>,
 }
 
 impl DnsFacts {
@@ -294,6 +296,9 @@ impl DnsFacts {
         }
         ev.insert("dns_queries", self.queries);
         ev.insert("dns_answered", self.answered);
+        if let Some(kind) = self.discovery {
+            ev.insert("dns_discovery", kind);
+        }
     }
 }
 

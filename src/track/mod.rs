@@ -21,6 +21,7 @@
 
 mod attempt;
 mod classify;
+mod dns_names;
 mod evidence;
 mod hosts;
 mod linger;

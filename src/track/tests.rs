@@ -1017,6 +1017,30 @@ fn dns_failures_by_rcode_and_by_silence() {
     assert_eq!(v[0].conn_state, "S0");
 }
 
+/// NXDOMAIN to a WPAD probe or a service lookup is the answer the software expects; the same
+/// rcode for an ordinary name stays a failure, and SERVFAIL for a probe is one too.
+#[test]
+fn nxdomain_to_a_discovery_probe_is_an_answer() {
+    let wpad = b"\x04wpad\x04corp\x07example\x00";
+    let srv = b"\x05_ldap\x04_tcp\x02dc\x06_msdcs\x04corp\x07example\x00";
+    for (name, qtype, kind) in [(&wpad[..], 1, "wpad"), (&srv[..], 33, "service")] {
+        let mut r = Run::new();
+        r.udp_data(0.0, C, 53010, S, 53, &dns(0x0101, 0x0100, name, qtype));
+        r.udp_data(0.01, S, 53, C, 53010, &dns(0x0101, 0x8183, name, qtype));
+        let v = one(r);
+        assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Answered, "discovery-name"));
+        assert_eq!(v.evidence["dns_discovery"], kind);
+        assert_eq!(v.evidence["dns_rcode"], "NXDOMAIN");
+        assert!(!v.cause.is_failure());
+    }
+    let mut r = Run::new();
+    r.udp_data(0.0, C, 53011, S, 53, &dns(0x0102, 0x0100, wpad, 1));
+    r.udp_data(0.01, S, 53, C, 53011, &dns(0x0102, 0x8182, wpad, 1));
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::DnsFailure, "servfail"));
+    assert!(v.evidence.get("dns_discovery").is_none());
+}
+
 #[test]
 fn zeek_conn_states() {
     let mut r = Run::new();

@@ -386,6 +386,11 @@ causes! {
         "UDP: the server answered.",
         "Nothing.";
 
+    /// NXDOMAIN to a discovery probe (WPAD, ISATAP, DNS-SD, service and reverse lookups).
+    DiscoveryName = Answered, "discovery-name", None,
+        "DNS answered NXDOMAIN to a discovery probe (`dns_discovery`: WPAD, ISATAP, DNS-SD browsing, a service or reverse lookup, a .local name, a canary name): software asks these whether or not they exist, and NXDOMAIN is the answer it expects.",
+        "Nothing.";
+
     // partial
     /// The capture began mid-conversation.
     Midstream = Partial, "midstream", Capture,

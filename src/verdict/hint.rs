@@ -271,6 +271,9 @@ fn template(cause: Cause) -> &'static [HintPart] {
         | Cause::PortReused
         | Cause::Evicted => &[T("connection established")],
         Cause::ReplySeen => &[T("the server answered")],
+        Cause::DiscoveryName => {
+            &[T("the server answered: NXDOMAIN to a discovery lookup is the expected answer")]
+        }
         Cause::ReplyUndeliverable => &[
             T("the reply of "),
             S,
@@ -504,6 +507,7 @@ mod tests {
     /// hint the catch-alls never had.
     const NEW_HINTS: &[Cause] = &[
         Cause::ReplyUndeliverable,
+        Cause::DiscoveryName,
         Cause::ClientAborted,
         Cause::EvictedBeforeTimeout,
         Cause::Superseded,
