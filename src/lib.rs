@@ -27,6 +27,7 @@ pub mod incident;
 pub mod output;
 pub mod pipeline;
 pub mod report;
+pub mod search_list;
 #[cfg(any(test, feature = "synth"))]
 pub mod synth;
 pub mod time;

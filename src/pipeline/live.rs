@@ -102,6 +102,7 @@ impl Run {
                 recv(ticker) -> _ => {
                     let now = wall_clock().add(Duration(-GRACE_NANOS));
                     result = self.step(sink, |tracker, out| tracker.advance(now, out));
+                    result = result.and_then(|()| self.output.tick(sink, now));
                 }
             }
             if result.is_err() {

@@ -6,6 +6,8 @@ use std::io;
 
 use crate::incident::{IncidentConfig, IncidentDetector};
 use crate::output::{Inputs, RunStats, Sink, Summary};
+use crate::search_list::SearchList;
+use crate::time::Timestamp;
 use crate::track::TrackerStats;
 use crate::verdict::Verdict;
 
@@ -27,8 +29,11 @@ pub struct Outcome {
     pub timings: ThreadTimes,
 }
 
-/// Where verdicts go: the sink, the summary and the incident detector.
+/// Where verdicts go: through the search-list stage (which holds an NXDOMAIN a while, as a
+/// later query of the same lookup may explain it), to the sink, the summary and the incident
+/// detector.
 pub(super) struct Output {
+    search_list: SearchList,
     incidents: IncidentDetector,
     summary: Summary,
     inputs: Inputs,
@@ -39,6 +44,7 @@ pub(super) struct Output {
 impl Output {
     pub(super) fn new(incidents: IncidentConfig, inputs: Inputs, errors: Vec<String>) -> Self {
         Output {
+            search_list: SearchList::default(),
             incidents: IncidentDetector::new(incidents),
             summary: Summary::default(),
             inputs,
@@ -46,8 +52,37 @@ impl Output {
         }
     }
 
-    /// Writes one verdict with the incidents it completes, and counts them.
+    /// Writes one verdict (unless the search-list stage holds it) and the held verdicts that
+    /// are now final.
     pub(super) fn verdict(&mut self, sink: &mut dyn Sink, v: &Verdict) -> io::Result<()> {
+        let mut r = if self.search_list.offer(v) { Ok(()) } else { self.write(sink, v) };
+        while let Some(held) = self.search_list.due() {
+            r = r.and_then(|()| self.write(sink, &held));
+        }
+        r
+    }
+
+    /// Moves a live run's clock: held verdicts whose wait is over are written.
+    pub(super) fn tick(&mut self, sink: &mut dyn Sink, now: Timestamp) -> io::Result<()> {
+        self.search_list.tick(now);
+        let mut r = Ok(());
+        while let Some(held) = self.search_list.due() {
+            r = r.and_then(|()| self.write(sink, &held));
+        }
+        r
+    }
+
+    /// Writes every verdict still held (the end of the input).
+    fn flush_held(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        let mut r = Ok(());
+        while let Some(held) = self.search_list.pop() {
+            r = r.and_then(|()| self.write(sink, &held));
+        }
+        r
+    }
+
+    /// Writes one verdict with the incidents it completes, and counts them.
+    fn write(&mut self, sink: &mut dyn Sink, v: &Verdict) -> io::Result<()> {
         self.summary.observe(v);
         let mut r = sink.verdict(v, &self.inputs);
         for i in self.incidents.observe(v) {
@@ -73,6 +108,7 @@ impl Output {
         result: io::Result<()>,
         show_summary: bool,
     ) -> io::Result<Outcome> {
+        let result = result.and_then(|()| self.flush_held(sink));
         self.errors.extend(read.errors);
         let input_errors = self.errors.len();
         let stats = RunStats {

@@ -391,6 +391,11 @@ causes! {
         "DNS answered NXDOMAIN to a discovery probe (`dns_discovery`: WPAD, ISATAP, DNS-SD browsing, a service or reverse lookup, a .local name, a canary name): software asks these whether or not they exist, and NXDOMAIN is the answer it expects.",
         "Nothing.";
 
+    /// NXDOMAIN for one step of a resolver's search list.
+    SearchList = Answered, "search-list", None,
+        "DNS answered NXDOMAIN to one step of a resolver's search list: the same client also asked the name it was made from (`dns_search_base`), or a search-list form of this name was answered (`dns_search_answered`). One lookup, several names; its outcome is the other name's verdict.",
+        "Nothing.";
+
     // partial
     /// The capture began mid-conversation.
     Midstream = Partial, "midstream", Capture,

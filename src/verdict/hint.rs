@@ -271,6 +271,9 @@ fn template(cause: Cause) -> &'static [HintPart] {
         | Cause::PortReused
         | Cause::Evicted => &[T("connection established")],
         Cause::ReplySeen => &[T("the server answered")],
+        Cause::SearchList => &[T(
+            "the server answered: NXDOMAIN for one step of the resolver's search list, the lookup's outcome is the other name's verdict",
+        )],
         Cause::DiscoveryName => {
             &[T("the server answered: NXDOMAIN to a discovery lookup is the expected answer")]
         }
@@ -508,6 +511,7 @@ mod tests {
     const NEW_HINTS: &[Cause] = &[
         Cause::ReplyUndeliverable,
         Cause::DiscoveryName,
+        Cause::SearchList,
         Cause::ClientAborted,
         Cause::EvictedBeforeTimeout,
         Cause::Superseded,
