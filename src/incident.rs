@@ -46,14 +46,13 @@ pub const MAX_KEYS: usize = 100_000;
 /// (the CLI refuses larger ones).
 pub const MAX_PEERS: usize = 1024;
 
-/// Whether an attempt with this cause is a failure an incident may count: the one place the
-/// detector asks (to be replaced by the project's rule of what a failure is, once there is
-/// one). An attempt the capture cut short (`capture-ended`), pushed out of the table
-/// (`evicted-before-timeout`), replaced by a new SYN (`superseded`), aborted by its client while
-/// nothing of the server was captured (`client-aborted`) or only partly captured (`partial`)
-/// says nothing against the server, the host or the client: none of them is counted.
+/// Whether an attempt counts against the server, the host or the client: the project's one
+/// rule of what a failure is ([`Cause::judgement`]). An attempt the capture cut short
+/// (`capture-ended`), pushed out of the table (`evicted-before-timeout`), replaced by a new SYN
+/// (`superseded`), aborted by its client while nothing of the server was captured
+/// (`client-aborted`) or only partly captured (`partial`) says nothing against anyone.
 fn counts_as_failure(c: Cause) -> bool {
-    c.kind().is_failure() && !matches!(c.blames(), Party::Capture | Party::None)
+    c.is_failure()
 }
 
 /// Whether an attempt that got through still shows a service straining (overload only): SYNs
