@@ -382,6 +382,12 @@ causes! {
         "UDP: the server answered.",
         "Nothing.";
 
+    // one-way
+    /// UDP of a one-way protocol, nothing back.
+    OneWayProtocol = OneWay, "one-way-protocol", None,
+        "UDP of a protocol that never answers on the same ports (syslog, flow export, tunnels, BFD, discovery): nothing came back, as nothing should.",
+        "Nothing (an ICMP error would have made it `unreachable`).";
+
     // partial
     /// The capture began mid-conversation.
     Midstream = Partial, "midstream", Capture,
@@ -556,6 +562,7 @@ mod readme {
             .split("\n## What the verdicts mean")
             .nth(1)
             .and_then(|s| s.split("\n## ").next())
+            .and_then(|s| s.split("\n### ").next())
             .expect("the README has the verdict section");
         let mut pairs = BTreeSet::new();
         let mut verdict = String::new();

@@ -268,6 +268,11 @@ fn template(cause: Cause) -> &'static [HintPart] {
             &[T("connection established")]
         }
         Cause::ReplySeen => &[T("the server answered")],
+        Cause::OneWayProtocol => &[
+            T("datagrams of a one-way protocol (see protocol) to "),
+            S,
+            T(": no answer is expected on the same ports"),
+        ],
         Cause::Midstream => {
             &[T("the capture began after the handshake: capture from before the connection starts")]
         }
@@ -467,6 +472,9 @@ mod tests {
             }
             (VerdictKind::Established, _) => "connection established".to_string(),
             (VerdictKind::Answered, _) => "the server answered".to_string(),
+            (VerdictKind::OneWay, _) => format!(
+                "datagrams of a one-way protocol (see protocol) to {server}: no answer is expected on the same ports"
+            ),
             (VerdictKind::Partial, "midstream") => {
                 "the capture began after the handshake: capture from before the connection starts".to_string()
             }
