@@ -26,7 +26,8 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Give every connection attempt in capture files a verdict: established, refused,
-    /// unreachable, time-exceeded, unanswered, answered (UDP) or partial, with its cause,
+    /// unreachable, time-exceeded, unanswered, answered (UDP), one-way (UDP that expects no
+    /// answer) or partial, with its cause,
     /// evidence and a hint.
     Analyze(AnalyzeArgs),
     /// Watch an interface and explain each connection attempt as soon as its verdict is
