@@ -11,7 +11,7 @@ use connlens::incident::{IncidentConfig, MAX_PEERS};
 use connlens::output::Format;
 use connlens::pipeline::{AnalyzeConfig, LiveOptions};
 use connlens::time::Duration;
-use connlens::track::TrackerConfig;
+use connlens::track::{OneWayPorts, TrackerConfig};
 
 /// Explains failed network connections from packet captures.
 #[derive(Parser, Debug)]
@@ -26,7 +26,8 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Give every connection attempt in capture files a verdict: established, refused,
-    /// unreachable, time-exceeded, unanswered, answered (UDP) or partial, with its cause,
+    /// unreachable, time-exceeded, unanswered, answered (UDP), one-way (UDP that expects no
+    /// answer) or partial, with its cause,
     /// evidence and a hint.
     Analyze(AnalyzeArgs),
     /// Watch an interface and explain each connection attempt as soon as its verdict is
@@ -229,6 +230,14 @@ pub struct TrackerArgs {
     #[arg(long)]
     pub split_vlans: bool,
 
+    /// UDP ports of protocols that never answer on the same 5-tuple (their silence is
+    /// `one-way`, not `unanswered`): edits the built-in list (syslog 514, NetFlow, IPFIX,
+    /// sFlow, VXLAN, Geneve, BFD, SNMP traps, mDNS, SSDP, … see the README). A comma list, left
+    /// to right: PORT or LO-HI adds, -PORT or -LO-HI removes, `none` empties the list.
+    /// Repeatable; e.g. `--one-way 5140,-69` or `--one-way none,514`.
+    #[arg(long = "one-way", value_name = "PORTS", value_parser = one_way_spec, allow_hyphen_values = true)]
+    pub one_way: Vec<String>,
+
     /// Incidents: the window (seconds) the thresholds below count within.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = positive_seconds, help_heading = "Incidents")]
     pub incident_window: f64,
@@ -310,6 +319,12 @@ pub struct LiveArgs {
     pub common: CommonArgs,
 }
 
+/// A `--one-way` value, checked as it is typed (applied in [`TrackerArgs::tracker`]).
+fn one_way_spec(s: &str) -> Result<String, String> {
+    connlens::track::OneWayPorts::none().apply(s)?;
+    Ok(s.to_string())
+}
+
 fn positive_seconds(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if v.is_finite() && v > 0.0 && v < 1e9 {
@@ -362,8 +377,19 @@ impl TrackerArgs {
             idle_timeout: Duration::from_secs_f64(self.idle_timeout),
             max_flows: usize::try_from(self.max_flows).unwrap_or(usize::MAX),
             split_vlans: self.split_vlans,
+            one_way: self.one_way_ports(),
             ..TrackerConfig::default()
         }
+    }
+
+    /// The built-in one-way ports edited by every `--one-way` value, in order.
+    pub fn one_way_ports(&self) -> OneWayPorts {
+        let mut ports = OneWayPorts::built_in();
+        for spec in &self.one_way {
+            // Checked when parsed: an error here cannot happen, and would change nothing.
+            let _ = ports.apply(spec);
+        }
+        ports
     }
 }
 
@@ -442,6 +468,41 @@ mod tests {
         assert_eq!(a.capture().filter, None);
         assert_eq!(a.count, Some(3));
         assert!(Args::try_parse_from(["connlens", "live", "--count", "0"]).is_err());
+    }
+
+    #[test]
+    fn one_way_edits_the_built_in_list_in_order() {
+        let ports = |args: &[&str]| {
+            let mut all = vec!["connlens", "analyze"];
+            all.extend_from_slice(args);
+            all.push("x.pcap");
+            let Command::Analyze(a) = Args::try_parse_from(all).unwrap().command else {
+                panic!("not analyze")
+            };
+            a.config().tracker.one_way
+        };
+        let built_in = ports(&[]);
+        assert_eq!(built_in, OneWayPorts::built_in());
+        let p = ports(&["--one-way", "5140,-69", "--one-way", "7000-7002"]);
+        assert!(p.contains(5140) && !p.contains(69) && p.contains(514) && p.contains(7001));
+        let p = ports(&["--one-way=-514"]);
+        assert!(!p.contains(514) && p.contains(4789));
+        let p = ports(&["--one-way", "-514"]);
+        assert!(!p.contains(514), "a leading hyphen is a value, not a flag");
+        let p = ports(&["--one-way", "none,514"]);
+        assert_eq!(p.ranges(), vec![(514, 514)]);
+        for bad in ["", "abc", "0", "65536", "10-5", "1,,2", "-", "5-", "none5"] {
+            let e = Args::try_parse_from(["connlens", "analyze", "--one-way", bad, "x"])
+                .err()
+                .unwrap_or_else(|| panic!("`{bad}` accepted"));
+            assert!(e.to_string().contains("--one-way"), "{bad}: {e}");
+        }
+        for sub in [&["live"][..], &["report", "-o", "r.html", "x.pcap"]] {
+            let mut all = vec!["connlens"];
+            all.extend_from_slice(sub);
+            all.extend_from_slice(&["--one-way", "none"]);
+            assert!(Args::try_parse_from(all).is_ok(), "{sub:?}");
+        }
     }
 
     #[test]

@@ -970,6 +970,29 @@ mod tests {
         );
     }
 
+    /// One-way traffic (issue 13) is no failure: a flow exporter or syslog client sending to
+    /// many collectors, or many streams to one silent collector, raise no incident.
+    #[test]
+    fn one_way_conversations_raise_no_incident() {
+        let mut d = Recorder::default();
+        for i in 0..50u16 {
+            for (server, port) in
+                [(format!("198.51.100.{}", i % 30), 6343 + i), ("198.51.100.99".into(), 514)]
+            {
+                d.observe(&verdict(
+                    f64::from(i) * 0.1,
+                    "192.0.2.66",
+                    40000 + i,
+                    &server,
+                    port,
+                    VerdictKind::OneWay,
+                    "one-way-protocol",
+                ));
+            }
+        }
+        assert!(kinds(&d).is_empty(), "{:?}", kinds(&d));
+    }
+
     #[test]
     fn failures_spread_beyond_the_window_are_not_a_scan() {
         let mut d = Recorder::default();

@@ -51,3 +51,60 @@ fn every_fixture_gives_exactly_its_expected_verdicts() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Discovery protocols whose silence is never a failure (all in the built-in one-way list,
+/// checked below), and NetBIOS names (137): request/response, so only a name query nobody
+/// answered (`dns_query` in the evidence) may fail there.
+const DISCOVERY: [u16; 5] = [5353, 5355, 1900, 138, 137];
+
+/// Issue 13: no fixture's conversation of a one-way or discovery protocol is called a failure,
+/// unless an ICMP error decided it (a syslog server that is down is a failure when ICMP says
+/// so).
+#[test]
+fn no_one_way_or_discovery_conversation_is_a_failure_without_icmp() {
+    use connlens::track::OneWayPorts;
+    use connlens::verdict::VerdictKind;
+    let one_way = OneWayPorts::built_in();
+    for port in DISCOVERY.into_iter().filter(|&p| p != 137) {
+        assert!(one_way.contains(port), "discovery port {port} is not in the built-in list");
+    }
+    let mut seen = 0;
+    let mut failures = Vec::new();
+    for dir in &scenarios() {
+        let out = Command::new(env!("CARGO_BIN_EXE_connlens"))
+            .current_dir(dir)
+            .args(["analyze", "--format", "jsonl", "--no-summary"])
+            .args(args_of(dir))
+            .arg(capture_in(dir))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {:?}", dir.display(), out.status);
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["type"] != "flow" || v["proto"] != "udp" {
+                continue;
+            }
+            let port = |k: &str| v[k].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap();
+            let (client, server) = (port("client_port"), port("server_port"));
+            let listed = |p: u16| one_way.contains(p) || DISCOVERY.contains(&p);
+            if !listed(server) && !listed(client) {
+                continue;
+            }
+            seen += 1;
+            let word = v["verdict"].as_str().unwrap();
+            let kind = VerdictKind::ALL.into_iter().find(|k| k.as_str() == word).unwrap();
+            let ev = &v["evidence"];
+            let by_icmp = ev.get("icmp_packet").is_some();
+            let netbios_query = server == 137 && ev.get("dns_query").is_some();
+            if kind.is_failure() && !by_icmp && !netbios_query {
+                failures.push(format!("{}: {line}", dir.display()));
+            }
+        }
+    }
+    assert!(seen >= 7, "the fixtures hold {seen} one-way or discovery conversations");
+    assert!(
+        failures.is_empty(),
+        "one-way or discovery traffic called a failure:\n{}",
+        failures.join("\n")
+    );
+}

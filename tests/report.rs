@@ -123,6 +123,7 @@ fn a_log_gives_the_report_its_capture_gives() {
         ("recorded/dns/input.pcap", true),
         ("generated/unreachable-icmp/input.pcap", false),
         ("generated/pcapng-two-interfaces/input.pcapng", false),
+        ("generated/one-way-udp/input.pcap", true),
     ] {
         let capture = format!("fixtures/{fixture}");
         let run = connlens(&["analyze", "--format", "jsonl", &capture]);
@@ -472,4 +473,26 @@ fn three_capture_page(tag: &str) -> (String, String) {
     ]);
     assert!(run.status.success());
     (dir, out)
+}
+
+/// One-way conversations are counted under their verdict, read back from a log too, and are
+/// neither failures nor listed as failed attempts.
+#[test]
+fn one_way_conversations_are_counted_not_failed() {
+    let dir = scratch("one-way");
+    let run =
+        connlens(&["analyze", "--format", "jsonl", "fixtures/generated/one-way-udp/input.pcap"]);
+    assert!(run.status.success());
+    let log = format!("{dir}/log.jsonl");
+    fs::write(root().join(&log), &run.stdout).unwrap();
+    let out = format!("{dir}/out.json");
+    assert!(connlens(&["report", &log, "-o", &out]).status.success());
+    let r: Value = serde_json::from_str(&read(&out)).unwrap();
+    assert_eq!(r["verdicts"]["one-way"], 6, "{}", r["verdicts"]);
+    assert_eq!(r["headline"]["failures"], 1, "{}", r["headline"]);
+    let failed =
+        r["failed"]["rows"].as_array().or(r["failed"].as_array()).cloned().unwrap_or_default();
+    assert!(failed.iter().all(|f| f.to_string().contains("7001")), "{failed:?}");
+    let html = format!("{dir}/out.html");
+    assert!(connlens(&["report", &log, "--verdict", "one-way", "-o", &html]).status.success());
 }

@@ -23,6 +23,8 @@ const RANKED_CAP: usize = 100_000;
 const TOP: usize = 10;
 /// How many incidents the summary lists one by one (all are counted).
 const MAX_LISTED_INCIDENTS: usize = 50;
+/// How many protocol names the one-way counts keep (the built-in list has about 25).
+const MAX_ONE_WAY_NAMES: usize = 256;
 
 /// Counters of the reading and decoding side of a run.
 #[derive(Clone, Debug, Default)]
@@ -107,6 +109,9 @@ pub struct Summary {
     servers: FxHashMap<(Proto, Endpoint), Failures>,
     clients: FxHashMap<IpAddr, u64>,
     unranked_failures: u64,
+    /// One-way conversations by protocol (the evidence's `protocol`; at most
+    /// `MAX_ONE_WAY_NAMES` names, the rest under "other").
+    one_way: BTreeMap<Box<str>, u64>,
     /// Incidents, as one-line descriptions (bounded: the first `MAX_LISTED_INCIDENTS`).
     incidents: Vec<Value>,
     incident_counts: BTreeMap<&'static str, u64>,
@@ -120,6 +125,16 @@ impl Summary {
         self.attempts += 1;
         if let Some(c) = self.by_verdict.get_mut(v.kind() as usize) {
             c.bump(v.cause);
+        }
+        if v.kind() == VerdictKind::OneWay {
+            let name = v.evidence.get("protocol").and_then(|f| f.as_str()).unwrap_or("other");
+            if let Some(n) = self.one_way.get_mut(name) {
+                *n += 1;
+            } else if self.one_way.len() < MAX_ONE_WAY_NAMES {
+                self.one_way.insert(name.into(), 1);
+            } else {
+                *self.one_way.entry("other".into()).or_default() += 1;
+            }
         }
         if !v.cause.is_failure() {
             return;
@@ -229,6 +244,12 @@ impl Summary {
             let total: u64 = causes.values().sum();
             let parts: Vec<String> = causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
             let _ = writeln!(s, "  {:<14} {:>7}  ({})", kind.as_str(), total, parts.join(", "));
+            if *kind == VerdictKind::OneWay {
+                let protocols: Vec<String> =
+                    self.one_way.iter().map(|(p, n)| format!("{p} {n}")).collect();
+                let _ =
+                    writeln!(s, "  {:<14} {:>7}  by protocol: {}", "", "", protocols.join(", "));
+            }
         }
         let servers = self.top_servers();
         if !servers.is_empty() {
@@ -306,7 +327,12 @@ impl Summary {
             let total: u64 = causes.values().sum();
             let c: Map<String, Value> =
                 causes.iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect();
-            verdicts.insert(kind.as_str().to_string(), json!({"total": total, "causes": c}));
+            let mut entry = json!({"total": total, "causes": c});
+            if *kind == VerdictKind::OneWay {
+                // By protocol: one-way traffic is counted and summarised, not judged.
+                entry["protocols"] = json!(self.one_way);
+            }
+            verdicts.insert(kind.as_str().to_string(), entry);
         }
         let skipped: Map<String, Value> = Skip::ALL
             .iter()

@@ -83,6 +83,12 @@ fn detail(v: &Verdict) -> String {
                 e("waited_after_last_request")
             )
         }
+        VerdictKind::OneWay => format!(
+            "{} (one-way): {} datagram(s) in {}s, no answer expected",
+            e("protocol"),
+            e("client_packets"),
+            e("duration")
+        ),
         _ => format!(
             "{}/{} pkts, {}/{} bytes, {}s",
             e("client_packets"),

@@ -30,9 +30,10 @@ pub fn esc(s: &str) -> String {
 
 /// Each verdict's colour in the charts, with the SHA-256 (base64) of the legend's `style`
 /// attribute that shows it (`background:COLOUR`), which the page's [`csp`] allows by hash.
-const COLOURS: [(&str, &str, &str); 9] = [
+const COLOURS: [(&str, &str, &str); 10] = [
     ("established", "#4caf50", "FCYqMDmEd6Y83ocmfnlzVi+pCcBdkNO/C91ANkswIqY="),
     ("answered", "#8bc34a", "Oe9tu6W9NgLqg9umoKO4QO71HyGxvjeMzbfpCOjdxL0="),
+    ("one-way", "#90caf9", "8FmbmzEGHUYElJcEJlrf4NeDYcrJeSclMqqjXGtzyxk="),
     ("rejected", "#ff9800", "/E8bJJcwD8AKWHbfA97QUTo+4CYL4Rt2cvYk+5Y0b5E="),
     ("mismatch", "#9c27b0", "jcTp5DdWo+GjbMrOztlOdLmQDUU+zRlFN0kCvU8w4Yo="),
     ("dns-failure", "#795548", "JkPrBdtgK0cYi/S0+KinsDiKp+FOR45enOa6Z9im9so="),

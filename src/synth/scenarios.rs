@@ -664,6 +664,7 @@ pub fn all() -> Vec<Scenario> {
         established(),
         syn_after_rst(),
         udp(),
+        one_way_udp(),
         midstream(),
         vlan(),
         qinq(),
@@ -1116,6 +1117,149 @@ fn udp() -> Scenario {
                  answers: the name was not resolved because this server did not answer",
             ),
             attempt(d.describe(), "answered", "reply-seen", "the later traffic: a query answered"),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+/// A datagram from `from` to `to` received by the capturing host with TTL `ttl`.
+fn inbound_udp(
+    s: &mut Script,
+    at: f64,
+    (from, ttl): (IpAddr, u8),
+    to: (IpAddr, u16),
+    sport: u16,
+    payload: &[u8],
+) {
+    let ip = Ip::new(from, to.0).ttl(ttl).df(false);
+    s.packet(at, ETH, Dir::In, &frame::udp(&ip, sport, to.1, payload));
+}
+
+/// A BFD control packet (RFC 5880 §4.1): version 1, state Up, detect multiplier 3, the two
+/// discriminators, 300 ms intervals.
+fn bfd_control(my: u32, your: u32) -> Vec<u8> {
+    let mut m = vec![0x20, 0xc0, 3, 24];
+    m.extend_from_slice(&my.to_be_bytes());
+    m.extend_from_slice(&your.to_be_bytes());
+    for _ in 0..2 {
+        m.extend_from_slice(&300_000u32.to_be_bytes());
+    }
+    m.extend_from_slice(&0u32.to_be_bytes());
+    m
+}
+
+fn one_way_udp() -> Scenario {
+    let mut s = Script::new(START);
+    // Syslog (RFC 5426): three messages to a collector, never acknowledged.
+    let syslog = UdpConv::new(ETH, (CLIENT4, 41514), (SERVER4, 514));
+    for (at, msg) in [
+        (0.0, &b"<14>Nov 20 14:00:00 client app: started"[..]),
+        (1.0, b"<14>Nov 20 14:00:01 client app: listening"),
+        (2.5, b"<11>Nov 20 14:00:02 client app: disk full"),
+    ] {
+        syslog.request(&mut s, at, msg);
+    }
+    // sFlow v5 datagrams from the agent to its collector, ten seconds apart.
+    let sflow = UdpConv::new(ETH, (CLIENT4, 41343), (SERVER4, 6343));
+    let sample = [0, 0, 0, 5, 0, 0, 0, 1, 192, 0, 2, 10, 0, 0, 0, 0, 0, 0, 0, 1];
+    sflow.request(&mut s, 0.5, &sample);
+    sflow.request(&mut s, 10.5, &sample);
+    // VXLAN (RFC 7348): two encapsulated frames of one inner flow, from a hashed source port
+    // to 4789 (an 8-byte VXLAN header, VNI 42, then the inner Ethernet header's first bytes).
+    let vxlan = UdpConv::new(ETH, (CLIENT4, 54001), (SERVER4, 4789));
+    let encapsulated = [8, 0, 0, 0, 0, 0, 42, 0, 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+    vxlan.request(&mut s, 1.5, &encapsulated);
+    vxlan.request(&mut s, 1.6, &encapsulated);
+    // BFD (RFC 5881 §4): each side sends its control packets from its own source port to
+    // 3784, so the session is two one-way conversations.
+    let bfd = UdpConv::new(ETH, (CLIENT4, 49152), (SERVER4, 3784));
+    for at in [2.0, 2.3, 2.6] {
+        bfd.request(&mut s, at, &bfd_control(0x0a0b_0c0d, 0x0102_0304));
+    }
+    for at in [2.1, 2.4] {
+        inbound_udp(
+            &mut s,
+            at,
+            (SERVER4, SERVER_TTL),
+            (CLIENT4, 3784),
+            49153,
+            &bfd_control(0x0102_0304, 0x0a0b_0c0d),
+        );
+    }
+    // A DNS query, answered: request/response as ever.
+    let dns = UdpConv::new(ETH, (CLIENT4, 41353), (RESOLVER4, 53));
+    dns.request(&mut s, 3.0, &dns_query(0x4353, "www.example.com", DNS_A));
+    dns.reply(&mut s, 3.0118, &dns_answer(0x4353, "www.example.com", DNS_A, &[203, 0, 113, 80]));
+    // A request to a port no list names, with nothing back: a failure, as ever.
+    let unknown = UdpConv::new(ETH, (CLIENT4, 41999), (SERVER4, 7001));
+    unknown.request(&mut s, 4.0, b"ping");
+    // An SSDP answer to a multicast search (whose M-SEARCH went to the group): from the
+    // device's port 1900 to the searcher's port, a one-way datagram of the device.
+    const DEVICE4: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 30));
+    let ssdp = b"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: upnp:rootdevice\r\n\r\n";
+    inbound_udp(&mut s, 5.0, (DEVICE4, CLIENT_TTL), (CLIENT4, 50000), 1900, ssdp);
+    Scenario {
+        name: "one-way-udp",
+        description: "UDP of protocols that never answer on the same 5-tuple — syslog, sFlow, \
+                      VXLAN, BFD in both directions, an SSDP answer to a multicast search — \
+                      beside an answered DNS query and an unanswered datagram to an unlisted \
+                      port.",
+        args: &[],
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                dns.describe(),
+                "answered",
+                "reply-seen",
+                "a DNS query and its answer 11.8 ms later",
+            ),
+            attempt(
+                unknown.describe(),
+                "unanswered",
+                "filtered",
+                "one datagram to port 7001, which no list names, nothing back within 5 s while \
+                 198.51.100.20 sends BFD packets: request/response, so a failure",
+            ),
+            attempt(
+                syslog.describe(),
+                "one-way",
+                "one-way-protocol",
+                "three syslog messages to 514 (RFC 5426: never acknowledged), nothing back, no \
+                 ICMP error",
+            ),
+            attempt(
+                sflow.describe(),
+                "one-way",
+                "one-way-protocol",
+                "two sFlow datagrams to the collector's 6343, ten seconds apart, nothing back",
+            ),
+            attempt(
+                vxlan.describe(),
+                "one-way",
+                "one-way-protocol",
+                "two VXLAN-encapsulated frames from a hashed source port to 4789",
+            ),
+            attempt(
+                bfd.describe(),
+                "one-way",
+                "one-way-protocol",
+                "BFD control packets from 49152 to 3784: this side's half of the session",
+            ),
+            attempt(
+                describe(SERVER4, 49153, CLIENT4, 3784, "udp"),
+                "one-way",
+                "one-way-protocol",
+                "the peer's half: its own source port to this host's 3784",
+            ),
+            attempt(
+                describe(DEVICE4, 1900, CLIENT4, 50000, "udp"),
+                "one-way",
+                "one-way-protocol",
+                "an SSDP answer from port 1900 to the searcher's port 50000, its search sent \
+                 to the multicast group (not in the capture): the source port names the \
+                 protocol",
+            ),
         ],
         bytes: s.to_pcap(TsResolution::Micro, false),
     }

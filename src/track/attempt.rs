@@ -8,7 +8,7 @@ use super::linger::{Decided, Lingering};
 use super::payload;
 use super::tcp::{TcpEndpoint, TcpState, is_syn_only};
 use super::udp::UdpState;
-use super::{Ending, TrackerConfig, icmp_is_failure};
+use super::{Ending, OneWayPorts, TrackerConfig, icmp_is_failure};
 use crate::capture::Origin;
 use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, Transport};
 use crate::flow::{Endpoint, FlowKey};
@@ -119,8 +119,9 @@ pub(super) fn is_udp_reply(src_port: u16, dst_port: u16) -> bool {
 }
 
 impl Flow {
-    /// A new conversation from its first packet.
-    pub(super) fn open(id: u64, key: FlowKey, p: &Packet) -> Self {
+    /// A new conversation from its first packet; `one_way` names the UDP ports of protocols
+    /// that never answer on the same 5-tuple.
+    pub(super) fn open(id: u64, key: FlowKey, p: &Packet, one_way: &OneWayPorts) -> Self {
         let (src, dst, state, sender_is_client) = match &p.transport {
             Transport::Tcp(t) => {
                 let src = Endpoint::new(p.src, t.src_port);
@@ -138,8 +139,19 @@ impl Flow {
             Transport::Udp(u) => {
                 let src = Endpoint::new(p.src, u.src_port);
                 let dst = Endpoint::new(p.dst, u.dst_port);
-                let reply = is_udp_reply(u.src_port, u.dst_port);
-                (src, dst, State::Udp(UdpState::default()), !reply)
+                // A one-way protocol's datagram is never a reply: the destination's port
+                // names the protocol, else the source's (an SSDP answer to a multicast search
+                // comes from 1900 to the searcher's port).
+                let one_way = [u.dst_port, u.src_port].into_iter().find(|&p| one_way.contains(p));
+                // A datagram from a well-known service port to an ephemeral one is a reply
+                // whose request was not captured (`is_udp_reply`). So is a DNS-format message
+                // marked as a response (a NetBIOS name answer from 137 to 137, whose query was
+                // broadcast).
+                let reply = one_way.is_none()
+                    && (is_udp_reply(u.src_port, u.dst_port)
+                        || (matches!(u.src_port, 53 | 137 | 5353 | 5355)
+                            && payload::is_dns_format_response(u.payload.as_slice())));
+                (src, dst, State::Udp(UdpState { one_way, ..UdpState::default() }), !reply)
             }
             Transport::IcmpError(_) | Transport::Neighbor(_) => {
                 unreachable!("conversations open on TCP/UDP packets")
@@ -293,7 +305,9 @@ impl Flow {
                 }
             }
             State::Udp(u) => {
-                if self.midstream {
+                // A one-way stream waits like an established conversation: its verdict counts
+                // all of it, and an ICMP error about any of its datagrams still decides it.
+                if self.midstream || (u.one_way.is_some() && u.first_reply.is_none()) {
                     self.last_ts.add(config.idle_timeout)
                 } else {
                     u.last_request_ts.add(config.syn_timeout)

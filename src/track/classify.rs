@@ -83,6 +83,14 @@ impl Flow {
         if self.midstream {
             return (Cause::Midstream, Detail::None);
         }
+        // A one-way protocol's datagrams with nothing back (and no ICMP error: that decided
+        // above) went as they should.
+        if let (Some(port), None) = (u.one_way, u.first_reply) {
+            return (
+                Cause::OneWayProtocol,
+                Detail::OneWay { protocol: super::oneway::protocol_name(port), port },
+            );
+        }
         let wait = || unanswered(ending, ctx.now, u.last_request_ts, ctx.config, false, server);
         let mut dns = None;
         if let Some(d) = &u.dns {

@@ -136,6 +136,8 @@ pub(super) enum Detail {
     Handshake { rst: Option<RstFacts>, wait: Option<WaitFacts> },
     /// UDP: the DNS queries it carried, the first reply, or the wait for one.
     Udp { dns: Option<DnsFacts>, reply: Option<ReplyFacts>, wait: Option<WaitFacts> },
+    /// UDP of a one-way protocol: its name and the port that names it.
+    OneWay { protocol: &'static str, port: u16 },
 }
 
 impl Detail {
@@ -157,6 +159,10 @@ impl Detail {
                 if let Some(w) = wait {
                     w.record(ev);
                 }
+            }
+            Detail::OneWay { protocol, port } => {
+                ev.insert("protocol", protocol);
+                ev.insert("one_way_port", port);
             }
             Detail::Udp { dns, reply, wait } => {
                 if let Some(d) = dns {

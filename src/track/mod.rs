@@ -25,6 +25,7 @@ mod dns_names;
 mod evidence;
 mod hosts;
 mod linger;
+pub mod oneway;
 mod payload;
 pub mod shard;
 mod table;
@@ -41,6 +42,7 @@ use crate::verdict::Verdict;
 use attempt::{Flow, IcmpSeen};
 use hosts::HostFacts;
 pub(crate) use hosts::{RecentFacts, sender_fact};
+pub use oneway::OneWayPorts;
 use table::{Handle, Table, Tracked};
 
 /// Where the tracker puts verdicts as it decides them. A `Vec` collects them (tests); the
@@ -97,6 +99,9 @@ pub struct TrackerConfig {
     /// Zeek): span ports and router-on-a-stick captures often show the two directions of one
     /// conversation on different VLANs. On, the same 5-tuple on two VLANs is two conversations.
     pub split_vlans: bool,
+    /// UDP ports of protocols that never answer on the same 5-tuple (`--one-way`): their
+    /// datagrams with nothing back are `one-way`, not `unanswered`.
+    pub one_way: OneWayPorts,
 }
 
 impl Default for TrackerConfig {
@@ -107,6 +112,7 @@ impl Default for TrackerConfig {
             linger: Duration::from_secs_f64(30.0),
             max_flows: 500_000,
             split_vlans: false,
+            one_way: OneWayPorts::built_in(),
         }
     }
 }
@@ -448,7 +454,7 @@ impl Tracker {
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(self.id_step);
         self.stats.attempts += 1;
-        let mut flow = Flow::open(id, key, p);
+        let mut flow = Flow::open(id, key, p, &self.config.one_way);
         flow.first_seen = self.seen;
         let decided = flow.decided();
         if let Some(ending) = decided {

@@ -127,6 +127,15 @@ pub(crate) fn dns_header(b: &[u8]) -> Option<DnsHeader> {
     })
 }
 
+/// Whether `b` looks like a response in DNS's header format (DNS, mDNS, LLMNR, NetBIOS name
+/// service, RFC 1002 §4.2.1): the response bit set, at most one question, and a question or
+/// an answer (a NetBIOS positive name answer carries no question, one answer).
+pub(crate) fn is_dns_format_response(b: &[u8]) -> bool {
+    let [_, _, flags, _, q0, q1, a0, a1, ..] = *b else { return false };
+    let (questions, answers) = (u16::from_be_bytes([q0, q1]), u16::from_be_bytes([a0, a1]));
+    b.len() >= 12 && flags & 0x80 != 0 && questions <= 1 && questions + answers.min(1) >= 1
+}
+
 /// Whether `b` looks like a DNS query and nothing else: a standard query with one question,
 /// no answer or authority records, and a well-formed question name. Strict, because a query
 /// is recognised on any port and a false match would make a silent datagram a "DNS failure".

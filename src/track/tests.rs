@@ -1529,3 +1529,223 @@ fn a_full_table_pushes_out_the_first_seen_of_equal_deadlines() {
         .collect();
     assert_eq!(evicted, vec![2], "{:?}", r.out.iter().map(|v| v.cause).collect::<Vec<_>>());
 }
+
+fn quote_udp(src: &str, sport: u16, dst: &str, dport: u16) -> QuotedPacket {
+    QuotedPacket {
+        proto: Proto::Udp,
+        src: ip(src),
+        dst: ip(dst),
+        src_port: sport,
+        dst_port: dport,
+        tcp_seq: None,
+        tcp_flags: None,
+        ttl: 64,
+    }
+}
+
+/// Syslog (RFC 5426) is never acknowledged: a stream of messages with nothing back is
+/// `one-way`, counted whole (it waits like an established conversation), not `unanswered`.
+#[test]
+fn syslog_with_nothing_back_is_one_way() {
+    let mut r = Run::new();
+    for (i, at) in [0.0, 2.0, 9.0, 30.0].into_iter().enumerate() {
+        r.udp_data(at, C, 40514, S, 514, format!("<14>message {i}").as_bytes());
+    }
+    // 30 s of silence is no verdict yet: a one-way stream waits for --idle-timeout.
+    r.udp(100.0, C, 5000, S, 53);
+    r.udp(100.01, S, 53, C, 5000);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Answered, "reply-seen")]);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Answered, "reply-seen"), (VerdictKind::OneWay, "one-way-protocol")]
+    );
+    let w = &v[1];
+    assert!(!w.kind().is_failure());
+    assert_eq!(w.cause.blames(), crate::verdict::Party::None);
+    assert_eq!((w.client.port, w.server.port), (40514, 514));
+    assert_eq!(w.evidence["protocol"], "syslog");
+    assert_eq!(w.evidence["one_way_port"], 514);
+    assert_eq!(w.evidence["client_packets"], 4);
+    assert_eq!(w.evidence["server_packets"], 0);
+    assert_eq!(w.evidence["duration"], 30.0);
+    assert!(w.evidence.get("waited_after_last_request").is_none());
+    assert_eq!(w.conn_state, "S0");
+    assert!(w.hint.to_string().contains("no answer is expected"), "{}", w.hint);
+}
+
+/// After --idle-timeout of silence the one-way stream gets its verdict, like an idle
+/// established conversation.
+#[test]
+fn a_one_way_stream_is_judged_after_the_idle_timeout() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 40514, S, 514);
+    r.udp(1.0, C, 40515, S, 9999);
+    r.udp(301.0, C, 5000, S, 53);
+    assert_eq!(
+        kinds(&r.out),
+        vec![(VerdictKind::Unanswered, "no-response"), (VerdictKind::OneWay, "one-way-protocol")]
+    );
+}
+
+/// A syslog server that is down is a failure when ICMP says so, also about a later datagram
+/// of the stream.
+#[test]
+fn syslog_with_icmp_port_unreachable_is_unreachable() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 40514, S, 514);
+    r.icmp(0.01, S, C, 64, IcmpErrorKind::DestinationUnreachable, 3, quote_udp(C, 40514, S, 514));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unreachable, "port-unreachable")]);
+    // The first datagrams drew nothing (ICMP rate limits); the third an error.
+    r.udp(10.0, C, 40515, S, 514);
+    r.udp(20.0, C, 40515, S, 514);
+    r.udp(30.0, C, 40515, S, 514);
+    r.icmp(30.01, S, C, 64, IcmpErrorKind::DestinationUnreachable, 3, quote_udp(C, 40515, S, 514));
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![
+            (VerdictKind::Unreachable, "port-unreachable"),
+            (VerdictKind::Unreachable, "port-unreachable")
+        ]
+    );
+    assert_eq!(v[1].evidence["client_packets"], 3);
+}
+
+/// A port no list names stays request/response: silence is `unanswered`, as before.
+#[test]
+fn silence_on_an_unknown_port_is_still_unanswered() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 40000, S, 5140);
+    r.udp(10.0, C, 40001, S, 5141);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Unanswered, "no-response"), (VerdictKind::Unanswered, "capture-ended")]
+    );
+    assert_eq!(v[0].evidence["waited_after_last_request"], 5.0);
+}
+
+/// A reply on a one-way port is still an answer (an SNMP inform's Response).
+#[test]
+fn a_reply_on_a_one_way_port_is_answered() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 40162, S, 162);
+    r.udp(0.02, S, 162, C, 40162);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Answered, "reply-seen")]);
+}
+
+/// Which port names the protocol: the destination's (VXLAN from a hashed source port to 4789,
+/// BFD from 49152-65535 to 3784, whose two directions are two one-way conversations), else the
+/// source's (an SSDP answer to a multicast search, from 1900 to the searcher's port: the sender
+/// stays the client, not a reply whose request was missed).
+#[test]
+fn the_destination_port_names_the_protocol_else_the_source_port() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 54321, S, 4789);
+    r.udp(0.1, C, 49152, S, 3784);
+    r.udp(0.2, S, 49153, C, 3784);
+    r.udp(0.3, S, 1900, C, 50000);
+    r.udp(0.4, S, 514, C, 5140);
+    let v = r.finish();
+    let got: Vec<_> = v
+        .iter()
+        .map(|v| (v.kind(), v.server.port, v.evidence["protocol"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (VerdictKind::OneWay, 4789, "vxlan".to_string()),
+            (VerdictKind::OneWay, 3784, "bfd".to_string()),
+            (VerdictKind::OneWay, 3784, "bfd".to_string()),
+            (VerdictKind::OneWay, 50000, "ssdp".to_string()),
+            (VerdictKind::OneWay, 5140, "syslog".to_string()),
+        ]
+    );
+    assert_eq!(v[3].client.port, 1900);
+    assert_eq!(v[3].evidence["one_way_port"], 1900);
+}
+
+/// An unanswered mDNS query is not a DNS failure: responders stay silent for names they do
+/// not own (RFC 6762 §6).
+#[test]
+fn an_unanswered_mdns_query_is_one_way() {
+    let mut r = Run::new();
+    let q = [0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, b'h', b'o', b's', b't', 0, 0, 1, 0, 1];
+    r.udp_data(0.0, C, 40000, S, 5353, &q);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::OneWay, "one-way-protocol")]);
+    assert_eq!(v[0].evidence["protocol"], "mdns");
+}
+
+/// A NetBIOS name answer to a broadcast query (137 to 137) is a reply, not an attempt of the
+/// answering host: NetBIOS names stay request/response, so 137 is not in the one-way list.
+#[test]
+fn a_netbios_name_answer_first_is_a_reply_not_an_attempt() {
+    let mut r = Run::new();
+    // R (response) set in the flags, as in a DNS header.
+    let answer = [0x80, 0x01, 0x85, 0x00, 0, 0, 0, 1, 0, 0, 0, 0, 0];
+    r.udp_data(0.0, S, 137, C, 137, &answer);
+    // A unicast query to a name server with no answer is still a failure.
+    let query = [0x80, 0x02, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+    r.udp_data(0.1, C, 137, "192.0.2.99", 137, &query);
+    r.udp(10.0, C, 5000, S, 53);
+    let v = r.finish();
+    let of = |server: &str| v.iter().find(|v| v.server.ip == ip(server)).unwrap();
+    assert_eq!(kinds(&v).len(), 3);
+    // The answering host is the server of a conversation the capture joined late.
+    let answered = v.iter().find(|v| v.server.ip == ip(S) && v.server.port == 137).unwrap();
+    assert_eq!((answered.kind(), answered.client.ip), (VerdictKind::Partial, ip(C)));
+    assert_eq!(of("192.0.2.99").kind(), VerdictKind::Unanswered);
+}
+
+/// `--one-way` edits the built-in list: adds ports and ranges, removes built-in ones, `none`
+/// clears it; mistakes are refused with a message naming the item.
+#[test]
+fn one_way_ports_parse_and_edit_the_list() {
+    let mut p = OneWayPorts::built_in();
+    p.apply("5140, 7000-7002,-514").unwrap();
+    assert!(p.contains(5140) && p.contains(7000) && p.contains(7002) && !p.contains(7003));
+    assert!(!p.contains(514) && p.contains(4789));
+    p.apply("-7001-7002").unwrap();
+    assert!(p.contains(7000) && !p.contains(7001));
+    p.apply("none,514").unwrap();
+    assert_eq!(p.ranges(), vec![(514, 514)]);
+    p.apply("NONE").unwrap();
+    assert_eq!(p, OneWayPorts::none());
+    p.apply("1-65535").unwrap();
+    assert!(p.contains(1) && p.contains(65535) && !p.contains(0));
+    for (bad, says) in [
+        ("", "empty item"),
+        ("514,", "empty item"),
+        ("syslog", "`syslog` is not a port"),
+        ("0", "port 0"),
+        ("65536", "at most 65535"),
+        ("100-99", "above its last"),
+        ("1-2-3", "`1-2-3` is not a port"),
+        ("+5", "`+5` is not a port"),
+        ("--5", "`--5` is not a port"),
+    ] {
+        let mut p = OneWayPorts::built_in();
+        let e = p.apply(bad).unwrap_err();
+        assert!(e.contains(says), "{bad}: {e}");
+        assert_eq!(p, OneWayPorts::built_in(), "{bad}: a bad value changes nothing");
+    }
+}
+
+/// With a port removed from the list, its silence is `unanswered` again; with one added, its
+/// datagrams are one-way (named `listed`).
+#[test]
+fn the_one_way_list_is_the_configured_one() {
+    let mut one_way = OneWayPorts::built_in();
+    one_way.apply("-514,5140").unwrap();
+    let mut r = Run::with(TrackerConfig { one_way, ..TrackerConfig::default() });
+    r.udp(0.0, C, 40514, S, 514);
+    r.udp(0.1, C, 40515, S, 5140);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Unanswered, "capture-ended"), (VerdictKind::OneWay, "one-way-protocol")]
+    );
+    assert_eq!(v[1].evidence["protocol"], "listed");
+}

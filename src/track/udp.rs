@@ -12,6 +12,9 @@ pub(super) struct UdpState {
     pub(super) first_reply: Option<(Timestamp, Origin)>,
     /// The conversation carries DNS: the first query and the transaction IDs asked.
     pub(super) dns: Option<Box<DnsQueries>>,
+    /// The port of a one-way protocol (`--one-way`) the conversation is on, if any: nothing
+    /// back is then no failure.
+    pub(super) one_way: Option<u16>,
 }
 
 /// DNS queries on one conversation (a resolver often asks A and AAAA on one socket), each

@@ -396,6 +396,12 @@ causes! {
         "DNS answered NXDOMAIN to one step of a resolver's search list: the same client also asked the name it was made from (`dns_search_base`), or a search-list form of this name was answered (`dns_search_answered`). One lookup, several names; its outcome is the other name's verdict.",
         "Nothing.";
 
+    // one-way
+    /// UDP of a one-way protocol, nothing back.
+    OneWayProtocol = OneWay, "one-way-protocol", None,
+        "UDP of a protocol that never answers on the same ports (syslog, flow export, tunnels, BFD, discovery): nothing came back, as nothing should.",
+        "Nothing (an ICMP error would have made it `unreachable`).";
+
     // partial
     /// The capture began mid-conversation.
     Midstream = Partial, "midstream", Capture,
@@ -616,6 +622,7 @@ mod readme {
             .split("\n## What the verdicts mean")
             .nth(1)
             .and_then(|s| s.split("\n## ").next())
+            .and_then(|s| s.split("\n### ").next())
             .expect("the README has the verdict section");
         let mut pairs = BTreeSet::new();
         let mut verdict = String::new();

@@ -286,6 +286,11 @@ fn template(cause: Cause) -> &'static [HintPart] {
                 " (an ICMP error quoted it back): the client had given up waiting (compare its timeout with how long the server takes to answer), or the way back to it is broken (see the reporter)",
             ),
         ],
+        Cause::OneWayProtocol => &[
+            T("datagrams of a one-way protocol (see protocol) to "),
+            S,
+            T(": no answer is expected on the same ports"),
+        ],
         Cause::Midstream => {
             &[T("the capture began after the handshake: capture from before the connection starts")]
         }
@@ -485,6 +490,9 @@ mod tests {
             }
             (VerdictKind::Established, _) => "connection established".to_string(),
             (VerdictKind::Answered, _) => "the server answered".to_string(),
+            (VerdictKind::OneWay, _) => format!(
+                "datagrams of a one-way protocol (see protocol) to {server}: no answer is expected on the same ports"
+            ),
             (VerdictKind::Partial, "midstream") => {
                 "the capture began after the handshake: capture from before the connection starts".to_string()
             }

@@ -32,6 +32,9 @@ pub enum VerdictKind {
     Unanswered,
     /// UDP: the server sent something back.
     Answered,
+    /// UDP of a protocol that never answers on the same 5-tuple (syslog, flow export,
+    /// tunnels, BFD, …): nothing came back, as nothing should. Not a failure.
+    OneWay,
     /// TCP: the handshake completed, then the application turned the client away (closed or
     /// reset before answering, a TLS fatal alert, an HTTP 4xx/5xx).
     Rejected,
@@ -45,9 +48,10 @@ pub enum VerdictKind {
 
 impl VerdictKind {
     /// Every kind, in a fixed order for summaries.
-    pub const ALL: [VerdictKind; 10] = [
+    pub const ALL: [VerdictKind; 11] = [
         VerdictKind::Established,
         VerdictKind::Answered,
+        VerdictKind::OneWay,
         VerdictKind::Rejected,
         VerdictKind::Mismatch,
         VerdictKind::DnsFailure,
@@ -67,6 +71,7 @@ impl VerdictKind {
             VerdictKind::TimeExceeded => "time-exceeded",
             VerdictKind::Unanswered => "unanswered",
             VerdictKind::Answered => "answered",
+            VerdictKind::OneWay => "one-way",
             VerdictKind::Rejected => "rejected",
             VerdictKind::Mismatch => "mismatch",
             VerdictKind::DnsFailure => "dns-failure",
