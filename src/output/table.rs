@@ -69,6 +69,10 @@ fn detail(v: &Verdict) -> String {
                 num(v, "dns_rcode").unwrap_or_else(|| "no answer".into())
             )
         }
+        // The client reset its own attempt: no wait to speak of.
+        VerdictKind::Unanswered if num(v, "rst_packet").is_some() => {
+            format!("{} SYN(s), then the client's RST pkt {}", e("syn_count"), e("rst_packet"))
+        }
         VerdictKind::Unanswered if v.proto == crate::decode::Proto::Tcp => {
             format!(
                 "{} SYN(s), waited {}s after the last",
@@ -83,6 +87,12 @@ fn detail(v: &Verdict) -> String {
                 e("waited_after_last_request")
             )
         }
+        VerdictKind::Answered if num(v, "dns_query").is_some() => format!(
+            "{} {} -> {}",
+            e("dns_query"),
+            e("dns_qtype"),
+            num(v, "dns_rcode").unwrap_or_else(|| "an answer".into())
+        ),
         VerdictKind::OneWay => format!(
             "{} (one-way): {} datagram(s) in {}s, no answer expected",
             e("protocol"),
@@ -154,5 +164,66 @@ impl<W: Write> Sink for TableSink<W> {
             write!(self.out, "{}", s.to_text())?;
         }
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Origin;
+    use crate::decode::Proto;
+    use crate::flow::Endpoint;
+    use crate::time::Timestamp;
+    use crate::verdict::{Cause, Evidence, Hint};
+
+    fn verdict(cause: Cause, proto: Proto, facts: &[(&'static str, Fact)]) -> Verdict {
+        let client = Endpoint::new("192.0.2.1".parse().unwrap(), 40000);
+        let server = Endpoint::new("198.51.100.7".parse().unwrap(), 53);
+        let mut evidence = Evidence::new();
+        for (k, f) in facts {
+            evidence.insert(k, f.clone());
+        }
+        Verdict {
+            id: 1,
+            ts: Timestamp::from_secs_f64(1.0),
+            last_ts: Timestamp::from_secs_f64(1.0),
+            first_packet: Origin::default(),
+            proto,
+            vlan: 0,
+            client,
+            server,
+            cause,
+            evidence,
+            hint: Hint::new(cause, client, server),
+            conn_state: "S0",
+        }
+    }
+
+    /// Each detail says what the evidence has: a client's own RST is no wait, a DNS answer
+    /// names its query.
+    #[test]
+    fn details_show_the_facts_the_verdict_has() {
+        let aborted = verdict(
+            Cause::ClientAborted,
+            Proto::Tcp,
+            &[("syn_count", 2u64.into()), ("rst_packet", 3u64.into())],
+        );
+        assert_eq!(detail(&aborted), "2 SYN(s), then the client's RST pkt 3");
+        let waited = verdict(
+            Cause::Filtered,
+            Proto::Tcp,
+            &[("syn_count", 3u64.into()), ("waited_after_last_syn", 5.0.into())],
+        );
+        assert_eq!(detail(&waited), "3 SYN(s), waited 5.0s after the last");
+        let search = verdict(
+            Cause::SearchList,
+            Proto::Udp,
+            &[
+                ("dns_query", "www.example.corp.test".into()),
+                ("dns_qtype", "A".into()),
+                ("dns_rcode", "NXDOMAIN".into()),
+            ],
+        );
+        assert_eq!(detail(&search), "www.example.corp.test A -> NXDOMAIN");
     }
 }
