@@ -101,6 +101,27 @@ pub(super) struct Flow {
     pub(super) state: State,
 }
 
+/// How much later than the client's next expected retry an attempt still waits.
+pub(super) const RETRY_MARGIN: Duration = Duration(1_000_000_000);
+/// The longest wait for the next retry the deadline allows: TCP's largest retransmission
+/// timeout (Linux's `TCP_RTO_MAX`, 120 s; RFC 6298 asks for at least 60 s).
+pub(super) const RETRY_GAP_CAP: Duration = Duration(120_000_000_000);
+
+/// How long an attempt waits after its last SYN (or request) for an answer, given the gap
+/// between its last two: at least `--syn-timeout`, and at least until the client's next
+/// retransmission would come — exponential back-off doubles the gap — plus
+/// [`RETRY_MARGIN`], the doubled gap capped at [`RETRY_GAP_CAP`]. So the classic 1, 2, 4, 8 s SYN
+/// back-off waits 17 s after the SYN sent 8 s after the one before. Also whether the
+/// schedule, not the floor, set it.
+pub(super) fn retry_wait(gap: Duration, config: &TrackerConfig) -> (Duration, bool) {
+    if gap.0 <= 0 {
+        return (config.syn_timeout, false);
+    }
+    let next = Duration(gap.0.saturating_mul(2).min(RETRY_GAP_CAP.0));
+    let wait = Duration(next.0.saturating_add(RETRY_MARGIN.0));
+    if wait > config.syn_timeout { (wait, true) } else { (config.syn_timeout, false) }
+}
+
 /// UDP ports of request/response services whose replies can be recognised on their own.
 pub(super) fn is_udp_service_port(port: u16) -> bool {
     matches!(
@@ -274,14 +295,14 @@ impl Flow {
                 } else if s.client.syn_acked || s.server_spoke {
                     self.last_ts.add(config.syn_timeout)
                 } else {
-                    s.last_syn_ts.add(config.syn_timeout)
+                    s.last_syn_ts.add(retry_wait(s.syn_gap(), config).0)
                 }
             }
             State::Udp(u) => {
                 if self.midstream {
                     self.last_ts.add(config.idle_timeout)
                 } else {
-                    u.last_request_ts.add(config.syn_timeout)
+                    u.last_request_ts.add(retry_wait(u.request_gap, config).0)
                 }
             }
             // Decided: the linger deadline stands.
@@ -345,6 +366,10 @@ impl Flow {
             }
             (State::Udp(u), Transport::Udp(d)) => {
                 if from_client {
+                    if u.requests > 0 && p.ts > u.last_request_ts {
+                        u.request_gap = p.ts.since(u.last_request_ts);
+                    }
+                    u.requests = u.requests.saturating_add(1);
                     u.last_request_ts = u.last_request_ts.max(p.ts);
                     if let Some(h) = payload::dns_header(d.payload.as_slice())
                         .filter(|_| payload::is_dns_query(d.payload.as_slice()))

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::attempt::{Flow, IcmpSeen, State};
+use super::attempt::{Flow, IcmpSeen, State, retry_wait};
 use super::evidence::{
     self, Detail, DnsFacts, DnsQuestion, DnsReply, EstablishedFacts, MidstreamRst, RefusalFacts,
     ReplyFacts, RstFacts, WaitFacts, describe, round_ms, secs,
@@ -17,7 +17,7 @@ use super::udp::UdpState;
 use super::{Context, Ending, TrackerConfig};
 use crate::capture::Origin;
 use crate::decode::{IcmpErrorKind, PayloadPrefix};
-use crate::time::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::verdict::{Cause, Evidence, Hint, Verdict};
 
 /// An attempt's cause and the facts that led there.
@@ -78,7 +78,10 @@ impl Flow {
         if self.midstream {
             return (Cause::Midstream, Detail::None);
         }
-        let wait = || unanswered(ending, ctx.now, u.last_request_ts, ctx.config, false, server);
+        let wait = || {
+            let last = (u.last_request_ts, u.request_gap);
+            unanswered(ending, ctx.now, last, ctx.config, false, server)
+        };
         let mut dns = None;
         if let Some(d) = &u.dns {
             // The query that tells the story: the first answered with an error, else the first
@@ -153,27 +156,30 @@ impl ServerSeen {
     }
 }
 
-/// Cause and facts for an attempt with nothing back (after its last SYN, or its last request).
+/// Cause and facts for an attempt with nothing back (after its last SYN, or its last request,
+/// `gap` after the one before).
 pub(super) fn unanswered(
     ending: Ending,
     now: Timestamp,
-    last_try: Timestamp,
+    (last_try, gap): (Timestamp, Duration),
     config: &TrackerConfig,
     after_syn: bool,
     server: ServerSeen,
 ) -> (Cause, WaitFacts) {
+    let (timeout, adaptive) = retry_wait(gap, config);
     // At a timeout, say how long the attempt was given (not when a later, unrelated packet
     // happened to move the clock), so a verdict does not depend on other flows' timing.
-    let waited = if ending == Ending::Timeout { config.syn_timeout } else { now.since(last_try) };
+    let waited = if ending == Ending::Timeout { timeout } else { now.since(last_try) };
     let mut facts = WaitFacts {
         after_syn,
         waited: round_ms(waited.as_secs_f64()),
-        timeout: config.syn_timeout.as_secs_f64(),
+        timeout: if adaptive { round_ms(timeout.as_secs_f64()) } else { timeout.as_secs_f64() },
+        retry_gap: adaptive.then(|| round_ms(gap.as_secs_f64())),
         capture_ended_before_timeout: false,
         neighbor_solicitations: None,
     };
     let cause = match ending {
-        Ending::EndOfCapture if waited < config.syn_timeout => {
+        Ending::EndOfCapture if waited < timeout => {
             facts.capture_ended_before_timeout = true;
             Cause::CaptureEnded
         }
@@ -407,7 +413,8 @@ impl TcpState {
             // Never "unanswered": the client behaved as if answered.
             return (Cause::ServerSideNotCaptured, Detail::Handshake { rst, wait: None });
         }
-        let (cause, wait) = unanswered(ending, ctx.now, self.last_syn_ts, ctx.config, true, server);
+        let last = (self.last_syn_ts, self.syn_gap());
+        let (cause, wait) = unanswered(ending, ctx.now, last, ctx.config, true, server);
         (cause, Detail::Handshake { rst, wait: Some(wait) })
     }
 }

@@ -180,7 +180,11 @@ pub(super) struct WaitFacts {
     pub(super) after_syn: bool,
     /// Seconds, to the millisecond.
     pub(super) waited: f64,
+    /// The timeout it was given: `--syn-timeout`, or longer where the client's retries
+    /// showed a slower schedule.
     pub(super) timeout: f64,
+    /// The gap between the client's last two tries, when the timeout follows it.
+    pub(super) retry_gap: Option<f64>,
     pub(super) capture_ended_before_timeout: bool,
     /// Unanswered address resolution for the server (a host that is down).
     pub(super) neighbor_solicitations: Option<u32>,
@@ -192,6 +196,10 @@ impl WaitFacts {
             if self.after_syn { "waited_after_last_syn" } else { "waited_after_last_request" };
         ev.insert(key, self.waited);
         ev.insert("timeout", self.timeout);
+        if let Some(gap) = self.retry_gap {
+            ev.insert("timeout_basis", "retransmission-schedule");
+            ev.insert("last_retry_gap", gap);
+        }
         if self.capture_ended_before_timeout {
             ev.insert("capture_ended_before_timeout", true);
         }

@@ -221,21 +221,77 @@ fn rst_that_does_not_acknowledge_the_syn_is_ignored() {
 }
 
 #[test]
-fn retransmitted_syns_are_one_attempt_and_time_out_after_the_last() {
+fn retransmitted_syns_are_one_attempt_and_time_out_after_the_next_expected_retransmission() {
     let mut r = Run::new();
     for (i, t) in [0.0, 1.0, 3.0, 7.0].iter().enumerate() {
         r.tcp(*t, C, 40002, S, 443, SYN, 777, 0, 64);
         assert!(r.out.is_empty(), "decided too early at SYN {i}");
     }
-    r.tcp(11.9, C, 1, S, 1, SYN, 1, 0, 64);
-    assert!(r.out.is_empty(), "5 s after the last SYN has not passed yet");
-    r.tcp(12.1, C, 1, S, 1, SYN, 1, 0, 64);
+    // 4 s between the last two SYNs: the next would come 8 s after the last, so the attempt
+    // waits 8 s + 1 s, not the 5 s floor.
+    r.tcp(15.9, C, 1, S, 1, SYN, 1, 0, 64);
+    assert!(r.out.is_empty(), "the next retransmission's time has not passed yet");
+    r.tcp(16.1, C, 1, S, 1, SYN, 1, 0, 64);
     assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
     let v = &r.out[0];
     assert_eq!(v.evidence["syn_count"], 4);
     assert_eq!(v.evidence["syn_packets"], serde_json::json!([1, 2, 3, 4]));
     assert_eq!(v.evidence["syn_times"], serde_json::json!([0.0, 1.0, 3.0, 7.0]));
-    assert_eq!(v.evidence["waited_after_last_syn"], 5.0);
+    assert_eq!(v.evidence["waited_after_last_syn"], 9.0);
+    assert_eq!(v.evidence["timeout"], 9.0);
+    assert_eq!(v.evidence["timeout_basis"], "retransmission-schedule");
+    assert_eq!(v.evidence["last_retry_gap"], 4.0);
+}
+
+#[test]
+fn the_classic_back_off_answered_at_the_fifth_syn_is_a_slow_accept() {
+    // SYNs 1, 2, 4, 8 s apart; the fifth (15 s) is answered and carries on with data: a fixed
+    // 5 s wait would have called it unanswered 12 s in.
+    let mut r = Run::new();
+    for t in [0.0, 1.0, 3.0, 7.0, 15.0] {
+        r.tcp(t, C, 40012, S, 80, SYN, 900, 0, 64);
+    }
+    r.tcp(15.05, S, 80, C, 40012, SYN | ACK, 5000, 901, 60);
+    r.tcp(15.1, C, 40012, S, 80, ACK, 901, 5001, 64);
+    r.tcp_data(15.1, C, 40012, S, 80, ACK, 901, 5001, 1000, b"GET / HTTP/1.1\r\n\r\n");
+    r.tcp_data(15.2, S, 80, C, 40012, ACK, 5001, 919, 1000, b"HTTP/1.1 200 OK\r\n\r\n");
+    r.tcp(15.3, C, 40012, S, 80, FIN | ACK, 919, 5020, 64);
+    r.tcp(15.4, S, 80, C, 40012, FIN | ACK, 5020, 920, 60);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Established, "slow-accept")]);
+    assert_eq!(v[0].evidence["syn_count"], 5);
+    assert_eq!(v[0].evidence["syn_times"], serde_json::json!([0.0, 1.0, 3.0, 7.0, 15.0]));
+}
+
+#[test]
+fn a_retry_wait_is_capped_at_the_largest_retransmission_timeout() {
+    let mut r = Run::new();
+    // Each SYN comes just before the wait the gap before it set runs out.
+    for t in [0.0, 4.0, 13.0, 32.0, 71.0, 150.0] {
+        r.tcp(t, C, 40013, S, 80, SYN, 5, 0, 64);
+    }
+    assert!(r.out.is_empty());
+    r.tcp(270.9, C, 1, S, 1, SYN, 1, 0, 64);
+    assert!(r.out.is_empty());
+    r.tcp(271.5, C, 2, S, 1, SYN, 1, 0, 64);
+    // 2 × 79 s would be 158 s: capped at 120 s (+ 1 s).
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
+    assert_eq!(r.out[0].evidence["syn_count"], 6);
+    assert_eq!(r.out[0].evidence["timeout"], 121.0);
+    assert_eq!(r.out[0].evidence["last_retry_gap"], 79.0);
+}
+
+#[test]
+fn udp_retries_set_the_wait_too() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 5000, S, 9999);
+    r.udp(3.0, C, 5000, S, 9999);
+    r.udp(9.5, C, 1, S, 1);
+    assert!(r.out.is_empty(), "3 s between tries: it waits 7 s after the last");
+    r.udp(10.5, C, 1, S, 1);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
+    assert_eq!(r.out[0].evidence["waited_after_last_request"], 7.0);
+    assert_eq!(r.out[0].evidence["last_retry_gap"], 3.0);
 }
 
 #[test]
@@ -984,8 +1040,9 @@ fn a_tracked_conversation_stays_small() {
         "{}",
         std::mem::size_of::<attempt::Flow>()
     );
-    // (472 since the state is two TcpEndpoints: each pads its flag to 8 bytes.)
-    assert!(tcp::tcp_state_size() <= 472, "{}", tcp::tcp_state_size());
+    // (472 since the state is two TcpEndpoints: each pads its flag to 8 bytes; 480 with the
+    // gap between the last two SYNs that the deadline follows.)
+    assert!(tcp::tcp_state_size() <= 480, "{}", tcp::tcp_state_size());
     // What lingers once the verdict is out: a flood leaves hundreds of thousands.
     assert!(
         std::mem::size_of::<linger::Decided>() <= 112,
