@@ -310,6 +310,16 @@ impl Flow {
         };
     }
 
+    /// Whether the attempt waits for an answer (its deadline is the wait after the last SYN or
+    /// request, or for the handshake to complete), not only to be idle.
+    pub(super) fn awaits_answer(&self) -> bool {
+        match &self.state {
+            State::Tcp(s) => !(self.midstream || s.established.is_some() || s.client_went_on),
+            State::Udp(_) => !self.midstream,
+            State::Decided(_) => false,
+        }
+    }
+
     /// After the verdict: keep the conversation until `until` to absorb late packets.
     pub(super) fn linger_until(&mut self, until: Timestamp) {
         // (Also after a close, whose idle deadline was later: late ACKs must extend it.)

@@ -14,7 +14,7 @@ use super::hosts::{HostFacts, HostKey};
 use super::payload::{self, DnsHeader, FirstBytes};
 use super::tcp::{RstSeen, TcpState};
 use super::udp::UdpState;
-use super::{Context, Ending, TrackerConfig};
+use super::{Context, Ending};
 use crate::capture::Origin;
 use crate::decode::{IcmpErrorKind, PayloadPrefix};
 use crate::time::{Duration, Timestamp};
@@ -80,7 +80,7 @@ impl Flow {
         }
         let wait = || {
             let last = (u.last_request_ts, u.request_gap);
-            unanswered(ending, ctx.now, last, ctx.config, false, server)
+            unanswered(ending, ctx, last, false, server)
         };
         let mut dns = None;
         if let Some(d) = &u.dns {
@@ -132,6 +132,11 @@ impl Flow {
     }
 }
 
+/// A time as seconds since the epoch, to the microsecond (as `ts`).
+fn epoch(t: Timestamp) -> f64 {
+    (t.as_secs_f64() * 1e6).round() / 1e6
+}
+
 /// What the capture shows of the server host apart from this attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ServerSeen {
@@ -160,12 +165,12 @@ impl ServerSeen {
 /// `gap` after the one before).
 pub(super) fn unanswered(
     ending: Ending,
-    now: Timestamp,
+    ctx: &Context<'_>,
     (last_try, gap): (Timestamp, Duration),
-    config: &TrackerConfig,
     after_syn: bool,
     server: ServerSeen,
 ) -> (Cause, WaitFacts) {
+    let (now, config) = (ctx.now, ctx.config);
     let (timeout, adaptive) = retry_wait(gap, config);
     // At a timeout, say how long the attempt was given (not when a later, unrelated packet
     // happened to move the clock), so a verdict does not depend on other flows' timing.
@@ -176,11 +181,17 @@ pub(super) fn unanswered(
         timeout: if adaptive { round_ms(timeout.as_secs_f64()) } else { timeout.as_secs_f64() },
         retry_gap: adaptive.then(|| round_ms(gap.as_secs_f64())),
         capture_ended_before_timeout: false,
+        not_covered: None,
         neighbor_solicitations: None,
     };
     let cause = match ending {
         Ending::EndOfCapture if waited < timeout => {
             facts.capture_ended_before_timeout = true;
+            Cause::CaptureEnded
+        }
+        Ending::CoverageGap => {
+            facts.capture_ended_before_timeout = true;
+            facts.not_covered = ctx.gap.map(|(from, to)| (epoch(from), epoch(to)));
             Cause::CaptureEnded
         }
         Ending::Evicted => Cause::EvictedBeforeTimeout,
@@ -414,7 +425,7 @@ impl TcpState {
             return (Cause::ServerSideNotCaptured, Detail::Handshake { rst, wait: None });
         }
         let last = (self.last_syn_ts, self.syn_gap());
-        let (cause, wait) = unanswered(ending, ctx.now, last, ctx.config, true, server);
+        let (cause, wait) = unanswered(ending, ctx, last, true, server);
         (cause, Detail::Handshake { rst, wait: Some(wait) })
     }
 }

@@ -186,6 +186,9 @@ pub(super) struct WaitFacts {
     /// The gap between the client's last two tries, when the timeout follows it.
     pub(super) retry_gap: Option<f64>,
     pub(super) capture_ended_before_timeout: bool,
+    /// The stretch of capture time no input recorded that its wait ran into (seconds since
+    /// the epoch, from and to).
+    pub(super) not_covered: Option<(f64, f64)>,
     /// Unanswered address resolution for the server (a host that is down).
     pub(super) neighbor_solicitations: Option<u32>,
 }
@@ -202,6 +205,10 @@ impl WaitFacts {
         }
         if self.capture_ended_before_timeout {
             ev.insert("capture_ended_before_timeout", true);
+        }
+        if let Some((from, to)) = self.not_covered {
+            ev.insert("coverage_gap_from", from);
+            ev.insert("coverage_gap_to", to);
         }
         if let Some(n) = self.neighbor_solicitations {
             ev.insert("neighbor_solicitations", n);

@@ -62,6 +62,12 @@ pub trait VerdictOut {
     /// The verdict that follows is given at the end of the input, to an attempt first seen at
     /// the tracker's packet `first_seen`.
     fn input_ended(&mut self, _first_seen: u64) {}
+
+    /// The verdict that follows is given because the capture did not cover the time after
+    /// the current packet's (see [`Tracker::coverage_gap`]), to an attempt first seen at the
+    /// tracker's packet `first_seen`. Such verdicts come after the timers that ran out before
+    /// the gap, before the packet's own.
+    fn coverage_gap(&mut self, _first_seen: u64) {}
 }
 
 impl VerdictOut for Vec<Verdict> {
@@ -130,6 +136,8 @@ pub struct TrackerStats {
     /// Packets more than an hour ahead of capture time that the next packet did not confirm
     /// (treated as mis-stamped: they do not move the clock).
     pub clock_jumps: u64,
+    /// Stretches of capture time no input recorded (between inputs, confirmed clock leaps).
+    pub coverage_gaps: u64,
 }
 
 impl TrackerStats {
@@ -146,6 +154,7 @@ impl TrackerStats {
         self.peak_flows += other.peak_flows;
         self.group_datagrams += other.group_datagrams;
         self.clock_jumps = self.clock_jumps.max(other.clock_jumps);
+        self.coverage_gaps = self.coverage_gaps.max(other.coverage_gaps);
     }
 }
 
@@ -168,6 +177,9 @@ enum Ending {
     Evicted,
     /// A new attempt (new SYN) took over the same 5-tuple.
     Superseded,
+    /// The capture stopped covering time (between inputs, or a leap of the clock) while the
+    /// attempt waited for its answer.
+    CoverageGap,
 }
 
 /// What a verdict may consult besides its own conversation: the time and settings, and what
@@ -176,13 +188,15 @@ struct Context<'a> {
     now: Timestamp,
     config: &'a TrackerConfig,
     hosts: &'a HostFacts,
+    /// At a gap in the capture's coverage: from when to when nothing was recorded.
+    gap: Option<(Timestamp, Timestamp)>,
 }
 
 impl<'a> Context<'a> {
     /// A context of the tracker's parts (taken one by one, so that the flow table can stay
     /// borrowed while a verdict is given).
     fn new(now: Timestamp, config: &'a TrackerConfig, hosts: &'a HostFacts) -> Self {
-        Context { now, config, hosts }
+        Context { now, config, hosts, gap: None }
     }
 }
 
@@ -288,6 +302,9 @@ impl Tracker {
             match self.jump {
                 // Confirmed by another frame near it.
                 Some(first) if ts.since(first).0.unsigned_abs() <= CLOCK_JUMP.0.unsigned_abs() => {
+                    // Nothing was recorded in between (a clock set, a sensor paused): not
+                    // silence in which servers failed to answer.
+                    self.coverage_gap(self.now, ts, out);
                     self.jump = None;
                     self.advance(ts, out);
                 }
@@ -325,6 +342,42 @@ impl Tracker {
             }
         }
         self.due = due;
+    }
+
+    /// Capture time from `from` to `to` that no input recorded (between two inputs that do
+    /// not abut, or a leap of the clock that the next frame confirmed): it must not count as
+    /// silence. Timers that ran out by `from` run out first; then every attempt still waiting
+    /// for an answer (its deadline after `from`) gets its verdict, `capture-ended` with the
+    /// gap in its evidence (in first-seen order); conversations waiting only to be idle, and
+    /// decided ones lingering, keep their deadlines shifted by the gap's length, as if the
+    /// gap had not been; the clock moves to `to`.
+    pub fn coverage_gap(&mut self, from: Timestamp, to: Timestamp, out: &mut impl VerdictOut) {
+        if to <= from {
+            return;
+        }
+        // (Timers run out strictly before the clock: those due at `from` exactly too.)
+        self.advance(Timestamp(from.0.saturating_add(1)), out);
+        let mut waiting: Vec<(u64, Handle)> = self
+            .table
+            .open_flows()
+            .filter(|(_, f)| f.deadline > from && f.awaits_answer())
+            .map(|(handle, f)| (f.first_seen, handle))
+            .collect();
+        waiting.sort_unstable_by_key(|&(first_seen, _)| first_seen);
+        for (first_seen, handle) in waiting {
+            let flow = self.table.open_mut(handle);
+            out.coverage_gap(first_seen);
+            let mut ctx = Context::new(from, &self.config, &self.hosts);
+            ctx.gap = Some((from, to));
+            give_verdict(flow, Ending::CoverageGap, &ctx, from.add(self.config.linger), out);
+            self.table.decide(handle);
+        }
+        self.table.shift_deadlines(from, to.since(from));
+        self.stats.coverage_gaps += 1;
+        self.jump = None;
+        if to > self.now {
+            self.now = to;
+        }
     }
 
     /// A conversation's timer ran out: an open attempt gets its verdict (and lingers), a

@@ -1307,13 +1307,62 @@ fn one_mis_stamped_packet_does_not_move_the_clock_but_a_real_gap_does() {
     r.tcp(1.2, C, 40600, S, 80, ACK, 2, 10, 64);
     assert!(r.out.is_empty(), "{:?}", r.out);
     assert_eq!(r.tracker.stats().clock_jumps, 1);
-    // A gap confirmed by two packets is real: the attempt's timeout passes.
+    // A leap confirmed by two packets is real, but nothing was recorded in it: the attempt
+    // waiting across it did not see its timeout pass.
     r.tcp(2.0, C, 40601, S, 81, SYN, 1, 0, 64);
     r.udp(7200.0, C, 5001, S, 53);
     r.udp(7200.5, C, 5001, S, 53);
-    assert!(r.out.iter().any(|v| v.client.port == 40601 && v.kind() == VerdictKind::Unanswered));
+    let v = r.out.iter().find(|v| v.client.port == 40601).unwrap();
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Unanswered, "capture-ended"));
+    assert_eq!(v.evidence["waited_after_last_syn"], 0.0);
+    assert_eq!(v.evidence["coverage_gap_from"], 1002.0);
+    assert_eq!(v.evidence["coverage_gap_to"], 8200.5);
+    assert_eq!(r.tracker.stats().coverage_gaps, 1);
     let v = r.finish();
-    assert!(v.iter().any(|v| v.client.port == 40600 && v.kind() == VerdictKind::Established));
+    // (Not idle: the leap does not count as its silence.)
+    assert!(v.iter().any(|v| v.client.port == 40600 && v.cause == "still-open"));
+}
+
+#[test]
+fn time_between_two_inputs_is_not_silence() {
+    // Input one ends 3.005 s after a SYN; input two, of another day, starts.
+    let mut r = Run::new();
+    r.tcp(0.0, "192.0.2.9", 1, S, 1, SYN, 1, 0, 64);
+    r.tcp(0.01, S, 1, "192.0.2.9", 1, SYN | ACK, 1, 2, 61); // the server is up: it would be filtered
+    r.tcp(0.0, C, 40700, S, 443, SYN, 1, 0, 64);
+    r.udp(1.0, C, 40555, S, 9999);
+    r.tcp(3.005, C, 40701, "203.0.113.9", 80, ACK, 1, 1, 64); // mid-stream, waits to be idle
+    let gap = (Timestamp::from_secs_f64(1003.005), Timestamp::from_secs_f64(90_000.0));
+    r.tracker.coverage_gap(gap.0, gap.1, &mut r.out);
+    let v = r.out.iter().find(|v| v.client.port == 40700).unwrap();
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Unanswered, "capture-ended"));
+    assert_eq!(v.evidence["waited_after_last_syn"], 3.005);
+    assert_eq!(v.evidence["capture_ended_before_timeout"], true);
+    assert_eq!(v.evidence["coverage_gap_from"], 1003.005);
+    assert_eq!(v.evidence["coverage_gap_to"], 90_000.0);
+    let u = r.out.iter().find(|v| v.client.port == 40555).unwrap();
+    assert_eq!(u.cause, "capture-ended");
+    assert_eq!(u.evidence["waited_after_last_request"], 2.005);
+    // The second input: nothing about the first one's attempts, the mid-stream one goes on.
+    r.udp(89_000.0, "192.0.2.77", 5000, "203.0.113.50", 53);
+    r.tcp(89_001.0, C, 40701, "203.0.113.9", 80, ACK, 1, 1, 64);
+    let v = r.finish();
+    assert_eq!(v.iter().filter(|v| v.cause == "filtered" || v.cause == "no-response").count(), 0);
+    let m = v.iter().find(|v| v.client.port == 40701).unwrap();
+    assert_eq!(m.evidence["client_packets"], 2, "one conversation across the gap");
+}
+
+#[test]
+fn a_flood_cut_by_the_end_of_an_input_is_capture_ended_not_no_response() {
+    let mut r = Run::new();
+    for i in 0..200u16 {
+        r.tcp(f64::from(i) * 0.01, C, 10_000 + i, S, 80, SYN, 1, 0, 64);
+    }
+    let gap = (Timestamp::from_secs_f64(1002.0), Timestamp::from_secs_f64(5000.0));
+    r.tracker.coverage_gap(gap.0, gap.1, &mut r.out);
+    r.udp(5001.0, "192.0.2.77", 5000, "203.0.113.50", 9);
+    let v = r.finish();
+    assert_eq!(v.iter().filter(|v| v.cause == "capture-ended").count(), 201);
 }
 
 #[test]
@@ -1426,7 +1475,9 @@ fn two_frames_with_the_same_far_time_confirm_the_leap() {
     r.tcp(7200.0, C, 41003, S, 80, SYN, 1, 0, 64);
     let v = r.finish();
     let first = v.iter().find(|x| x.client.port == 41001).unwrap();
-    assert_eq!((first.kind(), first.cause.word()), (VerdictKind::Unanswered, "no-response"));
+    // Confirmed: the clock leapt, and the leap is time nothing was recorded in.
+    assert_eq!((first.kind(), first.cause.word()), (VerdictKind::Unanswered, "capture-ended"));
+    assert_eq!(first.evidence["coverage_gap_to"], 8200.0);
 }
 
 #[test]
