@@ -377,6 +377,7 @@ mod tests {
             evidence: Evidence::new(),
             hint: Hint::new(cause, client, server),
             conn_state: "S0",
+            revised: false,
         }
     }
 

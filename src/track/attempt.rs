@@ -67,6 +67,20 @@ pub(super) enum State {
     Decided(Lingering),
 }
 
+/// A verdict that later packets of the same attempt may still contradict, during the
+/// look-ahead (see `LOOK_AHEAD`): the attempt keeps its state meanwhile.
+pub(super) struct Held {
+    /// The verdict, until it is written (offline); `None` once written (live).
+    pub(super) verdict: Option<crate::verdict::Verdict>,
+    /// An RST refused the attempt (the server's real SYN-ACK would show it forged); else its
+    /// wait ran out (a retransmitted SYN or a SYN-ACK would show it still going).
+    pub(super) refused: bool,
+    /// Until when the decided conversation would have lingered.
+    pub(super) linger_until: Timestamp,
+    /// Packets absorbed meanwhile: late packets, if the verdict stands.
+    pub(super) late: u64,
+}
+
 /// One conversation and its current attempt.
 pub(super) struct Flow {
     pub(super) id: u64,
@@ -99,6 +113,10 @@ pub(super) struct Flow {
     pub(super) icmp_other_first: Option<Box<IcmpSeen>>,
     pub(super) decided: Option<Ending>,
     pub(super) state: State,
+    /// A verdict waiting for the look-ahead to end.
+    pub(super) held: Option<Box<Held>>,
+    /// Live: an earlier line of this attempt was contradicted; its verdict corrects it.
+    pub(super) revised: bool,
 }
 
 /// How much later than the client's next expected retry an attempt still waits.
@@ -203,6 +221,8 @@ impl Flow {
             icmp_other_first: None,
             decided: None,
             state,
+            held: None,
+            revised: false,
         }
     }
 
@@ -308,6 +328,28 @@ impl Flow {
             // Decided: the linger deadline stands.
             State::Decided(_) => self.deadline,
         };
+    }
+
+    /// Whether `p` contradicts the verdict held for this attempt: after a refusing RST, the
+    /// server's SYN-ACK acknowledging the client's SYN; after a SYN timeout, the client's SYN
+    /// again (same ISN, not a copy) or any answer of the server.
+    pub(super) fn contradicts_held(&self, p: &Packet) -> bool {
+        let (Some(held), State::Tcp(s), Transport::Tcp(t)) =
+            (&self.held, &self.state, &p.transport)
+        else {
+            return false;
+        };
+        let from_client = p.src == self.client.ip && t.src_port == self.client.port;
+        let syn_ack = t.flags.has(TcpFlags::SYN | TcpFlags::ACK) && !t.flags.has(TcpFlags::RST);
+        if !from_client && syn_ack && s.acks_syn(t.ack) {
+            return true;
+        }
+        !held.refused
+            && ((from_client
+                && is_syn_only(t)
+                && s.client.isn == Some(t.seq)
+                && !super::tcp::is_duplicate(p.ts, s.last_syn_ts))
+                || (!from_client && !t.flags.has(TcpFlags::RST)))
     }
 
     /// Whether the attempt waits for an answer (its deadline is the wait after the last SYN or

@@ -42,6 +42,7 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
         evidence,
         hint: Hint::new(cause, flow.client, flow.server),
         conn_state: flow.conn_state(),
+        revised: flow.revised,
     }
 }
 
@@ -350,6 +351,9 @@ impl TcpState {
                 (false, true) => Cause::ClosedAfterRequest,
                 (false, false) => Cause::ClosedBeforeRequest,
             };
+        }
+        if self.injected_rst.is_some() {
+            return Cause::InjectedReset;
         }
         if self.syns_before_answer > 1 {
             return Cause::SlowAccept;

@@ -62,6 +62,9 @@ pub(super) fn syn(s: &TcpState, ev: &mut Evidence) {
     if s.ignored_rsts > 0 {
         ev.insert("ignored_rsts", s.ignored_rsts);
     }
+    if let Some(p) = s.injected_rst {
+        ev.insert("ignored_rst_packet", p.get());
+    }
 }
 
 pub(super) fn icmp_json(i: &IcmpSeen, server: IpAddr) -> Fact {

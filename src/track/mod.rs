@@ -37,7 +37,7 @@ use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 use crate::verdict::Verdict;
 
-use attempt::{Flow, IcmpSeen};
+use attempt::{Flow, Held, IcmpSeen};
 use hosts::HostFacts;
 pub(crate) use hosts::{RecentFacts, sender_fact};
 use table::{Handle, Table, Tracked};
@@ -102,7 +102,22 @@ pub struct TrackerConfig {
     /// Zeek): span ports and router-on-a-stick captures often show the two directions of one
     /// conversation on different VLANs. On, the same 5-tuple on two VLANs is two conversations.
     pub split_vlans: bool,
+    /// How long a verdict that later packets of the same attempt may contradict (a refusing
+    /// RST, a SYN timeout) waits for them: see [`LOOK_AHEAD`].
+    pub look_ahead: Duration,
+    /// Offline: such a verdict is held for the look-ahead and written once it stands (or not
+    /// at all, when contradicted). Live (false): it is written at once, and a contradicted one
+    /// is followed by a correction line of the same attempt (`revised`).
+    pub hold_verdicts: bool,
 }
+
+/// How long a verdict that later packets may contradict waits for them: 1 s of capture time.
+/// An RST forged on the path races the server's real SYN-ACK and wins by less than a round
+/// trip; a client retransmitting a SYN after its wait ran out does so soon after (the wait
+/// already follows its back-off). The cost: such an attempt keeps its whole state (about
+/// 1 KB, not the 112-byte lingering record) 1 s longer, and its line comes 1 s of capture
+/// time later in the output (after lines decided meanwhile).
+pub const LOOK_AHEAD: Duration = Duration(1_000_000_000);
 
 impl Default for TrackerConfig {
     fn default() -> Self {
@@ -112,6 +127,8 @@ impl Default for TrackerConfig {
             linger: Duration::from_secs_f64(30.0),
             max_flows: 500_000,
             split_vlans: false,
+            look_ahead: LOOK_AHEAD,
+            hold_verdicts: true,
         }
     }
 }
@@ -360,13 +377,19 @@ impl Tracker {
         let mut waiting: Vec<(u64, Handle)> = self
             .table
             .open_flows()
-            .filter(|(_, f)| f.deadline > from && f.awaits_answer())
+            .filter(|(_, f)| f.deadline > from && (f.held.is_some() || f.awaits_answer()))
             .map(|(handle, f)| (f.first_seen, handle))
             .collect();
         waiting.sort_unstable_by_key(|&(first_seen, _)| first_seen);
         for (first_seen, handle) in waiting {
             let flow = self.table.open_mut(handle);
             out.coverage_gap(first_seen);
+            if flow.held.is_some() {
+                // Its look-ahead ends with what was recorded.
+                settle(flow, from, &mut self.stats, out);
+                self.table.decide(handle);
+                continue;
+            }
             let mut ctx = Context::new(from, &self.config, &self.hosts);
             ctx.gap = Some((from, to));
             give_verdict(flow, Ending::CoverageGap, &ctx, from.add(self.config.linger), out);
@@ -388,8 +411,19 @@ impl Tracker {
             return;
         }
         let flow = self.table.open_mut(handle);
-        out.timer_ran_out(flow.deadline(), flow.first_seen);
-        let v = finish(flow, Ending::Timeout, &Context::new(self.now, &self.config, &self.hosts));
+        let deadline = flow.deadline();
+        out.timer_ran_out(deadline, flow.first_seen);
+        if flow.held.is_some() {
+            // The look-ahead is over and nothing contradicted the verdict.
+            settle(flow, self.now, &mut self.stats, out);
+            self.table.decide(handle);
+            return;
+        }
+        let v = classify::verdict(
+            flow,
+            Ending::Timeout,
+            &Context::new(self.now, &self.config, &self.hosts),
+        );
         // A connection that went idle may still be alive (keepalives come every few minutes):
         // keep it as long again, so a keepalive is not a new attempt.
         let linger = if v.kind() == crate::verdict::VerdictKind::Established {
@@ -397,9 +431,12 @@ impl Tracker {
         } else {
             self.config.linger
         };
-        out.emit(v);
-        flow.linger_until(self.now.add(linger));
-        self.table.decide(handle);
+        if emit_or_hold(flow, v, Ending::Timeout, deadline, self.now.add(linger), &self.config, out)
+        {
+            self.table.decide(handle);
+        } else {
+            self.table.reschedule(handle);
+        }
     }
 
     /// The end of the input: every attempt still open gets its verdict, in first-seen order.
@@ -410,6 +447,10 @@ impl Tracker {
         for (first_seen, handle) in open {
             let flow = self.table.open_mut(handle);
             out.input_ended(first_seen);
+            if flow.held.is_some() {
+                settle(flow, self.now, &mut self.stats, out);
+                continue;
+            }
             out.emit(finish(
                 flow,
                 Ending::EndOfCapture,
@@ -466,26 +507,42 @@ impl Tracker {
             Some(handle) => {
                 let flow = self.table.open_mut(handle);
                 if flow.starts_new_attempt(p) {
-                    out.emit(finish(
-                        flow,
-                        Ending::Superseded,
-                        &Context::new(self.now, &self.config, &self.hosts),
-                    ));
-                    self.table.remove(handle);
-                } else {
-                    flow.update(p, &self.config);
-                    let decided = flow.decided();
-                    if let Some(ending) = decided {
-                        give_verdict(
+                    if flow.held.is_some() {
+                        settle(flow, self.now, &mut self.stats, out);
+                    } else {
+                        out.emit(finish(
                             flow,
-                            ending,
+                            Ending::Superseded,
                             &Context::new(self.now, &self.config, &self.hosts),
-                            p.ts.add(self.config.linger),
-                            out,
-                        );
+                        ));
+                    }
+                    self.table.remove(handle);
+                } else if flow.held.is_some() && !flow.contradicts_held(p) {
+                    // During the look-ahead: absorbed (a late packet if the verdict stands).
+                    flow.apply(p);
+                    flow.decided = None;
+                    if let Some(h) = flow.held.as_deref_mut() {
+                        h.late += 1;
                     }
                     self.hosts.record_sender(p);
-                    if decided.is_some() {
+                    return;
+                } else {
+                    if let Some(held) = flow.held.take() {
+                        // A later packet of the same attempt contradicts its verdict: the
+                        // attempt goes on as if the verdict had not been given.
+                        reopen(flow, &held);
+                    }
+                    flow.update(p, &self.config);
+                    let decided = flow.decided();
+                    let mut held = false;
+                    if let Some(ending) = decided {
+                        let ctx = Context::new(self.now, &self.config, &self.hosts);
+                        let v = classify::verdict(flow, ending, &ctx);
+                        let until = p.ts.add(self.config.linger);
+                        held = !emit_or_hold(flow, v, ending, p.ts, until, &self.config, out);
+                    }
+                    self.hosts.record_sender(p);
+                    if decided.is_some() && !held {
                         self.table.decide(handle);
                     } else {
                         self.table.reschedule(handle);
@@ -538,6 +595,12 @@ impl Tracker {
         self.hosts.record_sender(p);
         match self.table.find(&key) {
             Some(handle) if handle.is_decided() => {
+                self.stats.late_packets += 1;
+                self.stats.icmp_informational += 1;
+                return;
+            }
+            Some(handle) if self.table.open_mut(handle).held.is_some() => {
+                // About an attempt whose verdict is given, waiting only for the look-ahead.
                 self.stats.late_packets += 1;
                 self.stats.icmp_informational += 1;
                 return;
@@ -612,7 +675,10 @@ impl Tracker {
             }
             self.due = ties;
             let Some(handle) = go else { break };
-            if !handle.is_decided() {
+            if !handle.is_decided() && self.table.open_mut(handle).held.is_some() {
+                // A verdict held for the look-ahead is written now: it was decided.
+                settle(self.table.open_mut(handle), self.now, &mut self.stats, out);
+            } else if !handle.is_decided() {
                 self.stats.evicted += 1;
                 let flow = self.table.open_mut(handle);
                 out.emit(finish(
@@ -637,6 +703,74 @@ fn give_verdict(
 ) {
     out.emit(finish(flow, ending, ctx));
     flow.linger_until(until);
+}
+
+/// Writes `v`, the verdict on `flow` that `ending` decided at `at`, and keeps only what its
+/// lingering (until `until`) needs; returns true. But a verdict later packets of the same
+/// attempt may contradict — an RST refusing a TCP attempt, a TCP attempt's wait running out —
+/// is held for the look-ahead instead, with the attempt's whole state (offline: not written
+/// yet; live: written, and corrected if contradicted): returns false, the flow's deadline the
+/// look-ahead's end.
+fn emit_or_hold(
+    flow: &mut Flow,
+    v: Verdict,
+    ending: Ending,
+    at: Timestamp,
+    until: Timestamp,
+    config: &TrackerConfig,
+    out: &mut impl VerdictOut,
+) -> bool {
+    use crate::verdict::VerdictKind;
+    let contradictable = matches!(flow.state, attempt::State::Tcp(_))
+        && match ending {
+            Ending::Rst => v.kind() == VerdictKind::Refused,
+            Ending::Timeout => v.kind() == VerdictKind::Unanswered,
+            _ => false,
+        };
+    if config.look_ahead.0 > 0 && contradictable {
+        let verdict = if config.hold_verdicts {
+            Some(v)
+        } else {
+            out.emit(v);
+            None
+        };
+        let refused = ending == Ending::Rst;
+        flow.held = Some(Box::new(Held { verdict, refused, linger_until: until, late: 0 }));
+        flow.deadline = at.add(config.look_ahead);
+        return false;
+    }
+    out.emit(v);
+    flow.release();
+    flow.linger_until(until);
+    true
+}
+
+/// The look-ahead of a held verdict is over (or cut short): the verdict stands and is
+/// written (offline; live it was already), the packets absorbed meanwhile are late packets,
+/// and the conversation keeps only what its lingering needs.
+fn settle(flow: &mut Flow, now: Timestamp, stats: &mut TrackerStats, out: &mut impl VerdictOut) {
+    let Some(held) = flow.held.take() else { return };
+    stats.late_packets += held.late;
+    if let Some(v) = held.verdict {
+        out.emit(v);
+    }
+    flow.release();
+    flow.linger_until(held.linger_until.max(now));
+}
+
+/// A packet contradicted the verdict held for `flow`: the attempt goes on. A refusing RST
+/// followed by the server's real SYN-ACK was forged on the path: it is set aside (its packet
+/// kept for the evidence). Live, the verdict was written: the attempt's next one corrects it.
+fn reopen(flow: &mut Flow, held: &Held) {
+    if held.verdict.is_none() {
+        flow.revised = true;
+    }
+    if held.refused
+        && let attempt::State::Tcp(s) = &mut flow.state
+        && let Some(r) = s.rst.take()
+    {
+        s.injected_rst = std::num::NonZeroU64::new(r.origin.number);
+    }
 }
 
 /// Gives `flow` its verdict and keeps only what its lingering needs.

@@ -78,6 +78,9 @@ pub(super) struct TcpState {
     pub(super) syn_ack_ack: Option<u32>,
     /// Copies of packets seen within a moment of the original (span ports, two interfaces).
     pub(super) duplicates: u32,
+    /// The packet of an RST that refused the SYN before the server's real SYN-ACK came and the
+    /// attempt went on (look-ahead): forged on the path.
+    pub(super) injected_rst: Option<std::num::NonZeroU64>,
 }
 
 /// How far from a side's stream an RST's sequence number may be and still be that side's:

@@ -231,7 +231,8 @@ fn retransmitted_syns_are_one_attempt_and_time_out_after_the_next_expected_retra
     // waits 8 s + 1 s, not the 5 s floor.
     r.tcp(15.9, C, 1, S, 1, SYN, 1, 0, 64);
     assert!(r.out.is_empty(), "the next retransmission's time has not passed yet");
-    r.tcp(16.1, C, 1, S, 1, SYN, 1, 0, 64);
+    // (Written once the 1 s look-ahead after the deadline is over.)
+    r.tcp(17.1, C, 2, S, 1, SYN, 1, 0, 64);
     assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
     let v = &r.out[0];
     assert_eq!(v.evidence["syn_count"], 4);
@@ -273,7 +274,7 @@ fn a_retry_wait_is_capped_at_the_largest_retransmission_timeout() {
     assert!(r.out.is_empty());
     r.tcp(270.9, C, 1, S, 1, SYN, 1, 0, 64);
     assert!(r.out.is_empty());
-    r.tcp(271.5, C, 2, S, 1, SYN, 1, 0, 64);
+    r.tcp(272.5, C, 2, S, 1, SYN, 1, 0, 64);
     // 2 × 79 s would be 158 s: capped at 120 s (+ 1 s).
     assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
     assert_eq!(r.out[0].evidence["syn_count"], 6);
@@ -1041,8 +1042,9 @@ fn a_tracked_conversation_stays_small() {
         std::mem::size_of::<attempt::Flow>()
     );
     // (472 since the state is two TcpEndpoints: each pads its flag to 8 bytes; 480 with the
-    // gap between the last two SYNs that the deadline follows.)
-    assert!(tcp::tcp_state_size() <= 480, "{}", tcp::tcp_state_size());
+    // gap between the last two SYNs that the deadline follows; 488 with the packet of an RST
+    // a look-ahead found forged.)
+    assert!(tcp::tcp_state_size() <= 488, "{}", tcp::tcp_state_size());
     // What lingers once the verdict is out: a flood leaves hundreds of thousands.
     assert!(
         std::mem::size_of::<linger::Decided>() <= 112,
@@ -1415,14 +1417,15 @@ fn a_decided_conversation_still_absorbs_late_packets_and_notes_their_ttl() {
     // The host's TTL from the late SYN-ACK tells its own RST from an injected one.
     r.tcp(1.0, C, 40021, S, 80, SYN, 300, 0, 64);
     r.tcp(1.01, S, 80, C, 40021, RST | ACK, 0, 301, 60);
-    assert_eq!(r.out[1].cause, "host-reset");
-    assert_eq!(r.out[1].evidence["host_ttl"], 60);
+    // (Written once its look-ahead is over: at the next packet after 2.01.)
     // A SYN with a new ISN from the client, and a SYN from the server side, are new attempts.
     r.tcp(2.0, C, 40020, S, 80, SYN, 900, 0, 64);
     r.tcp(2.01, S, 80, C, 40020, RST | ACK, 0, 901, 60);
     r.tcp(3.0, S, 80, C, 40021, SYN, 5, 0, 60);
     // A late UDP reply is absorbed too.
     r.udp(4.0, C, 5000, S, 53);
+    assert_eq!(r.out[1].cause, "host-reset");
+    assert_eq!(r.out[1].evidence["host_ttl"], 60);
     r.udp(4.1, S, 53, C, 5000);
     r.udp(4.2, S, 53, C, 5000);
     let v = r.finish();
@@ -1518,4 +1521,70 @@ fn a_full_table_pushes_out_the_first_seen_of_equal_deadlines() {
         .map(|v| v.client.port)
         .collect();
     assert_eq!(evicted, vec![2], "{:?}", r.out.iter().map(|v| v.cause).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_rst_before_the_real_syn_ack_is_forged_and_the_attempt_established() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 41100, S, 80, SYN, 700, 0, 64);
+    // Injected on the path: acknowledges the SYN, arrives first (another TTL).
+    r.tcp(0.010, S, 80, C, 41100, RST | ACK, 0, 701, 120);
+    r.tcp(0.030, S, 80, C, 41100, SYN | ACK, 9000, 701, 52);
+    r.tcp(0.031, C, 41100, S, 80, ACK, 701, 9001, 64);
+    r.tcp_data(0.032, C, 41100, S, 80, ACK, 701, 9001, 1000, b"GET / HTTP/1.1\r\n\r\n");
+    r.tcp_data(0.060, S, 80, C, 41100, ACK, 9001, 719, 1000, b"HTTP/1.1 200 OK\r\n\r\n");
+    r.tcp(0.070, C, 41100, S, 80, FIN | ACK, 719, 9020, 64);
+    r.tcp(0.080, S, 80, C, 41100, FIN | ACK, 9020, 720, 52);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Established, "injected-reset")]);
+    let v = r.finish();
+    assert_eq!(v.len(), 1, "one verdict, not a refusal and another");
+    assert_eq!(v[0].evidence["ignored_rst_packet"], 2);
+    assert_eq!(v[0].evidence["ended"], "closed");
+    assert_eq!(v[0].cause.blames(), crate::verdict::Party::Path);
+    assert!(!v[0].revised);
+}
+
+#[test]
+fn a_refusal_nothing_contradicts_is_written_after_the_look_ahead() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 41101, S, 80, SYN, 700, 0, 64);
+    r.tcp(0.01, S, 80, C, 41101, RST | ACK, 0, 701, 61);
+    r.tcp(0.5, C, 41101, S, 80, SYN, 700, 0, 64); // crossed the RST: absorbed
+    assert!(r.out.is_empty(), "held for the look-ahead");
+    r.udp(1.02, C, 5000, S, 9999);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Refused, "reset")]);
+    assert_eq!(r.out[0].evidence["rst_packet"], 2);
+    assert_eq!(r.out[0].evidence["syn_count"], 1, "as decided, the late SYN aside");
+    assert_eq!(r.tracker.stats().late_packets, 1);
+}
+
+#[test]
+fn a_syn_after_the_wait_ran_out_reopens_the_attempt() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 41102, S, 80, SYN, 700, 0, 64);
+    // Nothing for 5 s; the client's next SYN comes at 5.5 s (an initial RTO above the wait).
+    r.tcp(5.5, C, 41102, S, 80, SYN, 700, 0, 64);
+    r.tcp(5.6, S, 80, C, 41102, SYN | ACK, 9000, 701, 52);
+    r.tcp(5.7, C, 41102, S, 80, ACK, 701, 9001, 64);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Established, "slow-accept")]);
+    assert_eq!(v[0].evidence["syn_count"], 2);
+}
+
+#[test]
+fn live_a_contradicted_verdict_is_corrected_by_a_later_line() {
+    let mut r = Run::with(TrackerConfig { hold_verdicts: false, ..TrackerConfig::default() });
+    r.tcp(0.0, C, 41103, S, 80, SYN, 700, 0, 64);
+    r.tcp(0.010, S, 80, C, 41103, RST | ACK, 0, 701, 120);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Refused, "reset")], "written at once");
+    r.tcp(0.030, S, 80, C, 41103, SYN | ACK, 9000, 701, 52);
+    r.tcp(0.031, C, 41103, S, 80, ACK, 701, 9001, 64);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Refused, "reset"), (VerdictKind::Established, "injected-reset")]
+    );
+    assert_eq!(v[1].evidence["attempt"], v[0].evidence["attempt"]);
+    assert!(!v[0].revised);
+    assert!(v[1].revised);
 }
