@@ -833,6 +833,7 @@ mod tests {
                 Endpoint::new(server.parse().unwrap(), port),
             ),
             conn_state: "S0",
+            revised: false,
         }
     }
 

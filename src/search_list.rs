@@ -242,6 +242,7 @@ mod tests {
             evidence,
             hint: Hint::new(cause, client, server),
             conn_state: "SF",
+            revised: false,
         }
     }
 

@@ -212,6 +212,68 @@ pub struct MergedSource {
     /// stays valid until the caller asks for the next).
     pending: Vec<u16>,
     total: Option<u64>,
+    /// What the inputs covered of capture time so far (see [`MergedSource::take_gap`]).
+    coverage: Coverage,
+}
+
+/// Two inputs whose spans are this close (or overlap) are one coverage: rotated files
+/// (`tcpdump -C`/`-G`, a ring buffer) follow each other with no more than the link's quiet
+/// time between their last and first packets. A longer stretch between one input's end and
+/// the next one's start is time no input recorded.
+pub const ABUT_SLACK: crate::time::Duration = crate::time::Duration(1_000_000_000);
+
+/// Which inputs have begun and ended, and until when the ended ones covered capture time.
+#[derive(Default)]
+struct Coverage {
+    /// By input index: its first frame was given out.
+    started: Vec<bool>,
+    /// By input index: the latest time of its frames given out so far.
+    last: Vec<Timestamp>,
+    /// Inputs begun and not finished.
+    active: usize,
+    /// The latest time an input that finished covered.
+    covered_until: Option<Timestamp>,
+    /// A gap found before the frame last given out.
+    gap: Option<(Timestamp, Timestamp)>,
+}
+
+impl Coverage {
+    fn new(inputs: usize) -> Self {
+        Coverage {
+            started: vec![false; inputs],
+            last: vec![Timestamp(i64::MIN); inputs],
+            ..Coverage::default()
+        }
+    }
+
+    /// Input `i` gives out a frame stamped `ts`.
+    fn frame(&mut self, i: usize, ts: Timestamp) {
+        if let Some(started) = self.started.get_mut(i)
+            && !*started
+        {
+            *started = true;
+            if self.active == 0
+                && let Some(until) = self.covered_until
+                && ts.since(until) > ABUT_SLACK
+            {
+                self.gap = Some((until, ts));
+            }
+            self.active += 1;
+        }
+        if let Some(last) = self.last.get_mut(i) {
+            *last = (*last).max(ts);
+        }
+    }
+
+    /// Input `i` has no more frames (its end, or damage).
+    fn finished(&mut self, i: usize) {
+        if self.started.get(i).copied().unwrap_or(false) {
+            self.active = self.active.saturating_sub(1);
+            if let Some(&last) = self.last.get(i) {
+                self.covered_until = Some(self.covered_until.map_or(last, |u| u.max(last)));
+            }
+        }
+    }
 }
 
 impl fmt::Debug for MergedSource {
@@ -296,10 +358,12 @@ impl MergedSource {
         }
         // Popped from the end: input 0 is moved first.
         let pending = (0..readers.len()).rev().filter_map(|i| u16::try_from(i).ok()).collect();
+        let coverage = Coverage::new(readers.len());
         let source = MergedSource {
             names,
             readers,
             heap: BinaryHeap::new(),
+            coverage,
             pending,
             total: if size_unknown { None } else { Some(total) },
         };
@@ -330,8 +394,9 @@ impl MergedSource {
                         self.heap.push(Reverse((ts, i)));
                     }
                 }
-                Ok(false) => {}
+                Ok(false) => self.coverage.finished(i as usize),
                 Err(e) => {
+                    self.coverage.finished(i as usize);
                     let name = self.names.get(i as usize).cloned().unwrap_or_default();
                     return Some(Err(SourceError {
                         file: i,
@@ -341,10 +406,19 @@ impl MergedSource {
                 }
             }
         }
-        let Reverse((_, i)) = self.heap.pop()?;
+        let Reverse((ts, i)) = self.heap.pop()?;
+        self.coverage.frame(i as usize, ts);
         self.pending.push(i);
         let frame = self.readers.get(i as usize)?.as_ref()?.current()?;
         Some(Ok(frame))
+    }
+
+    /// Time no input recorded, found just before the frame [`next_frame`](Self::next_frame)
+    /// gave last: every input begun so far had ended (the latest at the gap's start) more
+    /// than [`ABUT_SLACK`] before this frame, the first of a new input (the gap's end). Taken
+    /// once. A single input has no gaps between inputs.
+    pub fn take_gap(&mut self) -> Option<(Timestamp, Timestamp)> {
+        self.coverage.gap.take()
     }
 
     /// Display names of the inputs, by index (the `file` of a frame's origin).
@@ -435,6 +509,26 @@ mod tests {
         assert_eq!(src.bytes_read(), total);
         assert_eq!(src.names(), ["a", "b"]);
         assert!(src.next_frame().is_none());
+    }
+
+    #[test]
+    fn time_between_inputs_that_do_not_abut_is_a_gap() {
+        // a: 1–5, b: 5.5–8 (abuts a, within 1 s), c: 20–30, d: 25–40 (overlaps c).
+        let a = pcap_at(&[1, 3, 5], b'a');
+        let b = pcap_at(&[6, 8], b'b');
+        let c = pcap_at(&[20, 30], b'c');
+        let d = pcap_at(&[25, 40], b'd');
+        let inputs = vec![mem("a", a), mem("b", b), mem("c", c), mem("d", d)];
+        let (mut src, _) = MergedSource::from_inputs(inputs);
+        let mut gaps = Vec::new();
+        while let Some(Ok(f)) = src.next_frame() {
+            let t = f.ts;
+            if let Some(g) = src.take_gap() {
+                gaps.push((g, t));
+            }
+        }
+        // 5 → 6 is a gap of 1 s, not more: b abuts a. 8 → 20 is not covered.
+        assert_eq!(gaps, [((ts(8), ts(20)), ts(20))]);
     }
 
     #[test]

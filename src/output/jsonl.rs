@@ -63,6 +63,9 @@ pub fn write_flow_line(line: &mut Vec<u8>, v: &Verdict, inputs: &Inputs) -> io::
     json::write_str(line, inputs.name(v.first_packet.file));
     line.extend_from_slice(b",\"first_packet\":");
     json::write_u64(line, v.first_packet.number);
+    if v.revised {
+        line.extend_from_slice(b",\"revised\":true");
+    }
     line.push(b'}');
     Ok(())
 }

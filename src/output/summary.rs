@@ -370,6 +370,12 @@ impl Summary {
             "incidents": {"total": self.incident_counts.values().sum::<u64>(), "by_kind": self.incident_counts, "listed": self.incidents},
             "errors": r.errors,
         });
+        // Only when there were any: stretches of capture time no input recorded.
+        if r.tracker.coverage_gaps > 0
+            && let Some(flows) = obj.get_mut("flows").and_then(Value::as_object_mut)
+        {
+            flows.insert("coverage_gaps".into(), json!(r.tracker.coverage_gaps));
+        }
         if let (Some(l), Some(o)) = (&r.live, obj.as_object_mut()) {
             let k = l.kernel;
             o.insert(
@@ -409,6 +415,7 @@ mod tests {
             evidence: Evidence::new(),
             hint: Hint::new(cause, client, server),
             conn_state: "S0",
+            revised: false,
         }
     }
 

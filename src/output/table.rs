@@ -196,6 +196,7 @@ mod tests {
             evidence,
             hint: Hint::new(cause, client, server),
             conn_state: "S0",
+            revised: false,
         }
     }
 

@@ -217,7 +217,9 @@ pub fn live(
         count: options.count,
     };
     let run = Run {
-        tracker: Tracker::new(options.tracker),
+        // Live: a verdict is written at once; one that later packets contradict gets a correction
+        // line (`revised`), instead of being held back.
+        tracker: Tracker::new(TrackerConfig { hold_verdicts: false, ..options.tracker }),
         output: Output::new(options.incidents, Inputs { names: vec![name] }, Vec::new()),
     };
     run.drive(rx, recycle_tx, control, sink, options.summary, move || {

@@ -91,6 +91,10 @@ pub(super) struct SubBatch {
     /// an ICMP echo or an ARP at the end of a capture still moves the clock on, so timeouts
     /// that passed before the capture ended are not mistaken for the end.
     pub(super) read_until: Option<Timestamp>,
+    /// Stretches of capture time no input recorded (from, to), each with the position in the
+    /// batch of the packet it comes before (the batch's packet count when it comes after
+    /// them all): every shard gets every gap at the same place.
+    pub(super) gaps: Vec<(u16, Timestamp, Timestamp)>,
 }
 
 impl SubBatch {
@@ -113,6 +117,7 @@ impl SubBatch {
         self.facts_only.clear();
         self.clock.clear();
         self.read_until = None;
+        self.gaps.clear();
     }
 
     /// Adds a packet of several shards' batch at `position`; `facts_only` when another shard
@@ -152,13 +157,26 @@ pub(super) fn read_and_route(
             None => break,
             Some(Err(e)) => stats.errors.push(e.to_string()),
             Some(Ok(frame)) => {
-                if let [only] = batches.as_mut_slice() {
-                    if !stats.frame_into(&frame, &mut only.packets) {
-                        continue;
-                    }
+                let tracked = if let [only] = batches.as_mut_slice() {
+                    stats.frame_into(&frame, &mut only.packets)
                 } else {
-                    let Some(p) = stats.frame(&frame) else { continue };
-                    route_among(&mut batches, &mut sender_facts, p, in_batch as u16);
+                    match stats.frame(&frame) {
+                        Some(p) => {
+                            route_among(&mut batches, &mut sender_facts, p, in_batch as u16);
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                // Time no input recorded before this frame: before the packet at this
+                // position (the next one, when this frame is skipped).
+                if let Some((from, to)) = source.take_gap() {
+                    for b in batches.iter_mut() {
+                        b.gaps.push((in_batch as u16, from, to));
+                    }
+                }
+                if !tracked {
+                    continue;
                 }
                 in_batch += 1;
                 if in_batch == BATCH {

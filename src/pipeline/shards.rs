@@ -55,7 +55,8 @@ struct Chunk {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Order {
     position: u16,
-    /// 0: a timer ran out; 1: decided by the packet; 2: the end of the input.
+    /// 0: a timer ran out; 1: a gap in the capture's coverage before the packet; 2: decided
+    /// by the packet; 3: the end of the input.
     step: u8,
     /// The timer's deadline.
     deadline: i64,
@@ -71,6 +72,7 @@ const AFTER_BATCH: u16 = u16::MAX;
 #[derive(Clone, Copy, Debug)]
 enum Step {
     Timer(crate::time::Timestamp, u64),
+    Gap(u64),
     Packet,
     EndOfInput(u64),
 }
@@ -250,9 +252,23 @@ fn track_shard(
 ) {
     for mut sub in batches.iter() {
         let mut facts_only = sub.facts_only.iter().map(|&i| i as usize).peekable();
+        let mut gaps = sub.gaps.iter().peekable();
+        // The gaps in coverage before the packet at `position` (all that are left: None).
+        let mut gaps_before =
+            |position: Option<u16>, tracker: &mut Tracker, chunks: &mut Chunks| {
+                while let Some(&&(at, from, to)) = gaps.peek() {
+                    if position.is_some_and(|p| at > p) {
+                        break;
+                    }
+                    gaps.next();
+                    chunks.at = at;
+                    tracker.coverage_gap(from, to, chunks);
+                }
+            };
         if sub.clock.is_empty() {
             // One shard: the sub-batch is the whole batch.
             for (i, p) in sub.packets.iter().enumerate() {
+                gaps_before(Some(i as u16), &mut tracker, &mut chunks);
                 chunks.at = i as u16;
                 tracker.packet(p, &mut chunks);
             }
@@ -262,6 +278,7 @@ fn track_shard(
             let mut own = sub.positions.iter().zip(&sub.packets).enumerate().peekable();
             for (position, &ts) in sub.clock.iter().enumerate() {
                 let position = position as u16;
+                gaps_before(Some(position), &mut tracker, &mut chunks);
                 chunks.at = position;
                 match own.next_if(|(_, (at, _))| **at == position) {
                     Some((i, (_, p))) if facts_only.next_if_eq(&i).is_some() => {
@@ -272,6 +289,7 @@ fn track_shard(
                 }
             }
         }
+        gaps_before(None, &mut tracker, &mut chunks);
         chunks.at = AFTER_BATCH;
         // The time of the last frame read moves the clock when it is news: a skipped frame's.
         // The last packet's own time again would pass for a second frame confirming a leap.
@@ -338,6 +356,10 @@ impl VerdictOut for Chunks {
         self.step = Step::EndOfInput(first_seen);
     }
 
+    fn coverage_gap(&mut self, first_seen: u64) {
+        self.step = Step::Gap(first_seen);
+    }
+
     fn tracking_packet(&mut self) {
         self.step = Step::Packet;
     }
@@ -363,9 +385,10 @@ impl VerdictOut for Chunks {
             Step::Timer(deadline, first_seen) => {
                 Order { position: self.at, step: 0, deadline: deadline.0, first_seen }
             }
-            Step::Packet => Order { position: self.at, step: 1, ..Order::default() },
+            Step::Gap(first_seen) => Order { position: self.at, step: 1, deadline: 0, first_seen },
+            Step::Packet => Order { position: self.at, step: 2, ..Order::default() },
             Step::EndOfInput(first_seen) => {
-                Order { position: AFTER_BATCH, step: 2, deadline: 0, first_seen }
+                Order { position: AFTER_BATCH, step: 3, deadline: 0, first_seen }
             }
         };
         self.chunk.verdicts.push(v);

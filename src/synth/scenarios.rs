@@ -679,7 +679,68 @@ pub fn all() -> Vec<Scenario> {
         fragments_and_extension_headers(),
         odd_records(),
         pcapng_sections(),
+        syn_backoff_answered(),
+        injected_rst(),
     ]
+}
+
+fn syn_backoff_answered() -> Scenario {
+    let mut s = Script::new(START);
+    let rtt = 0.0121;
+    let mut a = TcpConv::new(ETH, (CLIENT4, 42300), (SERVER4, 80), (1_700_000_000, 3_700_000_000));
+    for at in [0.0, 1.0, 3.0, 7.0] {
+        a.syn(&mut s, at); // exponential back-off, same ISN: 1, 2, 4, 8 s apart
+    }
+    a.handshake(&mut s, 15.0, rtt); // the fifth SYN, answered
+    a.exchange(&mut s, 15.0124, rtt, HTTP_GET, HTTP_OK);
+    a.client_close(&mut s, 15.0300, rtt);
+    Scenario {
+        name: "syn-backoff-answered",
+        description: "The classic SYN back-off: SYNs with one ISN at 0, 1, 3, 7 and 15 s (gaps of \
+                      1, 2, 4 and 8 s); the fifth is answered and an HTTP exchange follows. The \
+                      wait after the fourth SYN follows the back-off (twice 4 s, plus 1 s: 9 s), \
+                      so the fifth is still part of the attempt.",
+        args: &[],
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![attempt(
+            a.describe(),
+            "established",
+            "slow-accept",
+            "5 SYNs at 0, 1, 3, 7, 15 s; SYN-ACK to the fifth, HTTP request and response, FINs",
+        )],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn injected_rst() -> Scenario {
+    let mut s = Script::new(START);
+    let rtt = 0.0121;
+    let mut a = TcpConv::new(ETH, (CLIENT4, 42400), (SERVER4, 80), (1_700_000_100, 3_700_000_100));
+    a.syn(&mut s, 0.0);
+    // Forged on the path, 2 hops from the client: it beats the server's SYN-ACK.
+    a.refuse(&mut s, 0.0031, 62);
+    a.syn_ack(&mut s, rtt);
+    a.ack(&mut s, rtt + 0.000_1);
+    a.exchange(&mut s, 0.0124, rtt, HTTP_GET, HTTP_OK);
+    a.client_close(&mut s, 0.0300, rtt);
+    Scenario {
+        name: "injected-rst",
+        description: "An RST acknowledging the SYN arrives 3.1 ms after it, with another TTL \
+                      than the server's packets (forged on the path); the server's real SYN-ACK \
+                      follows at 12.1 ms and a full HTTP exchange and close: the client never \
+                      took the RST.",
+        args: &[],
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![attempt(
+            a.describe(),
+            "established",
+            "injected-reset",
+            "SYN, RST (ACK = ISN + 1, TTL 62), SYN-ACK (TTL 61), ACK, HTTP exchange, FINs",
+        )],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
 }
 
 const ETH: Link = Link::Ethernet;

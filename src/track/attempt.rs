@@ -67,6 +67,20 @@ pub(super) enum State {
     Decided(Lingering),
 }
 
+/// A verdict that later packets of the same attempt may still contradict, during the
+/// look-ahead (see `LOOK_AHEAD`): the attempt keeps its state meanwhile.
+pub(super) struct Held {
+    /// The verdict, until it is written (offline); `None` once written (live).
+    pub(super) verdict: Option<crate::verdict::Verdict>,
+    /// An RST refused the attempt (the server's real SYN-ACK would show it forged); else its
+    /// wait ran out (a retransmitted SYN or a SYN-ACK would show it still going).
+    pub(super) refused: bool,
+    /// Until when the decided conversation would have lingered.
+    pub(super) linger_until: Timestamp,
+    /// Packets absorbed meanwhile: late packets, if the verdict stands.
+    pub(super) late: u64,
+}
+
 /// One conversation and its current attempt.
 pub(super) struct Flow {
     pub(super) id: u64,
@@ -101,6 +115,31 @@ pub(super) struct Flow {
     pub(super) icmp_other_first: Option<Box<IcmpSeen>>,
     pub(super) decided: Option<Ending>,
     pub(super) state: State,
+    /// A verdict waiting for the look-ahead to end.
+    pub(super) held: Option<Box<Held>>,
+    /// Live: an earlier line of this attempt was contradicted; its verdict corrects it.
+    pub(super) revised: bool,
+}
+
+/// How much later than the client's next expected retry an attempt still waits.
+pub(super) const RETRY_MARGIN: Duration = Duration(1_000_000_000);
+/// The longest wait for the next retry the deadline allows: TCP's largest retransmission
+/// timeout (Linux's `TCP_RTO_MAX`, 120 s; RFC 6298 asks for at least 60 s).
+pub(super) const RETRY_GAP_CAP: Duration = Duration(120_000_000_000);
+
+/// How long an attempt waits after its last SYN (or request) for an answer, given the gap
+/// between its last two: at least `--syn-timeout`, and at least until the client's next
+/// retransmission would come — exponential back-off doubles the gap — plus
+/// [`RETRY_MARGIN`], the doubled gap capped at [`RETRY_GAP_CAP`]. So the classic 1, 2, 4, 8 s SYN
+/// back-off waits 17 s after the SYN sent 8 s after the one before. Also whether the
+/// schedule, not the floor, set it.
+pub(super) fn retry_wait(gap: Duration, config: &TrackerConfig) -> (Duration, bool) {
+    if gap.0 <= 0 {
+        return (config.syn_timeout, false);
+    }
+    let next = Duration(gap.0.saturating_mul(2).min(RETRY_GAP_CAP.0));
+    let wait = Duration(next.0.saturating_add(RETRY_MARGIN.0));
+    if wait > config.syn_timeout { (wait, true) } else { (config.syn_timeout, false) }
 }
 
 /// UDP ports of request/response services whose replies can be recognised on their own.
@@ -199,6 +238,8 @@ impl Flow {
             icmp_other_first: None,
             decided: None,
             state,
+            held: None,
+            revised: false,
         }
     }
 
@@ -301,7 +342,7 @@ impl Flow {
                 } else if s.client.syn_acked || s.server_spoke {
                     self.last_ts.add(config.syn_timeout)
                 } else {
-                    s.last_syn_ts.add(config.syn_timeout)
+                    s.last_syn_ts.add(retry_wait(s.syn_gap(), config).0)
                 }
             }
             State::Udp(u) => {
@@ -310,12 +351,44 @@ impl Flow {
                 if self.midstream || (u.one_way.is_some() && u.first_reply.is_none()) {
                     self.last_ts.add(config.idle_timeout)
                 } else {
-                    u.last_request_ts.add(config.syn_timeout)
+                    u.last_request_ts.add(retry_wait(u.request_gap, config).0)
                 }
             }
             // Decided: the linger deadline stands.
             State::Decided(_) => self.deadline,
         };
+    }
+
+    /// Whether `p` contradicts the verdict held for this attempt: after a refusing RST, the
+    /// server's SYN-ACK acknowledging the client's SYN; after a SYN timeout, the client's SYN
+    /// again (same ISN, not a copy) or any answer of the server.
+    pub(super) fn contradicts_held(&self, p: &Packet) -> bool {
+        let (Some(held), State::Tcp(s), Transport::Tcp(t)) =
+            (&self.held, &self.state, &p.transport)
+        else {
+            return false;
+        };
+        let from_client = p.src == self.client.ip && t.src_port == self.client.port;
+        let syn_ack = t.flags.has(TcpFlags::SYN | TcpFlags::ACK) && !t.flags.has(TcpFlags::RST);
+        if !from_client && syn_ack && s.acks_syn(t.ack) {
+            return true;
+        }
+        !held.refused
+            && ((from_client
+                && is_syn_only(t)
+                && s.client.isn == Some(t.seq)
+                && !super::tcp::is_duplicate(p.ts, s.last_syn_ts))
+                || (!from_client && !t.flags.has(TcpFlags::RST)))
+    }
+
+    /// Whether the attempt waits for an answer (its deadline is the wait after the last SYN or
+    /// request, or for the handshake to complete), not only to be idle.
+    pub(super) fn awaits_answer(&self) -> bool {
+        match &self.state {
+            State::Tcp(s) => !(self.midstream || s.established.is_some() || s.client_went_on),
+            State::Udp(_) => !self.midstream,
+            State::Decided(_) => false,
+        }
     }
 
     /// After the verdict: keep the conversation until `until` to absorb late packets.
@@ -374,6 +447,10 @@ impl Flow {
             }
             (State::Udp(u), Transport::Udp(d)) => {
                 if from_client {
+                    if u.requests > 0 && p.ts > u.last_request_ts {
+                        u.request_gap = p.ts.since(u.last_request_ts);
+                    }
+                    u.requests = u.requests.saturating_add(1);
                     u.last_request_ts = u.last_request_ts.max(p.ts);
                     if let Some(h) = payload::dns_header(d.payload.as_slice())
                         .filter(|_| payload::is_dns_query(d.payload.as_slice()))

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::attempt::{Flow, IcmpSeen, State};
+use super::attempt::{Flow, IcmpSeen, State, retry_wait};
 use super::dns_names;
 use super::evidence::{
     self, Detail, DnsFacts, DnsQuestion, DnsReply, EstablishedFacts, MidstreamRst, RefusalFacts,
@@ -15,10 +15,10 @@ use super::hosts::{HostFacts, HostKey};
 use super::payload::{self, DnsHeader, FirstBytes};
 use super::tcp::{RstSeen, TcpState};
 use super::udp::UdpState;
-use super::{Context, Ending, TrackerConfig};
+use super::{Context, Ending};
 use crate::capture::Origin;
 use crate::decode::{IcmpErrorKind, PayloadPrefix};
-use crate::time::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::verdict::{Cause, Evidence, Hint, Verdict};
 
 /// An attempt's cause and the facts that led there.
@@ -43,6 +43,7 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
         evidence,
         hint: Hint::new(cause, flow.client, flow.server),
         conn_state: flow.conn_state(),
+        revised: flow.revised,
     }
 }
 
@@ -91,7 +92,10 @@ impl Flow {
                 Detail::OneWay { protocol: super::oneway::protocol_name(port), port },
             );
         }
-        let wait = || unanswered(ending, ctx.now, u.last_request_ts, ctx.config, false, server);
+        let wait = || {
+            let last = (u.last_request_ts, u.request_gap);
+            unanswered(ending, ctx, last, false, server)
+        };
         let mut dns = None;
         if let Some(d) = &u.dns {
             // The query that tells the story: the first answered with an error, else the first
@@ -151,6 +155,11 @@ impl Flow {
     }
 }
 
+/// A time as seconds since the epoch, to the microsecond (as `ts`).
+fn epoch(t: Timestamp) -> f64 {
+    (t.as_secs_f64() * 1e6).round() / 1e6
+}
+
 /// What the capture shows of the server host apart from this attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ServerSeen {
@@ -175,28 +184,37 @@ impl ServerSeen {
     }
 }
 
-/// Cause and facts for an attempt with nothing back (after its last SYN, or its last request).
+/// Cause and facts for an attempt with nothing back (after its last SYN, or its last request,
+/// `gap` after the one before).
 pub(super) fn unanswered(
     ending: Ending,
-    now: Timestamp,
-    last_try: Timestamp,
-    config: &TrackerConfig,
+    ctx: &Context<'_>,
+    (last_try, gap): (Timestamp, Duration),
     after_syn: bool,
     server: ServerSeen,
 ) -> (Cause, WaitFacts) {
+    let (now, config) = (ctx.now, ctx.config);
+    let (timeout, adaptive) = retry_wait(gap, config);
     // At a timeout, say how long the attempt was given (not when a later, unrelated packet
     // happened to move the clock), so a verdict does not depend on other flows' timing.
-    let waited = if ending == Ending::Timeout { config.syn_timeout } else { now.since(last_try) };
+    let waited = if ending == Ending::Timeout { timeout } else { now.since(last_try) };
     let mut facts = WaitFacts {
         after_syn,
         waited: round_ms(waited.as_secs_f64()),
-        timeout: config.syn_timeout.as_secs_f64(),
+        timeout: if adaptive { round_ms(timeout.as_secs_f64()) } else { timeout.as_secs_f64() },
+        retry_gap: adaptive.then(|| round_ms(gap.as_secs_f64())),
         capture_ended_before_timeout: false,
+        not_covered: None,
         neighbor_solicitations: None,
     };
     let cause = match ending {
-        Ending::EndOfCapture if waited < config.syn_timeout => {
+        Ending::EndOfCapture if waited < timeout => {
             facts.capture_ended_before_timeout = true;
+            Cause::CaptureEnded
+        }
+        Ending::CoverageGap => {
+            facts.capture_ended_before_timeout = true;
+            facts.not_covered = ctx.gap.map(|(from, to)| (epoch(from), epoch(to)));
             Cause::CaptureEnded
         }
         Ending::Evicted => Cause::EvictedBeforeTimeout,
@@ -371,6 +389,9 @@ impl TcpState {
                 (false, false) => Cause::ClosedBeforeRequest,
             };
         }
+        if self.injected_rst.is_some() {
+            return Cause::InjectedReset;
+        }
         if self.syns_before_answer > 1 {
             return Cause::SlowAccept;
         }
@@ -444,7 +465,8 @@ impl TcpState {
             // Never "unanswered": the client behaved as if answered.
             return (Cause::ServerSideNotCaptured, Detail::Handshake { rst, wait: None });
         }
-        let (cause, wait) = unanswered(ending, ctx.now, self.last_syn_ts, ctx.config, true, server);
+        let last = (self.last_syn_ts, self.syn_gap());
+        let (cause, wait) = unanswered(ending, ctx, last, true, server);
         (cause, Detail::Handshake { rst, wait: Some(wait) })
     }
 }

@@ -62,6 +62,9 @@ pub(super) fn syn(s: &TcpState, ev: &mut Evidence) {
     if s.ignored_rsts > 0 {
         ev.insert("ignored_rsts", s.ignored_rsts);
     }
+    if let Some(p) = s.injected_rst {
+        ev.insert("ignored_rst_packet", p.get());
+    }
 }
 
 pub(super) fn icmp_json(i: &IcmpSeen, server: IpAddr) -> Fact {
@@ -186,8 +189,15 @@ pub(super) struct WaitFacts {
     pub(super) after_syn: bool,
     /// Seconds, to the millisecond.
     pub(super) waited: f64,
+    /// The timeout it was given: `--syn-timeout`, or longer where the client's retries
+    /// showed a slower schedule.
     pub(super) timeout: f64,
+    /// The gap between the client's last two tries, when the timeout follows it.
+    pub(super) retry_gap: Option<f64>,
     pub(super) capture_ended_before_timeout: bool,
+    /// The stretch of capture time no input recorded that its wait ran into (seconds since
+    /// the epoch, from and to).
+    pub(super) not_covered: Option<(f64, f64)>,
     /// Unanswered address resolution for the server (a host that is down).
     pub(super) neighbor_solicitations: Option<u32>,
 }
@@ -198,8 +208,16 @@ impl WaitFacts {
             if self.after_syn { "waited_after_last_syn" } else { "waited_after_last_request" };
         ev.insert(key, self.waited);
         ev.insert("timeout", self.timeout);
+        if let Some(gap) = self.retry_gap {
+            ev.insert("timeout_basis", "retransmission-schedule");
+            ev.insert("last_retry_gap", gap);
+        }
         if self.capture_ended_before_timeout {
             ev.insert("capture_ended_before_timeout", true);
+        }
+        if let Some((from, to)) = self.not_covered {
+            ev.insert("coverage_gap_from", from);
+            ev.insert("coverage_gap_to", to);
         }
         if let Some(n) = self.neighbor_solicitations {
             ev.insert("neighbor_solicitations", n);

@@ -39,7 +39,7 @@ use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 use crate::verdict::Verdict;
 
-use attempt::{Flow, IcmpSeen};
+use attempt::{Flow, Held, IcmpSeen};
 use hosts::HostFacts;
 pub(crate) use hosts::{RecentFacts, sender_fact};
 pub use oneway::OneWayPorts;
@@ -65,6 +65,12 @@ pub trait VerdictOut {
     /// The verdict that follows is given at the end of the input, to an attempt first seen at
     /// the tracker's packet `first_seen`.
     fn input_ended(&mut self, _first_seen: u64) {}
+
+    /// The verdict that follows is given because the capture did not cover the time after
+    /// the current packet's (see [`Tracker::coverage_gap`]), to an attempt first seen at the
+    /// tracker's packet `first_seen`. Such verdicts come after the timers that ran out before
+    /// the gap, before the packet's own.
+    fn coverage_gap(&mut self, _first_seen: u64) {}
 }
 
 impl VerdictOut for Vec<Verdict> {
@@ -102,7 +108,22 @@ pub struct TrackerConfig {
     /// UDP ports of protocols that never answer on the same 5-tuple (`--one-way`): their
     /// datagrams with nothing back are `one-way`, not `unanswered`.
     pub one_way: OneWayPorts,
+    /// How long a verdict that later packets of the same attempt may contradict (a refusing
+    /// RST, a SYN timeout) waits for them: see [`LOOK_AHEAD`].
+    pub look_ahead: Duration,
+    /// Offline: such a verdict is held for the look-ahead and written once it stands (or not
+    /// at all, when contradicted). Live (false): it is written at once, and a contradicted one
+    /// is followed by a correction line of the same attempt (`revised`).
+    pub hold_verdicts: bool,
 }
+
+/// How long a verdict that later packets may contradict waits for them: 1 s of capture time.
+/// An RST forged on the path races the server's real SYN-ACK and wins by less than a round
+/// trip; a client retransmitting a SYN after its wait ran out does so soon after (the wait
+/// already follows its back-off). The cost: such an attempt keeps its whole state (about
+/// 1 KB, not the 112-byte lingering record) 1 s longer, and its line comes 1 s of capture
+/// time later in the output (after lines decided meanwhile).
+pub const LOOK_AHEAD: Duration = Duration(1_000_000_000);
 
 impl Default for TrackerConfig {
     fn default() -> Self {
@@ -113,6 +134,8 @@ impl Default for TrackerConfig {
             max_flows: 500_000,
             split_vlans: false,
             one_way: OneWayPorts::built_in(),
+            look_ahead: LOOK_AHEAD,
+            hold_verdicts: true,
         }
     }
 }
@@ -137,6 +160,8 @@ pub struct TrackerStats {
     /// Packets more than an hour ahead of capture time that the next packet did not confirm
     /// (treated as mis-stamped: they do not move the clock).
     pub clock_jumps: u64,
+    /// Stretches of capture time no input recorded (between inputs, confirmed clock leaps).
+    pub coverage_gaps: u64,
 }
 
 impl TrackerStats {
@@ -153,6 +178,7 @@ impl TrackerStats {
         self.peak_flows += other.peak_flows;
         self.group_datagrams += other.group_datagrams;
         self.clock_jumps = self.clock_jumps.max(other.clock_jumps);
+        self.coverage_gaps = self.coverage_gaps.max(other.coverage_gaps);
     }
 }
 
@@ -175,6 +201,9 @@ enum Ending {
     Evicted,
     /// A new attempt (new SYN) took over the same 5-tuple.
     Superseded,
+    /// The capture stopped covering time (between inputs, or a leap of the clock) while the
+    /// attempt waited for its answer.
+    CoverageGap,
 }
 
 /// What a verdict may consult besides its own conversation: the time and settings, and what
@@ -183,13 +212,15 @@ struct Context<'a> {
     now: Timestamp,
     config: &'a TrackerConfig,
     hosts: &'a HostFacts,
+    /// At a gap in the capture's coverage: from when to when nothing was recorded.
+    gap: Option<(Timestamp, Timestamp)>,
 }
 
 impl<'a> Context<'a> {
     /// A context of the tracker's parts (taken one by one, so that the flow table can stay
     /// borrowed while a verdict is given).
     fn new(now: Timestamp, config: &'a TrackerConfig, hosts: &'a HostFacts) -> Self {
-        Context { now, config, hosts }
+        Context { now, config, hosts, gap: None }
     }
 }
 
@@ -295,6 +326,9 @@ impl Tracker {
             match self.jump {
                 // Confirmed by another frame near it.
                 Some(first) if ts.since(first).0.unsigned_abs() <= CLOCK_JUMP.0.unsigned_abs() => {
+                    // Nothing was recorded in between (a clock set, a sensor paused): not
+                    // silence in which servers failed to answer.
+                    self.coverage_gap(self.now, ts, out);
                     self.jump = None;
                     self.advance(ts, out);
                 }
@@ -334,6 +368,48 @@ impl Tracker {
         self.due = due;
     }
 
+    /// Capture time from `from` to `to` that no input recorded (between two inputs that do
+    /// not abut, or a leap of the clock that the next frame confirmed): it must not count as
+    /// silence. Timers that ran out by `from` run out first; then every attempt still waiting
+    /// for an answer (its deadline after `from`) gets its verdict, `capture-ended` with the
+    /// gap in its evidence (in first-seen order); conversations waiting only to be idle, and
+    /// decided ones lingering, keep their deadlines shifted by the gap's length, as if the
+    /// gap had not been; the clock moves to `to`.
+    pub fn coverage_gap(&mut self, from: Timestamp, to: Timestamp, out: &mut impl VerdictOut) {
+        if to <= from {
+            return;
+        }
+        // (Timers run out strictly before the clock: those due at `from` exactly too.)
+        self.advance(Timestamp(from.0.saturating_add(1)), out);
+        let mut waiting: Vec<(u64, Handle)> = self
+            .table
+            .open_flows()
+            .filter(|(_, f)| f.deadline > from && (f.held.is_some() || f.awaits_answer()))
+            .map(|(handle, f)| (f.first_seen, handle))
+            .collect();
+        waiting.sort_unstable_by_key(|&(first_seen, _)| first_seen);
+        for (first_seen, handle) in waiting {
+            let flow = self.table.open_mut(handle);
+            out.coverage_gap(first_seen);
+            if flow.held.is_some() {
+                // Its look-ahead ends with what was recorded.
+                settle(flow, from, &mut self.stats, out);
+                self.table.decide(handle);
+                continue;
+            }
+            let mut ctx = Context::new(from, &self.config, &self.hosts);
+            ctx.gap = Some((from, to));
+            give_verdict(flow, Ending::CoverageGap, &ctx, from.add(self.config.linger), out);
+            self.table.decide(handle);
+        }
+        self.table.shift_deadlines(from, to.since(from));
+        self.stats.coverage_gaps += 1;
+        self.jump = None;
+        if to > self.now {
+            self.now = to;
+        }
+    }
+
     /// A conversation's timer ran out: an open attempt gets its verdict (and lingers), a
     /// decided one goes.
     fn timer_ran_out(&mut self, handle: Handle, out: &mut impl VerdictOut) {
@@ -342,8 +418,19 @@ impl Tracker {
             return;
         }
         let flow = self.table.open_mut(handle);
-        out.timer_ran_out(flow.deadline(), flow.first_seen);
-        let v = finish(flow, Ending::Timeout, &Context::new(self.now, &self.config, &self.hosts));
+        let deadline = flow.deadline();
+        out.timer_ran_out(deadline, flow.first_seen);
+        if flow.held.is_some() {
+            // The look-ahead is over and nothing contradicted the verdict.
+            settle(flow, self.now, &mut self.stats, out);
+            self.table.decide(handle);
+            return;
+        }
+        let v = classify::verdict(
+            flow,
+            Ending::Timeout,
+            &Context::new(self.now, &self.config, &self.hosts),
+        );
         // A connection that went idle may still be alive (keepalives come every few minutes):
         // keep it as long again, so a keepalive is not a new attempt.
         let linger = if v.kind() == crate::verdict::VerdictKind::Established {
@@ -351,9 +438,12 @@ impl Tracker {
         } else {
             self.config.linger
         };
-        out.emit(v);
-        flow.linger_until(self.now.add(linger));
-        self.table.decide(handle);
+        if emit_or_hold(flow, v, Ending::Timeout, deadline, self.now.add(linger), &self.config, out)
+        {
+            self.table.decide(handle);
+        } else {
+            self.table.reschedule(handle);
+        }
     }
 
     /// The end of the input: every attempt still open gets its verdict, in first-seen order.
@@ -364,6 +454,10 @@ impl Tracker {
         for (first_seen, handle) in open {
             let flow = self.table.open_mut(handle);
             out.input_ended(first_seen);
+            if flow.held.is_some() {
+                settle(flow, self.now, &mut self.stats, out);
+                continue;
+            }
             out.emit(finish(
                 flow,
                 Ending::EndOfCapture,
@@ -420,26 +514,42 @@ impl Tracker {
             Some(handle) => {
                 let flow = self.table.open_mut(handle);
                 if flow.starts_new_attempt(p) {
-                    out.emit(finish(
-                        flow,
-                        Ending::Superseded,
-                        &Context::new(self.now, &self.config, &self.hosts),
-                    ));
-                    self.table.remove(handle);
-                } else {
-                    flow.update(p, &self.config);
-                    let decided = flow.decided();
-                    if let Some(ending) = decided {
-                        give_verdict(
+                    if flow.held.is_some() {
+                        settle(flow, self.now, &mut self.stats, out);
+                    } else {
+                        out.emit(finish(
                             flow,
-                            ending,
+                            Ending::Superseded,
                             &Context::new(self.now, &self.config, &self.hosts),
-                            p.ts.add(self.config.linger),
-                            out,
-                        );
+                        ));
+                    }
+                    self.table.remove(handle);
+                } else if flow.held.is_some() && !flow.contradicts_held(p) {
+                    // During the look-ahead: absorbed (a late packet if the verdict stands).
+                    flow.apply(p);
+                    flow.decided = None;
+                    if let Some(h) = flow.held.as_deref_mut() {
+                        h.late += 1;
                     }
                     self.hosts.record_sender(p);
-                    if decided.is_some() {
+                    return;
+                } else {
+                    if let Some(held) = flow.held.take() {
+                        // A later packet of the same attempt contradicts its verdict: the
+                        // attempt goes on as if the verdict had not been given.
+                        reopen(flow, &held);
+                    }
+                    flow.update(p, &self.config);
+                    let decided = flow.decided();
+                    let mut held = false;
+                    if let Some(ending) = decided {
+                        let ctx = Context::new(self.now, &self.config, &self.hosts);
+                        let v = classify::verdict(flow, ending, &ctx);
+                        let until = p.ts.add(self.config.linger);
+                        held = !emit_or_hold(flow, v, ending, p.ts, until, &self.config, out);
+                    }
+                    self.hosts.record_sender(p);
+                    if decided.is_some() && !held {
                         self.table.decide(handle);
                     } else {
                         self.table.reschedule(handle);
@@ -492,6 +602,12 @@ impl Tracker {
         self.hosts.record_sender(p);
         match self.table.find(&key) {
             Some(handle) if handle.is_decided() => {
+                self.stats.late_packets += 1;
+                self.stats.icmp_informational += 1;
+                return;
+            }
+            Some(handle) if self.table.open_mut(handle).held.is_some() => {
+                // About an attempt whose verdict is given, waiting only for the look-ahead.
                 self.stats.late_packets += 1;
                 self.stats.icmp_informational += 1;
                 return;
@@ -566,7 +682,10 @@ impl Tracker {
             }
             self.due = ties;
             let Some(handle) = go else { break };
-            if !handle.is_decided() {
+            if !handle.is_decided() && self.table.open_mut(handle).held.is_some() {
+                // A verdict held for the look-ahead is written now: it was decided.
+                settle(self.table.open_mut(handle), self.now, &mut self.stats, out);
+            } else if !handle.is_decided() {
                 self.stats.evicted += 1;
                 let flow = self.table.open_mut(handle);
                 out.emit(finish(
@@ -591,6 +710,74 @@ fn give_verdict(
 ) {
     out.emit(finish(flow, ending, ctx));
     flow.linger_until(until);
+}
+
+/// Writes `v`, the verdict on `flow` that `ending` decided at `at`, and keeps only what its
+/// lingering (until `until`) needs; returns true. But a verdict later packets of the same
+/// attempt may contradict — an RST refusing a TCP attempt, a TCP attempt's wait running out —
+/// is held for the look-ahead instead, with the attempt's whole state (offline: not written
+/// yet; live: written, and corrected if contradicted): returns false, the flow's deadline the
+/// look-ahead's end.
+fn emit_or_hold(
+    flow: &mut Flow,
+    v: Verdict,
+    ending: Ending,
+    at: Timestamp,
+    until: Timestamp,
+    config: &TrackerConfig,
+    out: &mut impl VerdictOut,
+) -> bool {
+    use crate::verdict::VerdictKind;
+    let contradictable = matches!(flow.state, attempt::State::Tcp(_))
+        && match ending {
+            Ending::Rst => v.kind() == VerdictKind::Refused,
+            Ending::Timeout => v.kind() == VerdictKind::Unanswered,
+            _ => false,
+        };
+    if config.look_ahead.0 > 0 && contradictable {
+        let verdict = if config.hold_verdicts {
+            Some(v)
+        } else {
+            out.emit(v);
+            None
+        };
+        let refused = ending == Ending::Rst;
+        flow.held = Some(Box::new(Held { verdict, refused, linger_until: until, late: 0 }));
+        flow.deadline = at.add(config.look_ahead);
+        return false;
+    }
+    out.emit(v);
+    flow.release();
+    flow.linger_until(until);
+    true
+}
+
+/// The look-ahead of a held verdict is over (or cut short): the verdict stands and is
+/// written (offline; live it was already), the packets absorbed meanwhile are late packets,
+/// and the conversation keeps only what its lingering needs.
+fn settle(flow: &mut Flow, now: Timestamp, stats: &mut TrackerStats, out: &mut impl VerdictOut) {
+    let Some(held) = flow.held.take() else { return };
+    stats.late_packets += held.late;
+    if let Some(v) = held.verdict {
+        out.emit(v);
+    }
+    flow.release();
+    flow.linger_until(held.linger_until.max(now));
+}
+
+/// A packet contradicted the verdict held for `flow`: the attempt goes on. A refusing RST
+/// followed by the server's real SYN-ACK was forged on the path: it is set aside (its packet
+/// kept for the evidence). Live, the verdict was written: the attempt's next one corrects it.
+fn reopen(flow: &mut Flow, held: &Held) {
+    if held.verdict.is_none() {
+        flow.revised = true;
+    }
+    if held.refused
+        && let attempt::State::Tcp(s) = &mut flow.state
+        && let Some(r) = s.rst.take()
+    {
+        s.injected_rst = std::num::NonZeroU64::new(r.origin.number);
+    }
 }
 
 /// Gives `flow` its verdict and keeps only what its lingering needs.

@@ -154,6 +154,10 @@ impl<T: Tracked> Slab<T> {
             .filter_map(|(i, s)| Some((i as u32, s.item.as_ref()?)))
     }
 
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.chunks.iter_mut().flatten().filter_map(|s| s.item.as_mut())
+    }
+
     fn clear(&mut self) {
         self.chunks.clear();
         self.len = 0;
@@ -389,6 +393,21 @@ impl Table {
         self.lingering.push_back((slot, generation));
         self.compact_lingering();
         new
+    }
+
+    /// Moves every deadline after `from` later by `by` (time the capture did not cover). The
+    /// timers follow when they surface (a deadline later than its timer sets a new one).
+    pub(super) fn shift_deadlines(&mut self, from: Timestamp, by: crate::time::Duration) {
+        for f in self.open.iter_mut() {
+            if f.deadline > from {
+                f.deadline = f.deadline.add(by);
+            }
+        }
+        for d in self.decided.iter_mut() {
+            if d.deadline > from {
+                d.deadline = d.deadline.add(by);
+            }
+        }
     }
 
     /// Makes sure a timer exists at or before the conversation's current deadline.

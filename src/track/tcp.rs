@@ -5,7 +5,7 @@
 use super::Ending;
 use crate::capture::Origin;
 use crate::decode::{Packet, PayloadPrefix, TcpFlags, TcpSegment};
-use crate::time::Timestamp;
+use crate::time::{Duration, Timestamp};
 
 /// How many SYN times and packet numbers an attempt keeps for its evidence.
 pub(super) const SYN_KEPT: usize = 8;
@@ -52,6 +52,9 @@ pub(super) struct TcpState {
     pub(super) syn_times: [Timestamp; SYN_KEPT],
     pub(super) syn_numbers: [u64; SYN_KEPT],
     pub(super) last_syn_ts: Timestamp,
+    /// The gap between the client's last two SYNs, in µs (saturating; `syn_gap()`): its
+    /// retransmission schedule, which the attempt's deadline follows (see `retry_wait`).
+    pub(super) syn_gap_us: u32,
     pub(super) syn_ack: Option<(Timestamp, Origin)>,
     pub(super) syn_ack_count: u32,
     pub(super) established: Option<(Timestamp, Origin)>,
@@ -75,6 +78,9 @@ pub(super) struct TcpState {
     pub(super) syn_ack_ack: Option<u32>,
     /// Copies of packets seen within a moment of the original (span ports, two interfaces).
     pub(super) duplicates: u32,
+    /// The packet of an RST that refused the SYN before the server's real SYN-ACK came and the
+    /// attempt went on (look-ahead): forged on the path.
+    pub(super) injected_rst: Option<std::num::NonZeroU64>,
 }
 
 /// How far from a side's stream an RST's sequence number may be and still be that side's:
@@ -91,6 +97,11 @@ pub(super) fn is_duplicate(later: Timestamp, earlier: Timestamp) -> bool {
 }
 
 impl TcpState {
+    /// The gap between the client's last two SYNs (zero with one).
+    pub(super) fn syn_gap(&self) -> Duration {
+        Duration(i64::from(self.syn_gap_us) * 1000)
+    }
+
     /// Whether `ack` acknowledges the client's SYN: ISN + 1, or further when the SYN carried
     /// data (TCP Fast Open; Linux's RST to such a SYN acknowledges the data too).
     pub(super) fn acks_syn(&self, ack: u32) -> bool {
@@ -193,6 +204,11 @@ impl TcpState {
                         if (self.syn_count as usize) < SYN_KEPT {
                             self.syn_times[self.syn_count as usize] = p.ts;
                             self.syn_numbers[self.syn_count as usize] = p.origin.number;
+                        }
+                        if self.syn_count > 0 {
+                            // (From the last SYN, a copy of it perhaps: at most 100 ms less.)
+                            let gap = p.ts.since(self.last_syn_ts).0.max(0) / 1000;
+                            self.syn_gap_us = u32::try_from(gap).unwrap_or(u32::MAX);
                         }
                         self.syn_count += 1;
                         // The client tried again: an earlier reset of its own was not the end.

@@ -221,21 +221,78 @@ fn rst_that_does_not_acknowledge_the_syn_is_ignored() {
 }
 
 #[test]
-fn retransmitted_syns_are_one_attempt_and_time_out_after_the_last() {
+fn retransmitted_syns_are_one_attempt_and_time_out_after_the_next_expected_retransmission() {
     let mut r = Run::new();
     for (i, t) in [0.0, 1.0, 3.0, 7.0].iter().enumerate() {
         r.tcp(*t, C, 40002, S, 443, SYN, 777, 0, 64);
         assert!(r.out.is_empty(), "decided too early at SYN {i}");
     }
-    r.tcp(11.9, C, 1, S, 1, SYN, 1, 0, 64);
-    assert!(r.out.is_empty(), "5 s after the last SYN has not passed yet");
-    r.tcp(12.1, C, 1, S, 1, SYN, 1, 0, 64);
+    // 4 s between the last two SYNs: the next would come 8 s after the last, so the attempt
+    // waits 8 s + 1 s, not the 5 s floor.
+    r.tcp(15.9, C, 1, S, 1, SYN, 1, 0, 64);
+    assert!(r.out.is_empty(), "the next retransmission's time has not passed yet");
+    // (Written once the 1 s look-ahead after the deadline is over.)
+    r.tcp(17.1, C, 2, S, 1, SYN, 1, 0, 64);
     assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
     let v = &r.out[0];
     assert_eq!(v.evidence["syn_count"], 4);
     assert_eq!(v.evidence["syn_packets"], serde_json::json!([1, 2, 3, 4]));
     assert_eq!(v.evidence["syn_times"], serde_json::json!([0.0, 1.0, 3.0, 7.0]));
-    assert_eq!(v.evidence["waited_after_last_syn"], 5.0);
+    assert_eq!(v.evidence["waited_after_last_syn"], 9.0);
+    assert_eq!(v.evidence["timeout"], 9.0);
+    assert_eq!(v.evidence["timeout_basis"], "retransmission-schedule");
+    assert_eq!(v.evidence["last_retry_gap"], 4.0);
+}
+
+#[test]
+fn the_classic_back_off_answered_at_the_fifth_syn_is_a_slow_accept() {
+    // SYNs 1, 2, 4, 8 s apart; the fifth (15 s) is answered and carries on with data: a fixed
+    // 5 s wait would have called it unanswered 12 s in.
+    let mut r = Run::new();
+    for t in [0.0, 1.0, 3.0, 7.0, 15.0] {
+        r.tcp(t, C, 40012, S, 80, SYN, 900, 0, 64);
+    }
+    r.tcp(15.05, S, 80, C, 40012, SYN | ACK, 5000, 901, 60);
+    r.tcp(15.1, C, 40012, S, 80, ACK, 901, 5001, 64);
+    r.tcp_data(15.1, C, 40012, S, 80, ACK, 901, 5001, 1000, b"GET / HTTP/1.1\r\n\r\n");
+    r.tcp_data(15.2, S, 80, C, 40012, ACK, 5001, 919, 1000, b"HTTP/1.1 200 OK\r\n\r\n");
+    r.tcp(15.3, C, 40012, S, 80, FIN | ACK, 919, 5020, 64);
+    r.tcp(15.4, S, 80, C, 40012, FIN | ACK, 5020, 920, 60);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Established, "slow-accept")]);
+    assert_eq!(v[0].evidence["syn_count"], 5);
+    assert_eq!(v[0].evidence["syn_times"], serde_json::json!([0.0, 1.0, 3.0, 7.0, 15.0]));
+}
+
+#[test]
+fn a_retry_wait_is_capped_at_the_largest_retransmission_timeout() {
+    let mut r = Run::new();
+    // Each SYN comes just before the wait the gap before it set runs out.
+    for t in [0.0, 4.0, 13.0, 32.0, 71.0, 150.0] {
+        r.tcp(t, C, 40013, S, 80, SYN, 5, 0, 64);
+    }
+    assert!(r.out.is_empty());
+    r.tcp(270.9, C, 1, S, 1, SYN, 1, 0, 64);
+    assert!(r.out.is_empty());
+    r.tcp(272.5, C, 2, S, 1, SYN, 1, 0, 64);
+    // 2 × 79 s would be 158 s: capped at 120 s (+ 1 s).
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
+    assert_eq!(r.out[0].evidence["syn_count"], 6);
+    assert_eq!(r.out[0].evidence["timeout"], 121.0);
+    assert_eq!(r.out[0].evidence["last_retry_gap"], 79.0);
+}
+
+#[test]
+fn udp_retries_set_the_wait_too() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 5000, S, 9999);
+    r.udp(3.0, C, 5000, S, 9999);
+    r.udp(9.5, C, 1, S, 1);
+    assert!(r.out.is_empty(), "3 s between tries: it waits 7 s after the last");
+    r.udp(10.5, C, 1, S, 1);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
+    assert_eq!(r.out[0].evidence["waited_after_last_request"], 7.0);
+    assert_eq!(r.out[0].evidence["last_retry_gap"], 3.0);
 }
 
 #[test]
@@ -1101,8 +1158,10 @@ fn a_tracked_conversation_stays_small() {
         "{}",
         std::mem::size_of::<attempt::Flow>()
     );
-    // (472 since the state is two TcpEndpoints: each pads its flag to 8 bytes.)
-    assert!(tcp::tcp_state_size() <= 472, "{}", tcp::tcp_state_size());
+    // (472 since the state is two TcpEndpoints: each pads its flag to 8 bytes; 480 with the
+    // gap between the last two SYNs that the deadline follows; 488 with the packet of an RST
+    // a look-ahead found forged.)
+    assert!(tcp::tcp_state_size() <= 488, "{}", tcp::tcp_state_size());
     // What lingers once the verdict is out: a flood leaves hundreds of thousands.
     assert!(
         std::mem::size_of::<linger::Decided>() <= 112,
@@ -1368,13 +1427,62 @@ fn one_mis_stamped_packet_does_not_move_the_clock_but_a_real_gap_does() {
     r.tcp(1.2, C, 40600, S, 80, ACK, 2, 10, 64);
     assert!(r.out.is_empty(), "{:?}", r.out);
     assert_eq!(r.tracker.stats().clock_jumps, 1);
-    // A gap confirmed by two packets is real: the attempt's timeout passes.
+    // A leap confirmed by two packets is real, but nothing was recorded in it: the attempt
+    // waiting across it did not see its timeout pass.
     r.tcp(2.0, C, 40601, S, 81, SYN, 1, 0, 64);
     r.udp(7200.0, C, 5001, S, 53);
     r.udp(7200.5, C, 5001, S, 53);
-    assert!(r.out.iter().any(|v| v.client.port == 40601 && v.kind() == VerdictKind::Unanswered));
+    let v = r.out.iter().find(|v| v.client.port == 40601).unwrap();
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Unanswered, "capture-ended"));
+    assert_eq!(v.evidence["waited_after_last_syn"], 0.0);
+    assert_eq!(v.evidence["coverage_gap_from"], 1002.0);
+    assert_eq!(v.evidence["coverage_gap_to"], 8200.5);
+    assert_eq!(r.tracker.stats().coverage_gaps, 1);
     let v = r.finish();
-    assert!(v.iter().any(|v| v.client.port == 40600 && v.kind() == VerdictKind::Established));
+    // (Not idle: the leap does not count as its silence.)
+    assert!(v.iter().any(|v| v.client.port == 40600 && v.cause == "still-open"));
+}
+
+#[test]
+fn time_between_two_inputs_is_not_silence() {
+    // Input one ends 3.005 s after a SYN; input two, of another day, starts.
+    let mut r = Run::new();
+    r.tcp(0.0, "192.0.2.9", 1, S, 1, SYN, 1, 0, 64);
+    r.tcp(0.01, S, 1, "192.0.2.9", 1, SYN | ACK, 1, 2, 61); // the server is up: it would be filtered
+    r.tcp(0.0, C, 40700, S, 443, SYN, 1, 0, 64);
+    r.udp(1.0, C, 40555, S, 9999);
+    r.tcp(3.005, C, 40701, "203.0.113.9", 80, ACK, 1, 1, 64); // mid-stream, waits to be idle
+    let gap = (Timestamp::from_secs_f64(1003.005), Timestamp::from_secs_f64(90_000.0));
+    r.tracker.coverage_gap(gap.0, gap.1, &mut r.out);
+    let v = r.out.iter().find(|v| v.client.port == 40700).unwrap();
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Unanswered, "capture-ended"));
+    assert_eq!(v.evidence["waited_after_last_syn"], 3.005);
+    assert_eq!(v.evidence["capture_ended_before_timeout"], true);
+    assert_eq!(v.evidence["coverage_gap_from"], 1003.005);
+    assert_eq!(v.evidence["coverage_gap_to"], 90_000.0);
+    let u = r.out.iter().find(|v| v.client.port == 40555).unwrap();
+    assert_eq!(u.cause, "capture-ended");
+    assert_eq!(u.evidence["waited_after_last_request"], 2.005);
+    // The second input: nothing about the first one's attempts, the mid-stream one goes on.
+    r.udp(89_000.0, "192.0.2.77", 5000, "203.0.113.50", 53);
+    r.tcp(89_001.0, C, 40701, "203.0.113.9", 80, ACK, 1, 1, 64);
+    let v = r.finish();
+    assert_eq!(v.iter().filter(|v| v.cause == "filtered" || v.cause == "no-response").count(), 0);
+    let m = v.iter().find(|v| v.client.port == 40701).unwrap();
+    assert_eq!(m.evidence["client_packets"], 2, "one conversation across the gap");
+}
+
+#[test]
+fn a_flood_cut_by_the_end_of_an_input_is_capture_ended_not_no_response() {
+    let mut r = Run::new();
+    for i in 0..200u16 {
+        r.tcp(f64::from(i) * 0.01, C, 10_000 + i, S, 80, SYN, 1, 0, 64);
+    }
+    let gap = (Timestamp::from_secs_f64(1002.0), Timestamp::from_secs_f64(5000.0));
+    r.tracker.coverage_gap(gap.0, gap.1, &mut r.out);
+    r.udp(5001.0, "192.0.2.77", 5000, "203.0.113.50", 9999);
+    let v = r.finish();
+    assert_eq!(v.iter().filter(|v| v.cause == "capture-ended").count(), 201);
 }
 
 #[test]
@@ -1427,14 +1535,15 @@ fn a_decided_conversation_still_absorbs_late_packets_and_notes_their_ttl() {
     // The host's TTL from the late SYN-ACK tells its own RST from an injected one.
     r.tcp(1.0, C, 40021, S, 80, SYN, 300, 0, 64);
     r.tcp(1.01, S, 80, C, 40021, RST | ACK, 0, 301, 60);
-    assert_eq!(r.out[1].cause, "host-reset");
-    assert_eq!(r.out[1].evidence["host_ttl"], 60);
+    // (Written once its look-ahead is over: at the next packet after 2.01.)
     // A SYN with a new ISN from the client, and a SYN from the server side, are new attempts.
     r.tcp(2.0, C, 40020, S, 80, SYN, 900, 0, 64);
     r.tcp(2.01, S, 80, C, 40020, RST | ACK, 0, 901, 60);
     r.tcp(3.0, S, 80, C, 40021, SYN, 5, 0, 60);
     // A late UDP reply is absorbed too.
     r.udp(4.0, C, 5000, S, 53);
+    assert_eq!(r.out[1].cause, "host-reset");
+    assert_eq!(r.out[1].evidence["host_ttl"], 60);
     r.udp(4.1, S, 53, C, 5000);
     r.udp(4.2, S, 53, C, 5000);
     let v = r.finish();
@@ -1487,7 +1596,9 @@ fn two_frames_with_the_same_far_time_confirm_the_leap() {
     r.tcp(7200.0, C, 41003, S, 80, SYN, 1, 0, 64);
     let v = r.finish();
     let first = v.iter().find(|x| x.client.port == 41001).unwrap();
-    assert_eq!((first.kind(), first.cause.word()), (VerdictKind::Unanswered, "no-response"));
+    // Confirmed: the clock leapt, and the leap is time nothing was recorded in.
+    assert_eq!((first.kind(), first.cause.word()), (VerdictKind::Unanswered, "capture-ended"));
+    assert_eq!(first.evidence["coverage_gap_to"], 8200.0);
 }
 
 #[test]
@@ -1748,4 +1859,70 @@ fn the_one_way_list_is_the_configured_one() {
         vec![(VerdictKind::Unanswered, "capture-ended"), (VerdictKind::OneWay, "one-way-protocol")]
     );
     assert_eq!(v[1].evidence["protocol"], "listed");
+}
+
+#[test]
+fn an_rst_before_the_real_syn_ack_is_forged_and_the_attempt_established() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 41100, S, 80, SYN, 700, 0, 64);
+    // Injected on the path: acknowledges the SYN, arrives first (another TTL).
+    r.tcp(0.010, S, 80, C, 41100, RST | ACK, 0, 701, 120);
+    r.tcp(0.030, S, 80, C, 41100, SYN | ACK, 9000, 701, 52);
+    r.tcp(0.031, C, 41100, S, 80, ACK, 701, 9001, 64);
+    r.tcp_data(0.032, C, 41100, S, 80, ACK, 701, 9001, 1000, b"GET / HTTP/1.1\r\n\r\n");
+    r.tcp_data(0.060, S, 80, C, 41100, ACK, 9001, 719, 1000, b"HTTP/1.1 200 OK\r\n\r\n");
+    r.tcp(0.070, C, 41100, S, 80, FIN | ACK, 719, 9020, 64);
+    r.tcp(0.080, S, 80, C, 41100, FIN | ACK, 9020, 720, 52);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Established, "injected-reset")]);
+    let v = r.finish();
+    assert_eq!(v.len(), 1, "one verdict, not a refusal and another");
+    assert_eq!(v[0].evidence["ignored_rst_packet"], 2);
+    assert_eq!(v[0].evidence["ended"], "closed");
+    assert_eq!(v[0].cause.blames(), crate::verdict::Party::Path);
+    assert!(!v[0].revised);
+}
+
+#[test]
+fn a_refusal_nothing_contradicts_is_written_after_the_look_ahead() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 41101, S, 80, SYN, 700, 0, 64);
+    r.tcp(0.01, S, 80, C, 41101, RST | ACK, 0, 701, 61);
+    r.tcp(0.5, C, 41101, S, 80, SYN, 700, 0, 64); // crossed the RST: absorbed
+    assert!(r.out.is_empty(), "held for the look-ahead");
+    r.udp(1.02, C, 5000, S, 9999);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Refused, "reset")]);
+    assert_eq!(r.out[0].evidence["rst_packet"], 2);
+    assert_eq!(r.out[0].evidence["syn_count"], 1, "as decided, the late SYN aside");
+    assert_eq!(r.tracker.stats().late_packets, 1);
+}
+
+#[test]
+fn a_syn_after_the_wait_ran_out_reopens_the_attempt() {
+    let mut r = Run::new();
+    r.tcp(0.0, C, 41102, S, 80, SYN, 700, 0, 64);
+    // Nothing for 5 s; the client's next SYN comes at 5.5 s (an initial RTO above the wait).
+    r.tcp(5.5, C, 41102, S, 80, SYN, 700, 0, 64);
+    r.tcp(5.6, S, 80, C, 41102, SYN | ACK, 9000, 701, 52);
+    r.tcp(5.7, C, 41102, S, 80, ACK, 701, 9001, 64);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Established, "slow-accept")]);
+    assert_eq!(v[0].evidence["syn_count"], 2);
+}
+
+#[test]
+fn live_a_contradicted_verdict_is_corrected_by_a_later_line() {
+    let mut r = Run::with(TrackerConfig { hold_verdicts: false, ..TrackerConfig::default() });
+    r.tcp(0.0, C, 41103, S, 80, SYN, 700, 0, 64);
+    r.tcp(0.010, S, 80, C, 41103, RST | ACK, 0, 701, 120);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Refused, "reset")], "written at once");
+    r.tcp(0.030, S, 80, C, 41103, SYN | ACK, 9000, 701, 52);
+    r.tcp(0.031, C, 41103, S, 80, ACK, 701, 9001, 64);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Refused, "reset"), (VerdictKind::Established, "injected-reset")]
+    );
+    assert_eq!(v[1].evidence["attempt"], v[0].evidence["attempt"]);
+    assert!(!v[0].revised);
+    assert!(v[1].revised);
 }

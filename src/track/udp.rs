@@ -4,11 +4,15 @@
 use super::payload::DnsHeader;
 use crate::capture::Origin;
 use crate::decode::PayloadPrefix;
-use crate::time::Timestamp;
+use crate::time::{Duration, Timestamp};
 
 #[derive(Clone, Debug, Default)]
 pub(super) struct UdpState {
     pub(super) last_request_ts: Timestamp,
+    /// The gap between the client's last two datagrams (its retry schedule, see `retry_wait`).
+    pub(super) request_gap: Duration,
+    /// Datagrams the client sent.
+    pub(super) requests: u32,
     pub(super) first_reply: Option<(Timestamp, Origin)>,
     /// The conversation carries DNS: the first query and the transaction IDs asked.
     pub(super) dns: Option<Box<DnsQueries>>,

@@ -136,6 +136,11 @@ causes! {
     Evicted = Established, "evicted", None,
         "The connection worked; it was still open at the end, went idle, was replaced on the same ports, or pushed out of a full table.",
         "Nothing.";
+    /// An RST answering the SYN, then the server's real SYN-ACK and the conversation went on:
+    /// the RST was forged on the path.
+    InjectedReset = Established, "injected-reset", Path,
+        "The connection worked, but an RST that answered the SYN came first, before the server's real SYN-ACK: something on the path (an IPS, a censor, an off-path attacker) forged it and the client's stack did not take it (`ignored_rst_packet`).",
+        "Firewalls and IPSes on the path that inject resets.";
     /// Answered only after SYN retransmissions.
     SlowAccept = Established, "slow-accept", Server,
         "It got through, but only after SYN retransmissions: the server's SYN backlog or accept queue was full.",

@@ -242,6 +242,13 @@ fn template(cause: Cause) -> &'static [HintPart] {
         Cause::ResetByClient => {
             &[T("the client "), C, T(" reset the connection: check the client application")]
         }
+        Cause::InjectedReset => &[
+            T("an RST forged on the path answered the SYN before "),
+            S,
+            T(
+                "'s real SYN-ACK (the connection went on): check firewalls and IPSes on the path that inject resets",
+            ),
+        ],
         Cause::SlowAccept => &[
             S,
             T(
@@ -526,6 +533,7 @@ mod tests {
         Cause::ClientAbortedHandshake,
         Cause::HttpClientError,
         Cause::DnsCaptureEnded,
+        Cause::InjectedReset,
     ];
 
     #[test]

@@ -129,6 +129,9 @@ pub struct Verdict {
     /// The state Zeek's conn.log would give this conversation (`S0`, `REJ`, `SF`, …), for
     /// users who cross-check with Zeek.
     pub conn_state: &'static str,
+    /// Live: this line corrects an earlier line of the same attempt (same `attempt` number),
+    /// whose verdict later packets contradicted (see the README's output contract).
+    pub revised: bool,
 }
 
 impl Verdict {
