@@ -146,8 +146,29 @@ pub(super) fn retry_wait(gap: Duration, config: &TrackerConfig) -> (Duration, bo
 pub(super) fn is_udp_service_port(port: u16) -> bool {
     matches!(
         port,
-        53 | 67 | 69 | 88 | 123 | 161 | 389 | 443 | 500 | 514 | 1812 | 1813 | 4500 | 5353
+        53 | 67
+            | 69
+            | 88
+            | 123
+            | 161
+            | 389
+            | 443
+            | 500
+            | 514
+            | 1812
+            | 1813
+            | 3478
+            | 3544
+            | 4500
+            | 5353
     )
+}
+
+/// A DNS conversation's last query ID (kept as a decided UDP conversation's `client_isn`: a
+/// query with another ID on the same ports is a new lookup, as a SYN with another ISN is a new
+/// TCP attempt).
+fn last_dns_id(u: &UdpState) -> Option<u32> {
+    u.dns.as_deref()?.queries.last().map(|q| u32::from(q.id))
 }
 
 /// Whether a datagram between these ports, the first seen of its conversation, is a reply
@@ -363,6 +384,12 @@ impl Flow {
     /// server's SYN-ACK acknowledging the client's SYN; after a SYN timeout, the client's SYN
     /// again (same ISN, not a copy) or any answer of the server.
     pub(super) fn contradicts_held(&self, p: &Packet) -> bool {
+        if let (Some(_), State::Udp(u), Transport::Udp(d)) = (&self.held, &self.state, &p.transport)
+        {
+            // UDP: any answer, or the client asking again (not a copy of its last request).
+            let from_client = p.src == self.client.ip && d.src_port == self.client.port;
+            return !from_client || !super::tcp::is_duplicate(p.ts, u.last_request_ts);
+        }
         let (Some(held), State::Tcp(s), Transport::Tcp(t)) =
             (&self.held, &self.state, &p.transport)
         else {
@@ -403,7 +430,7 @@ impl Flow {
     pub(super) fn decided_record(&self) -> Decided {
         let (tcp, client_isn) = match &self.state {
             State::Tcp(s) => (true, s.client.isn),
-            State::Udp(_) => (false, None),
+            State::Udp(u) => (false, last_dns_id(u)),
             State::Decided(l) => (l.tcp, l.client_isn),
         };
         Decided {
@@ -511,7 +538,7 @@ impl Flow {
     pub(super) fn release(&mut self) {
         let lingering = match &self.state {
             State::Tcp(s) => Lingering { tcp: true, client_isn: s.client.isn },
-            State::Udp(_) => Lingering { tcp: false, client_isn: None },
+            State::Udp(u) => Lingering { tcp: false, client_isn: last_dns_id(u) },
             State::Decided(l) => *l,
         };
         self.state = State::Decided(lingering);

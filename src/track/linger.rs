@@ -1,13 +1,15 @@
 //! Conversations whose verdict is out, kept a while to absorb late packets (the last ACK, a
 //! retransmitted SYN crossing the RST) instead of opening bogus attempts.
 
+use super::payload;
 use super::tcp::is_syn_only;
 use crate::decode::{Packet, Transport};
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 
 /// What a decided conversation still reads: whether it is TCP, and the client's initial
-/// sequence number (a SYN with another one is a new attempt).
+/// sequence number (a SYN with another one is a new attempt) — for UDP DNS, its last query ID
+/// (a query with another one is a new lookup).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Lingering {
     pub(super) tcp: bool,
@@ -31,8 +33,18 @@ pub(super) struct Decided {
 
 impl Decided {
     /// Whether `p` opens a new attempt on this 5-tuple: a SYN from the client with another
-    /// initial sequence number, or any SYN from the other side.
+    /// initial sequence number, or any SYN from the other side; a DNS query from the client
+    /// with another ID (resolvers that keep one port for many lookups: each is judged).
     pub(super) fn starts_new_attempt(&self, p: &Packet) -> bool {
+        if let Transport::Udp(u) = &p.transport {
+            let from_client = p.src == self.client.ip && u.src_port == self.client.port;
+            let query = payload::dns_header(u.payload.as_slice())
+                .filter(|_| payload::is_dns_query(u.payload.as_slice()));
+            return match (from_client, query, self.client_isn) {
+                (true, Some(h), Some(last)) => u32::from(h.id) != last,
+                _ => false,
+            };
+        }
         let Transport::Tcp(t) = &p.transport else { return false };
         if !self.tcp || !is_syn_only(t) {
             return false;

@@ -728,12 +728,16 @@ fn emit_or_hold(
     out: &mut impl VerdictOut,
 ) -> bool {
     use crate::verdict::VerdictKind;
-    let contradictable = matches!(flow.state, attempt::State::Tcp(_))
-        && match ending {
-            Ending::Rst => v.kind() == VerdictKind::Refused,
-            Ending::Timeout => v.kind() == VerdictKind::Unanswered,
-            _ => false,
-        };
+    let contradictable = match (&flow.state, ending) {
+        (attempt::State::Tcp(_), Ending::Rst) => v.kind() == VerdictKind::Refused,
+        (attempt::State::Tcp(_), Ending::Timeout) => v.kind() == VerdictKind::Unanswered,
+        // A UDP request whose wait ran out: a late answer, or the client asking again, says
+        // the exchange was still going.
+        (attempt::State::Udp(_), Ending::Timeout) => {
+            matches!(v.kind(), VerdictKind::Unanswered | VerdictKind::DnsFailure)
+        }
+        _ => false,
+    };
     if config.look_ahead.0 > 0 && contradictable {
         let verdict = if config.hold_verdicts {
             Some(v)

@@ -289,7 +289,8 @@ fn udp_retries_set_the_wait_too() {
     r.udp(3.0, C, 5000, S, 9999);
     r.udp(9.5, C, 1, S, 1);
     assert!(r.out.is_empty(), "3 s between tries: it waits 7 s after the last");
-    r.udp(10.5, C, 1, S, 1);
+    // Decided at 10 s, written after the 1 s look-ahead.
+    r.udp(11.5, C, 1, S, 1);
     assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
     assert_eq!(r.out[0].evidence["waited_after_last_request"], 7.0);
     assert_eq!(r.out[0].evidence["last_retry_gap"], 3.0);
@@ -1925,4 +1926,44 @@ fn live_a_contradicted_verdict_is_corrected_by_a_later_line() {
     assert_eq!(v[1].evidence["attempt"], v[0].evidence["attempt"]);
     assert!(!v[0].revised);
     assert!(v[1].revised);
+}
+
+/// A UDP answer that comes just after the wait ran out revises the unanswered verdict within
+/// the look-ahead (offline): the exchange was answered, late.
+#[test]
+fn a_udp_answer_just_after_the_wait_revises_the_verdict() {
+    let mut r = Run::new();
+    r.udp(0.0, C, 40900, S, 9999);
+    r.udp(5.5, S, 9999, C, 40900);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Answered, "reply-seen")]);
+    assert_eq!(v[0].evidence["reply_after"], 5.5);
+    // Past the look-ahead the verdict stands, and the late answer is absorbed.
+    let mut r = Run::new();
+    r.udp(0.0, C, 40901, S, 9999);
+    r.udp(7.0, S, 9999, C, 40901);
+    let v = r.finish();
+    // (Decided at 5 s, when nothing of the server had been seen yet.)
+    assert_eq!(kinds(&v), vec![(VerdictKind::Unanswered, "no-response")]);
+}
+
+/// A resolver that keeps one port for many lookups: each query with a new ID after the
+/// previous lookup's verdict is a lookup of its own, so a later failure is not lost as a late
+/// packet of an answered one. A copy of the answered query is not.
+#[test]
+fn a_new_query_on_a_decided_dns_conversation_is_a_new_lookup() {
+    let name = b"\x03www\x07example\x00";
+    let mut r = Run::new();
+    r.udp_data(0.0, C, 1025, S, 53, &dns(0x0001, 0x0100, name, 1));
+    r.udp_data(0.01, S, 53, C, 1025, &dns(0x0001, 0x8180, name, 1));
+    r.udp_data(0.02, C, 1025, S, 53, &dns(0x0001, 0x0100, name, 1));
+    r.udp_data(1.0, C, 1025, S, 53, &dns(0x0002, 0x0100, name, 28));
+    r.udp_data(1.01, S, 53, C, 1025, &dns(0x0002, 0x8182, name, 28));
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Answered, "reply-seen"), (VerdictKind::DnsFailure, "servfail")]
+    );
+    assert_eq!(v[1].evidence["dns_qtype"], "AAAA");
+    assert_eq!(v[1].client.port, 1025);
 }

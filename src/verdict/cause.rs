@@ -114,8 +114,8 @@ causes! {
         "Nothing.";
     /// The client reset an established connection.
     ResetByClient = Established, "reset-by-client", Client,
-        "The connection worked, data flowed, then that side reset it (RST).",
-        "The application on that side: its log.";
+        "The connection worked, data flowed, then the client ended it with an RST instead of a FIN: how many clients close (Windows' abortive close, browsers dropping a connection), or an application cutting a transfer short.",
+        "Nothing, unless a transfer was cut short: then the client application.";
     /// The server reset an established connection.
     ResetByServer = Established, "reset-by-server", Server,
         "The connection worked, data flowed, then that side reset it (RST).",

@@ -239,9 +239,13 @@ fn template(cause: Cause) -> &'static [HintPart] {
         Cause::ResetByServer => {
             &[T("the server reset the connection: check the service's log on "), H]
         }
-        Cause::ResetByClient => {
-            &[T("the client "), C, T(" reset the connection: check the client application")]
-        }
+        Cause::ResetByClient => &[
+            T("the client "),
+            C,
+            T(
+                " ended the connection with an RST after data flowed, as many clients close (Windows, browsers); only if a transfer was cut short, check the client application",
+            ),
+        ],
         Cause::InjectedReset => &[
             T("an RST forged on the path answered the SYN before "),
             S,
@@ -525,6 +529,7 @@ mod tests {
     /// hint the catch-alls never had.
     const NEW_HINTS: &[Cause] = &[
         Cause::ReplyUndeliverable,
+        Cause::ResetByClient,
         Cause::DiscoveryName,
         Cause::SearchList,
         Cause::ClientAborted,
