@@ -416,6 +416,10 @@ impl TcpState {
         if let Some(at) = self.established {
             return self.classify_established(flow, ending, at);
         }
+        if flow.midstream && flow.c2s.packets == 0 && self.syn_ack.is_some() {
+            // The server's SYN-ACK and nothing of the client: a capture of one side.
+            return (Cause::ClientSideNotCaptured, Detail::None);
+        }
         if flow.midstream {
             let rst = self.rst.map(|r| MidstreamRst {
                 packet: r.origin.number,

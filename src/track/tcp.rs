@@ -241,10 +241,12 @@ impl TcpState {
                             self.syn_ack = Some((p.ts, p.origin));
                             self.syn_ack_ack = Some(t.ack);
                             self.syns_before_answer = self.syn_count;
-                        } else if self.server.syn_acked {
+                        } else if self.server.syn_acked && self.server.isn == Some(t.seq) {
                             // A SYN-ACK again after the client acknowledged one: the server
                             // did not take the ACK (accept queue full). Not on the first
                             // SYN-ACK: in a simultaneous open the client acknowledges first.
+                            // Only the same one (same ISN): another ISN is another responder
+                            // (or a TCP Fast Open cookie exchange), not a full queue.
                             self.syn_ack_after_ack += 1;
                         }
                     }

@@ -1967,3 +1967,33 @@ fn a_new_query_on_a_decided_dns_conversation_is_a_new_lookup() {
     assert_eq!(v[1].evidence["dns_qtype"], "AAAA");
     assert_eq!(v[1].client.port, 1025);
 }
+
+/// A capture of the server's side only: its SYN-ACK and data, nothing of the client. The
+/// handshake is there, so it did not begin mid-conversation.
+#[test]
+fn the_server_side_alone_is_named_so() {
+    let mut r = Run::new();
+    r.tcp(0.0, S, 80, C, 40123, SYN | ACK, 5000, 1001, 61);
+    r.tcp_data(0.05, S, 80, C, 40123, ACK | PSH_, 5001, 1019, 500, b"HTTP/1.1 200 OK\r\n\r\n");
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Partial, "client-side-not-captured"));
+    assert_eq!((v.client.port, v.server.port), (40123, 80));
+}
+
+/// SYN-ACKs with another ISN after the client's ACK are another responder (or a TCP Fast
+/// Open exchange), not a server whose accept queue is full.
+#[test]
+fn a_syn_ack_with_another_isn_is_not_a_full_accept_queue() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40124, 80);
+    r.tcp(0.5, S, 80, C, 40124, SYN | ACK, 777_000, 1001, 61);
+    r.tcp(0.6, C, 40124, S, 80, FIN | ACK, 1001, 5001, 64);
+    r.tcp(0.7, S, 80, C, 40124, FIN | ACK, 5001, 1002, 61);
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Established, "closed"));
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40125, 80);
+    r.tcp(1.0, S, 80, C, 40125, SYN | ACK, 5000, 1001, 61);
+    let v = one(r);
+    assert_eq!(v.cause.word(), "syn-ack-retransmitted");
+}

@@ -424,6 +424,10 @@ causes! {
     ServerSideNotCaptured = Partial, "server-side-not-captured", Capture,
         "Part of the handshake is missing from the capture.",
         "Capture drops, asymmetric routing, a one-sided capture.";
+    /// The server's SYN-ACK and packets, nothing of the client.
+    ClientSideNotCaptured = Partial, "client-side-not-captured", Capture,
+        "The capture holds the server's side only (its SYN-ACK, nothing of the client): a one-sided capture or asymmetric routing.",
+        "Capture both directions (the client's packets take another path, or the capture filter leaves them out).";
     /// The client reset after the server's SYN-ACK: a half-open probe.
     ClientAbortedHandshake = Partial, "client-aborted-handshake", Client,
         "The client answered the server's SYN-ACK with a reset: the server is listening. A half-open probe (SYN scanners, many health checkers) does this, and so does a client that had given up on its SYNs or got a SYN-ACK that did not acknowledge its SYN.",

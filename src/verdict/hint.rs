@@ -305,6 +305,13 @@ fn template(cause: Cause) -> &'static [HintPart] {
         Cause::Midstream => {
             &[T("the capture began after the handshake: capture from before the connection starts")]
         }
+        Cause::ClientSideNotCaptured => &[
+            T("the capture holds only the side of "),
+            S,
+            T(": capture both directions (asymmetric routing, or a filter that leaves out "),
+            C,
+            T(")"),
+        ],
         Cause::HandshakeIncomplete
         | Cause::SynAckNotCaptured
         | Cause::ServerSideNotCaptured
@@ -530,6 +537,7 @@ mod tests {
     const NEW_HINTS: &[Cause] = &[
         Cause::ReplyUndeliverable,
         Cause::ResetByClient,
+        Cause::ClientSideNotCaptured,
         Cause::DiscoveryName,
         Cause::SearchList,
         Cause::ClientAborted,
