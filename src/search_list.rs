@@ -5,12 +5,14 @@
 //! own port, so no single conversation shows that the NXDOMAINs were steps of one lookup.
 //!
 //! This stage sits between the tracker and the outputs and looks across conversations, per
-//! client. A UDP NXDOMAIN verdict is held for [`SEARCH_WINDOW`] of capture time; it becomes
-//! `answered / search-list` when the same client asks, within the window before or after it:
-//! - the name it expanded: a proper label prefix of the NXDOMAIN's name (`upload.wikimedia.org`
-//!   for `upload.wikimedia.org.corp.example.com`) — `dns_search_base` in the evidence; or
-//! - a search-list form of it that was answered (NOERROR): `db.prod` failed as asked, then
-//!   `db.prod.corp.example.com` resolved — `dns_search_answered`.
+//! client. A UDP NXDOMAIN (or REFUSED, SERVFAIL) verdict is held for [`SEARCH_WINDOW`] of
+//! capture time; it becomes `answered / search-list` when the same client asks, within the
+//! window before or after it:
+//! - the name it expanded: a proper label prefix of the failed name (`upload.wikimedia.org`
+//!   for `upload.wikimedia.org.corp.example.com`) — `dns_search_base` in the evidence (a home
+//!   router that REFUSEs its own domain's expansions is a step of the walk too); or
+//! - for an NXDOMAIN, a search-list form of it that was answered (NOERROR): `db.prod` failed as
+//!   asked, then `db.prod.corp.example.com` resolved — `dns_search_answered`.
 //!
 //! The lookup's outcome is then the other name's verdict: if the bare name fails too, that
 //! NXDOMAIN is the one failure. Everything else passes through untouched and in order; held
@@ -88,6 +90,9 @@ impl SearchList {
         self.clock = self.clock.max(v.last_ts);
         let Some((name, noerror)) = dns_name(v) else { return false };
         let nxdomain = v.cause == Cause::Nxdomain;
+        // A search-list form may also draw another error (a home router REFUSED its own
+        // domain's expansions): as a step of the lookup, no failure either.
+        let error = matches!(v.cause, Cause::Nxdomain | Cause::DnsRefused | Cause::Servfail);
         if !self.clients.contains_key(&v.client.ip) && self.clients.len() >= MAX_CLIENTS {
             self.forget_quiet_clients();
         }
@@ -108,13 +113,16 @@ impl SearchList {
             }
             if is_label_prefix(&name, &h.name) {
                 revise(h, "dns_search_base", &name);
-            } else if noerror && is_label_prefix(&h.name, &name) {
+            } else if noerror
+                && h.verdict.cause == Cause::Nxdomain
+                && is_label_prefix(&h.name, &name)
+            {
                 revise(h, "dns_search_answered", &name);
             }
         }
         names.held.retain(|&seq| seq >= self.first_seq);
-        // An NXDOMAIN for an expansion of a name asked just before.
-        let base = nxdomain
+        // An error for an expansion of a name asked just before.
+        let base = error
             .then(|| {
                 names.asked.iter().find(|a| {
                     v.ts.since(a.ts).0.abs() <= SEARCH_WINDOW.0 && is_label_prefix(&a.name, &name)
@@ -126,7 +134,7 @@ impl SearchList {
             names.asked.pop_front();
         }
         names.asked.push_back(Asked { ts: v.ts, name: name.clone() });
-        if !nxdomain {
+        if !error {
             return false;
         }
         let mut held = Held { verdict: v.clone(), name, revised: false };
@@ -220,6 +228,7 @@ mod tests {
         let cause = match rcode {
             "NXDOMAIN" => Cause::Nxdomain,
             "SERVFAIL" => Cause::Servfail,
+            "REFUSED" => Cause::DnsRefused,
             _ => Cause::ReplySeen,
         };
         let (client, server) = (
@@ -322,6 +331,25 @@ mod tests {
     }
 
     #[test]
+    fn an_expansion_refused_by_the_resolver_is_a_step_too() {
+        // Windows XP behind a home router: the bare name, its expansion REFUSED, the bare name
+        // again (A after AAAA).
+        let out = run(vec![
+            dns(0.0, "10.0.0.1", 1, "www.wireshark.org", "NOERROR"),
+            dns(0.16, "10.0.0.1", 2, "www.wireshark.org.gateway.2wire.net", "REFUSED"),
+            dns(0.19, "10.0.0.1", 3, "www.wireshark.org", "NOERROR"),
+        ]);
+        assert_eq!(
+            out,
+            vec![
+                (1, "reply-seen", String::new()),
+                (2, "search-list", "dns_search_base=www.wireshark.org".into()),
+                (3, "reply-seen", String::new()),
+            ]
+        );
+    }
+
+    #[test]
     fn other_clients_other_names_and_late_queries_explain_nothing() {
         let out = run(vec![
             dns(0.0, "10.0.0.1", 1, "www.example.com.corp.example", "NXDOMAIN"),
@@ -335,10 +363,10 @@ mod tests {
             out,
             vec![
                 (2, "reply-seen", String::new()),
-                (3, "servfail", String::new()),
                 (4, "reply-seen", String::new()),
                 (5, "reply-seen", String::new()),
                 (1, "nxdomain", String::new()),
+                (3, "servfail", String::new()),
                 (6, "nxdomain", String::new()),
             ]
         );

@@ -398,7 +398,7 @@ causes! {
 
     /// NXDOMAIN for one step of a resolver's search list.
     SearchList = Answered, "search-list", None,
-        "DNS answered NXDOMAIN to one step of a resolver's search list: the same client also asked the name it was made from (`dns_search_base`), or a search-list form of this name was answered (`dns_search_answered`). One lookup, several names; its outcome is the other name's verdict.",
+        "DNS answered NXDOMAIN (or REFUSED, SERVFAIL) to one step of a resolver's search list: the same client also asked the name it was made from (`dns_search_base`), or a search-list form of this name was answered (`dns_search_answered`). One lookup, several names; its outcome is the other name's verdict.",
         "Nothing.";
 
     // one-way
