@@ -1,7 +1,9 @@
 //! Cut anywhere: every fixture capture cut at every byte offset (a sample for the large one)
 //! and analyzed through the library pipeline. Never a panic; an error naming the byte where
 //! the damaged record starts unless the cut falls exactly on a record (block) boundary; and
-//! every verdict that the full run decided on a packet before the cut comes out identical.
+//! every verdict that the full run decided on a packet before the cut comes out identical (a
+//! verdict revised by a later conversation, a resolver's search-list step, only once that
+//! conversation's packet is in too).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Cursor};
@@ -114,6 +116,41 @@ fn decided_by_packet(bytes: &[u8], bounds: &[usize]) -> (BTreeMap<u64, u64>, Vec
     (decided, ends)
 }
 
+/// A verdict the search-list stage revised (`src/search_list.rs`) depends on a second
+/// conversation, the one asking the other name of the lookup: it counts as decided by the later
+/// of its own deciding packet and the packet that gave the other name what the revision needs —
+/// its query (`dns_search_base`: the name was asked), or the packet that decided it
+/// (`dns_search_answered`: the name resolved). Not by a packet at all when that one was not.
+fn revisions_decided(full: &[Verdict], decided: &mut BTreeMap<u64, u64>) {
+    for v in full {
+        let other = |key| v.evidence.get(key).and_then(|f| f.as_str()).map(str::to_string);
+        let (name, asked) = match (other("dns_search_base"), other("dns_search_answered")) {
+            (Some(name), _) => (name, true),
+            (None, Some(name)) => (name, false),
+            (None, None) => continue,
+        };
+        let by = full
+            .iter()
+            .filter(|u| {
+                u.id != v.id
+                    && u.client.ip == v.client.ip
+                    && u.evidence.get("dns_query").and_then(|f| f.as_str()) == Some(name.as_str())
+            })
+            .filter_map(|u| {
+                if asked { Some(u.first_packet.number) } else { decided.get(&u.id).copied() }
+            })
+            .min();
+        match (decided.get(&v.id).copied(), by) {
+            (Some(own), Some(by)) => {
+                decided.insert(v.id, own.max(by));
+            }
+            _ => {
+                decided.remove(&v.id);
+            }
+        }
+    }
+}
+
 fn fixtures() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for kind in ["generated", "recorded"] {
@@ -140,7 +177,8 @@ fn cut_everywhere(path: &Path) -> usize {
     assert!(errors.is_empty(), "{name}: {errors:?}");
     assert!(run_with(&bytes, AnalyzeConfig::default()).0 == full, "{name}: the table size matters");
     let bounds = boundaries(&bytes);
-    let (decided, ends) = decided_by_packet(&bytes, &bounds);
+    let (mut decided, ends) = decided_by_packet(&bytes, &bounds);
+    revisions_decided(&full, &mut decided);
     // Every offset of the small files; a dense sample and every boundary ±1 of big ones
     // (keeps the test near 10 s in a debug build).
     let step = match bytes.len() {

@@ -1,16 +1,17 @@
 //! Real traffic, recorded now: `fixtures/recorded/record.sh` builds network namespaces, runs
 //! real clients and servers (closed ports, iptables REJECT and DROP, routers with unreachable and
 //! prohibited routes, a rejecting firewall and a loop, absent hosts, applications that turn
-//! clients away, a full accept queue, TLS mismatches, DNS errors, an nmap scan), captures with
-//! tcpdump, and connlens must give each attempt the same verdict and cause as the checked-in
-//! recording of that scenario (see `BOUNDS_ONLY` and `VERDICT_ONLY` for the two scenarios whose
-//! outcome varies). Timestamps, sequence numbers and IP IDs differ from run to run; the attempts
-//! (fixed client ports) and outcomes must not.
+//! clients away, a full accept queue, TLS mismatches, DNS errors, an nmap scan, normal traffic
+//! that is no failure), captures with tcpdump, and connlens must give each attempt the same
+//! verdict and cause as the checked-in recording of that scenario (see `BOUNDS_ONLY` and
+//! `VERDICT_ONLY` for the two scenarios whose outcome varies, `EPHEMERAL_DNS` for the one whose
+//! resolver picks its own ports). Timestamps, sequence numbers and IP IDs differ from run to run;
+//! the attempts (fixed client ports) and outcomes must not.
 //!
 //! Needs root (namespaces, iptables). Off CI a non-root run skips with a message; on CI
 //! (`CI=true`) it fails, so it can never silently stop running there.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -32,6 +33,14 @@ const BOUNDS_ONLY: &[&str] = &["backlog"];
 /// `reset` or `host-reset` depends on whether a packet of the server's came before it, which
 /// depends on nmap's timing: verdicts are compared per connection, causes are not.
 const VERDICT_ONLY: &[&str] = &["nmap-scan"];
+/// `not-failures`: glibc's resolver (`getent ahosts`) sends from ports the kernel picks, new
+/// ones every run. Its conversations (UDP to port 53 from the ephemeral range record.sh sets
+/// there, 49152–65535) are compared without the client port but with their `dns_query`, as a
+/// multiset: as many conversations per (client, server, verdict, cause, name) as recorded. The
+/// scenario's other attempts have fixed ports and are compared as everywhere else.
+const EPHEMERAL_DNS: &[&str] = &["not-failures"];
+/// Where the client ports of `EPHEMERAL_DNS` scenarios' resolvers come from.
+const EPHEMERAL_PORTS: std::ops::RangeInclusive<u64> = 49152..=65535;
 
 fn flows(jsonl: &str) -> Vec<serde_json::Value> {
     jsonl
@@ -59,6 +68,31 @@ fn attempts(jsonl: &str, with_cause: bool) -> BTreeSet<String> {
             )
         })
         .collect()
+}
+
+/// Like [`attempts`] with causes, as a multiset, with the client port masked and the DNS name
+/// added for UDP queries to port 53 from an ephemeral port (see `EPHEMERAL_DNS`).
+fn attempts_any_resolver_port(jsonl: &str) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for v in flows(jsonl) {
+        let port = v["client_port"].as_u64().unwrap();
+        let resolver = v["proto"] == "udp"
+            && v["server_port"].as_u64() == Some(53)
+            && EPHEMERAL_PORTS.contains(&port);
+        let key = format!(
+            "{} {}:{} -> {}:{} {} {} {}",
+            v["proto"].as_str().unwrap(),
+            v["client"].as_str().unwrap(),
+            if resolver { "*".to_string() } else { port.to_string() },
+            v["server"].as_str().unwrap(),
+            v["server_port"],
+            v["verdict"].as_str().unwrap(),
+            v["cause"].as_str().unwrap(),
+            v["evidence"]["dns_query"].as_str().unwrap_or("")
+        );
+        *counts.entry(key).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// (incident, client or server) of each incident line: who scanned, which service or host.
@@ -126,6 +160,12 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
                     "scenario {name:?}: unexpected verdict {v}"
                 );
             }
+        } else if EPHEMERAL_DNS.contains(&scenario) {
+            assert_eq!(
+                attempts_any_resolver_port(&fresh_out),
+                attempts_any_resolver_port(&expected),
+                "scenario {name:?}: fresh recording disagrees with the checked-in one"
+            );
         } else if VERDICT_ONLY.contains(&scenario) {
             assert_eq!(
                 attempts(&fresh_out, false),
@@ -149,5 +189,5 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
         checked += 1;
     }
     let _ = fs::remove_dir_all(&out);
-    assert_eq!(checked, 15, "every recorded scenario must be re-recorded and checked");
+    assert_eq!(checked, 16, "every recorded scenario must be re-recorded and checked");
 }
