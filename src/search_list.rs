@@ -89,7 +89,6 @@ impl SearchList {
     pub fn offer(&mut self, v: &Verdict) -> bool {
         self.clock = self.clock.max(v.last_ts);
         let Some((name, noerror)) = dns_name(v) else { return false };
-        let nxdomain = v.cause == Cause::Nxdomain;
         // A search-list form may also draw another error (a home router REFUSED its own
         // domain's expansions): as a step of the lookup, no failure either.
         let error = matches!(v.cause, Cause::Nxdomain | Cause::DnsRefused | Cause::Servfail);

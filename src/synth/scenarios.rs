@@ -661,6 +661,7 @@ pub fn all() -> Vec<Scenario> {
         time_exceeded(),
         icmp_without_attempt(),
         unanswered_syns(),
+        capture_gap(),
         established(),
         syn_after_rst(),
         udp(),
@@ -1022,6 +1023,68 @@ fn unanswered_syns() -> Scenario {
                 "unanswered",
                 "capture-ended",
                 "2 SYNs at 30 and 31 s, the last packets of the capture",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn capture_gap() -> Scenario {
+    let mut s = Script::new(START);
+    let a = TcpConv::new(ETH, (CLIENT4, 41310), (SERVER4, 8080), (1_510_000_000, 0));
+    a.syn(&mut s, 0.0);
+    a.syn(&mut s, 1.0);
+    let dns = UdpConv::new(ETH, (CLIENT4, 41311), (RESOLVER4, 53));
+    dns.request(&mut s, 2.0, &dns_query(0x4311, "www.example.com", DNS_A));
+    dns.reply(&mut s, 2.0118, &dns_answer(0x4311, "www.example.com", DNS_A, &[203, 0, 113, 80]));
+    let b = TcpConv::new(ETH, (CLIENT4, 41312), (SERVER4, 8081), (1_510_000_002, 0));
+    b.syn(&mut s, 3.0);
+    // Two hours later (a second capture appended to the first: two packets confirm the leap).
+    let later = UdpConv::new(ETH, (CLIENT4, 41313), (RESOLVER4, 53));
+    later.request(&mut s, 7203.0, &dns_query(0x4313, "www.example.org", DNS_A));
+    later.reply(
+        &mut s,
+        7203.0119,
+        &dns_answer(0x4313, "www.example.org", DNS_A, &[203, 0, 113, 81]),
+    );
+    let mut d = TcpConv::new(ETH, (CLIENT4, 41314), (SERVER4, 80), (1_510_000_004, 3_510_000_004));
+    d.handshake(&mut s, 7204.0, 0.0121);
+    d.exchange(&mut s, 7204.0124, 0.0121, HTTP_GET, HTTP_OK);
+    d.client_close(&mut s, 7204.0300, 0.0121);
+    Scenario {
+        name: "capture-gap",
+        description: "Two stretches of capture in one file, two hours apart (a second capture \
+                      appended to the first): attempts still waiting when the first stretch \
+                      ends are not judged on the two hours nobody recorded.",
+        args: &[],
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "unanswered",
+                "capture-ended",
+                "SYNs at 0 and 1 s; the first stretch ends at 3 s, before its 5 s wait: the gap \
+                 that follows was not captured, so it decides nothing (coverage_gap_from/_to)",
+            ),
+            attempt(dns.describe(), "answered", "reply-seen", "a DNS query answered at 2 s"),
+            attempt(
+                b.describe(),
+                "unanswered",
+                "capture-ended",
+                "one SYN at 3 s, the last packet of the first stretch",
+            ),
+            attempt(
+                later.describe(),
+                "answered",
+                "reply-seen",
+                "the second stretch begins two hours later: a DNS query answered",
+            ),
+            attempt(
+                d.describe(),
+                "established",
+                "closed",
+                "handshake, HTTP exchange and FINs in the second stretch",
             ),
         ],
         bytes: s.to_pcap(TsResolution::Micro, false),

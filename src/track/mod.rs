@@ -327,8 +327,11 @@ impl Tracker {
                 // Confirmed by another frame near it.
                 Some(first) if ts.since(first).0.unsigned_abs() <= CLOCK_JUMP.0.unsigned_abs() => {
                     // Nothing was recorded in between (a clock set, a sensor paused): not
-                    // silence in which servers failed to answer.
-                    self.coverage_gap(self.now, ts, out);
+                    // silence in which servers failed to answer. The gap ends at the leap's
+                    // first packet.
+                    self.coverage_gap(self.now, first.min(ts), out);
+                    // The first packet of the leap was not mis-stamped after all.
+                    self.stats.clock_jumps = self.stats.clock_jumps.saturating_sub(1);
                     self.jump = None;
                     self.advance(ts, out);
                 }
@@ -384,7 +387,11 @@ impl Tracker {
         let mut waiting: Vec<(u64, Handle)> = self
             .table
             .open_flows()
-            .filter(|(_, f)| f.deadline > from && (f.held.is_some() || f.awaits_answer()))
+            // Waiting across the gap; not a conversation a packet after it already touched
+            // (a leap's first packet, before the next one confirmed it).
+            .filter(|(_, f)| {
+                f.deadline > from && f.last_ts < to && (f.held.is_some() || f.awaits_answer())
+            })
             .map(|(handle, f)| (f.first_seen, handle))
             .collect();
         waiting.sort_unstable_by_key(|&(first_seen, _)| first_seen);

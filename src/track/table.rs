@@ -398,8 +398,10 @@ impl Table {
     /// Moves every deadline after `from` later by `by` (time the capture did not cover). The
     /// timers follow when they surface (a deadline later than its timer sets a new one).
     pub(super) fn shift_deadlines(&mut self, from: Timestamp, by: crate::time::Duration) {
+        let to = from.add(by);
         for f in self.open.iter_mut() {
-            if f.deadline > from {
+            // (Not a conversation the gap's far side already moved: its deadline is from then.)
+            if f.deadline > from && f.last_ts < to {
                 f.deadline = f.deadline.add(by);
             }
         }
