@@ -3,6 +3,7 @@
 //! the `conn_state` Zeek would give the conversation. No verdicts here: see `classify`.
 
 use super::Ending;
+use super::payload::FirstBytes;
 use crate::capture::Origin;
 use crate::decode::{Packet, PayloadPrefix, TcpFlags, TcpSegment};
 use crate::time::Timestamp;
@@ -75,6 +76,28 @@ pub(super) struct TcpState {
     pub(super) syn_ack_ack: Option<u32>,
     /// Copies of packets seen within a moment of the original (span ports, two interfaces).
     pub(super) duplicates: u32,
+    /// The server's first payload came before any of the client's: a banner.
+    pub(super) server_spoke_first: bool,
+    /// Whether the server's next new payload is kept as [`server_reply`](Self::server_reply).
+    pub(super) reply_watch: ReplyWatch,
+    /// The server's first new payload after the client spoke again following the server's
+    /// first payload — the answer to a login after a greeting (MySQL), to a start-up message
+    /// after an SSLRequest was declined (PostgreSQL), to a first command after a 220 banner.
+    /// Kept only when the server's first payload was not an HTTP response or TLS, so an HTTP
+    /// keep-alive conversation keeps no second answer.
+    pub(super) server_reply: Option<Box<(PayloadPrefix, Origin)>>,
+}
+
+/// Where an attempt is in keeping the server's reply (see [`TcpState::server_reply`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum ReplyWatch {
+    /// The client has not spoken after the server's first payload yet.
+    #[default]
+    Waiting,
+    /// It has: the server's next new payload is the reply.
+    Armed,
+    /// Kept, or not wanted.
+    Done,
 }
 
 /// How far from a side's stream an RST's sequence number may be and still be that side's:
@@ -105,6 +128,35 @@ impl TcpState {
         if from_client { &mut self.client } else { &mut self.server }
     }
 
+    /// Keeps a side's first payload, and the server's reply after the client spoke again (see
+    /// [`TcpState::server_reply`]). Once per conversation at most it looks at the server's
+    /// first bytes; it never allocates but for the first payloads and the reply.
+    fn keep_payload(&mut self, p: &Packet, t: &TcpSegment, from_client: bool, advances: bool) {
+        if from_client {
+            if self.client.first.is_none() {
+                self.client.first = Some(Box::new((t.payload, p.origin)));
+            }
+            if self.reply_watch == ReplyWatch::Waiting
+                && let Some(server) = self.server.first.as_deref()
+            {
+                let wanted = !matches!(
+                    super::payload::classify(server.0.as_slice()),
+                    FirstBytes::HttpResponse { .. }
+                        | FirstBytes::TlsRecord
+                        | FirstBytes::TlsAlert { .. }
+                        | FirstBytes::TlsClientHello
+                );
+                self.reply_watch = if wanted { ReplyWatch::Armed } else { ReplyWatch::Done };
+            }
+        } else if self.server.first.is_none() {
+            self.server.first = Some(Box::new((t.payload, p.origin)));
+            self.server_spoke_first = self.client.first.is_none();
+        } else if self.reply_watch == ReplyWatch::Armed && advances {
+            self.server_reply = Some(Box::new((t.payload, p.origin)));
+            self.reply_watch = ReplyWatch::Done;
+        }
+    }
+
     /// Applies one segment; returns the ending it decides, if any.
     pub(super) fn apply(
         &mut self,
@@ -113,6 +165,9 @@ impl TcpState {
         from_client: bool,
     ) -> Option<Ending> {
         let f = t.flags;
+        // The segment carries bytes beyond where its sender's stream had got to (not only a
+        // retransmission).
+        let mut advances = false;
         if !f.has(TcpFlags::RST) {
             // SYN and FIN each take one sequence number.
             let len =
@@ -121,13 +176,11 @@ impl TcpState {
             let next = &mut self.sender(from_client).next_seq;
             if next.is_none_or(|n| seq_after(end, n)) {
                 *next = Some(end);
+                advances = true;
             }
         }
         if !f.has(TcpFlags::RST) && t.payload_len > 0 {
-            let first = &mut self.sender(from_client).first;
-            if first.is_none() {
-                *first = Some(Box::new((t.payload, p.origin)));
-            }
+            self.keep_payload(p, t, from_client, advances);
         }
         if !from_client
             && t.window == 0
