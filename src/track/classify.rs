@@ -385,6 +385,7 @@ impl TcpState {
             server_first,
             server_spoke_first: self.server_spoke_first,
             server_reply: prefix(&self.server_reply),
+            reply_turn: self.reply_turns,
             server_closed_first,
             server_sent_only_first: server_first.is_some_and(|b| {
                 b.len() < crate::decode::PAYLOAD_PREFIX && flow.s2c.bytes == b.len() as u64

@@ -28,9 +28,12 @@ pub(crate) struct Exchange<'a> {
     pub(crate) server_first: Option<&'a [u8]>,
     /// The server spoke before the client: its first payload is a banner.
     pub(crate) server_spoke_first: bool,
-    /// The server's first new payload after the client spoke again following the server's
-    /// first payload (the answer to a login after a greeting).
+    /// The server's answer to the client's latest message after the server's first payload,
+    /// followed for a login's few turns until one is an error (the answer to a login after a
+    /// greeting), and which turn it answered (1: the client's first message after the server's
+    /// first payload).
     pub(crate) server_reply: Option<&'a [u8]>,
+    pub(crate) reply_turn: u8,
     /// The server closed (FIN or RST) before the client did.
     pub(crate) server_closed_first: bool,
     /// Every byte the server sent is in `server_first` (one segment, not cut by the prefix).
@@ -419,11 +422,14 @@ fn smtp_ftp<'a>(x: &Exchange<'a>) -> Option<Refusal<'a>> {
     let protocol = smtp_or_ftp(x, banner)?;
     let (greeting, _) = reply_line(banner)?;
     // The banner's code, else the reply to the client's first command after a 220 greeting.
+    // (SMTP: the answer to the first command, EHLO; FTP: to USER or to PASS.)
+    let turns = if protocol == "smtp" { 1 } else { 2 };
     let (code, message, in_reply) = match greeting {
-        220 => {
+        220 if x.reply_turn <= turns => {
             let (code, line) = reply_line(x.server_reply?)?;
             (code, line, true)
         }
+        220 => return None,
         _ => (greeting, reply_line(banner)?.1, false),
     };
     let cause = match (protocol, code) {
@@ -555,6 +561,7 @@ mod tests {
                 server_first: Some(&s),
                 server_spoke_first: flags[0],
                 server_reply: Some(&r),
+                reply_turn: head as u8 % 5,
                 server_closed_first: flags[1],
                 server_sent_only_first: flags[2],
             };
