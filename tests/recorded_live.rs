@@ -1,7 +1,8 @@
 //! Real traffic, recorded now: `fixtures/recorded/record.sh` builds network namespaces, runs
 //! real clients and servers (closed ports, iptables REJECT and DROP, routers with unreachable and
 //! prohibited routes, a rejecting firewall and a loop, absent hosts, applications that turn
-//! clients away, a full accept queue, TLS mismatches, DNS errors, an nmap scan), captures with
+//! clients away, a full accept queue, TLS mismatches, DNS errors, an nmap scan, MariaDB,
+//! PostgreSQL, Redis and nginx refusing in plaintext), captures with
 //! tcpdump, and connlens must give each attempt the same verdict and cause as the checked-in
 //! recording of that scenario (see `BOUNDS_ONLY` and `VERDICT_ONLY` for the two scenarios whose
 //! outcome varies). Timestamps, sequence numbers and IP IDs differ from run to run; the attempts
@@ -149,5 +150,5 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
         checked += 1;
     }
     let _ = fs::remove_dir_all(&out);
-    assert_eq!(checked, 15, "every recorded scenario must be re-recorded and checked");
+    assert_eq!(checked, 19, "every recorded scenario must be re-recorded and checked");
 }
