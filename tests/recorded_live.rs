@@ -2,11 +2,12 @@
 //! real clients and servers (closed ports, iptables REJECT and DROP, routers with unreachable and
 //! prohibited routes, a rejecting firewall and a loop, absent hosts, applications that turn
 //! clients away, a full accept queue, TLS mismatches, DNS errors, an nmap scan, normal traffic
-//! that is no failure), captures with tcpdump, and connlens must give each attempt the same
-//! verdict and cause as the checked-in recording of that scenario (see `BOUNDS_ONLY` and
-//! `VERDICT_ONLY` for the two scenarios whose outcome varies, `EPHEMERAL_DNS` for the one whose
-//! resolver picks its own ports). Timestamps, sequence numbers and IP IDs differ from run to run;
-//! the attempts (fixed client ports) and outcomes must not.
+//! that is no failure, MariaDB, PostgreSQL, Redis and nginx refusing in plaintext), captures with
+//! tcpdump, and connlens must give each attempt the same verdict and cause as the checked-in
+//! recording of that scenario (see `BOUNDS_ONLY` and `VERDICT_ONLY` for the two scenarios whose
+//! outcome varies, `EPHEMERAL_DNS` for the one whose resolver picks its own ports). Timestamps,
+//! sequence numbers and IP IDs differ from run to run; the attempts (fixed client ports) and
+//! outcomes must not.
 //!
 //! Needs root (namespaces, iptables). Off CI a non-root run skips with a message; on CI
 //! (`CI=true`) it fails, so it can never silently stop running there.
@@ -189,5 +190,5 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
         checked += 1;
     }
     let _ = fs::remove_dir_all(&out);
-    assert_eq!(checked, 16, "every recorded scenario must be re-recorded and checked");
+    assert_eq!(checked, 20, "every recorded scenario must be re-recorded and checked");
 }

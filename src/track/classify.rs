@@ -8,11 +8,12 @@ use super::attempt::{Flow, IcmpSeen, State, retry_wait};
 use super::dns_names;
 use super::evidence::{
     self, Detail, DnsFacts, DnsQuestion, DnsReply, EstablishedFacts, MidstreamRst, RefusalFacts,
-    ReplyFacts, RstFacts, WaitFacts, describe, round_ms, secs,
+    RefusalWords, ReplyFacts, RstFacts, WaitFacts, describe, retry_after_fact, round_ms, secs,
 };
 use super::hosts::hops;
 use super::hosts::{HostFacts, HostKey};
 use super::payload::{self, DnsHeader, FirstBytes};
+use super::plaintext;
 use super::tcp::{RstSeen, TcpState};
 use super::udp::UdpState;
 use super::{Context, Ending};
@@ -278,6 +279,8 @@ impl TcpState {
             dns: None,
             tls_alert: None,
             http_status: None,
+            retry_after: None,
+            refusal: None,
             syn_acks_after_ack: None,
             zero_window_packet: None,
         };
@@ -361,10 +364,21 @@ impl TcpState {
             }
             Some(FirstBytes::HttpResponse { status }) if status >= 400 => {
                 facts.http_status = Some(status);
+                if matches!(status, 429 | 503) {
+                    facts.retry_after = self
+                        .server
+                        .first
+                        .as_deref()
+                        .and_then(|(p, _)| plaintext::retry_after(p.as_slice()))
+                        .map(retry_after_fact);
+                }
                 return match status {
-                    401 | 407 => Cause::HttpAuthRequired,
+                    401 => Cause::HttpAuthRequired,
+                    407 => Cause::HttpProxyAuthRequired,
                     403 => Cause::HttpForbidden,
                     429 | 503 => Cause::HttpOverloaded,
+                    502 => Cause::HttpBadGateway,
+                    504 => Cause::HttpGatewayTimeout,
                     400..=499 => Cause::HttpClientError,
                     _ => Cause::HttpServerError,
                 };
@@ -381,6 +395,29 @@ impl TcpState {
                 (Some(c), Some(s)) => s < c,
                 _ => false,
             };
+        // A database, cache, mail or file server that said no in plaintext.
+        let server_first = prefix(&self.server.first);
+        let exchange = plaintext::Exchange {
+            port: flow.server.port,
+            client_first: prefix(&self.client.first),
+            server_first,
+            server_spoke_first: self.server_spoke_first,
+            server_reply: prefix(&self.server_reply),
+            reply_turn: self.reply_turns,
+            server_closed_first,
+            server_sent_only_first: server_first.is_some_and(|b| {
+                b.len() < crate::decode::PAYLOAD_PREFIX && flow.s2c.bytes == b.len() as u64
+            }),
+        };
+        if let Some(r) = plaintext::refusal(&exchange) {
+            let packet = if r.in_reply {
+                self.server_reply.as_deref().map(|(_, o)| o.number)
+            } else {
+                self.server.first.as_deref().map(|(_, o)| o.number)
+            };
+            facts.refusal = Some(RefusalWords::of(&r, packet));
+            return r.cause;
+        }
         if flow.s2c.bytes == 0 && server_closed && (flow.c2s.bytes > 0 || server_closed_first) {
             return match (server_rst.is_some(), flow.c2s.bytes > 0) {
                 (true, true) => Cause::ResetAfterRequest,
@@ -498,6 +535,11 @@ pub(super) fn icmp_verdict(i: &IcmpSeen) -> Cause {
         _ if i.v6 => Cause::icmp6_unreachable(i.code),
         _ => Cause::icmp4_unreachable(i.code),
     }
+}
+
+/// A side's kept payload prefix, if any.
+fn prefix(side: &Option<Box<(PayloadPrefix, Origin)>>) -> Option<&[u8]> {
+    side.as_deref().map(|(p, _)| p.as_slice())
 }
 
 /// A DNS message behind TCP's 2-byte length (RFC 7766), from a side's first payload.

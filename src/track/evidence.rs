@@ -7,6 +7,7 @@ use super::Ending;
 use super::attempt::{Flow, IcmpSeen};
 use super::hosts::hops;
 use super::payload::{self, FirstBytes};
+use super::plaintext;
 use super::tcp::{SYN_KEPT, TcpState};
 use crate::time::Timestamp;
 use crate::verdict::{Cause, Evidence, Fact};
@@ -332,6 +333,57 @@ pub(super) struct ReplyFacts {
     pub(super) after: f64,
 }
 
+/// `Retry-After` as the evidence has it: seconds as a number, an HTTP date as text.
+pub(super) fn retry_after_fact(v: &[u8]) -> Fact {
+    match std::str::from_utf8(v).ok().and_then(|s| s.parse::<u64>().ok()) {
+        Some(n) => Fact::from(n),
+        None => Fact::from(plaintext::escape_message(v)),
+    }
+}
+
+/// A plaintext protocol's refusal: the protocol, its code, the server's words and the packet
+/// that carried them.
+pub(super) struct RefusalWords {
+    pub(super) protocol: &'static str,
+    pub(super) code: plaintext::Code,
+    pub(super) message: String,
+    pub(super) packet: Option<u64>,
+}
+
+impl RefusalWords {
+    pub(super) fn of(r: &plaintext::Refusal<'_>, packet: Option<u64>) -> Self {
+        RefusalWords {
+            protocol: r.protocol,
+            code: r.code,
+            message: plaintext::escape_message(r.message),
+            packet,
+        }
+    }
+
+    fn record(self, ev: &mut Evidence) {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        ev.insert("protocol", self.protocol);
+        match self.code {
+            plaintext::Code::Mysql { error, sqlstate } => {
+                ev.insert("mysql_error", error);
+                if let Some(s) = sqlstate {
+                    ev.insert("sqlstate", text(&s));
+                }
+            }
+            plaintext::Code::Sqlstate(s) => ev.insert("sqlstate", text(&s)),
+            plaintext::Code::Redis(w, n) => {
+                ev.insert("redis_error", text(w.get(..usize::from(n)).unwrap_or_default()));
+            }
+            plaintext::Code::Reply(code) => ev.insert("reply_code", code),
+            plaintext::Code::None => {}
+        }
+        ev.insert("server_message", self.message);
+        if let Some(p) = self.packet {
+            ev.insert("server_message_packet", p);
+        }
+    }
+}
+
 /// An established conversation: how it went and how it ended.
 pub(super) struct EstablishedFacts {
     pub(super) packet: u64,
@@ -350,6 +402,10 @@ pub(super) struct EstablishedFacts {
     /// The server's fatal TLS alert: its name and code.
     pub(super) tls_alert: Option<(&'static str, u8)>,
     pub(super) http_status: Option<u16>,
+    /// An HTTP 429/503's `Retry-After`, when its line is within the prefix.
+    pub(super) retry_after: Option<Fact>,
+    /// A plaintext protocol's refusal in the server's own words.
+    pub(super) refusal: Option<RefusalWords>,
     pub(super) syn_acks_after_ack: Option<u32>,
     pub(super) zero_window_packet: Option<u64>,
 }
@@ -388,6 +444,12 @@ impl EstablishedFacts {
         }
         if let Some(s) = self.http_status {
             ev.insert("http_status", s);
+        }
+        if let Some(r) = self.retry_after {
+            ev.insert("retry_after", r);
+        }
+        if let Some(r) = self.refusal {
+            r.record(ev);
         }
         if let Some(n) = self.syn_acks_after_ack {
             ev.insert("syn_acks_after_ack", n);

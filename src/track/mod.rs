@@ -27,6 +27,7 @@ mod hosts;
 mod linger;
 pub mod oneway;
 mod payload;
+mod plaintext;
 pub mod shard;
 mod table;
 mod tcp;

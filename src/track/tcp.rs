@@ -3,6 +3,7 @@
 //! the `conn_state` Zeek would give the conversation. No verdicts here: see `classify`.
 
 use super::Ending;
+use super::payload::FirstBytes;
 use crate::capture::Origin;
 use crate::decode::{Packet, PayloadPrefix, TcpFlags, TcpSegment};
 use crate::time::{Duration, Timestamp};
@@ -81,6 +82,47 @@ pub(super) struct TcpState {
     /// The packet of an RST that refused the SYN before the server's real SYN-ACK came and the
     /// attempt went on (look-ahead): forged on the path.
     pub(super) injected_rst: Option<std::num::NonZeroU64>,
+    /// The server's first payload came before any of the client's: a banner.
+    pub(super) server_spoke_first: bool,
+    /// Whether the server's next new payload is kept as [`server_reply`](Self::server_reply).
+    pub(super) reply_watch: ReplyWatch,
+    /// How many times [`server_reply`](Self::server_reply) was taken (one per turn of the
+    /// conversation: client message, server answer), at most [`REPLY_TURNS`].
+    pub(super) reply_turns: u8,
+    /// The server's answer to the client's latest message after the server's first payload —
+    /// the answer to a login after a greeting (MySQL), to a start-up message after an
+    /// SSLRequest was declined and to each step of its authentication (PostgreSQL), to a first
+    /// command after a 220 banner — until one looks like an error (then it is kept) or
+    /// [`REPLY_TURNS`] turns have passed. Kept only when the server's first payload was not an
+    /// HTTP response or TLS, so an HTTP keep-alive conversation keeps no second answer. One
+    /// allocation per conversation at most; later turns copy into it.
+    pub(super) server_reply: Option<Box<(PayloadPrefix, Origin)>>,
+}
+
+/// How many turns of a conversation the server's reply is followed for: a login's exchanges
+/// (PostgreSQL's SCRAM takes three after the start-up message, MySQL's authentication switch
+/// two), not a session's.
+pub(super) const REPLY_TURNS: u8 = 4;
+
+/// Where an attempt is in keeping the server's reply (see [`TcpState::server_reply`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum ReplyWatch {
+    /// The client has not spoken after the server's first payload yet.
+    #[default]
+    Waiting,
+    /// It has: the server's next new payload is the reply.
+    Armed,
+    /// A reply is kept; the client's next message arms again (while turns remain and the
+    /// reply is not an error).
+    Holding,
+    /// Done: kept for good, or not wanted.
+    Done,
+}
+
+/// Whether a server's answer looks like an error that ends a login: a PostgreSQL
+/// ErrorResponse, a MySQL ERR packet, a RESP error, an SMTP/FTP 4xx/5xx reply.
+fn looks_final(b: &[u8]) -> bool {
+    matches!(b.first(), Some(b'E' | b'-' | b'4' | b'5')) || b.get(4) == Some(&0xff)
 }
 
 /// How far from a side's stream an RST's sequence number may be and still be that side's:
@@ -116,6 +158,52 @@ impl TcpState {
         if from_client { &mut self.client } else { &mut self.server }
     }
 
+    /// Keeps a side's first payload, and the server's reply after the client spoke again (see
+    /// [`TcpState::server_reply`]). Once per conversation at most it looks at the server's
+    /// first bytes; it never allocates but for the first payloads and the reply.
+    fn keep_payload(&mut self, p: &Packet, t: &TcpSegment, from_client: bool, advances: bool) {
+        if from_client {
+            if self.client.first.is_none() {
+                self.client.first = Some(Box::new((t.payload, p.origin)));
+            }
+            match self.reply_watch {
+                ReplyWatch::Waiting => {
+                    if let Some(server) = self.server.first.as_deref() {
+                        let wanted = !matches!(
+                            super::payload::classify(server.0.as_slice()),
+                            FirstBytes::HttpResponse { .. }
+                                | FirstBytes::TlsRecord
+                                | FirstBytes::TlsAlert { .. }
+                                | FirstBytes::TlsClientHello
+                        );
+                        self.reply_watch =
+                            if wanted { ReplyWatch::Armed } else { ReplyWatch::Done };
+                    }
+                }
+                ReplyWatch::Holding => {
+                    let kept = self.server_reply.as_deref().map(|r| r.0.as_slice());
+                    self.reply_watch =
+                        if self.reply_turns < REPLY_TURNS && !kept.is_some_and(looks_final) {
+                            ReplyWatch::Armed
+                        } else {
+                            ReplyWatch::Done
+                        };
+                }
+                ReplyWatch::Armed | ReplyWatch::Done => {}
+            }
+        } else if self.server.first.is_none() {
+            self.server.first = Some(Box::new((t.payload, p.origin)));
+            self.server_spoke_first = self.client.first.is_none();
+        } else if self.reply_watch == ReplyWatch::Armed && advances {
+            match self.server_reply.as_deref_mut() {
+                Some(kept) => *kept = (t.payload, p.origin),
+                None => self.server_reply = Some(Box::new((t.payload, p.origin))),
+            }
+            self.reply_turns += 1;
+            self.reply_watch = ReplyWatch::Holding;
+        }
+    }
+
     /// Applies one segment; returns the ending it decides, if any.
     pub(super) fn apply(
         &mut self,
@@ -124,6 +212,9 @@ impl TcpState {
         from_client: bool,
     ) -> Option<Ending> {
         let f = t.flags;
+        // The segment carries bytes beyond where its sender's stream had got to (not only a
+        // retransmission).
+        let mut advances = false;
         if !f.has(TcpFlags::RST) {
             // SYN and FIN each take one sequence number.
             let len =
@@ -132,13 +223,11 @@ impl TcpState {
             let next = &mut self.sender(from_client).next_seq;
             if next.is_none_or(|n| seq_after(end, n)) {
                 *next = Some(end);
+                advances = true;
             }
         }
         if !f.has(TcpFlags::RST) && t.payload_len > 0 {
-            let first = &mut self.sender(from_client).first;
-            if first.is_none() {
-                *first = Some(Box::new((t.payload, p.origin)));
-            }
+            self.keep_payload(p, t, from_client, advances);
         }
         if !from_client
             && t.window == 0

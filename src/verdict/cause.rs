@@ -175,10 +175,14 @@ causes! {
     TlsAlert = Rejected, "tls-alert", Server,
         "The server's first bytes were a TLS fatal alert: it refused the TLS handshake.",
         "TLS versions, ciphers, SNI, certificates (`openssl s_client -connect HOST:PORT`).";
-    /// HTTP 401 or 407.
+    /// HTTP 401.
     HttpAuthRequired = Rejected, "http-auth-required", Client,
-        "The server answered HTTP 401 or 407: authentication required.",
+        "The server answered HTTP 401: authentication required.",
         "The client's credentials.";
+    /// HTTP 407: a proxy wants the client to authenticate.
+    HttpProxyAuthRequired = Rejected, "http-proxy-auth-required", Client,
+        "The server is a proxy and answered HTTP 407: the client must authenticate to the proxy.",
+        "The client's proxy credentials (Proxy-Authorization, the proxy URL's user and password).";
     /// HTTP 403.
     HttpForbidden = Rejected, "http-forbidden", Server,
         "The server answered HTTP 403: the request is forbidden.",
@@ -187,6 +191,14 @@ causes! {
     HttpOverloaded = Rejected, "http-overloaded", Server,
         "The server answered HTTP 429 or 503: overloaded or rate-limiting.",
         "The service's capacity, rate limits and log.";
+    /// HTTP 502: a gateway's upstream failed.
+    HttpBadGateway = Rejected, "http-bad-gateway", Server,
+        "The server is a gateway or proxy and answered HTTP 502: the upstream server behind it refused, reset or answered garbage.",
+        "The upstream service behind the gateway (is it up, on the address the gateway uses) and the gateway's error log.";
+    /// HTTP 504: a gateway's upstream did not answer in time.
+    HttpGatewayTimeout = Rejected, "http-gateway-timeout", Server,
+        "The server is a gateway or proxy and answered HTTP 504: the upstream server behind it did not answer in time.",
+        "The upstream service behind the gateway (slow, hung, unreachable from the gateway) and the gateway's timeouts.";
     /// Another HTTP 4xx: the server judged the request wrong.
     HttpClientError = Rejected, "http-client-error", Client,
         "The server's first answer was an HTTP 4xx/5xx error.",
@@ -195,6 +207,78 @@ causes! {
     HttpServerError = Rejected, "http-server-error", Server,
         "The server's first answer was an HTTP 4xx/5xx error.",
         "The service's log.";
+    /// MySQL/MariaDB error 1040 in place of the greeting.
+    MysqlTooManyConnections = Rejected, "mysql-too-many-connections", Server,
+        "MySQL/MariaDB answered error 1040, too many connections: max_connections is reached.",
+        "max_connections and the connections held open (`SHOW PROCESSLIST`) on the server.";
+    /// MySQL/MariaDB error 1045 in answer to the login.
+    MysqlAccessDenied = Rejected, "mysql-access-denied", Client,
+        "MySQL/MariaDB refused the client's login with error 1045, access denied: a wrong user name or password (or no such account from the client's address).",
+        "The client's user name and password; the account's host part on the server.";
+    /// MySQL/MariaDB error 1129 in place of the greeting.
+    MysqlHostBlocked = Rejected, "mysql-host-blocked", Server,
+        "MySQL/MariaDB answered error 1129: the client's host is blocked after too many connection errors (max_connect_errors).",
+        "`FLUSH HOSTS` on the server, and why the client's earlier connections failed.";
+    /// MySQL/MariaDB error 1130 in place of the greeting.
+    MysqlHostNotAllowed = Rejected, "mysql-host-not-allowed", Server,
+        "MySQL/MariaDB answered error 1130: no account may connect from the client's address.",
+        "The accounts' host parts (`CREATE USER 'name'@'host'`) on the server.";
+    /// PostgreSQL SQLSTATE 28000 naming pg_hba.conf.
+    PgHbaRejected = Rejected, "pg-hba-rejected", Server,
+        "PostgreSQL refused the connection (SQLSTATE 28000): pg_hba.conf has no entry, or a reject entry, for the client's address, user and database.",
+        "pg_hba.conf on the server (and reload it).";
+    /// PostgreSQL SQLSTATE 28P01, or 28000 without pg_hba.conf.
+    PgAuthFailed = Rejected, "pg-auth-failed", Client,
+        "PostgreSQL refused the login: SQLSTATE 28P01, password authentication failed, or 28000, the role does not exist or may not log in.",
+        "The client's user name and password (and the role on the server).";
+    /// PostgreSQL SQLSTATE 53300.
+    PgTooManyConnections = Rejected, "pg-too-many-connections", Server,
+        "PostgreSQL refused the connection with SQLSTATE 53300: too many connections (max_connections, or a role's or database's connection limit).",
+        "max_connections, connection limits and pooling on the server.";
+    /// PostgreSQL SQLSTATE 57P03.
+    PgStartingUp = Rejected, "pg-starting-up", Server,
+        "PostgreSQL is not accepting connections now (SQLSTATE 57P03): the database system is starting up, shutting down or recovering.",
+        "The server's state and log.";
+    /// Redis -DENIED: protected mode.
+    RedisProtectedMode = Rejected, "redis-protected-mode", Server,
+        "Redis refused a client from another host with -DENIED: protected mode is on and no password is set.",
+        "Redis' bind, protected-mode and requirepass settings on the server.";
+    /// Redis -NOAUTH, -WRONGPASS, -NOPERM.
+    RedisAuthRequired = Rejected, "redis-auth-required", Client,
+        "Redis refused the client's command: -NOAUTH (authentication required), -WRONGPASS (wrong user or password) or -NOPERM (the user may not run it).",
+        "The client's Redis password and ACL user.";
+    /// Redis -ERR max number of clients reached.
+    RedisMaxClients = Rejected, "redis-max-clients", Server,
+        "Redis refused the connection: -ERR max number of clients reached (maxclients).",
+        "maxclients and the connections held open (`CLIENT LIST`) on the server.";
+    /// SMTP 421.
+    SmtpServiceUnavailable = Rejected, "smtp-service-unavailable", Server,
+        "The SMTP server answered 421: service not available, closing (overloaded, shutting down, too many connections).",
+        "The mail server's connection limits and log.";
+    /// SMTP 554 in the greeting.
+    SmtpRejected = Rejected, "smtp-rejected", Server,
+        "The SMTP server answered 554: it refuses this client (a blocklist or a policy on the client's address).",
+        "The mail server's client restrictions and blocklists for the client's address.";
+    /// FTP 421.
+    FtpServiceUnavailable = Rejected, "ftp-service-unavailable", Server,
+        "The FTP server answered 421: service not available (too many users, or too many connections from the client's address).",
+        "The FTP server's connection limits and log.";
+    /// FTP 530.
+    FtpLoginDenied = Rejected, "ftp-login-denied", Client,
+        "The FTP server answered 530, not logged in: the user is refused, or anonymous login is not allowed.",
+        "The client's user name and password, and the server's user lists.";
+    /// SSH: `Exceeded MaxStartups`.
+    SshMaxStartups = Rejected, "ssh-max-startups", Server,
+        "The SSH server wrote 'Exceeded MaxStartups' and closed: too many unauthenticated connections at once.",
+        "MaxStartups in sshd_config, and the connections in progress (a scan, a burst of clients).";
+    /// SSH: `Not allowed at this time`.
+    SshNotAllowed = Rejected, "ssh-not-allowed", Server,
+        "The SSH server wrote 'Not allowed at this time' and closed: it penalizes the client's address (OpenSSH PerSourcePenalties, after failed logins).",
+        "sshd's PerSourcePenalties and its log for the client's address.";
+    /// SSH: banner, then close.
+    SshClosedAfterBanner = Rejected, "ssh-closed-after-banner", Server,
+        "The SSH server sent its banner and closed before the key exchange: it turned the client away (connection limits, access rules, tcpwrappers).",
+        "sshd's log and access rules (MaxStartups, PerSourcePenalties, AllowUsers, tcpwrappers) on the server.";
 
     // mismatch
     /// TLS ClientHello answered in plaintext.

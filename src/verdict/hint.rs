@@ -150,6 +150,169 @@ fn template(cause: Cause) -> &'static [HintPart] {
         Cause::HttpAuthRequired => {
             &[S, T(" asks for authentication: check the client's credentials")]
         }
+        Cause::HttpProxyAuthRequired => &[
+            T("the proxy "),
+            S,
+            T(" asks the client "),
+            C,
+            T(" to authenticate (407): check the client's proxy credentials"),
+        ],
+        Cause::HttpBadGateway => &[
+            T("the gateway "),
+            S,
+            T(
+                " got no valid answer from its upstream (502): check the upstream service behind it and the gateway's error log on ",
+            ),
+            H,
+        ],
+        Cause::HttpGatewayTimeout => &[
+            T("the gateway "),
+            S,
+            T(
+                " timed out waiting for its upstream (504): check the upstream service behind it and the gateway's timeouts on ",
+            ),
+            H,
+        ],
+        Cause::MysqlTooManyConnections => &[
+            T("MySQL/MariaDB on "),
+            S,
+            T(
+                " has too many connections (error 1040): check max_connections and the connections held open (`SHOW PROCESSLIST`) on ",
+            ),
+            H,
+        ],
+        Cause::MysqlAccessDenied => &[
+            T("MySQL/MariaDB on "),
+            S,
+            T(" denied the login of "),
+            C,
+            T(
+                " (error 1045): check the client's user name and password, and the account's host part",
+            ),
+        ],
+        Cause::MysqlHostBlocked => &[
+            T("MySQL/MariaDB on "),
+            S,
+            T(" blocks "),
+            C,
+            T(
+                " after too many connection errors (error 1129): run `FLUSH HOSTS` on the server and find why its connections failed",
+            ),
+        ],
+        Cause::MysqlHostNotAllowed => &[
+            T("MySQL/MariaDB on "),
+            S,
+            T(" has no account that may connect from "),
+            C,
+            T(" (error 1130): check the accounts' host parts (`CREATE USER 'name'@'host'`) on "),
+            H,
+        ],
+        Cause::PgHbaRejected => &[
+            T("PostgreSQL on "),
+            S,
+            T(" has no pg_hba.conf entry allowing "),
+            C,
+            T(" (SQLSTATE 28000): check pg_hba.conf on "),
+            H,
+            T(" and reload it"),
+        ],
+        Cause::PgAuthFailed => &[
+            T("PostgreSQL on "),
+            S,
+            T(" refused the login of "),
+            C,
+            T(" (see sqlstate): check the client's user name and password"),
+        ],
+        Cause::PgTooManyConnections => &[
+            T("PostgreSQL on "),
+            S,
+            T(
+                " has too many connections (SQLSTATE 53300): check max_connections, connection limits and pooling on ",
+            ),
+            H,
+        ],
+        Cause::PgStartingUp => &[
+            T("PostgreSQL on "),
+            S,
+            T(
+                " does not accept connections now (SQLSTATE 57P03: starting up, shutting down or recovering): check its state and log on ",
+            ),
+            H,
+        ],
+        Cause::RedisProtectedMode => &[
+            T("Redis on "),
+            S,
+            T(" is in protected mode and refuses "),
+            C,
+            T(": set a password (requirepass) or bind and protected-mode on "),
+            H,
+        ],
+        Cause::RedisAuthRequired => &[
+            T("Redis on "),
+            S,
+            T(" refused the command of "),
+            C,
+            T(" (see redis_error): check the client's password and ACL user"),
+        ],
+        Cause::RedisMaxClients => &[
+            T("Redis on "),
+            S,
+            T(
+                " has reached maxclients: check maxclients and the connections held open (`CLIENT LIST`) on ",
+            ),
+            H,
+        ],
+        Cause::SmtpServiceUnavailable => &[
+            T("the mail server "),
+            S,
+            T(" answered 421, service not available: check its connection limits and log on "),
+            H,
+        ],
+        Cause::SmtpRejected => &[
+            T("the mail server "),
+            S,
+            T(" refuses "),
+            C,
+            T(" (554): check its client restrictions and blocklists for that address on "),
+            H,
+        ],
+        Cause::FtpServiceUnavailable => &[
+            T("the FTP server "),
+            S,
+            T(" answered 421, service not available: check its connection limits and log on "),
+            H,
+        ],
+        Cause::FtpLoginDenied => &[
+            T("the FTP server "),
+            S,
+            T(" did not log in "),
+            C,
+            T(" (530): check the client's user name and password, and the server's user lists"),
+        ],
+        Cause::SshMaxStartups => &[
+            T("the SSH server "),
+            S,
+            T(
+                " has too many unauthenticated connections (Exceeded MaxStartups): check MaxStartups and the connections in progress on ",
+            ),
+            H,
+        ],
+        Cause::SshNotAllowed => &[
+            T("the SSH server "),
+            S,
+            T(" penalizes "),
+            C,
+            T(" (Not allowed at this time): check sshd's PerSourcePenalties and its log on "),
+            H,
+        ],
+        Cause::SshClosedAfterBanner => &[
+            T("the SSH server "),
+            S,
+            T(
+                " closed right after its banner: check sshd's log and access rules (MaxStartups, PerSourcePenalties, tcpwrappers) on ",
+            ),
+            H,
+        ],
         Cause::HttpForbidden => {
             &[S, T(" forbids this request: check access rules for "), C, T(" on the server")]
         }
@@ -547,6 +710,27 @@ mod tests {
         Cause::HttpClientError,
         Cause::DnsCaptureEnded,
         Cause::InjectedReset,
+        Cause::HttpProxyAuthRequired,
+        Cause::HttpBadGateway,
+        Cause::HttpGatewayTimeout,
+        Cause::MysqlTooManyConnections,
+        Cause::MysqlAccessDenied,
+        Cause::MysqlHostBlocked,
+        Cause::MysqlHostNotAllowed,
+        Cause::PgHbaRejected,
+        Cause::PgAuthFailed,
+        Cause::PgTooManyConnections,
+        Cause::PgStartingUp,
+        Cause::RedisProtectedMode,
+        Cause::RedisAuthRequired,
+        Cause::RedisMaxClients,
+        Cause::SmtpServiceUnavailable,
+        Cause::SmtpRejected,
+        Cause::FtpServiceUnavailable,
+        Cause::FtpLoginDenied,
+        Cause::SshMaxStartups,
+        Cause::SshNotAllowed,
+        Cause::SshClosedAfterBanner,
     ];
 
     #[test]
