@@ -108,3 +108,57 @@ fn no_one_way_or_discovery_conversation_is_a_failure_without_icmp() {
         failures.join("\n")
     );
 }
+
+/// Issue 14: every hint points at the party its cause blames, in every fixture's expected
+/// verdicts: a cause that blames the client names the client (its address, or "the client"), one
+/// that blames the
+/// server names the server's, one that blames the path names a device on it (a router, a
+/// firewall, the ICMP error's sender), one that blames the capture says so, and a cause that
+/// blames nobody does not send the user anywhere.
+#[test]
+fn every_hint_blames_the_party_its_cause_does() {
+    use connlens::verdict::{Cause, Party, VerdictKind};
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for dir in scenarios() {
+        let expected = fs::read_to_string(dir.join("expected.jsonl")).unwrap();
+        for line in expected.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["type"] != "flow" {
+                continue;
+            }
+            let word = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            let kind = VerdictKind::ALL.into_iter().find(|k| k.as_str() == word("verdict"));
+            let Some(cause) = kind.and_then(|k| Cause::parse(k, &word("cause"))) else {
+                wrong.push(format!("{}: unknown verdict/cause in {line}", dir.display()));
+                continue;
+            };
+            let hint = word("hint");
+            let lower = hint.to_lowercase();
+            let names = |ip: &str| hint.contains(ip);
+            let ok = match cause.blames() {
+                Party::Client => names(&word("client")) || lower.contains("the client"),
+                Party::Server => names(&word("server")),
+                Party::Path => ["path", "router", "firewall", "icmp", "traceroute", "routing"]
+                    .iter()
+                    .any(|w| lower.contains(w)),
+                Party::Capture => lower.contains("capture"),
+                Party::None => !["check the firewall", "check the service", "check the client"]
+                    .iter()
+                    .any(|w| lower.contains(w)),
+            };
+            checked += 1;
+            if !ok {
+                wrong.push(format!(
+                    "{}: {} / {} blames {:?}, hint: {hint}",
+                    dir.display(),
+                    word("verdict"),
+                    word("cause"),
+                    cause.blames()
+                ));
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} flows checked");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
