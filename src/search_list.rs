@@ -236,6 +236,7 @@ mod tests {
             first_packet: Origin::default(),
             proto: Proto::Udp,
             vlan: 0,
+            tunnel: None,
             client,
             server,
             cause,

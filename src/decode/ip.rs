@@ -242,6 +242,19 @@ pub(super) struct UdpHead {
 }
 
 impl UdpHead {
+    pub(super) fn src_port(&self) -> u16 {
+        self.src_port
+    }
+
+    pub(super) fn dst_port(&self) -> u16 {
+        self.dst_port
+    }
+
+    /// The datagram's length, header included (at least 8).
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
     /// The datagram, with the payload prefix from `l4` (the bytes [`udp`] parsed).
     #[inline(always)]
     pub(super) fn datagram(self, l4: &[u8]) -> UdpDatagram {

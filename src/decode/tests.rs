@@ -317,10 +317,10 @@ fn non_ip_and_other_protocols() {
     let mut lldp = arp.clone();
     lldp[12..14].copy_from_slice(&[0x88, 0xcc]);
     assert_eq!(dec_raw(LinkType::ETHERNET, &lldp), Err(Skip::NotIp));
-    // GRE, ESP, IPv6 "no next header".
+    // GRE of protocol type 0 (a keepalive's shape), ESP, IPv6 "no next header".
     assert_eq!(
         dec(Link::Ethernet, &frame::ip_packet(&v4(), 47, &[0; 8])),
-        Err(Skip::OtherIpProtocol)
+        Err(Skip::UnknownGreProtocol)
     );
     assert_eq!(
         dec(Link::Ethernet, &frame::ip_packet(&v6(), 50, &[0; 8])),

@@ -10,7 +10,7 @@ use super::tcp::{TcpEndpoint, TcpState, is_syn_only};
 use super::udp::UdpState;
 use super::{Ending, OneWayPorts, TrackerConfig, icmp_is_failure};
 use crate::capture::Origin;
-use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, Transport};
+use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, Transport, Tunnel};
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 
@@ -81,6 +81,8 @@ pub(super) struct Flow {
     pub(super) first_packet: Origin,
     /// VLAN tags of the first packet.
     pub(super) vlan: u32,
+    /// The tunnel of the first packet, outer endpoints oriented client side first.
+    pub(super) tunnel: Tunnel,
     /// When the flow's timer should run out.
     pub(super) deadline: Timestamp,
     /// The deadline of the flow's live timer in the table's heap.
@@ -163,6 +165,9 @@ impl Flow {
             _ => !sender_is_client,
         };
         let mut flow = Flow::new(id, key, (client, server), p, state);
+        if !sender_is_client {
+            flow.tunnel = flow.tunnel.reversed();
+        }
         flow.midstream = midstream;
         flow.apply(p);
         flow
@@ -186,6 +191,7 @@ impl Flow {
             last_ts: p.ts,
             first_packet: p.origin,
             vlan: p.vlan,
+            tunnel: p.tunnel,
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
             linger_span: Duration(0),
@@ -237,6 +243,11 @@ impl Flow {
             (Endpoint::new(q.src, q.src_port), Endpoint::new(q.dst, q.dst_port));
         let ends = if from_server { (receiver, sender) } else { (sender, receiver) };
         let mut flow = Flow::new(id, key, ends, p, state);
+        // The error goes to the quoted packet's sender: outer endpoints server side first
+        // when that is the client.
+        if !from_server {
+            flow.tunnel = flow.tunnel.reversed();
+        }
         flow.from_icmp_only = true;
         flow.icmp_quotes_reply = from_server;
         flow.icmp = Some(Box::new(seen));

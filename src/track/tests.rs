@@ -58,6 +58,7 @@ impl Run {
             ip_id: 0,
             dont_fragment: true,
             link_dst,
+            tunnel: Default::default(),
             transport,
         };
         self.tracker.packet(&p, &mut self.out);
@@ -631,6 +632,7 @@ fn tcp_on_vlan(
         ip_id: 0,
         dont_fragment: false,
         link_dst: Default::default(),
+        tunnel: Default::default(),
         transport: Transport::Tcp(t),
     };
     r.tracker.packet(&p, &mut r.out);
@@ -1226,6 +1228,7 @@ fn who_closed_first_follows_time_not_file_order() {
             ip_id: 0,
             dont_fragment: false,
             link_dst: Default::default(),
+            tunnel: Default::default(),
             transport: Transport::Tcp(t),
         };
         r.tracker.packet(&p, &mut r.out);
