@@ -116,7 +116,8 @@ fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     let mut walked = 0;
     loop {
         match nh {
-            PROTO_TCP | PROTO_UDP | PROTO_ICMPV6 => break,
+            // Transports, and the packets and tunnels IPv6 may carry (4in6, 6in6, GRE, MPLS).
+            PROTO_TCP | PROTO_UDP | PROTO_ICMPV6 | 4 | 41 | 47 | 137 => break,
             // Hop-by-hop, routing, destination options: length in 8-byte units past the first 8.
             0 | 43 | 60 | 51 => {
                 need(off, 2)?;

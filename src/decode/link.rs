@@ -148,7 +148,8 @@ fn other_link(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
                 be32(data, 4).ok_or(Skip::Truncated)?
             } else {
                 // Prism: message code, then the message length in host (little-endian) order.
-                let b: [u8; 4] = data.get(4..8).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+                let b: [u8; 4] =
+                    data.get(4..8).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
                 u32::from_le_bytes(b)
             };
             let len = usize::try_from(len).map_err(|_| Skip::Malformed)?;
@@ -217,7 +218,8 @@ fn radiotap(data: &[u8]) -> Result<(usize, u8), Skip> {
     let mut word = present;
     let mut words = 1;
     while word & 0x8000_0000 != 0 {
-        let w: [u8; 4] = data.get(off..off + 4).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+        let w: [u8; 4] =
+            data.get(off..off + 4).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
         word = u32::from_le_bytes(w);
         off += 4;
         words += 1;
@@ -236,7 +238,8 @@ fn radiotap(data: &[u8]) -> Result<(usize, u8), Skip> {
 /// An 802.11 frame at `off`: data frames with LLC/SNAP to the Ethertype's payload; the rest
 /// are counted by why they carry no connection.
 fn wifi(data: &[u8], off: usize) -> Result<LinkInfo, Skip> {
-    let fc: [u8; 2] = data.get(off..off + 2).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+    let fc: [u8; 2] =
+        data.get(off..off + 2).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
     if fc[0] & 3 != 0 {
         return Err(Skip::Malformed);
     }

@@ -166,11 +166,12 @@ impl<'a> Walk<'a> {
             ip::PROTO_UDP => {
                 let head = ip::udp(net.l4, l4_wire)?;
                 let payload = net.l4.get(8..net.l4.len().min(head.len())).unwrap_or(&[]);
-                match udp_tunnel(head.src_port(), head.dst_port(), payload)? {
+                let wire = head.len() - 8;
+                match udp_tunnel(head.src_port(), head.dst_port(), payload, wire)? {
                     Some((kind, id, hdr, next)) => {
                         self.enter(kind, id, outer)?;
                         self.data = payload;
-                        self.wire = (head.len() - 8).max(payload.len());
+                        self.wire = wire.max(payload.len());
                         self.skip(hdr)?;
                         next
                     }
@@ -371,6 +372,7 @@ fn udp_tunnel(
     src_port: u16,
     dst_port: u16,
     b: &[u8],
+    wire: usize,
 ) -> Result<Option<(Encap, Option<u32>, usize, Next)>, Skip> {
     let vni = |b: &[u8]| be32(b, 4).map(|w| w >> 8);
     Ok(match dst_port {
@@ -432,7 +434,7 @@ fn udp_tunnel(
         }
         _ if src_port == PORT_TEREDO || dst_port == PORT_TEREDO => {
             // Optional authentication (00 01) and origin indication (00 00) headers, then an
-            // IPv6 packet (RFC 4380 5.1.1).
+            // IPv6 packet (RFC 4380 5.1.1) whose length fills the datagram exactly.
             let mut off = 0;
             if be16(b, 0) == Some(1) {
                 let (Some(&id_len), Some(&auth_len)) = (b.get(2), b.get(3)) else {
@@ -443,8 +445,9 @@ fn udp_tunnel(
             if be16(b, off) == Some(0) {
                 off += 8;
             }
+            let fills = be16(b, off + 4).is_some_and(|plen| off + 40 + usize::from(plen) == wire);
             match b.get(off) {
-                Some(v) if v >> 4 == 6 => {
+                Some(v) if v >> 4 == 6 && fills => {
                     Some((Encap::Teredo, None, off, Next::Ip(IpVersion::V6)))
                 }
                 _ => None,

@@ -184,6 +184,8 @@ impl Script {
     /// start. Frames are rendered in time order; frames at the same time keep the order they
     /// were added in.
     pub fn packet(&mut self, at: f64, link: Link, dir: Dir, ip_packet: &[u8]) {
+        // A tunnel's outer endpoints (and an 802.11 frame's direction) follow the packet's.
+        let link = if dir == Dir::In { link.reversed() } else { link };
         let mut bytes = frame::frame(link, ip_packet);
         if dir == Dir::In {
             turn_inbound(link, &mut bytes);
@@ -276,7 +278,7 @@ const SLL_OUTGOING: u8 = 4;
 /// gateway to the client, and Linux cooked headers name the sender's address and "to us".
 fn turn_inbound(link: Link, f: &mut [u8]) {
     match link {
-        Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => {
+        Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) | Link::Tunnel(_) => {
             f[..6].copy_from_slice(&CLIENT_MAC);
             f[6..12].copy_from_slice(&GATEWAY_MAC);
         }

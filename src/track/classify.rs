@@ -50,7 +50,8 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
 /// Diagnoses `flow` as it ends for `ending`, given what the capture showed of its hosts: the
 /// cause, and the typed facts of the outcome written into the evidence after the attempt's own.
 pub(super) fn classify(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Diagnosis {
-    let server_seen = ServerSeen::of(ctx.hosts.key(flow.vlan, flow.tunnel.digest(), flow.server.ip), ctx.hosts);
+    let server_seen =
+        ServerSeen::of(ctx.hosts.key(flow.vlan, flow.tunnel.digest(), flow.server.ip), ctx.hosts);
     let (cause, detail) = if let Some(icmp) = flow.icmp.as_deref() {
         // An error about the server's reply says the reply could not reach the client (it had
         // given up, its port is closed), not that the server failed.
@@ -413,7 +414,8 @@ impl TcpState {
         };
         if let Some(r) = &self.rst {
             if !r.from_client && r.acknowledges_syn && !self.client.syn_acked {
-                let (cause, refusal) = refusal_cause(r, (flow.vlan, flow.tunnel.digest(), flow.server.ip), ctx.hosts);
+                let (cause, refusal) =
+                    refusal_cause(r, (flow.vlan, flow.tunnel.digest(), flow.server.ip), ctx.hosts);
                 let rst = Some(rst_facts(r, Some(refusal)));
                 return (cause, Detail::Handshake { rst, wait: None });
             }
