@@ -191,7 +191,7 @@ fn csv_and_table_formats() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "ts,proto,client,client_port,server,server_port,verdict,cause,hint,conn_state,capture,first_packet,vlan,evidence"
+        "ts,proto,client,client_port,server,server_port,verdict,cause,hint,conn_state,capture,first_packet,vlan,evidence,tunnel"
     );
     assert!(
         lines

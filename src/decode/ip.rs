@@ -36,6 +36,7 @@ pub(super) struct Net<'a> {
 /// original length), used when the IP length is zero (segmentation offload, jumbograms);
 /// `None` parses a quote inside an ICMP error: lengths are ignored there, as routers and NATs
 /// often leave them wrong.
+#[inline(always)]
 pub(super) fn parse(
     d: &[u8],
     version: IpVersion,
@@ -47,6 +48,7 @@ pub(super) fn parse(
     }
 }
 
+#[inline(always)]
 fn ipv4(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     let h: &[u8; 20] = d.get(..20).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
     if h[0] >> 4 != 4 {

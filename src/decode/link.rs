@@ -62,6 +62,7 @@ pub(super) const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 const ARPHRD_NETLINK: u16 = 824;
 
 /// Strips the link layer of `data` as captured with link type `link`.
+#[inline(always)]
 pub(super) fn strip(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
     match link {
         LinkType::ETHERNET => ethernet(data),
@@ -191,7 +192,13 @@ pub(super) fn ethernet(data: &[u8]) -> Result<LinkInfo, Skip> {
         Some(b) if b & 1 == 1 => LinkDest::Group,
         _ => LinkDest::Unicast,
     };
-    Ok(LinkInfo { dest, ..ethertype_chain(data, 14, et)? })
+    // Untagged IP, the common case, without the walk over tags.
+    let version = match et {
+        ETHERTYPE_IPV4 => IpVersion::V4,
+        ETHERTYPE_IPV6 => IpVersion::V6,
+        _ => return Ok(LinkInfo { dest, ..ethertype_chain(data, 14, et)? }),
+    };
+    Ok(LinkInfo { vlan: 0, ip_offset: 14, next: Next::Ip(version), dest })
 }
 
 /// The IP version a packet's first nibble says.
