@@ -1,4 +1,4 @@
-//! Flow identity: the bidirectional 5-tuple (plus VLAN) that names a conversation.
+//! Flow identity: the bidirectional 5-tuple (plus VLAN and tunnel) that names a conversation.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -43,6 +43,9 @@ pub struct FlowKey {
     /// `low`'s port in the upper half, `high`'s in the lower.
     ports: u32,
     vlan: u32,
+    /// The tunnel's identity ([`crate::decode::Tunnel::digest`]; 0 when not tunnelled): it
+    /// fits where the padding was, so the key is no larger for it.
+    tunnel: u32,
     proto: Proto,
 }
 
@@ -55,8 +58,9 @@ fn addr_bits(ip: IpAddr) -> u128 {
 }
 
 impl FlowKey {
-    /// The key for a packet from `src` to `dst`.
-    pub fn new(proto: Proto, vlan: u32, src: Endpoint, dst: Endpoint) -> Self {
+    /// The key for a packet from `src` to `dst`, with VLAN tags `vlan`, in the tunnel whose
+    /// digest is `tunnel`.
+    pub fn new(proto: Proto, vlan: u32, tunnel: u32, src: Endpoint, dst: Endpoint) -> Self {
         let (s, d) = (addr_bits(src.ip), addr_bits(dst.ip));
         if (s, src.port) <= (d, dst.port) {
             FlowKey {
@@ -64,6 +68,7 @@ impl FlowKey {
                 high: d,
                 ports: u32::from(src.port) << 16 | u32::from(dst.port),
                 vlan,
+                tunnel,
                 proto,
             }
         } else {
@@ -72,6 +77,7 @@ impl FlowKey {
                 high: s,
                 ports: u32::from(dst.port) << 16 | u32::from(src.port),
                 vlan,
+                tunnel,
                 proto,
             }
         }
@@ -91,9 +97,11 @@ mod tests {
     fn both_directions_give_one_key() {
         let a = Endpoint::new("10.0.0.1".parse().unwrap(), 40000);
         let b = Endpoint::new("10.0.0.2".parse().unwrap(), 80);
-        assert_eq!(FlowKey::new(Proto::Tcp, 0, a, b), FlowKey::new(Proto::Tcp, 0, b, a));
-        assert_ne!(FlowKey::new(Proto::Tcp, 0, a, b), FlowKey::new(Proto::Udp, 0, a, b));
-        assert_ne!(FlowKey::new(Proto::Tcp, 0, a, b), FlowKey::new(Proto::Tcp, 7, a, b));
+        assert_eq!(FlowKey::new(Proto::Tcp, 0, 0, a, b), FlowKey::new(Proto::Tcp, 0, 0, b, a));
+        assert_ne!(FlowKey::new(Proto::Tcp, 0, 0, a, b), FlowKey::new(Proto::Udp, 0, 0, a, b));
+        assert_ne!(FlowKey::new(Proto::Tcp, 0, 0, a, b), FlowKey::new(Proto::Tcp, 7, 0, a, b));
+        assert_ne!(FlowKey::new(Proto::Tcp, 0, 0, a, b), FlowKey::new(Proto::Tcp, 0, 9, a, b));
+        assert_eq!(std::mem::size_of::<FlowKey>(), 48);
     }
 
     #[test]

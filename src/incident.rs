@@ -823,6 +823,7 @@ mod tests {
             first_packet: Origin::default(),
             proto: Proto::Tcp,
             vlan: 0,
+            tunnel: None,
             client: Endpoint::new(client.parse().unwrap(), cport),
             server: Endpoint::new(server.parse().unwrap(), port),
             cause,

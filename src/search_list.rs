@@ -244,6 +244,7 @@ mod tests {
             first_packet: Origin::default(),
             proto: Proto::Udp,
             vlan: 0,
+            tunnel: None,
             client,
             server,
             cause,

@@ -193,7 +193,7 @@ fn csv_and_table_formats() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "ts,proto,client,client_port,server,server_port,verdict,cause,hint,conn_state,capture,first_packet,vlan,evidence"
+        "ts,proto,client,client_port,server,server_port,verdict,cause,hint,conn_state,capture,first_packet,vlan,evidence,tunnel"
     );
     // (The refusal, held for the look-ahead, comes after the close decided meanwhile.)
     lines.next();

@@ -200,6 +200,8 @@ enum Scale {
 #[derive(Clone, Copy, Debug)]
 struct Interface {
     link: LinkType,
+    /// Bytes of frame check sequence at the end of each frame (`if_fcslen`).
+    fcs: u8,
     snaplen: u32,
     scale: Scale,
     offset_secs: i64,
@@ -231,6 +233,7 @@ fn parse_idb(body: &[u8], be: bool) -> Result<Interface, String> {
     let snaplen = rd32(body, 4, be);
     let mut tsresol: u8 = 6;
     let mut offset_secs = 0i64;
+    let mut fcs = 0u8;
     let mut p = 8;
     while p + 4 <= body.len() {
         let code = rd16(body, p, be);
@@ -241,6 +244,7 @@ fn parse_idb(body: &[u8], be: bool) -> Result<Interface, String> {
         }
         match code {
             9 if len >= 1 => tsresol = body[p],
+            13 if len >= 1 => fcs = body[p],
             14 if len >= 8 => offset_secs = rd64(body, p, be) as i64,
             _ => {}
         }
@@ -259,7 +263,7 @@ fn parse_idb(body: &[u8], be: bool) -> Result<Interface, String> {
     } else {
         return Err(format!("timestamp resolution 10^-{tsresol} is beyond what connlens handles"));
     };
-    Ok(Interface { link, snaplen, scale, offset_secs })
+    Ok(Interface { link, fcs, snaplen, scale, offset_secs })
 }
 
 /// Where the current frame lies in the buffer, and what it is.
@@ -267,6 +271,8 @@ fn parse_idb(body: &[u8], be: bool) -> Result<Interface, String> {
 struct Current {
     ts: Timestamp,
     link: LinkType,
+    /// Bytes of FCS the frame ends with (the capture says so), to be cut off.
+    fcs: u8,
     orig_len: u32,
     start: usize,
     len: usize,
@@ -297,6 +303,8 @@ pub struct CaptureReader<R: Read> {
     big_endian: bool,
     /// pcap: link type, sub-second unit and the captured-length limit from the header.
     link: LinkType,
+    /// pcap: bytes of FCS at the end of every frame (the header's FCS bits).
+    fcs: u8,
     nanos: bool,
     snaplen: u32,
     caplen_limit: u32,
@@ -342,6 +350,7 @@ impl<R: Read> CaptureReader<R> {
             pcapng: false,
             big_endian: false,
             link: LinkType::ETHERNET,
+            fcs: 0,
             nanos: false,
             snaplen: 0,
             caplen_limit: MIN_CAPLEN_LIMIT,
@@ -380,8 +389,11 @@ impl<R: Read> CaptureReader<R> {
                 }
                 let h = &self.buf[self.start..self.start + PCAP_HEADER_LEN];
                 let snaplen = rd32(h, 16, big_endian);
-                // The bits above the low 16 carry FCS information, not the link type.
-                self.link = LinkType(rd32(h, 20, big_endian) & 0xffff);
+                // The bits above the low 16 carry FCS information, not the link type: bit 28
+                // says the frames end with an FCS, bits 29-31 its length in 16-bit words.
+                let field = rd32(h, 20, big_endian);
+                self.link = LinkType(field & 0xffff);
+                self.fcs = if field & 0x1000_0000 != 0 { ((field >> 29) * 2) as u8 } else { 0 };
                 self.snaplen = snaplen;
                 self.caplen_limit = snaplen.clamp(MIN_CAPLEN_LIMIT, MAX_BLOCK_LEN);
                 self.big_endian = big_endian;
@@ -467,13 +479,15 @@ impl<R: Read> CaptureReader<R> {
     /// The frame the last successful `advance` moved to.
     pub(crate) fn current(&self) -> Option<Frame<'_>> {
         let c = self.current?;
-        Some(Frame {
-            ts: c.ts,
-            link: c.link,
-            orig_len: c.orig_len,
-            data: self.buf.get(c.start..c.start + c.len)?,
-            origin: c.origin,
-        })
+        let mut data = self.buf.get(c.start..c.start + c.len)?;
+        let mut orig_len = c.orig_len;
+        if c.fcs != 0 {
+            // The FCS is no part of the packet: off the wire length, and off the captured
+            // bytes as far as they reach into it.
+            orig_len = orig_len.saturating_sub(u32::from(c.fcs));
+            data = data.get(..data.len().min(orig_len as usize)).unwrap_or(data);
+        }
+        Some(Frame { ts: c.ts, link: c.link, orig_len, data, origin: c.origin })
     }
 
     /// The current frame's timestamp (the merge's sort key).
@@ -564,6 +578,7 @@ impl<R: Read> CaptureReader<R> {
         Ok(Some(Current {
             ts,
             link: self.link,
+            fcs: self.fcs,
             orig_len: orig_len.max(caplen),
             start,
             len: caplen as usize,
@@ -680,6 +695,7 @@ impl<R: Read> CaptureReader<R> {
                 Step::Packet(Current {
                     ts,
                     link: iface.link,
+                    fcs: iface.fcs,
                     orig_len: orig_len.max(caplen),
                     start: s + 8 + 20,
                     len: caplen as usize,
@@ -706,6 +722,7 @@ impl<R: Read> CaptureReader<R> {
                 Step::Packet(Current {
                     ts: self.last_ts,
                     link: iface.link,
+                    fcs: iface.fcs,
                     orig_len,
                     start: s + 8 + 4,
                     len: caplen as usize,
@@ -823,9 +840,9 @@ mod tests {
     }
 
     #[test]
-    fn pcap_ignores_fcs_bits_and_tolerates_odd_lengths() {
-        // Link type with the FCS-present bit and an FCS length; snaplen 64 but a longer
-        // record; a record whose caplen exceeds its orig_len.
+    fn pcap_cuts_the_fcs_and_tolerates_odd_lengths() {
+        // Link type with the FCS-present bit and an FCS length of one 16-bit word; snaplen 64
+        // but a longer record; a record whose caplen exceeds its orig_len.
         let mut w = PcapWriter::new(
             Vec::new(),
             LinkType(0x1000_0001 | 0x2000_0000),
@@ -839,10 +856,55 @@ mod tests {
         let (got, res) = read_all(&w.into_inner());
         res.unwrap();
         assert_eq!(got[0].link, LinkType::ETHERNET);
-        assert_eq!(got[0].data.len(), 100);
+        // The 2-byte FCS is no part of the frame.
+        assert_eq!((got[0].data.len(), got[0].orig_len), (98, 98));
         let (b, _) = pcap(1, TsResolution::Micro, false);
         assert_eq!(CaptureReader::new(&b[..], 0).unwrap().snaplen(), 65535);
-        assert_eq!(got[1].orig_len, 10);
+        assert_eq!((got[1].orig_len, got[1].data.len()), (8, 8));
+        // 4 bytes (the usual Ethernet FCS), and a frame cut by the snap length inside it.
+        let mut w =
+            PcapWriter::new(Vec::new(), LinkType(0x5000_0001), 98, TsResolution::Micro, false)
+                .unwrap();
+        w.write_frame(ts(1, 0), &[7; 98], 100).unwrap();
+        let (got, res) = read_all(&w.into_inner());
+        res.unwrap();
+        assert_eq!((got[0].data.len(), got[0].orig_len), (96, 96));
+    }
+
+    #[test]
+    fn pcapng_if_fcslen_is_cut_off() {
+        // An IDB with if_fcslen (option 13) = 4, by hand: the writer does not write options.
+        let mut f = Vec::new();
+        f.extend(0x0a0d_0d0au32.to_le_bytes());
+        f.extend(28u32.to_le_bytes());
+        f.extend(0x1a2b_3c4du32.to_le_bytes());
+        f.extend([1, 0, 0, 0]);
+        f.extend(u64::MAX.to_le_bytes());
+        f.extend(28u32.to_le_bytes());
+        let idb_len = 20u32 + 8 + 4;
+        f.extend(1u32.to_le_bytes());
+        f.extend(idb_len.to_le_bytes());
+        f.extend(1u16.to_le_bytes());
+        f.extend(0u16.to_le_bytes());
+        f.extend(0u32.to_le_bytes());
+        f.extend(13u16.to_le_bytes());
+        f.extend(1u16.to_le_bytes());
+        f.extend([4, 0, 0, 0]);
+        f.extend(0u32.to_le_bytes()); // opt_endofopt
+        f.extend(idb_len.to_le_bytes());
+        let epb_len = 32u32 + 64;
+        f.extend(6u32.to_le_bytes());
+        f.extend(epb_len.to_le_bytes());
+        f.extend(0u32.to_le_bytes());
+        f.extend(0u32.to_le_bytes());
+        f.extend(0u32.to_le_bytes());
+        f.extend(64u32.to_le_bytes());
+        f.extend(64u32.to_le_bytes());
+        f.extend([9u8; 64]);
+        f.extend(epb_len.to_le_bytes());
+        let (got, res) = read_all(&f);
+        res.unwrap();
+        assert_eq!((got[0].data.len(), got[0].orig_len), (60, 60));
     }
 
     /// Where each block ends, and for packet blocks which frame (0-based) it holds.

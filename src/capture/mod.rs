@@ -31,12 +31,30 @@ impl LinkType {
     pub const NULL: LinkType = LinkType(0);
     /// Ethernet II (and 802.3), possibly VLAN-tagged.
     pub const ETHERNET: LinkType = LinkType(1);
+    /// PPP (RFC 1661), with or without the HDLC-like address and control bytes (ff 03).
+    pub const PPP: LinkType = LinkType(9);
     /// Raw IP, as some BSDs number it (DLT_RAW = 12).
     pub const RAW_BSD12: LinkType = LinkType(12);
     /// Raw IP, as OpenBSD numbers it (DLT_RAW = 14).
     pub const RAW_BSD14: LinkType = LinkType(14);
+    /// PPP in HDLC-like framing (RFC 1662), or Cisco HDLC (first byte 0x0f or 0x8f).
+    pub const PPP_HDLC: LinkType = LinkType(50);
+    /// PPPoE: the frame starts with the PPPoE header (RFC 2516).
+    pub const PPP_ETHER: LinkType = LinkType(51);
     /// Raw IPv4 or IPv6, version from the first nibble.
     pub const RAW: LinkType = LinkType(101);
+    /// Cisco HDLC: address, control, then an Ethertype.
+    pub const C_HDLC: LinkType = LinkType(104);
+    /// 802.11 frames without a radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
+    /// 802.11 behind a Prism monitor-mode header (or an AVS one, which says so itself).
+    pub const IEEE802_11_PRISM: LinkType = LinkType(119);
+    /// 802.11 behind a radiotap header (monitor mode on Linux, macOS, the BSDs).
+    pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
+    /// 802.11 behind an AVS monitor-mode header.
+    pub const IEEE802_11_AVS: LinkType = LinkType(163);
+    /// Per-Packet Information header (PPI), then the link type it names (802.11, Ethernet).
+    pub const PPI: LinkType = LinkType(192);
     /// OpenBSD loopback: like NULL but the family is big-endian.
     pub const LOOP: LinkType = LinkType(108);
     /// Linux cooked capture v1 (`-i any` through libpcap).
@@ -45,8 +63,37 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     /// Raw IPv6.
     pub const IPV6: LinkType = LinkType(229);
+    /// Linux netfilter log (`tcpdump -i nflog:N`): a family byte, then TLVs, one the packet.
+    pub const NFLOG: LinkType = LinkType(239);
     /// Linux cooked capture v2 (`tcpdump -i any`).
     pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    /// A short name for summaries: `ethernet`, `802.11-radiotap`, … (`linktype-N` for the
+    /// numbers connlens does not decode).
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        let n = match self {
+            LinkType::NULL => "null",
+            LinkType::ETHERNET => "ethernet",
+            LinkType::PPP => "ppp",
+            LinkType::RAW_BSD12 | LinkType::RAW_BSD14 | LinkType::RAW => "raw-ip",
+            LinkType::PPP_HDLC => "ppp-hdlc",
+            LinkType::PPP_ETHER => "pppoe",
+            LinkType::C_HDLC => "cisco-hdlc",
+            LinkType::IEEE802_11 => "802.11",
+            LinkType::IEEE802_11_PRISM => "802.11-prism",
+            LinkType::IEEE802_11_RADIOTAP => "802.11-radiotap",
+            LinkType::IEEE802_11_AVS => "802.11-avs",
+            LinkType::PPI => "802.11-ppi",
+            LinkType::LOOP => "loop",
+            LinkType::LINUX_SLL => "linux-sll",
+            LinkType::IPV4 => "raw-ipv4",
+            LinkType::IPV6 => "raw-ipv6",
+            LinkType::NFLOG => "nflog",
+            LinkType::LINUX_SLL2 => "linux-sll2",
+            LinkType(n) => return format!("linktype-{n}").into(),
+        };
+        n.into()
+    }
 }
 
 /// One captured record, borrowed from the reader's buffer.

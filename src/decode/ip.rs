@@ -36,6 +36,7 @@ pub(super) struct Net<'a> {
 /// original length), used when the IP length is zero (segmentation offload, jumbograms);
 /// `None` parses a quote inside an ICMP error: lengths are ignored there, as routers and NATs
 /// often leave them wrong.
+#[inline(always)]
 pub(super) fn parse(
     d: &[u8],
     version: IpVersion,
@@ -47,6 +48,7 @@ pub(super) fn parse(
     }
 }
 
+#[inline(always)]
 fn ipv4(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     let h: &[u8; 20] = d.get(..20).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
     if h[0] >> 4 != 4 {
@@ -116,7 +118,8 @@ fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     let mut walked = 0;
     loop {
         match nh {
-            PROTO_TCP | PROTO_UDP | PROTO_ICMPV6 => break,
+            // Transports, and the packets and tunnels IPv6 may carry (4in6, 6in6, GRE, MPLS).
+            PROTO_TCP | PROTO_UDP | PROTO_ICMPV6 | 4 | 41 | 47 | 137 => break,
             // Hop-by-hop, routing, destination options: length in 8-byte units past the first 8.
             0 | 43 | 60 | 51 => {
                 need(off, 2)?;
@@ -242,6 +245,19 @@ pub(super) struct UdpHead {
 }
 
 impl UdpHead {
+    pub(super) fn src_port(&self) -> u16 {
+        self.src_port
+    }
+
+    pub(super) fn dst_port(&self) -> u16 {
+        self.dst_port
+    }
+
+    /// The datagram's length, header included (at least 8).
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
     /// The datagram, with the payload prefix from `l4` (the bytes [`udp`] parsed).
     #[inline(always)]
     pub(super) fn datagram(self, l4: &[u8]) -> UdpDatagram {

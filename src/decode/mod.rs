@@ -1,7 +1,9 @@
 //! Decoding: from a captured frame to a small owned [`Packet`] summary.
 //!
 //! The decoder runs in the capture thread. It walks the link layer (Ethernet, 802.1Q/QinQ,
-//! Linux cooked SLL/SLL2, raw IP, BSD loopback), IPv4/IPv6 with extension headers, and
+//! Linux cooked SLL/SLL2, raw IP, BSD loopback, PPP, Cisco HDLC, 802.11 behind radiotap, PPI,
+//! Prism or AVS headers, NFLOG), the encapsulations in between (VXLAN, Geneve, GRE, ERSPAN,
+//! IP in IP, MPLS, PPPoE, GTP-U, Teredo: see `tunnel`), IPv4/IPv6 with extension headers, and
 //! TCP/UDP/ICMP/ICMPv6, and for ICMP errors the datagram they quote. What it keeps is what the
 //! tracker needs and a person can check in Wireshark — never the whole frame. A frame that is
 //! not a connection-level packet is a counted [`Skip`], never an error.
@@ -14,12 +16,14 @@ mod icmp;
 mod ip;
 mod link;
 mod packet;
+mod tunnel;
 
 pub use packet::*;
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::capture::Frame;
+use link::Next;
 
 /// Decodes one frame into a packet summary, or says why it has none.
 #[inline(always)]
@@ -47,15 +51,54 @@ enum Layer4<'a> {
 fn decode_with<R>(frame: &Frame<'_>, put: impl FnOnce(Packet) -> R) -> Result<R, Skip> {
     let link = link::strip(frame.link, frame.data)?;
     let l3 = frame.data.get(link.ip_offset..).ok_or(Skip::Truncated)?;
-    if link.arp {
-        return Ok(put(arp(frame, link.vlan, link.dest, l3)?));
-    }
     // The IP packet's length on the wire, for IP headers whose length field is zero.
     let wire = usize::try_from(frame.orig_len)
         .unwrap_or(usize::MAX)
         .max(frame.data.len())
         .saturating_sub(link.ip_offset);
-    let net = ip::parse(l3, link.version, Some(wire))?;
+    match link.next {
+        Next::Ip(version) => {
+            let net = ip::parse(l3, version, Some(wire))?;
+            // The common case: a packet that carries no other.
+            if !tunnel::may_carry(&net) {
+                return build(frame, link.vlan, link.dest, Tunnel::NONE, net, put);
+            }
+        }
+        Next::Arp => {
+            return Ok(put(arp(frame, link.vlan, link.dest, Tunnel::NONE, l3)?));
+        }
+        _ => {}
+    }
+    decapsulate(frame, link, l3, wire, put)
+}
+
+/// Decodes a frame whose conversation is inside a tunnel (or behind a link layer that
+/// leads to one: MPLS, PPPoE, PPP).
+#[inline(never)]
+fn decapsulate<R>(
+    frame: &Frame<'_>,
+    link: link::LinkInfo,
+    l3: &[u8],
+    wire: usize,
+    put: impl FnOnce(Packet) -> R,
+) -> Result<R, Skip> {
+    let mut walk = tunnel::Walk::new(l3, wire, link.vlan, link.dest);
+    match walk.run(link.next)? {
+        tunnel::Reached::Ip(net) => build(frame, walk.vlan, walk.dest, walk.tunnel, net, put),
+        tunnel::Reached::Arp(b) => Ok(put(arp(frame, walk.vlan, walk.dest, walk.tunnel, b)?)),
+    }
+}
+
+/// The packet of the IP header `net`, from the link layer's (or tunnel's) facts.
+#[inline(always)]
+fn build<R>(
+    frame: &Frame<'_>,
+    vlan: u32,
+    link_dst: LinkDest,
+    tunnel: Tunnel,
+    net: ip::Net<'_>,
+    put: impl FnOnce(Packet) -> R,
+) -> Result<R, Skip> {
     let l4_wire = net.l4_wire.unwrap_or(net.l4.len());
     let layer4 = match net.proto {
         ip::PROTO_TCP => Layer4::Tcp(ip::tcp(net.l4, l4_wire)?, net.l4),
@@ -72,13 +115,14 @@ fn decode_with<R>(frame: &Frame<'_>, put: impl FnOnce(Packet) -> R) -> Result<R,
     Ok(put(Packet {
         ts: frame.ts,
         origin: frame.origin,
-        vlan: link.vlan,
+        vlan,
         src: net.src,
         dst: net.dst,
         ttl: net.ttl,
         ip_id: net.ip_id,
         dont_fragment: net.dont_fragment,
-        link_dst: link.dest,
+        link_dst,
+        tunnel,
         transport: match layer4 {
             Layer4::Tcp(head, l4) => Transport::Tcp(head.segment(l4)),
             Layer4::Udp(head, l4) => Transport::Udp(head.datagram(l4)),
@@ -88,7 +132,13 @@ fn decode_with<R>(frame: &Frame<'_>, put: impl FnOnce(Packet) -> R) -> Result<R,
 }
 
 /// An ARP request or reply for IPv4 over Ethernet (RFC 826); other ARP kinds are not IP.
-fn arp(frame: &Frame<'_>, vlan: u32, link_dst: LinkDest, b: &[u8]) -> Result<Packet, Skip> {
+fn arp(
+    frame: &Frame<'_>,
+    vlan: u32,
+    link_dst: LinkDest,
+    tunnel: Tunnel,
+    b: &[u8],
+) -> Result<Packet, Skip> {
     let a: &[u8; 28] = b.get(..28).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
     if a[0..2] != [0, 1] || a[2..4] != [8, 0] || a[4] != 6 || a[5] != 4 {
         return Err(Skip::NotIp);
@@ -114,6 +164,7 @@ fn arp(frame: &Frame<'_>, vlan: u32, link_dst: LinkDest, b: &[u8]) -> Result<Pac
         ip_id: 0,
         dont_fragment: false,
         link_dst,
+        tunnel,
         transport: Transport::Neighbor(n),
     })
 }

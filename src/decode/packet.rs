@@ -1,6 +1,7 @@
 //! The decoder's output: one fixed-size, heap-free summary per packet.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::capture::Origin;
 use crate::time::Timestamp;
@@ -228,6 +229,10 @@ pub struct Packet {
     /// Whom the link layer addressed the frame to: a broadcast or multicast datagram expects
     /// no answer, whatever its IP destination looks like.
     pub link_dst: LinkDest,
+    /// The tunnel the packet was carried in ([`Encap::None`] for a plain packet), and every
+    /// encapsulation it was found in. Part of the flow key: one private 5-tuple in two
+    /// tenants' tunnels is two conversations.
+    pub tunnel: Tunnel,
     /// The transport content.
     pub transport: Transport,
 }
@@ -257,6 +262,7 @@ impl Default for Packet {
             ip_id: 0,
             dont_fragment: false,
             link_dst: LinkDest::Unknown,
+            tunnel: Tunnel::NONE,
             transport: Transport::Udp(UdpDatagram {
                 src_port: 0,
                 dst_port: 0,
@@ -286,11 +292,28 @@ pub enum Skip {
     IcmpNotError,
     /// An ICMP error whose quote is not a TCP/UDP packet, or too short to name one.
     IcmpUnusableQuote,
+    /// An 802.11 frame with the Protected bit: its payload cannot be read without the keys.
+    EncryptedWifi,
+    /// An 802.11 management or control frame, or a data frame without data (null function).
+    WifiNotData,
+    /// A GRE packet whose protocol type is none connlens decodes (GRE keepalives, WCCP, …).
+    UnknownGreProtocol,
+    /// An MPLS payload whose first nibble is neither IPv4, IPv6 nor a pseudowire control word.
+    UnknownMplsPayload,
+    /// A tunnel's own signalling: GTP-U echo and error messages, PPPoE discovery, PPP link
+    /// and network control protocols (LCP, IPCP, …).
+    TunnelControl,
+    /// Encapsulations nested deeper than connlens follows ([`MAX_ENCAP_DEPTH`]).
+    TunnelTooDeep,
 }
+
+/// How many encapsulations the decoder strips from one frame before it gives up on it
+/// ([`Skip::TunnelTooDeep`]): real captures nest two or three (ERSPAN of VXLAN of VLANs).
+pub const MAX_ENCAP_DEPTH: usize = 8;
 
 impl Skip {
     /// Every reason, in a fixed order (for stable summaries).
-    pub const ALL: [Skip; 8] = [
+    pub const ALL: [Skip; 14] = [
         Skip::UnsupportedLinkType,
         Skip::NotIp,
         Skip::Truncated,
@@ -299,6 +322,12 @@ impl Skip {
         Skip::OtherIpProtocol,
         Skip::IcmpNotError,
         Skip::IcmpUnusableQuote,
+        Skip::EncryptedWifi,
+        Skip::WifiNotData,
+        Skip::UnknownGreProtocol,
+        Skip::UnknownMplsPayload,
+        Skip::TunnelControl,
+        Skip::TunnelTooDeep,
     ];
 
     /// A stable kebab-case name for output.
@@ -312,11 +341,275 @@ impl Skip {
             Skip::OtherIpProtocol => "other-ip-protocol",
             Skip::IcmpNotError => "icmp-not-error",
             Skip::IcmpUnusableQuote => "icmp-unusable-quote",
+            Skip::EncryptedWifi => "encrypted-802.11",
+            Skip::WifiNotData => "802.11-not-data",
+            Skip::UnknownGreProtocol => "unknown-gre-protocol",
+            Skip::UnknownMplsPayload => "unknown-mpls-payload",
+            Skip::TunnelControl => "tunnel-control",
+            Skip::TunnelTooDeep => "tunnel-too-deep",
         }
     }
 
     /// Position in [`Skip::ALL`], for counter arrays.
     pub fn index(self) -> usize {
         self as usize
+    }
+}
+
+/// An encapsulation the decoder strips: the kind of a packet's [`Tunnel`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Encap {
+    /// Not tunnelled.
+    #[default]
+    None,
+    /// VXLAN (RFC 7348), UDP 4789 or Linux's 8472: Ethernet inside.
+    Vxlan,
+    /// Geneve (RFC 8926), UDP 6081: Ethernet or IP inside.
+    Geneve,
+    /// GRE (RFC 2784, 2890; PPTP's enhanced GRE, RFC 2637): IP, Ethernet, MPLS or PPP inside.
+    Gre,
+    /// ERSPAN type I (GRE 0x88be without a sequence number): a mirrored Ethernet frame.
+    ErspanI,
+    /// ERSPAN type II (GRE 0x88be): a mirrored Ethernet frame.
+    ErspanII,
+    /// ERSPAN type III (GRE 0x22eb): a mirrored Ethernet frame (or IP).
+    ErspanIII,
+    /// IPv4 in IPv4 (IP protocol 4).
+    IpIp,
+    /// IPv6 in IPv4 (IP protocol 41: 6in4, 6to4, ISATAP).
+    SixIn4,
+    /// IPv4 in IPv6 (IP protocol 4 in IPv6).
+    FourIn6,
+    /// IPv6 in IPv6 (IP protocol 41 in IPv6).
+    SixIn6,
+    /// An MPLS label stack (RFC 3032), from Ethernet, GRE, PPP or IP protocol 137.
+    Mpls,
+    /// A PPPoE session (RFC 2516).
+    Pppoe,
+    /// GTP-U (3GPP TS 29.281), UDP 2152: a mobile subscriber's IP packet.
+    GtpU,
+    /// Teredo (RFC 4380), UDP 3544: IPv6 in UDP over IPv4.
+    Teredo,
+}
+
+impl Encap {
+    /// Every kind but `None`, in a fixed order (for stable summaries).
+    pub const ALL: [Encap; 14] = [
+        Encap::Vxlan,
+        Encap::Geneve,
+        Encap::Gre,
+        Encap::ErspanI,
+        Encap::ErspanII,
+        Encap::ErspanIII,
+        Encap::IpIp,
+        Encap::SixIn4,
+        Encap::FourIn6,
+        Encap::SixIn6,
+        Encap::Mpls,
+        Encap::Pppoe,
+        Encap::GtpU,
+        Encap::Teredo,
+    ];
+
+    /// A stable kebab-case name for output (the `tunnel.type` field).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encap::None => "none",
+            Encap::Vxlan => "vxlan",
+            Encap::Geneve => "geneve",
+            Encap::Gre => "gre",
+            Encap::ErspanI => "erspan-i",
+            Encap::ErspanII => "erspan-ii",
+            Encap::ErspanIII => "erspan-iii",
+            Encap::IpIp => "ipip",
+            Encap::SixIn4 => "6in4",
+            Encap::FourIn6 => "4in6",
+            Encap::SixIn6 => "6in6",
+            Encap::Mpls => "mpls",
+            Encap::Pppoe => "pppoe",
+            Encap::GtpU => "gtp-u",
+            Encap::Teredo => "teredo",
+        }
+    }
+
+    /// Position in a counter array (`None` is 0, [`Encap::ALL`] follow from 1).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The name of the number a tunnel of this kind carries (`vni`, `key`, …).
+    pub fn id_name(self) -> &'static str {
+        match self {
+            Encap::Vxlan | Encap::Geneve => "vni",
+            Encap::Gre => "key",
+            Encap::ErspanI | Encap::ErspanII | Encap::ErspanIII | Encap::Pppoe => "session",
+            Encap::Mpls => "label",
+            Encap::GtpU => "teid",
+            _ => "id",
+        }
+    }
+
+    /// Whether the number is the same both ways and so names the tunnel in the flow key.
+    /// MPLS labels and GTP-U TEIDs are chosen per direction (a reply carries another), and
+    /// PPTP's call IDs too: they are shown, not keyed.
+    fn id_is_identity(self) -> bool {
+        matches!(
+            self,
+            Encap::Vxlan
+                | Encap::Geneve
+                | Encap::Gre
+                | Encap::ErspanI
+                | Encap::ErspanII
+                | Encap::ErspanIII
+                | Encap::Pppoe
+        )
+    }
+
+    /// Whether the outer endpoints name the tunnel in the flow key. Teredo's relay may
+    /// differ per direction, and its inner addresses are global (they embed the server's):
+    /// its outer endpoints are shown, not keyed.
+    fn outer_is_identity(self) -> bool {
+        !matches!(self, Encap::Teredo)
+    }
+}
+
+/// The tunnel a packet came in: its kind, its number (VNI, GRE key, TEID, …) and the outer
+/// endpoints as this packet carried them. Small and `Copy`: the decoder allocates nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tunnel {
+    id: u32,
+    /// Every encapsulation the packet was found in (bit [`Encap::index`]), for the summary.
+    pub layers: u16,
+    /// The kind of the tunnel that names the conversation (the innermost one that has outer
+    /// endpoints, or an MPLS / PPPoE layer when there is none).
+    pub kind: Encap,
+    has_id: bool,
+    /// 0: no outer endpoints; 4 or 6: their family.
+    outer_family: u8,
+    outer_src: [u8; 16],
+    outer_dst: [u8; 16],
+}
+
+impl Tunnel {
+    /// Not tunnelled.
+    pub const NONE: Tunnel = Tunnel {
+        id: 0,
+        layers: 0,
+        kind: Encap::None,
+        has_id: false,
+        outer_family: 0,
+        outer_src: [0; 16],
+        outer_dst: [0; 16],
+    };
+
+    /// A tunnel of `kind` with the number `id` (if it has one) and outer endpoints `outer`
+    /// (source, destination of this packet), found in the encapsulations `layers`.
+    pub fn new(kind: Encap, id: Option<u32>, outer: Option<(IpAddr, IpAddr)>) -> Tunnel {
+        let mut t = Tunnel { kind, layers: 1 << kind.index(), ..Tunnel::NONE };
+        if let Some(id) = id {
+            t.id = id;
+            t.has_id = true;
+        }
+        if let Some((s, d)) = outer {
+            t.set_outer(s, d);
+        }
+        t
+    }
+
+    pub(super) fn set_outer(&mut self, src: IpAddr, dst: IpAddr) {
+        let (f, s, d) = match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                (4, s.to_ipv6_mapped().octets(), d.to_ipv6_mapped().octets())
+            }
+            (s, d) => (6, v6_octets(s), v6_octets(d)),
+        };
+        self.outer_family = f;
+        self.outer_src = s;
+        self.outer_dst = d;
+    }
+
+    /// Whether the packet came in a tunnel.
+    #[inline]
+    pub fn is_some(&self) -> bool {
+        self.kind != Encap::None
+    }
+
+    /// The tunnel's number (VNI, GRE key, ERSPAN or PPPoE session, TEID, MPLS label), when
+    /// it has one.
+    pub fn id(&self) -> Option<u32> {
+        self.has_id.then_some(self.id)
+    }
+
+    /// The outer source and destination of the packet, when the tunnel has them.
+    pub fn outer(&self) -> Option<(IpAddr, IpAddr)> {
+        let ip = |b: [u8; 16]| match self.outer_family {
+            4 => IpAddr::V4(Ipv6Addr::from(b).to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED)),
+            _ => IpAddr::V6(Ipv6Addr::from(b)),
+        };
+        (self.outer_family != 0).then(|| (ip(self.outer_src), ip(self.outer_dst)))
+    }
+
+    /// The same tunnel seen from the other end (outer endpoints swapped).
+    pub fn reversed(mut self) -> Tunnel {
+        std::mem::swap(&mut self.outer_src, &mut self.outer_dst);
+        self
+    }
+
+    /// The tunnel's identity as a number for the flow key, the same in both directions:
+    /// 0 when not tunnelled, else a digest of the kind, the number when it names the tunnel
+    /// both ways, and the outer endpoints (in either order). 32 bits: two tunnels' digests
+    /// are alike once in four billion, and then only one inner 5-tuple in both at once would
+    /// be taken for one conversation.
+    #[inline]
+    pub fn digest(&self) -> u32 {
+        if !self.is_some() {
+            return 0;
+        }
+        let mut h = 0xcbf2_9ce4_8422_2325u64 ^ self.kind as u64;
+        let mut eat = |x: u64| {
+            h = (h ^ x).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(23);
+        };
+        if self.has_id && self.kind.id_is_identity() {
+            eat(1 << 32 | u64::from(self.id));
+        }
+        if self.outer_family != 0 && self.kind.outer_is_identity() {
+            let (a, b) = (u128::from_be_bytes(self.outer_src), u128::from_be_bytes(self.outer_dst));
+            let (lo, hi) = (a.min(b), a.max(b));
+            for x in [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64] {
+                eat(x);
+            }
+        }
+        // SplitMix64's finalizer, folded to 32 bits; never 0 (that is "no tunnel").
+        let mut z = h;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z ^ (z >> 32)) as u32).max(1)
+    }
+}
+
+fn v6_octets(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        IpAddr::V6(a) => a.octets(),
+    }
+}
+
+/// The short form for CSV and the table: `vxlan:42 192.0.2.1>192.0.2.2`, `mpls:16`, `ipip
+/// 192.0.2.1>192.0.2.2`; empty when not tunnelled.
+impl fmt::Display for Tunnel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.is_some() {
+            return Ok(());
+        }
+        f.write_str(self.kind.as_str())?;
+        if let Some(id) = self.id() {
+            write!(f, ":{id}")?;
+        }
+        if let Some((s, d)) = self.outer() {
+            write!(f, " {s}>{d}")?;
+        }
+        Ok(())
     }
 }

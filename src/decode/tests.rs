@@ -317,10 +317,10 @@ fn non_ip_and_other_protocols() {
     let mut lldp = arp.clone();
     lldp[12..14].copy_from_slice(&[0x88, 0xcc]);
     assert_eq!(dec_raw(LinkType::ETHERNET, &lldp), Err(Skip::NotIp));
-    // GRE, ESP, IPv6 "no next header".
+    // GRE of protocol type 0 (a keepalive's shape), ESP, IPv6 "no next header".
     assert_eq!(
         dec(Link::Ethernet, &frame::ip_packet(&v4(), 47, &[0; 8])),
-        Err(Skip::OtherIpProtocol)
+        Err(Skip::UnknownGreProtocol)
     );
     assert_eq!(
         dec(Link::Ethernet, &frame::ip_packet(&v6(), 50, &[0; 8])),
@@ -574,4 +574,512 @@ fn arp_and_neighbour_discovery_resolve_addresses() {
         p.transport,
         Transport::Neighbor(NeighborMessage { solicit: true, target: target.into() })
     );
+}
+
+// ---- Tunnels and the link types of wireless, serial and netfilter captures ----
+
+use crate::synth::frame::{Encap as E, Radio, Tunnel as T, Wifi};
+
+fn outer4() -> (IpAddr, IpAddr) {
+    ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap())
+}
+
+fn outer6() -> (IpAddr, IpAddr) {
+    ("2001:db8:aa::1".parse().unwrap(), "2001:db8:aa::2".parse().unwrap())
+}
+
+fn tun(encap: E) -> Link {
+    Link::Tunnel(T { encap, outer: outer4(), inner_vlan: None })
+}
+
+fn gre(key: Option<u32>) -> E {
+    E::Gre { checksum: false, key, seq: None, ethernet: false }
+}
+
+/// Every encapsulation the builders write, with the kind, number and outer endpoints the
+/// decoder should report, and every encapsulation it should count.
+fn tunnels() -> Vec<(Link, Encap, Option<u32>, bool, u16)> {
+    let bit = |e: Encap| 1u16 << e.index();
+    let mut v = vec![
+        (tun(E::Vxlan { vni: 42 }), Encap::Vxlan, Some(42), true, bit(Encap::Vxlan)),
+        (tun(E::Geneve { vni: 7, options: 0 }), Encap::Geneve, Some(7), true, bit(Encap::Geneve)),
+        (tun(E::Geneve { vni: 8, options: 3 }), Encap::Geneve, Some(8), true, bit(Encap::Geneve)),
+        (tun(gre(None)), Encap::Gre, None, true, bit(Encap::Gre)),
+        (tun(gre(Some(0xdead))), Encap::Gre, Some(0xdead), true, bit(Encap::Gre)),
+        (
+            tun(E::Gre { checksum: true, key: Some(5), seq: Some(99), ethernet: true }),
+            Encap::Gre,
+            Some(5),
+            true,
+            bit(Encap::Gre),
+        ),
+        (
+            tun(E::ErspanII { session: 0x3ff }),
+            Encap::ErspanII,
+            Some(0x3ff),
+            true,
+            bit(Encap::Gre) | bit(Encap::ErspanII),
+        ),
+        (
+            tun(E::ErspanIII { session: 9, platform: false }),
+            Encap::ErspanIII,
+            Some(9),
+            true,
+            bit(Encap::Gre) | bit(Encap::ErspanIII),
+        ),
+        (
+            tun(E::ErspanIII { session: 10, platform: true }),
+            Encap::ErspanIII,
+            Some(10),
+            true,
+            bit(Encap::Gre) | bit(Encap::ErspanIII),
+        ),
+        (
+            tun(E::Mpls { labels: [16001, 24001], back: [1, 2], pseudowire: false }),
+            Encap::Mpls,
+            Some(24001),
+            false,
+            bit(Encap::Mpls),
+        ),
+        (
+            tun(E::Mpls { labels: [16001, 24002], back: [1, 2], pseudowire: true }),
+            Encap::Mpls,
+            Some(24002),
+            false,
+            bit(Encap::Mpls),
+        ),
+        (tun(E::Pppoe { session: 0x1234 }), Encap::Pppoe, Some(0x1234), false, bit(Encap::Pppoe)),
+        (
+            tun(E::GtpU { teid: 0x1001, back: 0x2001, extension: false }),
+            Encap::GtpU,
+            Some(0x1001),
+            true,
+            bit(Encap::GtpU),
+        ),
+        (
+            tun(E::GtpU { teid: 0x1002, back: 0x2002, extension: true }),
+            Encap::GtpU,
+            Some(0x1002),
+            true,
+            bit(Encap::GtpU),
+        ),
+    ];
+    // With an inner VLAN tag.
+    v.push((
+        Link::Tunnel(T { encap: E::Vxlan { vni: 43 }, outer: outer4(), inner_vlan: Some(100) }),
+        Encap::Vxlan,
+        Some(43),
+        true,
+        bit(Encap::Vxlan),
+    ));
+    v
+}
+
+#[test]
+fn every_tunnel_round_trips_to_its_inner_conversation() {
+    let seg = Tcp::new(40000, 443).seq(77).flags(TcpFlags::SYN);
+    for ip in [v4(), v6()] {
+        let pkt = frame::tcp(&ip, &seg, b"");
+        for (link, kind, id, has_outer, layers) in tunnels() {
+            let p = dec(link, &pkt).unwrap_or_else(|e| panic!("{link:?}: {e:?}"));
+            assert_eq!((p.src, p.dst), (ip.src, ip.dst), "{link:?}");
+            assert_eq!(tcp_of(&p).seq, 77);
+            assert_eq!(p.tunnel.kind, kind, "{link:?}");
+            assert_eq!(p.tunnel.id(), id, "{link:?}");
+            assert_eq!(p.tunnel.outer(), has_outer.then(outer4), "{link:?}");
+            assert_eq!(p.tunnel.layers, layers, "{link:?}");
+            let inner_vlan = matches!(link, Link::Tunnel(T { inner_vlan: Some(_), .. }));
+            assert_eq!(p.vlan, if inner_vlan { 100 } else { 0 });
+        }
+    }
+}
+
+#[test]
+fn ip_in_ip_of_every_family_and_teredo() {
+    let seg = Tcp::new(1, 2).flags(TcpFlags::SYN);
+    for (outer, ip, kind) in [
+        (outer4(), v4(), Encap::IpIp),
+        (outer4(), v6(), Encap::SixIn4),
+        (outer6(), v4(), Encap::FourIn6),
+        (outer6(), v6(), Encap::SixIn6),
+    ] {
+        let link = Link::Tunnel(T { encap: E::IpIp, outer, inner_vlan: None });
+        let p = dec(link, &frame::tcp(&ip, &seg, b"")).unwrap();
+        assert_eq!((p.tunnel.kind, p.tunnel.outer(), p.src), (kind, Some(outer), ip.src));
+    }
+    let p = dec(tun(E::Teredo), &frame::udp(&v6(), 5, 53, b"q")).unwrap();
+    assert_eq!((p.tunnel.kind, p.tunnel.outer(), p.src), (Encap::Teredo, Some(outer4()), v6().src));
+    // The other way (from the server's port 3544) too.
+    let p = dec(tun(E::Teredo).reversed(), &frame::udp(&v6(), 5, 53, b"q")).unwrap();
+    assert_eq!(p.tunnel.kind, Encap::Teredo);
+}
+
+#[test]
+fn tunnel_identity_is_the_same_both_ways_and_apart_per_tenant() {
+    let syn = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"");
+    let back = frame::tcp(&v4().reversed(), &Tcp::new(2, 1).flags(0x12), b"");
+    let d = |link: Link, p: &[u8]| dec(link, p).unwrap().tunnel.digest();
+    for (link, ..) in tunnels() {
+        assert_ne!(d(link, &syn), 0);
+        assert_eq!(d(link, &syn), d(link.reversed(), &back), "{link:?}");
+    }
+    // Another VNI, key or session: another tenant. Other TEIDs or labels: the same tunnel
+    // (they are chosen per direction).
+    let a = d(tun(E::Vxlan { vni: 42 }), &syn);
+    assert_ne!(a, d(tun(E::Vxlan { vni: 43 }), &syn));
+    assert_ne!(d(tun(gre(Some(1))), &syn), d(tun(gre(Some(2))), &syn));
+    let gtp = |teid| tun(E::GtpU { teid, back: 0, extension: false });
+    assert_eq!(d(gtp(1), &syn), d(gtp(2), &syn));
+    // Other outer endpoints: another tunnel.
+    let other = Link::Tunnel(T {
+        encap: E::Vxlan { vni: 42 },
+        outer: ("192.0.2.1".parse().unwrap(), "192.0.2.3".parse().unwrap()),
+        inner_vlan: None,
+    });
+    assert_ne!(a, d(other, &syn));
+    // Not tunnelled: 0.
+    assert_eq!(d(Link::Ethernet, &syn), 0);
+}
+
+#[test]
+fn an_icmp_error_inside_a_tunnel_keeps_the_tunnel() {
+    let syn = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"");
+    let err = frame::icmp_error(&v4().reversed(), Icmp::HOST_UNREACHABLE, &syn);
+    let link = tun(E::Vxlan { vni: 42 });
+    let p = dec(link.reversed(), &err).unwrap();
+    assert_eq!(icmp_of(&p).quoted.src, v4().src);
+    assert_eq!(p.tunnel.digest(), dec(link, &syn).unwrap().tunnel.digest());
+}
+
+#[test]
+fn a_tunnel_port_without_the_tunnel_header_is_plain_udp() {
+    // UDP to 4789 whose flags lack the I bit, to 6081 with version 1, to 2152 not GTPv1-U, to
+    // 3544 without IPv6: the outer datagram is the conversation.
+    for (port, payload) in [
+        (4789u16, &[0u8, 0, 0, 0, 0, 0, 42, 0][..]),
+        (6081, &[0x40, 0, 0x65, 0x58, 0, 0, 1, 0]),
+        (2152, &[0x50, 255, 0, 0, 0, 0, 0, 1]),
+        (3544, b"not teredo at all"),
+    ] {
+        let p = dec(Link::Ethernet, &frame::udp(&v4(), 50000, port, payload)).unwrap();
+        assert!(!p.tunnel.is_some(), "{port}");
+        assert_eq!(udp_of(&p).dst_port, port);
+    }
+    // GTP-U echo request: the tunnel's own signalling.
+    let echo = [0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0];
+    assert_eq!(
+        dec(Link::Ethernet, &frame::udp(&v4(), 2152, 2152, &echo)),
+        Err(Skip::TunnelControl)
+    );
+}
+
+#[test]
+fn gre_header_variants() {
+    let inner = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"");
+    let wrap = |gre: &[u8]| {
+        let mut b = gre.to_vec();
+        b.extend_from_slice(&inner);
+        dec(Link::Ethernet, &frame::ip_packet(&Ip::new(outer4().0, outer4().1), 47, &b))
+    };
+    // RFC 1701 routing: checksum/offset word, then SREs ending with family 0, length 0.
+    let routed = [0x40, 0, 8, 0, 0, 0, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4, 0, 0, 0, 0];
+    assert_eq!(wrap(&routed).unwrap().tunnel.kind, Encap::Gre);
+    // An SRE list that never ends.
+    let mut endless = vec![0x40, 0, 8, 0, 0, 0, 0, 0];
+    for _ in 0..20 {
+        endless.extend_from_slice(&[0, 1, 0, 0]);
+    }
+    assert_eq!(wrap(&endless), Err(Skip::Malformed));
+    // PPTP (version 1): key = payload length and call ID, sequence and ack, PPP inside.
+    let mut pptp = vec![0x30, 0x81, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0x00, 0x21];
+    pptp[4..6].copy_from_slice(&((inner.len() + 2) as u16).to_be_bytes());
+    let p = wrap(&pptp).unwrap();
+    assert_eq!((p.tunnel.kind, p.tunnel.id()), (Encap::Gre, None));
+    // PPP compressed protocol field, PPP control protocol (LCP).
+    let short = [0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 1, 0x21];
+    assert!(wrap(&short).is_ok());
+    let lcp = [0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 1, 0xc0, 0x21];
+    assert_eq!(wrap(&lcp), Err(Skip::TunnelControl));
+    // Version 1 without a key, version 2, an unknown protocol, ERSPAN type I, a bad ERSPAN II.
+    assert_eq!(wrap(&[0x10, 0x01, 0x88, 0x0b, 0, 0, 0, 0]), Err(Skip::Malformed));
+    assert_eq!(wrap(&[0, 2, 8, 0]), Err(Skip::Malformed));
+    assert_eq!(wrap(&[0, 0, 0x88, 0x3e]), Err(Skip::UnknownGreProtocol));
+    let mut erspan1 = vec![0, 0, 0x88, 0xbe];
+    erspan1.extend_from_slice(&frame::frame(Link::Ethernet, &[])[..14]);
+    erspan1[16..18].copy_from_slice(&[0x08, 0x00]);
+    assert_eq!(wrap(&erspan1).unwrap().tunnel.kind, Encap::ErspanI);
+    assert_eq!(
+        wrap(&[0x10, 0, 0x88, 0xbe, 0, 0, 0, 1, 0x20, 0, 0, 1, 0, 0, 0, 0]),
+        Err(Skip::Malformed)
+    );
+}
+
+#[test]
+fn mpls_payloads_and_stacks() {
+    let inner = frame::udp(&v4(), 1, 2, b"x");
+    let mpls = |stack: &[u8]| {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0x47];
+        f.extend_from_slice(stack);
+        f.extend_from_slice(&inner);
+        dec_raw(LinkType::ETHERNET, &f)
+    };
+    // Bottom of stack at once (label 16, S, TTL 64).
+    assert_eq!(mpls(&[0, 1, 1, 64]).unwrap().tunnel.id(), Some(16));
+    // A stack that never ends, and a payload of another nibble (an Ethernet pseudowire
+    // without a control word).
+    assert_eq!(mpls(&[0, 1, 0, 64].repeat(9)), Err(Skip::Malformed));
+    assert_eq!(mpls(&[0, 1, 1, 64, 0x52]), Err(Skip::UnknownMplsPayload));
+    // MPLS in IP (protocol 137) and in GRE.
+    let mut b = vec![0, 1, 1, 64];
+    b.extend_from_slice(&inner);
+    let p = dec(Link::Ethernet, &frame::ip_packet(&v6(), 137, &b)).unwrap();
+    assert_eq!(p.tunnel.kind, Encap::Mpls);
+    let mut g = vec![0, 0, 0x88, 0x47];
+    g.extend_from_slice(&b);
+    let p = dec(Link::Ethernet, &frame::ip_packet(&v6(), 47, &g)).unwrap();
+    assert_eq!(p.tunnel.kind, Encap::Gre);
+    assert_eq!(p.tunnel.layers, 1 << Encap::Gre.index() | 1 << Encap::Mpls.index());
+}
+
+#[test]
+fn pppoe_discovery_and_control_protocols_are_tunnel_control() {
+    let mut padi = vec![0xff; 6];
+    padi.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x88, 0x63, 0x11, 0x09, 0, 0, 0, 0]);
+    assert_eq!(dec_raw(LinkType::ETHERNET, &padi), Err(Skip::TunnelControl));
+    let mut lcp = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0x64, 0x11, 0, 0, 1, 0, 6];
+    lcp.extend_from_slice(&[0xc0, 0x21, 9, 1, 0, 4]);
+    assert_eq!(dec_raw(LinkType::ETHERNET, &lcp), Err(Skip::TunnelControl));
+    // PPPoE link type (51): the PPPoE header first.
+    let pkt = frame::udp(&v4(), 1, 2, b"x");
+    let mut f = vec![0x11, 0, 0, 9];
+    f.extend_from_slice(&((pkt.len() + 2) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0x21]);
+    f.extend_from_slice(&pkt);
+    let p = dec_raw(LinkType::PPP_ETHER, &f).unwrap();
+    assert_eq!((p.tunnel.kind, p.tunnel.id()), (Encap::Pppoe, Some(9)));
+}
+
+#[test]
+fn ppp_and_hdlc_link_types() {
+    for ip in [v4(), v6()] {
+        let pkt = frame::tcp(&ip, &Tcp::new(1, 2).flags(2), b"");
+        let proto: &[u8] = if ip.is_v6() { &[0, 0x57] } else { &[0, 0x21] };
+        let et: &[u8] = if ip.is_v6() { &[0x86, 0xdd] } else { &[8, 0] };
+        for (lt, head) in [
+            (LinkType::PPP, [&[0xff, 0x03][..], proto].concat()),
+            (LinkType::PPP, proto.to_vec()),
+            (LinkType::PPP_HDLC, [&[0xff, 0x03][..], proto].concat()),
+            (LinkType::PPP_HDLC, [&[0x0f, 0][..], et].concat()),
+            (LinkType::C_HDLC, [&[0x0f, 0][..], et].concat()),
+            (LinkType::C_HDLC, [&[0x8f, 0][..], et].concat()),
+        ] {
+            let mut f = head.clone();
+            f.extend_from_slice(&pkt);
+            let p = dec_raw(lt, &f).unwrap_or_else(|e| panic!("{lt:?} {head:?}: {e:?}"));
+            assert_eq!((p.src, tcp_of(&p).dst_port), (ip.src, 2));
+            assert!(!p.tunnel.is_some());
+        }
+    }
+    // Cisco SLARP, a bad HDLC address.
+    assert_eq!(dec_raw(LinkType::C_HDLC, &[0x8f, 0, 0x80, 0x35, 0, 0, 0, 0]), Err(Skip::NotIp));
+    assert_eq!(dec_raw(LinkType::C_HDLC, &[0x11, 0, 8, 0]), Err(Skip::Malformed));
+}
+
+fn wifi(radio: Radio, from_ds: bool, qos: bool) -> Link {
+    Link::Wifi(Wifi { radio, from_ds, qos })
+}
+
+#[test]
+fn wifi_data_frames_behind_every_radio_header() {
+    let pkt = frame::tcp(&v6(), &Tcp::new(1, 2).flags(2), b"hello");
+    for radio in [Radio::None, Radio::Radiotap, Radio::Ppi, Radio::Prism, Radio::Avs] {
+        for from_ds in [false, true] {
+            for qos in [false, true] {
+                let link = wifi(radio, from_ds, qos);
+                let p = dec(link, &pkt).unwrap_or_else(|e| panic!("{link:?}: {e:?}"));
+                assert_eq!((p.src, tcp_of(&p).payload.as_slice()), (v6().src, &b"hello"[..]));
+                assert_eq!(p.link_dst, LinkDest::Unicast);
+            }
+        }
+    }
+}
+
+#[test]
+fn wifi_frames_that_carry_no_connection_are_named() {
+    let pkt = frame::udp(&v4(), 1, 2, b"x");
+    let f = frame::frame(wifi(Radio::Radiotap, false, true), &pkt);
+    let fc = 18; // the radiotap header's length
+    let mut protected = f.clone();
+    protected[fc + 1] |= 0x40;
+    assert_eq!(dec_raw(LinkType::IEEE802_11_RADIOTAP, &protected), Err(Skip::EncryptedWifi));
+    let mut beacon = f.clone();
+    beacon[fc] = 0x80;
+    assert_eq!(dec_raw(LinkType::IEEE802_11_RADIOTAP, &beacon), Err(Skip::WifiNotData));
+    let mut null = f.clone();
+    null[fc] = 0xc8;
+    assert_eq!(dec_raw(LinkType::IEEE802_11_RADIOTAP, &null), Err(Skip::WifiNotData));
+    let mut bad_fcs = f.clone();
+    bad_fcs[16] = 0x40;
+    assert_eq!(dec_raw(LinkType::IEEE802_11_RADIOTAP, &bad_fcs), Err(Skip::Malformed));
+    let mut not_snap = f.clone();
+    not_snap[fc + 26] = 0x42;
+    assert_eq!(dec_raw(LinkType::IEEE802_11_RADIOTAP, &not_snap), Err(Skip::NotIp));
+    // A group destination (address 3 when going to the AP).
+    let mut group = f.clone();
+    group[fc + 16] = 0xff;
+    assert_eq!(dec_raw(LinkType::IEEE802_11_RADIOTAP, &group).unwrap().link_dst, LinkDest::Group);
+    // Four addresses (WDS) and an A-MSDU, by hand: FC, duration, 4 addresses, sequence, QoS
+    // with the A-MSDU bit, a subframe header, LLC/SNAP.
+    let mut wds = vec![0x88, 0x03, 0, 0];
+    wds.extend_from_slice(&[2; 24]);
+    wds.extend_from_slice(&[0, 0, 0x80, 0]);
+    wds.extend_from_slice(&[2; 12]);
+    wds.extend_from_slice(&((pkt.len() + 8) as u16).to_be_bytes());
+    wds.extend_from_slice(&[0xaa, 0xaa, 3, 0, 0, 0, 8, 0]);
+    wds.extend_from_slice(&pkt);
+    assert_eq!(udp_of(&dec_raw(LinkType::IEEE802_11, &wds).unwrap()).payload.as_slice(), b"x");
+    // Radiotap with an extended presence bitmap and TSFT alignment.
+    let mut rt = vec![0, 0, 0, 0, 0x03, 0, 0, 0x80, 0, 0, 0, 0];
+    rt.extend_from_slice(&[0; 4]); // pad to 8
+    rt.extend_from_slice(&[0; 8]); // TSFT
+    rt.push(0x10); // Flags: FCS at the end
+    rt.push(0);
+    let len = rt.len() as u16;
+    rt[2..4].copy_from_slice(&len.to_le_bytes());
+    rt.extend_from_slice(&frame::frame(wifi(Radio::None, true, false), &pkt));
+    rt.extend_from_slice(&[1, 2, 3, 4]);
+    assert!(dec_raw(LinkType::IEEE802_11_RADIOTAP, &rt).is_ok());
+}
+
+#[test]
+fn nflog_records() {
+    for ip in [v4(), v6()] {
+        let p = dec(Link::Nflog, &frame::tcp(&ip, &Tcp::new(1, 2).flags(2), b"")).unwrap();
+        assert_eq!(p.src, ip.src);
+    }
+    // Big-endian TLVs (a big-endian host), family 0 (the version from the packet).
+    let pkt = frame::udp(&v4(), 1, 2, b"x");
+    let mut f = vec![0, 0, 0, 1];
+    f.extend_from_slice(&((pkt.len() + 4) as u16).to_be_bytes());
+    f.extend_from_slice(&9u16.to_be_bytes());
+    f.extend_from_slice(&pkt);
+    assert!(dec_raw(LinkType::NFLOG, &f).is_ok());
+    // No payload TLV; a zero-length TLV; version 1.
+    assert_eq!(
+        dec_raw(LinkType::NFLOG, &[2, 0, 0, 1, 8, 0, 1, 0, 0, 0, 0, 0]),
+        Err(Skip::Truncated)
+    );
+    assert_eq!(dec_raw(LinkType::NFLOG, &[2, 0, 0, 1, 0, 0, 1, 0]), Err(Skip::Malformed));
+    assert_eq!(dec_raw(LinkType::NFLOG, &[2, 1, 0, 1]), Err(Skip::Malformed));
+}
+
+/// Wraps `pkt` in `n` layers of IP in IP.
+fn nested(n: usize, pkt: &[u8]) -> Vec<u8> {
+    let mut p = pkt.to_vec();
+    for _ in 0..n {
+        p = frame::ip_packet(&Ip::new(outer4().0, outer4().1), 4, &p);
+    }
+    p
+}
+
+#[test]
+fn nesting_is_followed_to_the_depth_limit() {
+    let pkt = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"");
+    let p = dec(Link::Ethernet, &nested(MAX_ENCAP_DEPTH, &pkt)).unwrap();
+    assert_eq!(p.tunnel.kind, Encap::IpIp);
+    assert_eq!(dec(Link::Ethernet, &nested(MAX_ENCAP_DEPTH + 1, &pkt)), Err(Skip::TunnelTooDeep));
+    // VXLAN in GRE in MPLS-free Ethernet: the innermost tunnel names the conversation, both
+    // are counted.
+    let vx = frame::frame(tun(E::Vxlan { vni: 42 }), &pkt);
+    let mut g = vec![0, 0, 0x65, 0x58];
+    g.extend_from_slice(&vx);
+    let outer = Ip::new([203, 0, 113, 1], [203, 0, 113, 2]);
+    let p = dec(Link::Ethernet, &frame::ip_packet(&outer, 47, &g)).unwrap();
+    assert_eq!((p.tunnel.kind, p.tunnel.outer()), (Encap::Vxlan, Some(outer4())));
+    assert_eq!(p.tunnel.layers, 1 << Encap::Vxlan.index() | 1 << Encap::Gre.index());
+}
+
+/// Frames of every tunnel and link the builders write, for the robustness tests.
+fn tunnel_corpus() -> Vec<(LinkType, Vec<u8>)> {
+    let syn = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"payload");
+    let syn6 = frame::tcp(&v6(), &Tcp::new(1, 2).flags(2), b"payload");
+    let err = frame::icmp_error(&v4().reversed(), Icmp::PORT_UNREACHABLE, frame::quote_8(&syn));
+    let mut links: Vec<Link> = tunnels().into_iter().map(|t| t.0).collect();
+    links.push(tun(E::IpIp));
+    links.push(tun(E::Teredo));
+    links.push(Link::Nflog);
+    for radio in [Radio::None, Radio::Radiotap, Radio::Ppi, Radio::Prism, Radio::Avs] {
+        links.push(wifi(radio, false, true));
+    }
+    let mut out = Vec::new();
+    for link in links {
+        for p in [&syn, &syn6, &err] {
+            if link == tun(E::Teredo) && p[0] >> 4 != 6 {
+                continue;
+            }
+            out.push((link.link_type(), frame::frame(link, p)));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_truncation_and_mutation_of_a_tunnel_decodes_without_panic() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for (lt, f) in tunnel_corpus() {
+        assert!(decode_ok(lt, &f), "{lt:?} full frame");
+        for n in 0..f.len() {
+            let _ = dec_cut(lt, &f[..n], f.len());
+            let _ = dec_raw(lt, &f[..n]);
+        }
+        for _ in 0..300 {
+            let mut m = f.clone();
+            for _ in 0..1 + rng.next() % 4 {
+                let i = (rng.next() as usize) % m.len();
+                m[i] = rng.next() as u8;
+            }
+            let cut = (rng.next() as usize) % (m.len() + 1);
+            let _ = dec_cut(lt, &m[..cut], m.len());
+        }
+    }
+}
+
+#[test]
+fn random_nesting_decodes_without_panic_and_within_the_depth_limit() {
+    let mut rng = Rng(0xfeed_f00d_dead_beef);
+    let pkt = frame::tcp(&v4(), &Tcp::new(1, 2).flags(2), b"");
+    let kinds: Vec<Link> = tunnels().into_iter().map(|t| t.0).collect();
+    for _ in 0..2000 {
+        // Random chains of encapsulations (each wraps the frame before as its inner packet,
+        // taken as IP or Ethernet as it comes), with random bytes flipped.
+        let depth = 1 + (rng.next() % 12) as usize;
+        let mut f = pkt.clone();
+        for _ in 0..depth {
+            let link = kinds[(rng.next() as usize) % kinds.len()];
+            f = if rng.next().is_multiple_of(2) {
+                frame::frame(link, &f)
+            } else {
+                frame::ip_packet(
+                    &Ip::new(outer4().0, outer4().1),
+                    [4, 41, 47, 137][(rng.next() % 4) as usize],
+                    &f,
+                )
+            };
+        }
+        if rng.next().is_multiple_of(3) {
+            let i = (rng.next() as usize) % f.len();
+            f[i] = rng.next() as u8;
+        }
+        if let Ok(p) = dec_raw(LinkType::ETHERNET, &f) {
+            assert!(p.tunnel.layers.count_ones() as usize <= MAX_ENCAP_DEPTH);
+        }
+    }
+    // Random bytes behind each new link type.
+    for lt in [9u32, 50, 51, 104, 105, 119, 127, 163, 192, 239] {
+        for _ in 0..3000 {
+            let len = (rng.next() % 200) as usize;
+            let buf: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let _ = dec_cut(LinkType(lt), &buf, (rng.next() % 2000) as usize);
+        }
+    }
 }

@@ -7,7 +7,7 @@ use crate::incident::Incident;
 use crate::verdict::Verdict;
 
 /// The header row, in the order of the JSON contract.
-pub const CSV_HEADER: &str = "ts,proto,client,client_port,server,server_port,verdict,cause,hint,conn_state,capture,first_packet,vlan,evidence";
+pub const CSV_HEADER: &str = "ts,proto,client,client_port,server,server_port,verdict,cause,hint,conn_state,capture,first_packet,vlan,evidence,tunnel";
 
 /// Writes verdicts as CSV rows; the summary goes to stderr so the stream stays one table.
 pub struct CsvSink<W: Write> {
@@ -48,7 +48,7 @@ impl<W: Write> Sink for CsvSink<W> {
         let evidence = String::from_utf8_lossy(&evidence);
         writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             v.ts,
             v.proto.as_str(),
             v.client.ip,
@@ -62,7 +62,8 @@ impl<W: Write> Sink for CsvSink<W> {
             cell(inputs.name(v.first_packet.file)),
             v.first_packet.number,
             v.vlan,
-            cell(&evidence)
+            cell(&evidence),
+            v.tunnel.map(|t| t.to_string()).unwrap_or_default()
         )?;
         if self.flush_each {
             self.out.flush()?;

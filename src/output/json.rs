@@ -217,6 +217,29 @@ pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     }
 }
 
+/// Appends a tunnel as a JSON object: `{"type":"vxlan","vni":42,"outer":["192.0.2.1",
+/// "192.0.2.2"]}` (the number under its kind's name, when it has one; outer endpoints client
+/// side first, when it has them).
+pub fn write_tunnel(out: &mut Vec<u8>, t: &crate::decode::Tunnel) {
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(t.kind.as_str().as_bytes());
+    out.push(b'"');
+    if let Some(id) = t.id() {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(t.kind.id_name().as_bytes());
+        out.extend_from_slice(b"\":");
+        write_u64(out, u64::from(id));
+    }
+    if let Some((a, b)) = t.outer() {
+        out.extend_from_slice(b",\"outer\":[\"");
+        write_ip(out, a);
+        out.extend_from_slice(b"\",\"");
+        write_ip(out, b);
+        out.extend_from_slice(b"\"]");
+    }
+    out.push(b'}');
+}
+
 /// Appends `n` as exactly `width` decimal digits (zero-padded; `n` must fit).
 #[inline]
 fn write_padded(out: &mut Vec<u8>, mut n: u64, width: usize) {

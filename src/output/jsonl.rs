@@ -59,6 +59,10 @@ pub fn write_flow_line(line: &mut Vec<u8>, v: &Verdict, inputs: &Inputs) -> io::
         line.extend_from_slice(b",\"vlan\":");
         json::write_u64(line, u64::from(v.vlan));
     }
+    if let Some(t) = &v.tunnel {
+        line.extend_from_slice(b",\"tunnel\":");
+        json::write_tunnel(line, t);
+    }
     line.extend_from_slice(b",\"capture\":");
     json::write_str(line, inputs.name(v.first_packet.file));
     line.extend_from_slice(b",\"first_packet\":");

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 
-use crate::capture::KernelStats;
-use crate::decode::{Proto, Skip};
+use crate::capture::{KernelStats, LinkType};
+use crate::decode::{Encap, Proto, Skip};
 use crate::flow::Endpoint;
 use crate::incident::Incident;
 use crate::time::Timestamp;
@@ -37,6 +37,11 @@ pub struct RunStats {
     pub decoded: u64,
     /// Frames skipped, by reason (indexed by [`Skip::index`]).
     pub skipped: [u64; Skip::ALL.len()],
+    /// Decoded packets per encapsulation they were found in (indexed by [`Encap::index`]; a
+    /// packet in VXLAN inside GRE counts for both).
+    pub encapsulations: [u64; Encap::ALL.len() + 1],
+    /// Frames read per link type, in the order first met.
+    pub link_types: Vec<(LinkType, u64)>,
     /// Tracker counters.
     pub tracker: TrackerStats,
     /// One line per input that could not be read to its end.
@@ -240,6 +245,19 @@ impl Summary {
                 .collect();
             let _ = writeln!(s, "  skipped:   {}", reasons.join(", "));
         }
+        if r.link_types.iter().any(|(l, _)| *l != LinkType::ETHERNET) {
+            let links: Vec<String> =
+                r.link_types.iter().map(|(l, n)| format!("{} {n}", l.name())).collect();
+            let _ = writeln!(s, "  link types: {}", links.join(", "));
+        }
+        if r.encapsulations.iter().any(|&n| n > 0) {
+            let tunnels: Vec<String> = Encap::ALL
+                .iter()
+                .filter(|e| r.encapsulations[e.index()] > 0)
+                .map(|e| format!("{} {}", e.as_str(), r.encapsulations[e.index()]))
+                .collect();
+            let _ = writeln!(s, "  tunnels:   {}", tunnels.join(", "));
+        }
         for (kind, causes) in &self.by_verdict() {
             let total: u64 = causes.values().sum();
             let parts: Vec<String> = causes.iter().map(|(c, n)| format!("{c} {n}")).collect();
@@ -339,6 +357,18 @@ impl Summary {
             .filter(|k| r.skipped[k.index()] > 0)
             .map(|k| (k.as_str().to_string(), json!(r.skipped[k.index()])))
             .collect();
+        let encapsulations: Map<String, Value> = Encap::ALL
+            .iter()
+            .filter(|e| r.encapsulations[e.index()] > 0)
+            .map(|e| (e.as_str().to_string(), json!(r.encapsulations[e.index()])))
+            .collect();
+        // Several numbers share a name (raw IP is 12, 14 and 101): their counts add up.
+        let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
+        for (l, n) in &r.link_types {
+            *by_name.entry(l.name().into_owned()).or_default() += n;
+        }
+        let link_types: Map<String, Value> =
+            by_name.into_iter().map(|(k, n)| (k, json!(n))).collect();
         let servers: Vec<Value> = self
             .top_servers()
             .into_iter()
@@ -356,7 +386,7 @@ impl Summary {
         let mut obj = json!({
             "type": "summary",
             "inputs": r.inputs,
-            "packets": {"read": r.frames, "decoded": r.decoded, "skipped": r.skipped_total(), "skipped_by_reason": skipped},
+            "packets": {"read": r.frames, "decoded": r.decoded, "skipped": r.skipped_total(), "skipped_by_reason": skipped, "link_types": link_types, "encapsulations": encapsulations},
             "attempts": self.attempts,
             "failures": self.failures(),
             "undecided": self.undecided(),
@@ -409,6 +439,7 @@ mod tests {
             first_packet: Origin::default(),
             proto: Proto::Tcp,
             vlan: 0,
+            tunnel: None,
             client,
             server,
             cause,

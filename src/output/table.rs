@@ -190,6 +190,7 @@ mod tests {
             first_packet: Origin::default(),
             proto,
             vlan: 0,
+            tunnel: None,
             client,
             server,
             cause,

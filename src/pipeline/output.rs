@@ -116,6 +116,8 @@ impl Output {
             bytes: read.bytes,
             decoded: read.decoded,
             skipped: read.skipped,
+            encapsulations: read.encapsulations,
+            link_types: read.link_types.into_vec(),
             tracker,
             errors: self.errors,
             inputs: self.inputs.names.clone(),

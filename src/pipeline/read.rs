@@ -3,8 +3,8 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::capture::{Frame, MergedSource};
-use crate::decode::{Packet, decode, decode_into};
+use crate::capture::{Frame, LinkType, MergedSource};
+use crate::decode::{Encap, Packet, decode, decode_into};
 use crate::output::LiveCounters;
 use crate::time::Timestamp;
 use crate::track::shard::{Route, route};
@@ -20,6 +20,10 @@ pub(super) struct ReadStats {
     pub(super) bytes: u64,
     pub(super) decoded: u64,
     pub(super) skipped: [u64; crate::decode::Skip::ALL.len()],
+    /// Decoded packets per encapsulation they were found in (indexed by [`Encap::index`]).
+    pub(super) encapsulations: [u64; Encap::ALL.len() + 1],
+    /// Frames per link type, in the order first met.
+    pub(super) link_types: LinkCounts,
     pub(super) first: Option<Timestamp>,
     pub(super) last: Option<Timestamp>,
     /// The timestamp of the frame read last (not the greatest: a mis-stamped frame must not
@@ -35,18 +39,42 @@ impl ReadStats {
     #[inline(always)]
     pub(super) fn frame(&mut self, frame: &Frame<'_>) -> Option<Packet> {
         self.count(frame);
-        self.decoded(decode(frame))
+        let p = self.decoded(decode(frame))?;
+        self.layers(&p);
+        Some(p)
     }
 
     /// Counts one frame and decodes it onto the end of `packets`; false when it is skipped.
     #[inline(always)]
     pub(super) fn frame_into(&mut self, frame: &Frame<'_>, packets: &mut Vec<Packet>) -> bool {
         self.count(frame);
-        self.decoded(decode_into(frame, packets)).is_some()
+        let decoded = self.decoded(decode_into(frame, packets)).is_some();
+        if decoded && let Some(p) = packets.last() {
+            self.layers(p);
+        }
+        decoded
+    }
+
+    /// Counts the encapsulations a decoded packet was found in.
+    #[inline(always)]
+    fn layers(&mut self, p: &Packet) {
+        if p.tunnel.layers != 0 {
+            self.count_layers(p.tunnel.layers);
+        }
+    }
+
+    #[inline(never)]
+    fn count_layers(&mut self, layers: u16) {
+        for (i, n) in self.encapsulations.iter_mut().enumerate() {
+            if layers & (1 << i) != 0 {
+                *n += 1;
+            }
+        }
     }
 
     #[inline(always)]
     fn count(&mut self, frame: &Frame<'_>) {
+        self.link_types.count(frame.link);
         self.frames += 1;
         self.bytes += frame.data.len() as u64;
         if self.first.is_none() {
@@ -69,6 +97,49 @@ impl ReadStats {
                 None
             }
         }
+    }
+}
+
+/// How many link types the counts tell apart; frames of others (a pcapng file may declare any
+/// number of interfaces) are counted under the last.
+const MAX_LINK_TYPES: usize = 32;
+
+/// Frames per link type: a handful of kinds, most often one, so the last one counted is
+/// checked first.
+#[derive(Default)]
+pub(super) struct LinkCounts {
+    counts: Vec<(LinkType, u64)>,
+    last: usize,
+}
+
+impl LinkCounts {
+    #[inline(always)]
+    fn count(&mut self, link: LinkType) {
+        match self.counts.get_mut(self.last) {
+            Some((l, n)) if *l == link => *n += 1,
+            _ => self.count_other(link),
+        }
+    }
+
+    #[inline(never)]
+    fn count_other(&mut self, link: LinkType) {
+        let at = match self.counts.iter().position(|(l, _)| *l == link) {
+            Some(at) => at,
+            None if self.counts.len() < MAX_LINK_TYPES => {
+                self.counts.push((link, 0));
+                self.counts.len() - 1
+            }
+            None => self.counts.len() - 1,
+        };
+        self.last = at;
+        if let Some((_, n)) = self.counts.get_mut(at) {
+            *n += 1;
+        }
+    }
+
+    /// The counts, in the order first met.
+    pub(super) fn into_vec(self) -> Vec<(LinkType, u64)> {
+        self.counts
     }
 }
 
@@ -261,7 +332,7 @@ impl SenderFacts {
             return false;
         }
         match sender_fact(p) {
-            Some(fact) => self.recent.is_new(p.vlan, p.src, fact),
+            Some(fact) => self.recent.is_new(p.vlan ^ p.tunnel.digest(), p.src, fact),
             None => false,
         }
     }

@@ -444,6 +444,7 @@ mod tests {
             first_packet: Origin { file: 1, number: 12, offset: 0 },
             proto: Proto::Tcp,
             vlan: 7,
+            tunnel: None,
             client,
             server,
             cause: Cause::HostReset,

@@ -236,6 +236,125 @@ pub enum Link {
     },
     /// OpenBSD LOOP: big-endian family.
     Loop,
+    /// An encapsulation on untagged Ethernet (see [`Tunnel`]).
+    Tunnel(Tunnel),
+    /// An 802.11 data frame behind a radio header.
+    Wifi(Wifi),
+    /// A Linux NFLOG record (family, resource 5, a packet header and prefix TLV, the payload
+    /// TLV), TLVs in little-endian order.
+    Nflog,
+}
+
+/// An encapsulation the builders write, with its outer endpoints (for the client's
+/// direction; [`Link::reversed`] gives the other).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tunnel {
+    /// The kind and its numbers.
+    pub encap: Encap,
+    /// Outer source and destination (unused by MPLS and PPPoE, which have none).
+    pub outer: (IpAddr, IpAddr),
+    /// An 802.1Q tag on the inner Ethernet frame, for encapsulations that carry one.
+    pub inner_vlan: Option<u16>,
+}
+
+/// What [`Tunnel`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encap {
+    /// VXLAN to 4789 from source port 54321: flags with the I bit, the VNI; inner Ethernet.
+    Vxlan {
+        /// The VNI.
+        vni: u32,
+    },
+    /// Geneve to 6081 with `options` 4-byte words of options; inner Ethernet.
+    Geneve {
+        /// The VNI.
+        vni: u32,
+        /// Option length in 4-byte words (one option of that size is written).
+        options: u8,
+    },
+    /// GRE with the checksum, key and sequence number fields as given; the inner IP packet,
+    /// or an Ethernet frame (0x6558) when `ethernet`.
+    Gre {
+        /// Write the checksum (and reserved) field.
+        checksum: bool,
+        /// The key, if any.
+        key: Option<u32>,
+        /// The sequence number, if any.
+        seq: Option<u32>,
+        /// Carry an Ethernet frame (transparent Ethernet bridging).
+        ethernet: bool,
+    },
+    /// ERSPAN type II (GRE 0x88be with a sequence number) of `session`: a mirrored Ethernet
+    /// frame. A mirror goes one way: [`Link::reversed`] keeps the outer endpoints.
+    ErspanII {
+        /// The session ID (10 bits).
+        session: u16,
+    },
+    /// ERSPAN type III (GRE 0x22eb) of `session`, with the platform subheader if `platform`.
+    ErspanIII {
+        /// The session ID (10 bits).
+        session: u16,
+        /// Write the 8-byte platform-specific subheader (O bit).
+        platform: bool,
+    },
+    /// IP in IP: protocol 4 or 41 after the inner version, in an outer header of the outer
+    /// endpoints' version.
+    IpIp,
+    /// An MPLS stack on Ethernet (0x8847): `labels` this way, `back` the other (labels are
+    /// chosen per direction); the inner IP packet, or a control word and an Ethernet frame
+    /// when `pseudowire`.
+    Mpls {
+        /// Labels, top first, of this direction.
+        labels: [u32; 2],
+        /// Labels of the other direction.
+        back: [u32; 2],
+        /// An Ethernet pseudowire with a control word.
+        pseudowire: bool,
+    },
+    /// A PPPoE session on Ethernet (0x8864), PPP protocol 0x0021 / 0x0057.
+    Pppoe {
+        /// The session ID.
+        session: u16,
+    },
+    /// GTP-U G-PDU between ports 2152: `teid` this way, `back` the other; with a PDU
+    /// session container extension header when `extension`.
+    GtpU {
+        /// TEID of this direction.
+        teid: u32,
+        /// TEID of the other direction.
+        back: u32,
+        /// Write a sequence number and one extension header.
+        extension: bool,
+    },
+    /// Teredo: IPv6 in UDP between a client port and 3544, with an origin indication.
+    Teredo,
+}
+
+/// The radio header in front of an 802.11 frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Radio {
+    /// None (link type 105).
+    None,
+    /// Radiotap with TSFT, Flags and Rate (link type 127).
+    Radiotap,
+    /// PPI with no fields (link type 192).
+    Ppi,
+    /// A 144-byte Prism header (link type 119).
+    Prism,
+    /// A 64-byte AVS header (link type 163).
+    Avs,
+}
+
+/// An 802.11 data frame: to the access point (`from_ds` false) or from it; a QoS data frame
+/// when `qos`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wifi {
+    /// The radio header.
+    pub radio: Radio,
+    /// From the distribution system (the AP to the station) rather than to it.
+    pub from_ds: bool,
+    /// QoS data (subtype 8) rather than data.
+    pub qos: bool,
 }
 
 /// Ethernet addresses the builder writes: locally administered, fixed so output is stable.
@@ -256,6 +375,35 @@ impl Link {
             Link::Raw(lt) => lt,
             Link::Null { .. } => LinkType::NULL,
             Link::Loop => LinkType::LOOP,
+            Link::Tunnel(_) => LinkType::ETHERNET,
+            Link::Wifi(w) => match w.radio {
+                Radio::None => LinkType::IEEE802_11,
+                Radio::Radiotap => LinkType::IEEE802_11_RADIOTAP,
+                Radio::Ppi => LinkType::PPI,
+                Radio::Prism => LinkType::IEEE802_11_PRISM,
+                Radio::Avs => LinkType::IEEE802_11_AVS,
+            },
+            Link::Nflog => LinkType::NFLOG,
+        }
+    }
+
+    /// The same link for a frame going the other way: outer endpoints, MPLS labels and TEIDs
+    /// swapped, an 802.11 frame from the AP instead of to it. (An ERSPAN mirror goes from the
+    /// switch to the collector either way.)
+    pub fn reversed(self) -> Link {
+        match self {
+            Link::Tunnel(mut t) => {
+                match &mut t.encap {
+                    Encap::ErspanII { .. } | Encap::ErspanIII { .. } => return self,
+                    Encap::Mpls { labels, back, .. } => std::mem::swap(labels, back),
+                    Encap::GtpU { teid, back, .. } => std::mem::swap(teid, back),
+                    _ => {}
+                }
+                t.outer = (t.outer.1, t.outer.0);
+                Link::Tunnel(t)
+            }
+            Link::Wifi(w) => Link::Wifi(Wifi { from_ds: !w.from_ds, ..w }),
+            other => other,
         }
     }
 
@@ -263,6 +411,12 @@ impl Link {
     /// then whatever `ip` appends, then Ethernet padding if needed. Lets a generator build a
     /// frame in a reused buffer without an intermediate IP packet.
     pub fn write(self, out: &mut Vec<u8>, v6: bool, ip: impl FnOnce(&mut Vec<u8>)) {
+        match self {
+            Link::Tunnel(t) => return write_tunnel(out, t, v6, ip),
+            Link::Wifi(w) => return write_wifi(out, w, v6, ip),
+            Link::Nflog => return write_nflog(out, v6, ip),
+            _ => {}
+        }
         let start = out.len();
         let ethertype: u16 = if v6 { 0x86dd } else { 0x0800 };
         match self {
@@ -309,6 +463,7 @@ impl Link {
                 let family: u32 = if v6 { 24 } else { 2 };
                 out.extend_from_slice(&family.to_be_bytes());
             }
+            Link::Tunnel(_) | Link::Wifi(_) | Link::Nflog => {}
         }
         ip(out);
         if matches!(self, Link::Ethernet | Link::Vlan(_) | Link::QinQ(..)) {
@@ -318,6 +473,253 @@ impl Link {
             }
         }
     }
+}
+
+/// Inner Ethernet addresses of the tunnels' frames.
+const INNER_SRC_MAC: [u8; 6] = [0x02, 0, 0, 0, 1, 0x01];
+const INNER_DST_MAC: [u8; 6] = [0x02, 0, 0, 0, 1, 0x02];
+
+/// An Ethernet header (with `vlan` tagged) for a packet of IP version `v6`.
+fn write_inner_ethernet(out: &mut Vec<u8>, vlan: Option<u16>, v6: bool) {
+    out.extend_from_slice(&INNER_DST_MAC);
+    out.extend_from_slice(&INNER_SRC_MAC);
+    if let Some(vid) = vlan {
+        out.extend_from_slice(&[0x81, 0x00]);
+        out.extend_from_slice(&(vid & 0x0fff).to_be_bytes());
+    }
+    out.extend_from_slice(&(if v6 { 0x86ddu16 } else { 0x0800 }).to_be_bytes());
+}
+
+/// Appends an Ethernet frame carrying `t`'s encapsulation of the packet `ip` writes.
+fn write_tunnel(out: &mut Vec<u8>, t: Tunnel, v6: bool, ip: impl FnOnce(&mut Vec<u8>)) {
+    let mut inner = Vec::with_capacity(256);
+    ip(&mut inner);
+    let start = out.len();
+    out.extend_from_slice(&DST_MAC);
+    out.extend_from_slice(&SRC_MAC);
+    let outer_ip = Ip::new(t.outer.0, t.outer.1).df(false);
+    let outer_et: u16 = if outer_ip.is_v6() { 0x86dd } else { 0x0800 };
+    let mut body = Vec::with_capacity(inner.len() + 64);
+    let eth = |body: &mut Vec<u8>| {
+        write_inner_ethernet(body, t.inner_vlan, v6);
+        body.extend_from_slice(&inner);
+    };
+    match t.encap {
+        Encap::Vxlan { vni } => {
+            body.extend_from_slice(&[0x08, 0, 0, 0]);
+            body.extend_from_slice(&(vni << 8).to_be_bytes());
+            eth(&mut body);
+            out.extend_from_slice(&outer_et.to_be_bytes());
+            write_udp(out, &outer_ip, 54321, 4789, &body);
+        }
+        Encap::Geneve { vni, options } => {
+            body.extend_from_slice(&[options & 0x3f, 0, 0x65, 0x58]);
+            body.extend_from_slice(&(vni << 8).to_be_bytes());
+            if options > 0 {
+                // One option: class 0x0102, type 0x80, length in words after its header.
+                body.extend_from_slice(&[0x01, 0x02, 0x80, (options - 1) & 0x1f]);
+                body.resize(body.len() + usize::from(options - 1) * 4, 0xab);
+            }
+            eth(&mut body);
+            out.extend_from_slice(&outer_et.to_be_bytes());
+            write_udp(out, &outer_ip, 54321, 6081, &body);
+        }
+        Encap::Gre { checksum, key, seq, ethernet } => {
+            let mut flags = 0u8;
+            if checksum {
+                flags |= 0x80;
+            }
+            if key.is_some() {
+                flags |= 0x20;
+            }
+            if seq.is_some() {
+                flags |= 0x10;
+            }
+            let proto: u16 = if ethernet {
+                0x6558
+            } else if v6 {
+                0x86dd
+            } else {
+                0x0800
+            };
+            body.extend_from_slice(&[flags, 0]);
+            body.extend_from_slice(&proto.to_be_bytes());
+            let sum_at = body.len();
+            if checksum {
+                body.extend_from_slice(&[0, 0, 0, 0]);
+            }
+            if let Some(k) = key {
+                body.extend_from_slice(&k.to_be_bytes());
+            }
+            if let Some(n) = seq {
+                body.extend_from_slice(&n.to_be_bytes());
+            }
+            if ethernet {
+                eth(&mut body);
+            } else {
+                body.extend_from_slice(&inner);
+            }
+            if checksum {
+                let sum = fold(sum_words(0, &body));
+                body[sum_at..sum_at + 2].copy_from_slice(&sum.to_be_bytes());
+            }
+            out.extend_from_slice(&outer_et.to_be_bytes());
+            write_ip_packet(out, &outer_ip, 47, &body);
+        }
+        Encap::ErspanII { session } => {
+            body.extend_from_slice(&[0x10, 0, 0x88, 0xbe]);
+            body.extend_from_slice(&1u32.to_be_bytes()); // GRE sequence number
+            body.extend_from_slice(&0x1000u16.to_be_bytes()); // version 1, VLAN 0
+            body.extend_from_slice(&(session & 0x03ff).to_be_bytes()); // COS, En, T 0
+            body.extend_from_slice(&[0, 0, 0, 0]); // reserved, index
+            eth(&mut body);
+            out.extend_from_slice(&outer_et.to_be_bytes());
+            write_ip_packet(out, &outer_ip, 47, &body);
+        }
+        Encap::ErspanIII { session, platform } => {
+            body.extend_from_slice(&[0x10, 0, 0x22, 0xeb]);
+            body.extend_from_slice(&1u32.to_be_bytes()); // GRE sequence number
+            body.extend_from_slice(&0x2000u16.to_be_bytes()); // version 2, VLAN 0
+            body.extend_from_slice(&(session & 0x03ff).to_be_bytes());
+            body.extend_from_slice(&0x0102_0304u32.to_be_bytes()); // timestamp
+            body.extend_from_slice(&[0, 0]); // SGT
+            // P 0, frame type 0 (Ethernet), hardware ID 1, D 0, granularity 3, O.
+            body.extend_from_slice(&[0x00, 0x10 | 0x06 | u8::from(platform)]);
+            if platform {
+                body.extend_from_slice(&[0x08, 0, 0, 0, 0, 0, 0, 0]); // platform ID 1
+            }
+            eth(&mut body);
+            out.extend_from_slice(&outer_et.to_be_bytes());
+            write_ip_packet(out, &outer_ip, 47, &body);
+        }
+        Encap::IpIp => {
+            out.extend_from_slice(&outer_et.to_be_bytes());
+            write_ip_packet(out, &outer_ip, if v6 { 41 } else { 4 }, &inner);
+        }
+        Encap::Mpls { labels, pseudowire, .. } => {
+            out.extend_from_slice(&0x8847u16.to_be_bytes());
+            for (i, l) in labels.iter().enumerate() {
+                let bottom = u32::from(i == labels.len() - 1);
+                out.extend_from_slice(&((l & 0xfffff) << 12 | bottom << 8 | 64).to_be_bytes());
+            }
+            if pseudowire {
+                out.extend_from_slice(&[0, 0, 0, 1]); // control word, sequence number 1
+                write_inner_ethernet(out, t.inner_vlan, v6);
+            }
+            out.extend_from_slice(&inner);
+        }
+        Encap::Pppoe { session } => {
+            out.extend_from_slice(&0x8864u16.to_be_bytes());
+            out.extend_from_slice(&[0x11, 0]);
+            out.extend_from_slice(&session.to_be_bytes());
+            out.extend_from_slice(&((inner.len() + 2) as u16).to_be_bytes());
+            out.extend_from_slice(&(if v6 { 0x0057u16 } else { 0x0021 }).to_be_bytes());
+            out.extend_from_slice(&inner);
+        }
+        Encap::GtpU { teid, extension, .. } => {
+            let ext_len = if extension { 4 + 4 } else { 0 };
+            // Version 1, PT 1, E and S set with an extension; message type 255 (G-PDU).
+            body.push(if extension { 0x36 } else { 0x30 });
+            body.push(255);
+            body.extend_from_slice(&((inner.len() + ext_len) as u16).to_be_bytes());
+            body.extend_from_slice(&teid.to_be_bytes());
+            if extension {
+                // Sequence number, N-PDU number, next: PDU session container (0x85) of one
+                // word (length, PDU type 1 = uplink, QFI 9, next type 0).
+                body.extend_from_slice(&[0, 1, 0, 0x85]);
+                body.extend_from_slice(&[1, 0x10, 0x09, 0]);
+            }
+            body.extend_from_slice(&inner);
+            out.extend_from_slice(&outer_et.to_be_bytes());
+            write_udp(out, &outer_ip, 2152, 2152, &body);
+        }
+        Encap::Teredo => {
+            // Origin indication: port and address of the client's mapping, obfuscated.
+            body.extend_from_slice(&[0, 0, 0x63, 0xbf, 0x3f, 0xff, 0xfd, 0xfe]);
+            body.extend_from_slice(&inner);
+            out.extend_from_slice(&outer_et.to_be_bytes());
+            // The Teredo server's port is 3544; the client's is its own.
+            let ports = if t.outer.0 < t.outer.1 { (40000, 3544) } else { (3544, 40000) };
+            write_udp(out, &outer_ip, ports.0, ports.1, &body);
+        }
+    }
+    let len = out.len() - start;
+    if len < ETH_MIN {
+        out.resize(start + ETH_MIN, 0);
+    }
+}
+
+/// The station and access point of the 802.11 frames.
+const STA_MAC: [u8; 6] = [0x02, 0, 0, 0, 2, 0x01];
+const AP_MAC: [u8; 6] = [0x02, 0, 0, 0, 2, 0xaa];
+const ROUTER_MAC: [u8; 6] = [0x02, 0, 0, 0, 2, 0xfe];
+
+/// Appends an 802.11 data frame (behind `w`'s radio header) carrying the packet `ip` writes.
+fn write_wifi(out: &mut Vec<u8>, w: Wifi, v6: bool, ip: impl FnOnce(&mut Vec<u8>)) {
+    match w.radio {
+        Radio::None => {}
+        Radio::Radiotap => {
+            // Version 0, length 18, present: TSFT, Flags, Rate; TSFT at 8, Flags 16, Rate 17.
+            out.extend_from_slice(&[0, 0, 18, 0, 0x07, 0, 0, 0]);
+            out.extend_from_slice(&0x0001_0203_0405_0607u64.to_le_bytes());
+            out.extend_from_slice(&[0x00, 0x6c]); // no flags; 54 Mb/s
+        }
+        Radio::Ppi => {
+            out.extend_from_slice(&[0, 0, 8, 0, 105, 0, 0, 0]);
+        }
+        Radio::Prism => {
+            let start = out.len();
+            out.extend_from_slice(&0x44u32.to_le_bytes()); // message code
+            out.extend_from_slice(&144u32.to_le_bytes());
+            out.extend_from_slice(b"wlan0\0\0\0\0\0\0\0\0\0\0\0");
+            out.resize(start + 144, 0);
+        }
+        Radio::Avs => {
+            let start = out.len();
+            out.extend_from_slice(&0x8021_1001u32.to_be_bytes());
+            out.extend_from_slice(&64u32.to_be_bytes());
+            out.resize(start + 64, 0);
+        }
+    }
+    let subtype: u8 = if w.qos { 0x88 } else { 0x08 };
+    out.push(subtype);
+    out.push(if w.from_ds { 0x02 } else { 0x01 });
+    out.extend_from_slice(&[0x2c, 0]); // duration
+    // To the AP: BSSID, source, destination; from it: destination, BSSID, source.
+    let addrs =
+        if w.from_ds { [STA_MAC, AP_MAC, ROUTER_MAC] } else { [AP_MAC, STA_MAC, ROUTER_MAC] };
+    for a in addrs {
+        out.extend_from_slice(&a);
+    }
+    out.extend_from_slice(&[0x10, 0]); // sequence control
+    if w.qos {
+        out.extend_from_slice(&[0, 0]);
+    }
+    out.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
+    out.extend_from_slice(&(if v6 { 0x86ddu16 } else { 0x0800 }).to_be_bytes());
+    ip(out);
+}
+
+/// Appends an NFLOG record carrying the packet `ip` writes.
+fn write_nflog(out: &mut Vec<u8>, v6: bool, ip: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(&[if v6 { 10 } else { 2 }, 0, 0, 5]);
+    // NFULA_PACKET_HDR: hardware protocol (Ethertype, big-endian), hook 1, padding.
+    out.extend_from_slice(&8u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&(if v6 { 0x86ddu16 } else { 0x0800 }).to_be_bytes());
+    out.extend_from_slice(&[1, 0]);
+    // NFULA_PREFIX: the log rule's prefix, NUL-terminated, padded to 4 bytes.
+    out.extend_from_slice(&13u16.to_le_bytes());
+    out.extend_from_slice(&10u16.to_le_bytes());
+    out.extend_from_slice(b"connlens\0\0\0\0");
+    // NFULA_PAYLOAD.
+    let at = out.len();
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&9u16.to_le_bytes());
+    ip(out);
+    let len = out.len() - at;
+    out[at..at + 2].copy_from_slice(&(len as u16).to_le_bytes());
+    out.resize(at + len.next_multiple_of(4), 0);
 }
 
 /// Appends `ip_packet` wrapped in `link` to `out`. The IP version is read from the packet.

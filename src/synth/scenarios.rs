@@ -27,7 +27,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::capture::{LinkType, PcapWriter, PcapngWriter, TsResolution};
 use crate::decode::TcpFlags;
-use crate::synth::frame::{self, Icmp, Ip, Link, Tcp, VlanTag};
+use crate::synth::frame::{self, Encap, Icmp, Ip, Link, Radio, Tcp, Tunnel, VlanTag, Wifi};
 use crate::time::{Duration, Timestamp};
 
 /// 2026-11-20T14:00:00Z: the start of every scenario's timeline.
@@ -184,6 +184,8 @@ impl Script {
     /// start. Frames are rendered in time order; frames at the same time keep the order they
     /// were added in.
     pub fn packet(&mut self, at: f64, link: Link, dir: Dir, ip_packet: &[u8]) {
+        // A tunnel's outer endpoints (and an 802.11 frame's direction) follow the packet's.
+        let link = if dir == Dir::In { link.reversed() } else { link };
         let mut bytes = frame::frame(link, ip_packet);
         if dir == Dir::In {
             turn_inbound(link, &mut bytes);
@@ -276,7 +278,7 @@ const SLL_OUTGOING: u8 = 4;
 /// gateway to the client, and Linux cooked headers name the sender's address and "to us".
 fn turn_inbound(link: Link, f: &mut [u8]) {
     match link {
-        Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => {
+        Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) | Link::Tunnel(_) => {
             f[..6].copy_from_slice(&CLIENT_MAC);
             f[6..12].copy_from_slice(&GATEWAY_MAC);
         }
@@ -682,6 +684,14 @@ pub fn all() -> Vec<Scenario> {
         pcapng_sections(),
         syn_backoff_answered(),
         injected_rst(),
+        vxlan(),
+        gre(),
+        erspan(),
+        mpls(),
+        pppoe(),
+        gtp_u(),
+        wifi_radiotap(),
+        nflog(),
     ]
 }
 
@@ -1288,12 +1298,13 @@ fn one_way_udp() -> Scenario {
     let sample = [0, 0, 0, 5, 0, 0, 0, 1, 192, 0, 2, 10, 0, 0, 0, 0, 0, 0, 0, 1];
     sflow.request(&mut s, 0.5, &sample);
     sflow.request(&mut s, 10.5, &sample);
-    // VXLAN (RFC 7348): two encapsulated frames of one inner flow, from a hashed source port
-    // to 4789 (an 8-byte VXLAN header, VNI 42, then the inner Ethernet header's first bytes).
-    let vxlan = UdpConv::new(ETH, (CLIENT4, 54001), (SERVER4, 4789));
-    let encapsulated = [8, 0, 0, 0, 0, 0, 42, 0, 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
-    vxlan.request(&mut s, 1.5, &encapsulated);
-    vxlan.request(&mut s, 1.6, &encapsulated);
+    // VXLAN (RFC 7348): two encapsulated frames from a hashed source port to 4789 (VNI 42),
+    // carrying an overlay host's syslog messages: the inner datagrams are the conversation
+    // (one-way, as syslog is), the outer VXLAN datagrams none.
+    let vxlan =
+        UdpConv::new(tunnel(Encap::Vxlan { vni: 42 }), (INNER_CLIENT, 41515), (INNER_SERVER, 514));
+    vxlan.request(&mut s, 1.5, b"<14>Nov 20 14:00:01 pod app: in the overlay");
+    vxlan.request(&mut s, 1.6, b"<14>Nov 20 14:00:01 pod app: still here");
     // BFD (RFC 5881 §4): each side sends its control packets from its own source port to
     // 3784, so the session is two one-way conversations.
     let bfd = UdpConv::new(ETH, (CLIENT4, 49152), (SERVER4, 3784));
@@ -1325,7 +1336,7 @@ fn one_way_udp() -> Scenario {
     Scenario {
         name: "one-way-udp",
         description: "UDP of protocols that never answer on the same 5-tuple — syslog, sFlow, \
-                      VXLAN, BFD in both directions, an SSDP answer to a multicast search — \
+                      syslog inside VXLAN, BFD in both directions, an SSDP answer to a multicast search — \
                       beside an answered DNS query and an unanswered datagram to an unlisted \
                       port.",
         args: &[],
@@ -1359,10 +1370,11 @@ fn one_way_udp() -> Scenario {
                 "two sFlow datagrams to the collector's 6343, ten seconds apart, nothing back",
             ),
             attempt(
-                vxlan.describe(),
+                format!("{} (in vxlan:42 192.0.2.1>192.0.2.2)", vxlan.describe()),
                 "one-way",
                 "one-way-protocol",
-                "two VXLAN-encapsulated frames from a hashed source port to 4789",
+                "two syslog messages inside VXLAN (VNI 42, outer 192.0.2.1 → 192.0.2.2:4789): the \
+                 inner datagrams, not the outer ones, are the conversation",
             ),
             attempt(
                 bfd.describe(),
@@ -2206,8 +2218,24 @@ struct FlowLine {
     /// `client → server proto`, as [`Attempt::flow`] without its qualifier.
     flow: String,
     vlan: Option<u64>,
+    /// The tunnel in its short form (`vxlan:42 192.0.2.1>192.0.2.2`), as a qualifier says it.
+    tunnel: Option<String>,
     verdict: String,
     cause: String,
+}
+
+/// The short form of a flow line's `tunnel` object (as `Tunnel`'s `Display` writes it).
+fn tunnel_short(t: &serde_json::Value) -> Option<String> {
+    let o = t.as_object()?;
+    let mut s = o.get("type")?.as_str()?.to_string();
+    if let Some(id) = o.iter().find(|(k, _)| !matches!(k.as_str(), "type" | "outer")) {
+        s.push_str(&format!(":{}", id.1));
+    }
+    if let Some(outer) = o.get("outer").and_then(|v| v.as_array()) {
+        let ips: Vec<&str> = outer.iter().filter_map(|v| v.as_str()).collect();
+        s.push_str(&format!(" {}", ips.join(">")));
+    }
+    Some(s)
 }
 
 fn flow_line(line: &str) -> Result<Option<FlowLine>, String> {
@@ -2237,6 +2265,7 @@ fn flow_line(line: &str) -> Result<Option<FlowLine>, String> {
             &text("proto")?,
         ),
         vlan: v["vlan"].as_u64(),
+        tunnel: tunnel_short(&v["tunnel"]),
         verdict: text("verdict")?,
         cause: text("cause")?,
     }))
@@ -2247,7 +2276,8 @@ impl Scenario {
     /// [`Scenario::args`]) with the declaration: one `flow` line per declared attempt and none
     /// other, each with the declared verdict and cause (or, for an attempt marked
     /// [`Attempt::known_wrong`], exactly the known wrong ones), on the declared VLAN when the
-    /// attempt names one ("… (VLAN 200)"). Attempts are matched to lines by their flow, in
+    /// attempt names one ("… (VLAN 200)"), in the declared tunnel when it names one ("… (in
+    /// vxlan:42 192.0.2.1>192.0.2.2)", the flow line's tunnel in short form). Attempts are matched to lines by their flow, in
     /// order, so two attempts on one 5-tuple match its lines in the order they come.
     pub fn disagreements(&self, jsonl: &str) -> Vec<Disagreement> {
         let mut found = Vec::new();
@@ -2269,8 +2299,13 @@ impl Scenario {
                 None => (a.flow.as_str(), None),
             };
             let vlan = qualifier.and_then(|q| q.strip_prefix("VLAN ")).and_then(|v| v.parse().ok());
+            let tunnel = qualifier.and_then(|q| q.strip_prefix("in "));
             let Some(line) = lines.iter_mut().find(|l| {
-                l.as_ref().is_some_and(|l| l.flow == flow && (vlan.is_none() || l.vlan == vlan))
+                l.as_ref().is_some_and(|l| {
+                    l.flow == flow
+                        && (vlan.is_none() || l.vlan == vlan)
+                        && (tunnel.is_none() || l.tunnel.as_deref() == tunnel)
+                })
             }) else {
                 say(
                     n,
@@ -2310,7 +2345,11 @@ impl Scenario {
             }
         }
         for l in lines.into_iter().flatten() {
-            let vlan = l.vlan.map(|v| format!(" (VLAN {v})")).unwrap_or_default();
+            let vlan = match (&l.tunnel, l.vlan) {
+                (Some(t), _) => format!(" (in {t})"),
+                (None, Some(v)) => format!(" (VLAN {v})"),
+                (None, None) => String::new(),
+            };
             say(
                 None,
                 format!(
@@ -2345,6 +2384,236 @@ pub fn index(scenarios: &[Scenario]) -> String {
         );
     }
     r
+}
+
+/// Tunnel endpoints: the client's host (VTEP, tunnel router, base station) and the far one.
+const OUTER_A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+const OUTER_B: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+/// Inside an overlay: a client, a server, an address nothing answers for, and the overlay's
+/// router (private addresses, as tenants use them).
+const INNER_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 10));
+const INNER_SERVER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 20));
+const INNER_GONE: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 99));
+const INNER_ROUTER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+
+/// The addresses of a scenario's conversations: client, server, an unreachable host, and
+/// the router that says so.
+type Hosts = (IpAddr, IpAddr, IpAddr, IpAddr);
+
+const OVERLAY: Hosts = (INNER_CLIENT, INNER_SERVER, INNER_GONE, INNER_ROUTER);
+const UNDERLAY: Hosts = (CLIENT4, SERVER4, GONE4, ROUTER2_4);
+
+fn tunnel(encap: Encap) -> Link {
+    Link::Tunnel(Tunnel { encap, outer: (OUTER_A, OUTER_B), inner_vlan: None })
+}
+
+/// An established HTTP connection (FIN both ways), a refused one (RST with the server's own
+/// TTL) and one to a host the router says is unreachable (ICMP 3/1 quoting the SYN, sent
+/// back through the same link), from `base_port` on. Returns the three attempts, described
+/// with `qualifier` (" (in vxlan:42 …)" or empty).
+fn three_in(
+    s: &mut Script,
+    at: f64,
+    link: Link,
+    (client, server, gone, router): Hosts,
+    base_port: u16,
+    qualifier: &str,
+) -> Vec<Attempt> {
+    let isn = 2_200_000_000 + u32::from(base_port);
+    let mut a = TcpConv::new(link, (client, base_port), (server, 80), (isn, 4_100_000_000));
+    a.handshake(s, at, 0.0121);
+    a.exchange(s, at + 0.0124, 0.0121, HTTP_GET, HTTP_OK);
+    a.client_close(s, at + 0.0300, 0.0121);
+    let b = TcpConv::new(link, (client, base_port + 1), (server, 8080), (isn + 1, 0));
+    b.syn(s, at + 1.0);
+    b.refuse(s, at + 1.0119, SERVER_TTL);
+    let c = TcpConv::new(link, (client, base_port + 2), (gone, 22), (isn + 2, 0));
+    c.syn(s, at + 2.0);
+    let q = c.syn_packet(63);
+    icmp_to(s, at + 2.0042, link, (router, 254), client, Icmp::HOST_UNREACHABLE, &q);
+    vec![
+        attempt(
+            format!("{}{qualifier}", a.describe()),
+            "established",
+            "closed",
+            "handshake, HTTP exchange, FIN both ways",
+        ),
+        attempt(
+            format!("{}{qualifier}", b.describe()),
+            "refused",
+            "host-reset",
+            "RST/ACK with TTL 61, as the server's packets on port 80 in the same tunnel",
+        ),
+        attempt(
+            format!("{}{qualifier}", c.describe()),
+            "unreachable",
+            "host-unreachable",
+            "ICMP 3/1 from the router (TTL 254) quoting the whole SYN, carried back in the \
+             same tunnel",
+        ),
+    ]
+}
+
+fn vxlan() -> Scenario {
+    let mut s = Script::new(START);
+    let vni42 = tunnel(Encap::Vxlan { vni: 42 });
+    let mut attempts =
+        three_in(&mut s, 0.0, vni42, OVERLAY, 42000, " (in vxlan:42 192.0.2.1>192.0.2.2)");
+    // Another tenant (VNI 43) between the same VTEPs uses the same private addresses and the
+    // same 5-tuple as the established connection, at the same time; its server refuses.
+    let vni43 = tunnel(Encap::Vxlan { vni: 43 });
+    let other = TcpConv::new(vni43, (INNER_CLIENT, 42000), (INNER_SERVER, 80), (2_300_000_000, 0));
+    other.syn(&mut s, 0.005);
+    other.refuse(&mut s, 0.0169, SERVER_TTL);
+    attempts.push(attempt(
+        format!("{} (in vxlan:43 192.0.2.1>192.0.2.2)", other.describe()),
+        "refused",
+        "reset",
+        "VNI 43's SYN, same 5-tuple as VNI 42's connection while it is open, answered by an \
+         RST/ACK: another conversation; nothing else from 10.0.1.20 in VNI 43 to compare",
+    ));
+    Scenario {
+        name: "vxlan",
+        description: "Conversations of an overlay in VXLAN (UDP 4789, VNI 42) between VTEPs \
+                      192.0.2.1 and 192.0.2.2: established, refused, and unreachable by the \
+                      overlay's router; and a second tenant (VNI 43) reusing the same addresses \
+                      and 5-tuple, which must stay apart. The outer UDP datagrams are no \
+                      attempts.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1), IPv4/UDP 4789/VXLAN/Ethernet/IPv4, µs timestamps, \
+                 little-endian",
+        attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn gre() -> Scenario {
+    let mut s = Script::new(START);
+    let link = tunnel(Encap::Gre { checksum: true, key: Some(100), seq: Some(1), ethernet: false });
+    let attempts = three_in(&mut s, 0.0, link, OVERLAY, 42100, " (in gre:100 192.0.2.1>192.0.2.2)");
+    Scenario {
+        name: "gre",
+        description: "Conversations in a GRE tunnel with checksum, key 100 and sequence numbers \
+                      (RFC 2784, 2890) between 192.0.2.1 and 192.0.2.2, IPv4 inside: \
+                      established, refused, and unreachable by the router inside.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1), IPv4/GRE (C, K, S)/IPv4, µs timestamps, little-endian",
+        attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn erspan() -> Scenario {
+    let mut s = Script::new(START);
+    let link = Link::Tunnel(Tunnel {
+        encap: Encap::ErspanII { session: 7 },
+        outer: (OUTER_A, OUTER_B),
+        inner_vlan: Some(10),
+    });
+    let attempts =
+        three_in(&mut s, 0.0, link, UNDERLAY, 42200, " (in erspan-ii:7 192.0.2.1>192.0.2.2)");
+    Scenario {
+        name: "erspan",
+        description: "A remote SPAN session (ERSPAN type II, session 7) from switch 192.0.2.1 to \
+                      collector 192.0.2.2: both directions of the mirrored port's traffic \
+                      (tagged VLAN 10) arrive from the switch; established, refused, and \
+                      unreachable by a router.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1), IPv4/GRE/ERSPAN II/Ethernet 802.1Q/IPv4, µs timestamps, \
+                 little-endian",
+        attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn mpls() -> Scenario {
+    let mut s = Script::new(START);
+    let link =
+        tunnel(Encap::Mpls { labels: [16001, 24001], back: [16002, 24002], pseudowire: false });
+    // Labels are chosen per direction: the flow line names the client's bottom label.
+    let attempts = three_in(&mut s, 0.0, link, UNDERLAY, 42300, " (in mpls:24001)");
+    Scenario {
+        name: "mpls",
+        description: "Conversations over an MPLS core (two labels, another pair each way) on \
+                      Ethernet: established, refused, and unreachable by a router.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1), MPLS (2 labels)/IPv4, µs timestamps, little-endian",
+        attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn pppoe() -> Scenario {
+    let mut s = Script::new(START);
+    let link = tunnel(Encap::Pppoe { session: 0x1234 });
+    let attempts = three_in(&mut s, 0.0, link, UNDERLAY, 42400, " (in pppoe:4660)");
+    Scenario {
+        name: "pppoe",
+        description: "A DSL subscriber's PPPoE session 0x1234 (PPP protocol 0x0021): \
+                      established, refused, and unreachable by a router.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1), PPPoE session/PPP/IPv4, µs timestamps, little-endian",
+        attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn gtp_u() -> Scenario {
+    let mut s = Script::new(START);
+    let link = tunnel(Encap::GtpU { teid: 0x0000_1001, back: 0x0000_2001, extension: true });
+    // TEIDs are chosen per direction: the flow line names the uplink's.
+    let attempts =
+        three_in(&mut s, 0.0, link, OVERLAY, 42500, " (in gtp-u:4097 192.0.2.1>192.0.2.2)");
+    Scenario {
+        name: "gtp-u",
+        description: "A mobile subscriber's traffic in GTP-U (UDP 2152) between base station \
+                      192.0.2.1 and user plane function 192.0.2.2, uplink TEID 0x1001 and \
+                      downlink 0x2001, with a PDU session container extension header: \
+                      established, refused, and unreachable by the router inside.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1), IPv4/UDP 2152/GTP-U/IPv4, µs timestamps, little-endian",
+        attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn wifi_radiotap() -> Scenario {
+    let mut s = Script::new(START);
+    let link = Link::Wifi(Wifi { radio: Radio::Radiotap, from_ds: false, qos: true });
+    let attempts = three_in(&mut s, 0.0, link, UNDERLAY, 42600, "");
+    Scenario {
+        name: "wifi-radiotap",
+        description: "A laptop's monitor-mode capture: 802.11 QoS data frames (to the access \
+                      point and from it) behind radiotap headers, LLC/SNAP: established, \
+                      refused, and unreachable by a router.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, 802.11 with radiotap (127), µs timestamps, little-endian",
+        attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn nflog() -> Scenario {
+    let mut s = Script::new(START);
+    let attempts = three_in(&mut s, 0.0, Link::Nflog, UNDERLAY, 42700, "");
+    Scenario {
+        name: "nflog",
+        description: "Packets logged by netfilter (`tcpdump -i nflog:5`): NFLOG records with a \
+                      packet header, a prefix and the payload TLV: established, refused, and \
+                      unreachable by a router.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, Linux NFLOG (239), µs timestamps, little-endian",
+        attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::tcp::{TcpEndpoint, TcpState, is_syn_only};
 use super::udp::UdpState;
 use super::{Ending, OneWayPorts, TrackerConfig, icmp_is_failure};
 use crate::capture::Origin;
-use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, Transport};
+use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, Transport, Tunnel};
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 
@@ -95,6 +95,11 @@ pub(super) struct Flow {
     pub(super) first_packet: Origin,
     /// VLAN tags of the first packet.
     pub(super) vlan: u32,
+    /// The tunnel of the first packet, outer endpoints oriented client side first (boxed:
+    /// most conversations are not tunnelled, and the table holds many).
+    pub(super) tunnel: Option<Box<Tunnel>>,
+    /// Its identity digest (0 when not tunnelled), which host facts are keyed by.
+    pub(super) tunnel_digest: u32,
     /// When the flow's timer should run out.
     pub(super) deadline: Timestamp,
     /// The deadline of the flow's live timer in the table's heap.
@@ -223,6 +228,9 @@ impl Flow {
             _ => !sender_is_client,
         };
         let mut flow = Flow::new(id, key, (client, server), p, state);
+        if !sender_is_client {
+            flow.reverse_tunnel();
+        }
         flow.midstream = midstream;
         flow.apply(p);
         flow
@@ -246,6 +254,8 @@ impl Flow {
             last_ts: p.ts,
             first_packet: p.origin,
             vlan: p.vlan,
+            tunnel: p.tunnel.is_some().then(|| Box::new(p.tunnel)),
+            tunnel_digest: p.tunnel.digest(),
             deadline: p.ts,
             timer_at: Timestamp(i64::MAX),
             linger_span: Duration(0),
@@ -261,6 +271,13 @@ impl Flow {
             state,
             held: None,
             revised: false,
+        }
+    }
+
+    /// Orients the tunnel's outer endpoints the other way (the digest is the same either way).
+    fn reverse_tunnel(&mut self) {
+        if let Some(t) = self.tunnel.as_deref_mut() {
+            *t = t.reversed();
         }
     }
 
@@ -299,6 +316,11 @@ impl Flow {
             (Endpoint::new(q.src, q.src_port), Endpoint::new(q.dst, q.dst_port));
         let ends = if from_server { (receiver, sender) } else { (sender, receiver) };
         let mut flow = Flow::new(id, key, ends, p, state);
+        // The error goes to the quoted packet's sender: outer endpoints server side first
+        // when that is the client.
+        if !from_server {
+            flow.reverse_tunnel();
+        }
         flow.from_icmp_only = true;
         flow.icmp_quotes_reply = from_server;
         flow.icmp = Some(Box::new(seen));

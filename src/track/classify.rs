@@ -38,6 +38,7 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
         first_packet: flow.first_packet,
         proto: flow.key.proto(),
         vlan: flow.vlan,
+        tunnel: flow.tunnel.as_deref().copied(),
         client: flow.client,
         server: flow.server,
         cause,
@@ -51,7 +52,8 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
 /// Diagnoses `flow` as it ends for `ending`, given what the capture showed of its hosts: the
 /// cause, and the typed facts of the outcome written into the evidence after the attempt's own.
 pub(super) fn classify(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Diagnosis {
-    let server_seen = ServerSeen::of(ctx.hosts.key(flow.vlan, flow.server.ip), ctx.hosts);
+    let server_seen =
+        ServerSeen::of(ctx.hosts.key(flow.vlan, flow.tunnel_digest, flow.server.ip), ctx.hosts);
     let (cause, detail) = if let Some(icmp) = flow.icmp.as_deref() {
         // An error about the server's reply says the reply could not reach the client (it had
         // given up, its port is closed), not that the server failed.
@@ -474,7 +476,8 @@ impl TcpState {
         };
         if let Some(r) = &self.rst {
             if !r.from_client && r.acknowledges_syn && !self.client.syn_acked {
-                let (cause, refusal) = refusal_cause(r, (flow.vlan, flow.server.ip), ctx.hosts);
+                let (cause, refusal) =
+                    refusal_cause(r, (flow.vlan, flow.tunnel_digest, flow.server.ip), ctx.hosts);
                 let rst = Some(rst_facts(r, Some(refusal)));
                 return (cause, Detail::Handshake { rst, wait: None });
             }
@@ -516,10 +519,10 @@ impl TcpState {
 /// non-RST packets seen elsewhere in the capture.
 pub(super) fn refusal_cause(
     r: &RstSeen,
-    (vlan, host): (u32, IpAddr),
+    (vlan, tunnel, host): (u32, u32, IpAddr),
     hosts: &HostFacts,
 ) -> (Cause, RefusalFacts) {
-    let host_ttl = hosts.own_ttls(hosts.key(vlan, host)).and_then(|own| own.closest(r.ttl));
+    let host_ttl = hosts.own_ttls(hosts.key(vlan, tunnel, host)).and_then(|own| own.closest(r.ttl));
     let cause = match host_ttl {
         Some(own) if hops(own) == hops(r.ttl) => Cause::HostReset,
         Some(_) => Cause::PathReset,

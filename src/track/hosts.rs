@@ -17,9 +17,10 @@ pub(super) fn hops(ttl: u8) -> u8 {
     initial - ttl
 }
 
-/// A host: its address, and with `--split-vlans` its VLAN tags (0 otherwise). With the VLANs
-/// apart, one address on two VLANs is two hosts, as it is two conversations: a host that
-/// answers on VLAN 100 says nothing of the same address on VLAN 200.
+/// A host: its address, and with `--split-vlans` its VLAN tags (0 otherwise), folded with its
+/// tunnel's digest. With the VLANs apart, one address on two VLANs is two hosts, as it is two
+/// conversations: a host that answers on VLAN 100 says nothing of the same address on VLAN
+/// 200; and one private address in two tenants' tunnels is two hosts.
 pub(super) type HostKey = (u32, IpAddr);
 
 /// Everything the tracker knows of the hosts: their own TTLs and their address resolution.
@@ -40,20 +41,20 @@ impl HostFacts {
         }
     }
 
-    /// The host `ip` seen with VLAN tags `vlan`.
-    pub(super) fn key(&self, vlan: u32, ip: IpAddr) -> HostKey {
-        (if self.split_vlans { vlan } else { 0 }, ip)
+    /// The host `ip` seen with VLAN tags `vlan` in the tunnel of digest `tunnel`.
+    pub(super) fn key(&self, vlan: u32, tunnel: u32, ip: IpAddr) -> HostKey {
+        ((if self.split_vlans { vlan } else { 0 }) ^ tunnel, ip)
     }
 
     /// Records what `p` shows of its sender (see [`sender_fact`]).
     pub(super) fn record_sender(&mut self, p: &Packet) {
-        let key = self.key(p.vlan, p.src);
+        let key = self.key(p.vlan, p.tunnel.digest(), p.src);
         self.ttls.record_sender(key, p);
     }
 
     /// Records an address resolution message.
-    pub(super) fn record_neighbor(&mut self, vlan: u32, n: &NeighborMessage) {
-        let key = self.key(vlan, n.target);
+    pub(super) fn record_neighbor(&mut self, vlan: u32, tunnel: u32, n: &NeighborMessage) {
+        let key = self.key(vlan, tunnel, n.target);
         self.neighbors.record(key, n);
     }
 
@@ -154,8 +155,8 @@ impl Default for RecentFacts {
 }
 
 impl RecentFacts {
-    /// Whether `fact` is not the fact last remembered for `ip` on VLAN tags `vlan` (and
-    /// remembers it). The VLAN is always part of it: with `--split-vlans` one address on two
+    /// Whether `fact` is not the fact last remembered for `ip` on VLAN tags `vlan` (folded
+    /// with the tunnel's digest) (and remembers it). The VLAN is always part of it: with `--split-vlans` one address on two
     /// VLANs is two hosts, and without, a fact seen again on another VLAN is only recorded
     /// (or copied to the other shards) once more, which changes nothing.
     pub(crate) fn is_new(&mut self, vlan: u32, ip: IpAddr, fact: Option<u8>) -> bool {
@@ -183,7 +184,7 @@ impl HostTtls {
     /// Records what `p` shows of its sender (see [`sender_fact`]).
     fn record_sender(&mut self, host: HostKey, p: &Packet) {
         if let Some(fact) = sender_fact(p)
-            && self.recent.is_new(p.vlan, p.src, fact)
+            && self.recent.is_new(p.vlan ^ p.tunnel.digest(), p.src, fact)
         {
             self.record(host, fact);
         }

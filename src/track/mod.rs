@@ -308,7 +308,9 @@ impl Tracker {
         match &p.transport {
             Transport::Tcp(_) | Transport::Udp(_) => self.conversation_packet(p, out),
             Transport::IcmpError(e) => self.icmp_error(p, e, out),
-            Transport::Neighbor(n) => self.hosts.record_neighbor(p.vlan, n),
+            Transport::Neighbor(n) => {
+                self.hosts.record_neighbor(p.vlan, p.tunnel.digest(), n);
+            }
         }
     }
 
@@ -504,7 +506,7 @@ impl Tracker {
             self.stats.group_datagrams += 1;
             return;
         }
-        let key = FlowKey::new(proto, self.vlan_key(p), src, dst);
+        let key = FlowKey::new(proto, self.vlan_key(p), p.tunnel.digest(), src, dst);
 
         match self.table.find(&key) {
             Some(handle) if handle.is_decided() => {
@@ -599,9 +601,11 @@ impl Tracker {
 
     fn icmp_error(&mut self, p: &Packet, e: &IcmpError, out: &mut impl VerdictOut) {
         let q = &e.quoted;
+        // An error from inside a tunnel is about the conversation in that tunnel.
         let key = FlowKey::new(
             q.proto,
             self.vlan_key(p),
+            p.tunnel.digest(),
             Endpoint::new(q.src, q.src_port),
             Endpoint::new(q.dst, q.dst_port),
         );

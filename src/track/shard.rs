@@ -113,6 +113,7 @@ mod tests {
             ip_id: 0,
             dont_fragment: false,
             link_dst: Default::default(),
+            tunnel: Default::default(),
             transport,
         }
     }

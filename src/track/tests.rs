@@ -58,6 +58,7 @@ impl Run {
             ip_id: 0,
             dont_fragment: true,
             link_dst,
+            tunnel: Default::default(),
             transport,
         };
         self.tracker.packet(&p, &mut self.out);
@@ -689,6 +690,7 @@ fn tcp_on_vlan(
         ip_id: 0,
         dont_fragment: false,
         link_dst: Default::default(),
+        tunnel: Default::default(),
         transport: Transport::Tcp(t),
     };
     r.tracker.packet(&p, &mut r.out);
@@ -1286,6 +1288,7 @@ fn who_closed_first_follows_time_not_file_order() {
             ip_id: 0,
             dont_fragment: false,
             link_dst: Default::default(),
+            tunnel: Default::default(),
             transport: Transport::Tcp(t),
         };
         r.tracker.packet(&p, &mut r.out);
@@ -2435,6 +2438,7 @@ fn the_reply_is_kept_only_after_a_banner() {
         ip_id: 0,
         dont_fragment: true,
         link_dst: LinkDest::Unknown,
+        tunnel: Default::default(),
         transport: Transport::Tcp(seg(0, b"")),
     };
     let run = |steps: &[(bool, u32, &[u8])]| {

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::capture::Origin;
-use crate::decode::Proto;
+use crate::decode::{Proto, Tunnel};
 use crate::flow::Endpoint;
 use crate::time::Timestamp;
 
@@ -116,6 +116,8 @@ pub struct Verdict {
     pub proto: Proto,
     /// VLAN tags (0 when untagged).
     pub vlan: u32,
+    /// The tunnel the conversation was carried in (outer endpoints client side first).
+    pub tunnel: Option<Tunnel>,
     /// The side that opened the attempt.
     pub client: Endpoint,
     /// The side it tried to reach.
