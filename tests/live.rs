@@ -421,9 +421,10 @@ fn live_verdicts_arrive_as_they_are_decided_and_sigint_stops_cleanly() {
             printed.to_lowercase().contains(&said.to_lowercase()),
             "client {args:?}: {printed}"
         );
-        // An NXDOMAIN is held while a later query of the same lookup may explain it (a
-        // resolver's search list): it comes within that window.
-        let within = if said == "NXDOMAIN" { prompt + Duration::from_secs(6) } else { prompt };
+        // An NXDOMAIN (or SERVFAIL, REFUSED) is held while a later query of the same lookup
+        // may explain it (a resolver's search list): it comes within that window.
+        let held = matches!(said, "NXDOMAIN" | "SERVFAIL" | "REFUSED");
+        let within = if held { prompt + Duration::from_secs(6) } else { prompt };
         let (_, v) = live.flow(sport, within);
         let got = format!("{} {}", v["verdict"].as_str().unwrap(), v["cause"].as_str().unwrap());
         // The listener's close races the client's request: its kernel answers the request with
