@@ -1,5 +1,7 @@
-//! The progress bar (by bytes read), on stderr and only when stderr is a terminal: the
-//! binary's way of showing the library's [`Progress`] reports.
+//! The progress bar (by bytes read), on stderr, only when stderr is a terminal and stdout is
+//! not a pipe (a pager or `head` reading the output shares the terminal: a bar would be drawn
+//! over it): the binary's way of showing the library's [`Progress`] reports. It is cleared
+//! when the run ends, early or not.
 
 use std::io::IsTerminal;
 
@@ -14,7 +16,7 @@ impl Bar {
     /// A bar for `total` bytes (a spinner when unknown), or nothing when stderr is not a
     /// terminal.
     pub fn for_bytes(total: Option<u64>) -> Option<Bar> {
-        if !std::io::stderr().is_terminal() {
+        if !std::io::stderr().is_terminal() || stdout_is_pipe() {
             return None;
         }
         let bar = match total {
@@ -40,6 +42,27 @@ impl Bar {
     /// Wraps a reader so that the bar follows what it reads.
     pub fn wrap_read<R: std::io::Read>(&self, read: R) -> indicatif::ProgressBarIter<R> {
         self.0.wrap_read(read)
+    }
+}
+
+/// Whether standard output is a pipe or a socket (`| less`, `| head`).
+fn stdout_is_pipe() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+}
+
+impl Drop for Bar {
+    /// A run that ends early (its output closed, an error) leaves no frozen bar behind.
+    fn drop(&mut self) {
+        if !self.0.is_finished() {
+            self.0.finish_and_clear();
+        }
     }
 }
 

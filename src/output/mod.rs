@@ -15,7 +15,7 @@ use std::io;
 pub use csv::CsvSink;
 pub use jsonl::JsonLinesSink;
 pub use jsonl::{write_flow_line, write_incident_line};
-pub use summary::{LiveCounters, RunStats, Summary};
+pub use summary::{InputCounts, LiveCounters, RunStats, Summary, input_warnings, plural};
 pub use table::TableSink;
 
 use crate::incident::Incident;

@@ -411,13 +411,10 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
         "<table id=\"inputs-table\"><thead><tr><th>input</th><th>kind</th><th>status</th></tr></thead><tbody>"
     )?;
     for i in &r.inputs {
-        let status = if i.errors.is_empty() {
-            "read".to_string()
+        let status = if i.errors.is_empty() && i.warnings.is_empty() {
+            esc(&i.status())
         } else {
-            format!(
-                "<span class=\"bad\">{}</span>",
-                i.errors.iter().map(|e| esc(e)).collect::<Vec<_>>().join("<br>")
-            )
+            format!("<span class=\"bad\">{}</span>", esc(&i.status()).replace("; ", "<br>"))
         };
         writeln!(o, "<tr><td>{}</td><td>{}</td><td>{status}</td></tr>", esc(&i.name), i.kind)?;
     }

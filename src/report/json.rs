@@ -63,6 +63,8 @@ pub fn to_json(r: &Report) -> Value {
         "failed_not_listed": r.failed_more,
         "inputs": r.inputs.iter().map(|i| json!({
             "name": i.name, "kind": i.kind, "ok": i.errors.is_empty(), "errors": i.errors,
+            "warnings": i.warnings,
+            "packets": i.packets.map(|c| json!({"read": c.frames, "decoded": c.decoded, "skipped": c.skipped()})),
         })).collect::<Vec<_>>(),
     })
 }

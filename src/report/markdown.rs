@@ -204,8 +204,7 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(o, "\n## Inputs\n")?;
     writeln!(o, "| input | kind | status |\n|---|---|---|")?;
     for i in &r.inputs {
-        let status = if i.errors.is_empty() { "read".to_string() } else { i.errors.join("; ") };
-        writeln!(o, "| {} | {} | {} |", cell(&i.name), i.kind, cell(&status))?;
+        writeln!(o, "| {} | {} | {} |", cell(&i.name), i.kind, cell(&i.status()))?;
     }
     Ok(())
 }
