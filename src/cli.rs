@@ -207,6 +207,17 @@ impl FilterArgs {
     }
 }
 
+/// When to colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless NO_COLOR is set (non-empty) or TERM is `dumb`.
+    Auto,
+    /// Always (even in a pipe, even with NO_COLOR: a flag given is the user's word).
+    Always,
+    /// Never.
+    Never,
+}
+
 /// Stream formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
@@ -251,6 +262,15 @@ pub struct CommonArgs {
     /// Output format: `table` for people, `jsonl` for machines (the contract), `csv`.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: FormatArg,
+
+    /// Table: every attempt. Without it the table shows the failures, and one line at the end
+    /// counts the rest (fine and undecided); --verdict also shows what it names.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// Table: colour the verdicts (auto: on a terminal, unless NO_COLOR is set or TERM=dumb).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorArg,
 
     /// Which attempts to show and count.
     #[command(flatten)]
@@ -406,6 +426,36 @@ impl CommonArgs {
         self.tracker.incidents()
     }
 
+    /// How the table is drawn: `terminal` when stdout is one (colour, a flush per row),
+    /// `width` the terminal's the output lands on (else `COLUMNS`, else none), `live` for a
+    /// live run (rows as decided), `env` reads an environment variable.
+    pub fn table(
+        &self,
+        terminal: bool,
+        width: Option<usize>,
+        live: bool,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> connlens::output::TableOptions {
+        let set = |k: &str| env(k).is_some_and(|v| !v.is_empty());
+        let color = match self.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                terminal && !set("NO_COLOR") && env("TERM").as_deref() != Some("dumb")
+            }
+        };
+        let width = width.or_else(|| env("COLUMNS").and_then(|c| c.parse().ok()));
+        connlens::output::TableOptions {
+            width: width.filter(|w| *w > 0),
+            color,
+            all: self.all || !self.filter.verdict.is_empty(),
+            // An attempt is decided at most --syn-timeout after its last SYN, an NXDOMAIN
+            // held up to 5 s more (search lists): rows wait that long to be put in order.
+            order_window: (!live).then(|| Duration::from_secs_f64(self.tracker.syn_timeout + 5.0)),
+            flush_each: terminal || live,
+        }
+    }
+
     /// The tracker settings these arguments stand for.
     pub fn tracker(&self) -> TrackerConfig {
         self.tracker.tracker()
@@ -449,11 +499,6 @@ impl TrackerArgs {
 }
 
 impl AnalyzeArgs {
-    /// The format asked for.
-    pub fn format(&self) -> Format {
-        self.common.format()
-    }
-
     /// The library settings these arguments stand for.
     pub fn config(&self) -> AnalyzeConfig {
         AnalyzeConfig {
@@ -506,7 +551,7 @@ mod tests {
     fn defaults_are_a_table_and_5_seconds() {
         let a = Args::try_parse_from(["connlens", "analyze", "x.pcap"]).unwrap();
         let Command::Analyze(a) = a.command else { panic!("not analyze") };
-        assert_eq!(a.format(), Format::Table, "a table in a pipe too, as tcpdump's text");
+        assert_eq!(a.common.format(), Format::Table, "a table in a pipe too, as tcpdump's text");
         assert_eq!(a.config().tracker.syn_timeout, Duration::from_secs_f64(5.0));
     }
 
@@ -594,6 +639,38 @@ mod tests {
             all.extend_from_slice(&["--one-way", "none"]);
             assert!(Args::try_parse_from(all).is_ok(), "{sub:?}");
         }
+    }
+
+    /// Colour on a terminal unless NO_COLOR or TERM=dumb; --color always/never win; no
+    /// colour in a pipe; failures only unless -a or --verdict.
+    #[test]
+    fn table_colour_width_and_rows() {
+        let common = |args: &[&str]| {
+            let mut all = vec!["connlens", "analyze"];
+            all.extend_from_slice(args);
+            all.push("x.pcap");
+            let Command::Analyze(a) = Args::try_parse_from(all).unwrap().command else {
+                panic!("not analyze")
+            };
+            a.common
+        };
+        let none = |_: &str| None;
+        let no_color = |k: &str| (k == "NO_COLOR").then(|| "1".to_string());
+        let dumb = |k: &str| (k == "TERM").then(|| "dumb".to_string());
+        let c = common(&[]);
+        assert!(c.table(true, Some(80), false, none).color);
+        assert!(!c.table(false, Some(80), false, none).color, "no colour in a pipe");
+        assert!(!c.table(true, None, false, no_color).color);
+        assert!(!c.table(true, None, false, dumb).color);
+        assert!(common(&["--color", "always"]).table(false, None, false, no_color).color);
+        assert!(!common(&["--color", "never"]).table(true, None, false, none).color);
+        let cols = |k: &str| (k == "COLUMNS").then(|| "100".to_string());
+        assert_eq!(c.table(false, None, false, cols).width, Some(100));
+        assert_eq!(c.table(false, Some(90), false, cols).width, Some(90));
+        assert!(!c.table(true, None, false, none).all);
+        assert!(common(&["-a"]).table(true, None, false, none).all);
+        assert!(common(&["--verdict", "established"]).table(true, None, false, none).all);
+        assert!(c.table(true, None, true, none).order_window.is_none(), "live: as decided");
     }
 
     #[test]

@@ -34,6 +34,32 @@ fn error_line(msg: impl std::fmt::Display) {
     eprintln!("connlens: error: {msg}");
 }
 
+/// The width of the terminal the table ends up on, in columns: stdout's, else (in a pipe to
+/// `less`, `head` or `grep`, whose output lands on the same terminal) stderr's.
+fn terminal_width() -> Option<usize> {
+    rustix::termios::tcgetwinsize(io::stdout())
+        .or_else(|_| rustix::termios::tcgetwinsize(io::stderr()))
+        .ok()
+        .map(|w| usize::from(w.ws_col))
+        .filter(|w| *w > 0)
+}
+
+/// The sink for stdout in the format asked for.
+fn sink_of(
+    common: &cli::CommonArgs,
+    terminal: bool,
+    live: bool,
+) -> Box<dyn connlens::output::Sink> {
+    let stdout = io::stdout();
+    match common.format() {
+        connlens::output::Format::Table => {
+            let opts = common.table(terminal, terminal_width(), live, |k| std::env::var(k).ok());
+            Box::new(connlens::output::TableSink::with_options(stdout, opts))
+        }
+        format => sink_for(format, stdout, terminal || live),
+    }
+}
+
 /// Expands each argument on its own, so one bad argument is reported and the rest still read.
 fn expand_each(args: &[PathBuf]) -> (Vec<InputSpec>, Vec<String>) {
     let mut specs = Vec::new();
@@ -133,7 +159,7 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
     let bar = Bar::boxed(source.total_bytes());
     let stdout = io::stdout();
     let terminal = stdout.is_terminal();
-    let mut sink = sink_for(a.format(), stdout, terminal);
+    let mut sink = sink_of(&a.common, terminal, false);
     let outcome = analyze(source, open_errors, a.config(), sink.as_mut(), bar);
     if a.timings
         && let Ok(o) = &outcome
@@ -206,9 +232,8 @@ fn run_live(a: &LiveArgs) -> ExitCode {
     }
     let filter = capture.applied_filter().map(|f| format!(" (filter: {f})")).unwrap_or_default();
     eprintln!("connlens: listening on {}{filter}", capture.interface());
-    let stdout = io::stdout();
     // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
-    let mut sink = sink_for(a.common.format(), stdout, true);
+    let mut sink = sink_of(&a.common, io::stdout().is_terminal(), true);
     exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
 }
 

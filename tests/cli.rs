@@ -204,7 +204,12 @@ fn csv_and_table_formats() {
     let o = run(&["analyze", "-f", "table", dir.path("a.pcap").to_str().unwrap()]);
     let out = stdout(&o);
     assert!(out.starts_with("TIME (UTC)"));
-    assert!(out.contains("2026-09-21 14:13:20.000  tcp   192.0.2.1:40001"), "{out}");
+    let all = stdout(&run(&["analyze", "-a", dir.path("a.pcap").to_str().unwrap()]));
+    assert!(all.contains("unanswered    capture-ended") && !all.contains("not shown"), "{all}");
+    let never = run(&["analyze", "--color", "always", dir.path("a.pcap").to_str().unwrap()]);
+    assert!(stdout(&never).contains("\x1b[1;31mrefused"), "{}", stdout(&never));
+    assert!(out.contains("-- 2026-09-21 (UTC) --\n14:13:20.000  tcp   192.0.2.1:40001"), "{out}");
+    assert!(out.contains("1 other attempt not shown (1 undecided): -a/--all"), "{out}");
     assert!(out.contains("refused"));
     assert!(out.contains("hint:"));
     assert!(
