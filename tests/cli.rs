@@ -585,3 +585,18 @@ fn filters_choose_the_attempts_shown() {
     assert_eq!(r["headline"]["attempts"], 1);
     assert_eq!(r["failed"][0]["verdict"], "rejected");
 }
+
+/// Item 6: a folder is read with its subfolders (`analyze fixtures/recorded/`).
+#[test]
+fn folders_are_read_recursively() {
+    let dir = Scratch::new("recursive");
+    let (cap, _) = capture();
+    fs::create_dir_all(dir.path("site/a/b")).unwrap();
+    write(&dir.path("site/a/b/deep.pcap"), &cap);
+    write(&dir.path("site/notes.txt"), b"not a capture");
+    let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("site").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(verdicts(&stdout(&o)).len(), 3);
+    let line: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert!(line["capture"].as_str().unwrap().ends_with("site/a/b/deep.pcap"), "{line}");
+}

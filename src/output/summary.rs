@@ -195,6 +195,8 @@ pub struct Summary {
     /// Incidents, as one-line descriptions (bounded: the first `MAX_LISTED_INCIDENTS`).
     incidents: Vec<Value>,
     incident_counts: BTreeMap<&'static str, u64>,
+    /// The listed incidents as sentences, for the text summary.
+    incident_lines: Vec<String>,
     /// Reading-side counters, set at the end of the run.
     pub run: RunStats,
 }
@@ -250,6 +252,11 @@ impl Summary {
                 m.insert(k.clone(), v.clone());
             }
             self.incidents.push(Value::Object(m));
+            self.incident_lines.push(super::incident_sentence(
+                i.kind.as_str(),
+                &i.subject,
+                &i.evidence,
+            ));
         }
     }
 
@@ -384,24 +391,8 @@ impl Summary {
             let kinds: Vec<String> =
                 self.incident_counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
             let _ = writeln!(s, "  incidents: {}", kinds.join(", "));
-            for i in self.incidents.iter().take(TOP) {
-                let Value::Object(m) = i else { continue };
-                let who: Vec<String> = m
-                    .iter()
-                    .filter(|(k, _)| *k != "incident" && *k != "ts")
-                    .map(|(k, v)| {
-                        format!(
-                            "{k} {}",
-                            v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(
-                    s,
-                    "    {:<14} {}",
-                    m.get("incident").and_then(Value::as_str).unwrap_or("?"),
-                    who.join(", ")
-                );
+            for line in self.incident_lines.iter().take(TOP) {
+                let _ = writeln!(s, "    {}", super::printable(line));
             }
         }
         if r.tracker.evicted > 0 {
