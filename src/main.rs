@@ -326,5 +326,18 @@ fn run_report(a: &ReportArgs) -> ExitCode {
     for e in report.errors() {
         error_line(e);
     }
+    if a.output.as_os_str() != "-" {
+        let what = match format {
+            ReportFormatArg::Html => "HTML page",
+            ReportFormatArg::Md => "Markdown report",
+            ReportFormatArg::Json => "JSON report",
+        };
+        eprintln!(
+            "connlens: wrote {} ({what}, {}, {})",
+            a.output.display(),
+            connlens::output::plural(report.attempts, "attempt", "attempts"),
+            connlens::output::plural(report.failures, "failure", "failures")
+        );
+    }
     if skipped { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

@@ -600,3 +600,26 @@ fn folders_are_read_recursively() {
     let line: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
     assert!(line["capture"].as_str().unwrap().ends_with("site/a/b/deep.pcap"), "{line}");
 }
+
+/// Item 4: a report written to a file says so on stderr, naming it; counts are in words with
+/// their plurals right (`1 capture`), and inputs carry their packets.
+#[test]
+fn a_written_report_is_named_on_stderr() {
+    let dir = Scratch::new("wrote");
+    let (cap, _) = capture();
+    write(&dir.path("a.pcap"), &cap);
+    let out = dir.path("r.md");
+    let o = run(&["report", dir.path("a.pcap").to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "connlens: wrote {} (Markdown report, 3 attempts, 2 failures)\n",
+            out.display()
+        )
+    );
+    let md = fs::read_to_string(&out).unwrap();
+    assert!(md.contains("- **Inputs**: 1 capture, 0 logs"), "{md}");
+    assert!(md.contains("| capture | read: 10 packets, all decoded |"), "{md}");
+    assert!(md.contains("`ss -ltn`") && !md.contains("\\`"), "commands are code spans: {md}");
+}

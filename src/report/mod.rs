@@ -126,6 +126,8 @@ pub struct FailedRow {
     pub verdict: &'static str,
     /// Cause word.
     pub cause: String,
+    /// The deciding facts as a sentence (`RST TTL 64 ≠ the server's 63 …`).
+    pub sentence: String,
     /// The main facts, in one line.
     pub evidence: String,
     /// The capture file holding the attempt's first packet.
@@ -358,6 +360,7 @@ impl ReportBuilder {
                 server_port: r.server_port,
                 verdict: r.kind.as_str(),
                 cause: cause.to_string(),
+                sentence: r.evidence.sentence(r.kind, &r.proto),
                 evidence: r.evidence.brief(),
                 capture: r.capture.to_string(),
                 packet: r.first_packet,
@@ -842,6 +845,7 @@ pub fn incident_evidence(i: &IncidentRecord) -> String {
                 o.iter().map(|(a, b)| format!("{a} {b}")).collect::<Vec<_>>().join(", ")
             ),
             Value::String(s) => format!("{k}: {s}"),
+            Value::Number(n) if k == "window" => format!("{k}: {n} s"),
             other => format!("{k}: {other}"),
         })
         .collect::<Vec<_>>()
@@ -879,6 +883,26 @@ mod tests {
         assert_eq!(r.failed[0].packet, Some(1));
         assert_eq!(r.failed[0].evidence, "rst_packet=2");
         assert_eq!(r.servers[0].failures, 2);
+    }
+
+    /// On a span that crosses days every timeline tick carries its date (it would read
+    /// 00:00:00 on a day-wide bin otherwise); within a day, the time of day.
+    #[test]
+    fn timeline_ticks_carry_dates_across_days() {
+        let lines: Vec<String> = (0..4)
+            .map(|d| FLOW.replace("100.5", &format!("{}.0", 1_790_000_000 + d * 86_400)))
+            .collect();
+        let page = html::render(&read(&lines.join("\n"), Filter::default()));
+        let ticks: Vec<&str> = page
+            .split("<text x=\"")
+            .filter(|t| t.contains("font-size=\"11\">") && !t.contains("text-anchor"))
+            .filter_map(|t| t.split("font-size=\"11\">").nth(1)?.split('<').next())
+            .collect();
+        assert!(ticks.len() >= 3, "{ticks:?}");
+        assert!(ticks[0].starts_with("2026-09-21"), "{ticks:?}");
+        assert!(ticks[1..].iter().all(|t| t.len() == 11 && t.as_bytes()[2] == b'-'), "{ticks:?}");
+        let one_day = html::render(&read(FLOW, Filter::default()));
+        assert!(!one_day.contains(">01-01 "), "within a day: times only");
     }
 
     #[test]
