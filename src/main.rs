@@ -44,19 +44,34 @@ fn terminal_width() -> Option<usize> {
         .filter(|w| *w > 0)
 }
 
-/// The sink for stdout in the format asked for.
+/// The sink for stdout in the format asked for; around the progress bar when there is one
+/// on the same terminal.
 fn sink_of(
     common: &cli::CommonArgs,
     terminal: bool,
     live: bool,
+    bar: Option<indicatif::ProgressBar>,
 ) -> Box<dyn connlens::output::Sink> {
-    let stdout = io::stdout();
-    match common.format() {
-        connlens::output::Format::Table => {
-            let opts = common.table(terminal, terminal_width(), live, |k| std::env::var(k).ok());
-            Box::new(connlens::output::TableSink::with_options(stdout, opts))
+    fn with<W: io::Write + 'static>(
+        out: W,
+        common: &cli::CommonArgs,
+        terminal: bool,
+        live: bool,
+    ) -> Box<dyn connlens::output::Sink> {
+        match common.format() {
+            connlens::output::Format::Table => {
+                let opts =
+                    common.table(terminal, terminal_width(), live, |k| std::env::var(k).ok());
+                Box::new(connlens::output::TableSink::with_options(out, opts))
+            }
+            format => sink_for(format, out, terminal || live),
         }
-        format => sink_for(format, stdout, terminal || live),
+    }
+    match bar {
+        Some(bar) if terminal => {
+            with(progress::AroundBar::new(io::stdout(), bar), common, terminal, live)
+        }
+        _ => with(io::stdout(), common, terminal, live),
     }
 }
 
@@ -156,10 +171,10 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     let (source, open_errors) = MergedSource::open(&specs);
-    let bar = Bar::boxed(source.total_bytes());
-    let stdout = io::stdout();
-    let terminal = stdout.is_terminal();
-    let mut sink = sink_of(&a.common, terminal, false);
+    let bar = Bar::for_bytes(source.total_bytes());
+    let terminal = io::stdout().is_terminal();
+    let mut sink = sink_of(&a.common, terminal, false, bar.as_ref().map(Bar::handle));
+    let bar = bar.map(|b| Box::new(b) as Box<dyn Progress>);
     let outcome = analyze(source, open_errors, a.config(), sink.as_mut(), bar);
     if a.timings
         && let Ok(o) = &outcome
@@ -233,7 +248,7 @@ fn run_live(a: &LiveArgs) -> ExitCode {
     let filter = capture.applied_filter().map(|f| format!(" (filter: {f})")).unwrap_or_default();
     eprintln!("connlens: listening on {}{filter}", capture.interface());
     // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
-    let mut sink = sink_of(&a.common, io::stdout().is_terminal(), true);
+    let mut sink = sink_of(&a.common, io::stdout().is_terminal(), true, None);
     exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
 }
 

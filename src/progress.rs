@@ -3,7 +3,7 @@
 //! over it): the binary's way of showing the library's [`Progress`] reports. It is cleared
 //! when the run ends, early or not.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -42,6 +42,61 @@ impl Bar {
     /// Wraps a reader so that the bar follows what it reads.
     pub fn wrap_read<R: std::io::Read>(&self, read: R) -> indicatif::ProgressBarIter<R> {
         self.0.wrap_read(read)
+    }
+}
+
+impl Bar {
+    /// A handle on the bar, for [`AroundBar`].
+    pub fn handle(&self) -> ProgressBar {
+        self.0.clone()
+    }
+}
+
+/// Standard output when it is the same terminal as the bar's: each complete line is written
+/// with the bar cleared and drawn again below it, so no frozen copy of the bar is left between
+/// the rows. Partial lines wait for their end.
+pub struct AroundBar<W: Write> {
+    out: W,
+    bar: ProgressBar,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> AroundBar<W> {
+    /// `out` written around `bar`.
+    pub fn new(out: W, bar: ProgressBar) -> Self {
+        AroundBar { out, bar, pending: Vec::new() }
+    }
+
+    fn emit(&mut self, upto: usize) -> std::io::Result<()> {
+        let (out, pending) = (&mut self.out, &self.pending[..upto]);
+        self.bar.suspend(|| out.write_all(pending).and_then(|()| out.flush()))?;
+        self.pending.drain(..upto);
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for AroundBar<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(last) = self.pending.iter().rposition(|b| *b == b'\n') {
+            self.emit(last + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() && self.bar.is_finished() {
+            self.emit(self.pending.len())?;
+        }
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Drop for AroundBar<W> {
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let _ = self.emit(self.pending.len());
+        }
     }
 }
 

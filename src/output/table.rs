@@ -476,7 +476,7 @@ impl<W: Write> Sink for TableSink<W> {
             let shown = if self.header_done { "other " } else { "" };
             writeln!(
                 self.out,
-                "{} not shown ({what}): -a/--all shows every attempt",
+                "{} not shown ({what}; -a shows them)",
                 super::plural(hidden, &format!("{shown}attempt"), &format!("{shown}attempts"))
             )?;
         }
@@ -627,7 +627,7 @@ mod tests {
             .collect();
         assert_eq!(ports, ["192.0.2.1:1", "192.0.2.1:2", "192.0.2.1:5"], "{out}");
         assert!(
-            out.contains("2 other attempts not shown (1 fine, 1 undecided): -a/--all"),
+            out.contains("2 other attempts not shown (1 fine, 1 undecided; -a shows them)"),
             "{out}"
         );
         assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
