@@ -171,7 +171,11 @@ impl Output {
             warnings: Vec::new(),
         };
         let mut stats = stats;
-        stats.warnings = crate::output::input_warnings(&stats);
+        // Files only: a live interface that saw nothing is a quiet network, said by the
+        // capture counters.
+        if stats.live.is_none() {
+            stats.warnings = crate::output::input_warnings(&stats);
+        }
         if let Some(f) = &read.filter {
             stats.warnings.extend(f.errors.iter().map(|e| format!("{e}: its frames are left out")));
         }
