@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use connlens::capture::LiveConfig;
 use connlens::incident::{IncidentConfig, MAX_PEERS};
@@ -12,6 +12,7 @@ use connlens::output::Format;
 use connlens::pipeline::{AnalyzeConfig, LiveOptions};
 use connlens::time::Duration;
 use connlens::track::{OneWayPorts, TrackerConfig};
+use connlens::verdict::VerdictKind;
 
 /// Explains failed network connections from packet captures.
 #[derive(Parser, Debug)]
@@ -22,13 +23,30 @@ pub struct Args {
     pub command: Command,
 }
 
+/// What `analyze` does, naming every verdict word. Derived from [`VerdictKind::ALL`], so a
+/// new verdict is in the top-level help without anyone remembering to add it there.
+pub fn about_analyze() -> String {
+    let words: Vec<&str> = VerdictKind::ALL.iter().map(|k| k.as_str()).collect();
+    let (last, rest) = words.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+    format!(
+        "Give every connection attempt in capture files a verdict ({} or {last}), with its \
+         cause, evidence and a hint",
+        rest.join(", ")
+    )
+}
+
+/// The arguments of this process, with the help texts that are derived rather than written.
+pub fn parse() -> Args {
+    let command = Args::command().mut_subcommand("analyze", |c| c.about(about_analyze()));
+    let matches = command.get_matches();
+    Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Give every connection attempt in capture files a verdict: established, refused,
-    /// unreachable, time-exceeded, unanswered, answered (UDP), one-way (UDP that expects no
-    /// answer) or partial, with its cause,
-    /// evidence and a hint.
+    /// Give every connection attempt in capture files a verdict, with its cause, evidence and
+    /// a hint (the help lists the verdict words: see `about_analyze`).
     Analyze(AnalyzeArgs),
     /// Watch an interface and explain each connection attempt as soon as its verdict is
     /// decided (refused and unreachable at once, unanswered when --syn-timeout passes).
@@ -76,29 +94,9 @@ pub struct ReportArgs {
     #[arg(short, long, value_enum)]
     pub format: Option<ReportFormatArg>,
 
-    /// Only attempts from this time on (RFC 3339, or a time of day: see below).
-    #[arg(long, value_name = "TIME", value_parser = connlens::report::parse_time_bound)]
-    pub since: Option<connlens::report::TimeBound>,
-
-    /// Only attempts before this time.
-    #[arg(long, value_name = "TIME", value_parser = connlens::report::parse_time_bound)]
-    pub until: Option<connlens::report::TimeBound>,
-
-    /// Only attempts to these server addresses (repeat, or separate with commas).
-    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
-    pub server: Vec<std::net::IpAddr>,
-
-    /// Only attempts from these client addresses.
-    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
-    pub client: Vec<std::net::IpAddr>,
-
-    /// Only attempts to these server ports.
-    #[arg(long, value_name = "PORT", value_delimiter = ',')]
-    pub port: Vec<u16>,
-
-    /// Only these verdicts (refused, unanswered, …).
-    #[arg(long, value_name = "VERDICT", value_delimiter = ',', value_parser = connlens::report::parse_verdict)]
-    pub verdict: Vec<connlens::verdict::VerdictKind>,
+    /// Which attempts to report.
+    #[command(flatten)]
+    pub filter: FilterArgs,
 
     /// Tracker threads: conversations are split over N trackers by a hash of their two
     /// endpoints (ICMP errors follow the flow they quote), beside the capture thread and the
@@ -134,14 +132,7 @@ impl ReportArgs {
 
     /// The filters these arguments stand for.
     pub fn filter(&self) -> connlens::report::Filter {
-        connlens::report::Filter {
-            since: self.since.clone(),
-            until: self.until.clone(),
-            servers: self.server.clone(),
-            clients: self.client.clone(),
-            ports: self.port.clone(),
-            verdicts: self.verdict.clone(),
-        }
+        self.filter.filter()
     }
 
     /// The analysis settings for the captures.
@@ -151,16 +142,88 @@ impl ReportArgs {
             incidents: self.tracker.incidents(),
             summary: false,
             threads: usize::from(self.threads),
+            read_filter: self.filter.read_filter.clone(),
+            // The report filters its attempts itself (logs too).
+            filter: connlens::report::Filter::default(),
         }
     }
+}
+
+/// Which attempts a run shows and counts: the same for `analyze`, `live` and `report`.
+#[derive(clap::Args, Debug, Default)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Only failures (refused, unreachable, unanswered, rejected, … whose cause blames the
+    /// client, the server or the path: see the README's "What is a failure").
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Only these verdicts (repeat, or separate with commas).
+    #[arg(long, value_name = "VERDICT", value_delimiter = ',', value_parser = connlens::report::parse_verdict)]
+    pub verdict: Vec<VerdictKind>,
+
+    /// Only attempts to these servers: ADDRESS or ADDRESS:PORT ([V6]:PORT), repeat or separate
+    /// with commas.
+    #[arg(long, value_name = "HOST[:PORT]", value_delimiter = ',', value_parser = connlens::report::parse_host_port)]
+    pub server: Vec<connlens::report::HostPort>,
+
+    /// Only attempts from these clients: ADDRESS or ADDRESS:PORT.
+    #[arg(long, value_name = "HOST[:PORT]", value_delimiter = ',', value_parser = connlens::report::parse_host_port)]
+    pub client: Vec<connlens::report::HostPort>,
+
+    /// Only attempts to these server ports.
+    #[arg(long, value_name = "PORT", value_delimiter = ',')]
+    pub port: Vec<u16>,
+
+    /// Only attempts from this time on (RFC 3339, or a time of day: the day of the first
+    /// attempt read, UTC).
+    #[arg(long, value_name = "TIME", value_parser = connlens::report::parse_time_bound)]
+    pub since: Option<connlens::report::TimeBound>,
+
+    /// Only attempts before this time.
+    #[arg(long, value_name = "TIME", value_parser = connlens::report::parse_time_bound)]
+    pub until: Option<connlens::report::TimeBound>,
+
+    /// A read filter in tcpdump's syntax, as one argument (`--filter 'host 10.0.0.5 and tcp
+    /// port 443'`; tcpdump -r FILE EXPR), compiled by libpcap and widened as `live` widens its
+    /// FILTER, so the ICMP errors and tagged frames that explain the kept flows stay. Not for
+    /// `live`, whose trailing words are its filter.
+    #[arg(long = "filter", value_name = "EXPR")]
+    pub read_filter: Option<String>,
+}
+
+impl FilterArgs {
+    /// The attempt filters these arguments stand for.
+    pub fn filter(&self) -> connlens::report::Filter {
+        connlens::report::Filter {
+            since: self.since.clone(),
+            until: self.until.clone(),
+            servers: self.server.clone(),
+            clients: self.client.clone(),
+            ports: self.port.clone(),
+            verdicts: self.verdict.clone(),
+            failed: self.failed,
+        }
+    }
+}
+
+/// When to colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless NO_COLOR is set (non-empty) or TERM is `dumb`.
+    Auto,
+    /// Always (even in a pipe, even with NO_COLOR: a flag given is the user's word).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Stream formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
-    /// Fixed-width table for people (the default on a terminal).
+    /// A table for people (the default, in a terminal and in a pipe alike).
     Table,
-    /// One JSON object per line (the default when stdout is not a terminal).
+    /// One JSON object per line: the machine contract (give it in scripts).
     Jsonl,
     /// Comma-separated values with a header row.
     Csv,
@@ -196,9 +259,22 @@ pub struct AnalyzeArgs {
 /// Settings `analyze` and `live` share: the stream format, the summary, and the tracker.
 #[derive(clap::Args, Debug)]
 pub struct CommonArgs {
-    /// Output format [default: table on a terminal, jsonl otherwise].
-    #[arg(short, long, value_enum)]
-    pub format: Option<FormatArg>,
+    /// Output format: `table` for people, `jsonl` for machines (the contract), `csv`.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+
+    /// Table: every attempt. Without it the table shows the failures, and one line at the end
+    /// counts the rest (fine and undecided); --verdict also shows what it names.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// Table: colour the verdicts (auto: on a terminal, unless NO_COLOR is set or TERM=dumb).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorArg,
+
+    /// Which attempts to show and count.
+    #[command(flatten)]
+    pub filter: FilterArgs,
 
     /// Do not print the end-of-run summary.
     #[arg(long)]
@@ -283,8 +359,8 @@ pub struct LiveArgs {
     pub interface: Option<String>,
 
     /// BPF filter (tcpdump syntax), widened to keep the ICMP errors and VLAN-tagged frames that
-    /// explain its flows (see below).
-    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    /// explain its flows (see below). Options may follow its words, as with tcpdump.
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 
     /// Also write every captured packet to FILE (pcap), as evidence: `connlens analyze FILE`
@@ -301,7 +377,8 @@ pub struct LiveArgs {
     #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     pub duration: Option<f64>,
 
-    /// Stop once this many attempts have their verdict (pending ones still get theirs).
+    /// Stop after this many verdicts, as tcpdump -c: exactly N are written (attempts still
+    /// pending then are counted in the summary, not shown).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
@@ -335,20 +412,48 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
 }
 
 impl CommonArgs {
-    /// The format to use: the one asked for, else table on a terminal and jsonl otherwise.
-    pub fn format(&self, stdout_is_terminal: bool) -> Format {
+    /// The format asked for (a table unless told otherwise, whatever stdout is).
+    pub fn format(&self) -> Format {
         match self.format {
-            Some(FormatArg::Table) => Format::Table,
-            Some(FormatArg::Jsonl) => Format::Jsonl,
-            Some(FormatArg::Csv) => Format::Csv,
-            None if stdout_is_terminal => Format::Table,
-            None => Format::Jsonl,
+            FormatArg::Table => Format::Table,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Csv => Format::Csv,
         }
     }
 
     /// The incident thresholds these arguments stand for.
     pub fn incidents(&self) -> IncidentConfig {
         self.tracker.incidents()
+    }
+
+    /// How the table is drawn: `terminal` when stdout is one (colour, a flush per row),
+    /// `width` the terminal's the output lands on (else `COLUMNS`, else none), `live` for a
+    /// live run (rows as decided), `env` reads an environment variable.
+    pub fn table(
+        &self,
+        terminal: bool,
+        width: Option<usize>,
+        live: bool,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> connlens::output::TableOptions {
+        let set = |k: &str| env(k).is_some_and(|v| !v.is_empty());
+        let color = match self.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                terminal && !set("NO_COLOR") && env("TERM").as_deref() != Some("dumb")
+            }
+        };
+        let width = width.or_else(|| env("COLUMNS").and_then(|c| c.parse().ok()));
+        connlens::output::TableOptions {
+            width: width.filter(|w| *w > 0),
+            color,
+            all: self.all || !self.filter.verdict.is_empty(),
+            // An attempt is decided at most --syn-timeout after its last SYN, an NXDOMAIN
+            // held up to 5 s more (search lists): rows wait that long to be put in order.
+            order_window: (!live).then(|| Duration::from_secs_f64(self.tracker.syn_timeout + 5.0)),
+            flush_each: terminal || live,
+        }
     }
 
     /// The tracker settings these arguments stand for.
@@ -394,11 +499,6 @@ impl TrackerArgs {
 }
 
 impl AnalyzeArgs {
-    /// The format to use: the one asked for, else table on a terminal and jsonl otherwise.
-    pub fn format(&self, stdout_is_terminal: bool) -> Format {
-        self.common.format(stdout_is_terminal)
-    }
-
     /// The library settings these arguments stand for.
     pub fn config(&self) -> AnalyzeConfig {
         AnalyzeConfig {
@@ -406,6 +506,8 @@ impl AnalyzeArgs {
             incidents: self.common.incidents(),
             summary: !self.common.no_summary,
             threads: usize::from(self.threads),
+            read_filter: self.common.filter.read_filter.clone(),
+            filter: self.common.filter.filter(),
         }
     }
 }
@@ -430,6 +532,7 @@ impl LiveArgs {
             summary: !self.common.no_summary,
             duration: self.duration.map(std::time::Duration::from_secs_f64),
             count: self.count,
+            filter: self.common.filter.filter(),
             stop,
         }
     }
@@ -438,7 +541,6 @@ impl LiveArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -446,11 +548,10 @@ mod tests {
     }
 
     #[test]
-    fn defaults_off_a_terminal_are_jsonl_and_5_seconds() {
+    fn defaults_are_a_table_and_5_seconds() {
         let a = Args::try_parse_from(["connlens", "analyze", "x.pcap"]).unwrap();
         let Command::Analyze(a) = a.command else { panic!("not analyze") };
-        assert_eq!(a.format(false), Format::Jsonl);
-        assert_eq!(a.format(true), Format::Table);
+        assert_eq!(a.common.format(), Format::Table, "a table in a pipe too, as tcpdump's text");
         assert_eq!(a.config().tracker.syn_timeout, Duration::from_secs_f64(5.0));
     }
 
@@ -468,6 +569,41 @@ mod tests {
         assert_eq!(a.capture().filter, None);
         assert_eq!(a.count, Some(3));
         assert!(Args::try_parse_from(["connlens", "live", "--count", "0"]).is_err());
+    }
+
+    /// As with tcpdump (GNU getopt permutes), options may follow the filter words, and the
+    /// words around them are one filter; `--` ends the options for a filter word that starts
+    /// with a hyphen.
+    #[test]
+    fn live_options_may_follow_the_filter_words() {
+        let live = |args: &[&str]| {
+            let mut all = vec!["connlens", "live"];
+            all.extend_from_slice(args);
+            let Command::Live(a) = Args::try_parse_from(all).unwrap().command else {
+                panic!("not live")
+            };
+            a
+        };
+        let a = live(&["-i", "eth0", "tcp", "--duration", "1"]);
+        assert_eq!(a.capture().filter.as_deref(), Some("tcp"));
+        assert_eq!(a.duration, Some(1.0));
+        let a = live(&["tcp", "port", "80", "--count", "2", "-w", "e.pcap"]);
+        assert_eq!(a.capture().filter.as_deref(), Some("tcp port 80"));
+        assert_eq!((a.count, a.write.as_deref()), (Some(2), Some(std::path::Path::new("e.pcap"))));
+        let a = live(&["tcp", "--count", "2", "and", "port", "80"]);
+        assert_eq!(a.capture().filter.as_deref(), Some("tcp and port 80"));
+        let a = live(&["--", "tcp", "--duration"]);
+        assert_eq!(a.capture().filter.as_deref(), Some("tcp --duration"));
+        assert_eq!(a.duration, None);
+    }
+
+    /// The top-level help names every verdict word, from the list itself.
+    #[test]
+    fn analyze_about_names_every_verdict() {
+        let about = about_analyze();
+        for k in VerdictKind::ALL {
+            assert!(about.contains(k.as_str()), "{} missing from: {about}", k.as_str());
+        }
     }
 
     #[test]
@@ -503,6 +639,38 @@ mod tests {
             all.extend_from_slice(&["--one-way", "none"]);
             assert!(Args::try_parse_from(all).is_ok(), "{sub:?}");
         }
+    }
+
+    /// Colour on a terminal unless NO_COLOR or TERM=dumb; --color always/never win; no
+    /// colour in a pipe; failures only unless -a or --verdict.
+    #[test]
+    fn table_colour_width_and_rows() {
+        let common = |args: &[&str]| {
+            let mut all = vec!["connlens", "analyze"];
+            all.extend_from_slice(args);
+            all.push("x.pcap");
+            let Command::Analyze(a) = Args::try_parse_from(all).unwrap().command else {
+                panic!("not analyze")
+            };
+            a.common
+        };
+        let none = |_: &str| None;
+        let no_color = |k: &str| (k == "NO_COLOR").then(|| "1".to_string());
+        let dumb = |k: &str| (k == "TERM").then(|| "dumb".to_string());
+        let c = common(&[]);
+        assert!(c.table(true, Some(80), false, none).color);
+        assert!(!c.table(false, Some(80), false, none).color, "no colour in a pipe");
+        assert!(!c.table(true, None, false, no_color).color);
+        assert!(!c.table(true, None, false, dumb).color);
+        assert!(common(&["--color", "always"]).table(false, None, false, no_color).color);
+        assert!(!common(&["--color", "never"]).table(true, None, false, none).color);
+        let cols = |k: &str| (k == "COLUMNS").then(|| "100".to_string());
+        assert_eq!(c.table(false, None, false, cols).width, Some(100));
+        assert_eq!(c.table(false, Some(90), false, cols).width, Some(90));
+        assert!(!c.table(true, None, false, none).all);
+        assert!(common(&["-a"]).table(true, None, false, none).all);
+        assert!(common(&["--verdict", "established"]).table(true, None, false, none).all);
+        assert!(c.table(true, None, true, none).order_window.is_none(), "live: as decided");
     }
 
     #[test]

@@ -12,8 +12,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use clap::Parser;
-
 use connlens::capture::LiveCapture;
 use connlens::capture::{InputSpec, MergedSource, expand_inputs};
 use connlens::output::sink_for;
@@ -21,10 +19,10 @@ use connlens::pipeline::{Evidence, Outcome, Progress, analyze, live};
 
 use progress::Bar;
 
-use cli::{AnalyzeArgs, Args, Command, LiveArgs, ReportArgs, ReportFormatArg};
+use cli::{AnalyzeArgs, Command, LiveArgs, ReportArgs, ReportFormatArg};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = cli::parse();
     match args.command {
         Command::Analyze(a) => run_analyze(&a),
         Command::Live(a) => run_live(&a),
@@ -34,6 +32,47 @@ fn main() -> ExitCode {
 
 fn error_line(msg: impl std::fmt::Display) {
     eprintln!("connlens: error: {msg}");
+}
+
+/// The width of the terminal the table ends up on, in columns: stdout's, else (in a pipe to
+/// `less`, `head` or `grep`, whose output lands on the same terminal) stderr's.
+fn terminal_width() -> Option<usize> {
+    rustix::termios::tcgetwinsize(io::stdout())
+        .or_else(|_| rustix::termios::tcgetwinsize(io::stderr()))
+        .ok()
+        .map(|w| usize::from(w.ws_col))
+        .filter(|w| *w > 0)
+}
+
+/// The sink for stdout in the format asked for; around the progress bar when there is one
+/// on the same terminal.
+fn sink_of(
+    common: &cli::CommonArgs,
+    terminal: bool,
+    live: bool,
+    bar: Option<indicatif::ProgressBar>,
+) -> Box<dyn connlens::output::Sink> {
+    fn with<W: io::Write + 'static>(
+        out: W,
+        common: &cli::CommonArgs,
+        terminal: bool,
+        live: bool,
+    ) -> Box<dyn connlens::output::Sink> {
+        match common.format() {
+            connlens::output::Format::Table => {
+                let opts =
+                    common.table(terminal, terminal_width(), live, |k| std::env::var(k).ok());
+                Box::new(connlens::output::TableSink::with_options(out, opts))
+            }
+            format => sink_for(format, out, terminal || live),
+        }
+    }
+    match bar {
+        Some(bar) if terminal => {
+            with(progress::AroundBar::new(io::stdout(), bar), common, terminal, live)
+        }
+        _ => with(io::stdout(), common, terminal, live),
+    }
 }
 
 /// Expands each argument on its own, so one bad argument is reported and the rest still read.
@@ -57,7 +96,73 @@ fn expand_each(args: &[PathBuf]) -> (Vec<InputSpec>, Vec<String>) {
     (specs, errors)
 }
 
+/// Checks a read filter (`--filter`) before anything is read: a mistake is a usage error.
+fn check_read_filter(expr: Option<&str>) -> Result<(), ExitCode> {
+    match expr.map(connlens::capture::ReadFilter::new) {
+        Some(Err(e)) => {
+            error_line(e);
+            Err(ExitCode::from(2))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Words that begin a tcpdump filter: an INPUT that is one of them and no file was meant as
+/// a filter (`connlens analyze x.pcap port 80`), and the error says how to give one.
+fn looks_like_filter(arg: &std::path::Path) -> bool {
+    const WORDS: [&str; 24] = [
+        "host",
+        "net",
+        "port",
+        "portrange",
+        "src",
+        "dst",
+        "tcp",
+        "udp",
+        "icmp",
+        "icmp6",
+        "ip",
+        "ip6",
+        "arp",
+        "ether",
+        "vlan",
+        "not",
+        "and",
+        "or",
+        "proto",
+        "less",
+        "greater",
+        "len",
+        "gateway",
+        "!",
+    ];
+    !arg.exists() && arg.to_str().is_some_and(|s| WORDS.contains(&s))
+}
+
+/// Says what each warning says (an input with no decodable packet, …), on stderr.
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("connlens: warning: {w}");
+    }
+}
+
 fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
+    if let Err(code) = check_read_filter(a.common.filter.read_filter.as_deref()) {
+        return code;
+    }
+    if let Some(word) = a.inputs.iter().find(|p| looks_like_filter(p)) {
+        error_line(format_args!(
+            "`{}` is not a file: give a read filter as one argument, --filter '{}'",
+            word.display(),
+            a.inputs
+                .iter()
+                .skip_while(|p| !looks_like_filter(p))
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        return ExitCode::from(2);
+    }
     let (specs, arg_errors) = expand_each(&a.inputs);
     for e in &arg_errors {
         error_line(e);
@@ -66,10 +171,10 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     let (source, open_errors) = MergedSource::open(&specs);
-    let bar = Bar::boxed(source.total_bytes());
-    let stdout = io::stdout();
-    let terminal = stdout.is_terminal();
-    let mut sink = sink_for(a.format(terminal), stdout, terminal);
+    let bar = Bar::for_bytes(source.total_bytes());
+    let terminal = io::stdout().is_terminal();
+    let mut sink = sink_of(&a.common, terminal, false, bar.as_ref().map(Bar::handle));
+    let bar = bar.map(|b| Box::new(b) as Box<dyn Progress>);
     let outcome = analyze(source, open_errors, a.config(), sink.as_mut(), bar);
     if a.timings
         && let Ok(o) = &outcome
@@ -92,6 +197,7 @@ fn exit_status(outcome: io::Result<Outcome>, other_errors: bool) -> ExitCode {
     if outcome.output_closed {
         return ExitCode::SUCCESS;
     }
+    warn_all(&outcome.stats.warnings);
     for e in &outcome.stats.errors {
         error_line(e);
     }
@@ -101,6 +207,12 @@ fn exit_status(outcome: io::Result<Outcome>, other_errors: bool) -> ExitCode {
 /// `connlens live`: 0 after a clean stop (signal, --duration, --count); 1 when the capture
 /// could not start (one line saying what to do) or failed on the way.
 fn run_live(a: &LiveArgs) -> ExitCode {
+    if a.common.filter.read_filter.is_some() {
+        error_line(
+            "live takes its filter as the words after the options, as tcpdump: `connlens live -i eth0 tcp port 443`",
+        );
+        return ExitCode::from(2);
+    }
     // Ctrl-C and SIGTERM ask for a clean stop; a second one ends the process at once (the
     // shutdown hook is registered first so it only fires once the flag is already set).
     let stop = Arc::new(AtomicBool::new(false));
@@ -135,9 +247,8 @@ fn run_live(a: &LiveArgs) -> ExitCode {
     }
     let filter = capture.applied_filter().map(|f| format!(" (filter: {f})")).unwrap_or_default();
     eprintln!("connlens: listening on {}{filter}", capture.interface());
-    let stdout = io::stdout();
     // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
-    let mut sink = sink_for(a.common.format(stdout.is_terminal()), stdout, true);
+    let mut sink = sink_of(&a.common, io::stdout().is_terminal(), true, None);
     exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
 }
 
@@ -157,6 +268,9 @@ fn run_report(a: &ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(code) = check_read_filter(a.filter.read_filter.as_deref()) {
+        return code;
+    }
     let ReportInputs { captures, logs, errors: arg_errors } = sort_inputs(&a.inputs);
     let mut builder = ReportBuilder::new(a.filter());
     let (specs, expand_errors) = expand_each(&captures);
@@ -169,6 +283,14 @@ fn run_report(a: &ReportArgs) -> ExitCode {
         match analyze(source, open_errors, a.config(), &mut builder, bar) {
             Ok(outcome) => {
                 builder.add_packets(outcome.stats.frames);
+                for (i, name) in outcome.stats.inputs.iter().enumerate() {
+                    let counts = outcome.stats.per_input.get(i).copied().unwrap_or_default();
+                    builder.input_packets(name, counts);
+                }
+                for w in outcome.stats.warnings {
+                    warn_all(std::slice::from_ref(&w));
+                    builder.input_warning(w);
+                }
                 for e in outcome.stats.errors {
                     builder.input_error(e);
                 }
@@ -218,6 +340,19 @@ fn run_report(a: &ReportArgs) -> ExitCode {
     }
     for e in report.errors() {
         error_line(e);
+    }
+    if a.output.as_os_str() != "-" {
+        let what = match format {
+            ReportFormatArg::Html => "HTML page",
+            ReportFormatArg::Md => "Markdown report",
+            ReportFormatArg::Json => "JSON report",
+        };
+        eprintln!(
+            "connlens: wrote {} ({what}, {}, {})",
+            a.output.display(),
+            connlens::output::plural(report.attempts, "attempt", "attempts"),
+            connlens::output::plural(report.failures, "failure", "failures")
+        );
     }
     if skipped { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

@@ -208,7 +208,12 @@ fn csv_and_table_formats() {
     let o = run(&["analyze", "-f", "table", dir.path("a.pcap").to_str().unwrap()]);
     let out = stdout(&o);
     assert!(out.starts_with("TIME (UTC)"));
-    assert!(out.contains("2026-09-21 14:13:20.000  tcp   192.0.2.1:40001"), "{out}");
+    let all = stdout(&run(&["analyze", "-a", dir.path("a.pcap").to_str().unwrap()]));
+    assert!(all.contains("unanswered    capture-ended") && !all.contains("not shown"), "{all}");
+    let never = run(&["analyze", "--color", "always", dir.path("a.pcap").to_str().unwrap()]);
+    assert!(stdout(&never).contains("\x1b[1;31mrefused"), "{}", stdout(&never));
+    assert!(out.contains("-- 2026-09-21 (UTC) --\n14:13:20.000  tcp   192.0.2.1:40001"), "{out}");
+    assert!(out.contains("1 other attempt not shown (1 undecided; -a shows them)"), "{out}");
     assert!(out.contains("refused"));
     assert!(out.contains("hint:"));
     assert!(
@@ -455,4 +460,170 @@ fn timings_name_each_thread_on_stderr_and_change_nothing_else() {
         assert!(t.ends_with(" s") && secs >= 0.0, "{line}");
     }
     assert!(totals.starts_with("CPU ") && totals.ends_with(" s wall"), "{line}");
+}
+
+/// A capture of `frames` (whole link-layer frames of `link`), one a second from `t0`.
+fn raw_capture(link: LinkType, frames: &[Vec<u8>], t0: i64) -> Vec<u8> {
+    let mut w = PcapWriter::new(Vec::new(), link, 65535, TsResolution::Micro, false).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        w.write_frame(Timestamp::from_secs_nanos(t0 + i as i64, 500_000_000), f, f.len() as u32)
+            .unwrap();
+    }
+    w.into_inner()
+}
+
+/// Item 7 of issue 16: the top-level help names every verdict word, from the list itself.
+#[test]
+fn top_level_help_names_every_verdict() {
+    let o = run(&["--help"]);
+    let out = stdout(&o);
+    for k in connlens::verdict::VerdictKind::ALL {
+        assert!(out.contains(k.as_str()), "`{}` missing from:\n{out}", k.as_str());
+    }
+}
+
+/// A capture whose packets give no attempt (ARP only) still has its capture span (the times
+/// of its packets, never 0), and a warning says it held nothing connlens analyzes.
+#[test]
+fn packets_without_attempts_keep_their_span_and_are_warned_about() {
+    let dir = Scratch::new("arp");
+    let arp = [&[0xffu8; 6][..], &[2, 0, 0, 0, 0, 1], &[8, 6], &[0; 28]].concat();
+    write(
+        &dir.path("arp.pcap"),
+        &raw_capture(LinkType::ETHERNET, &[arp.clone(), arp], 1_790_000_000),
+    );
+    let o = run(&["analyze", "--format", "jsonl", dir.path("arp.pcap").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(summary["attempts"], 0);
+    assert_eq!(summary["capture_span"]["first"], 1_790_000_000.5);
+    assert_eq!(summary["capture_span"]["last"], 1_790_000_001.5);
+    assert!(stderr(&o).contains("warning: "), "{}", stderr(&o));
+    assert!(stderr(&o).contains("link-type EN10MB (Ethernet)"), "{}", stderr(&o));
+}
+
+/// Item 5: an input of a link type connlens does not decode is named as tcpdump names it, on
+/// stderr, in the summary (text and JSON) and in the report's inputs; the exit status stays 0.
+#[test]
+fn an_undecodable_input_is_warned_about_with_its_link_type() {
+    // DLT 147 (USER0): a link type for private use; tcpdump 4.99 says `link-type 147`.
+    let dir = Scratch::new("user0");
+    let frame = [0x45u8; 40].to_vec();
+    write(
+        &dir.path("user0.pcap"),
+        &raw_capture(LinkType(147), &[frame.clone(), frame.clone(), frame], 1_790_000_000),
+    );
+    let p = dir.path("user0.pcap");
+    let p = p.to_str().unwrap();
+    let o = run(&["analyze", p]);
+    assert_eq!(o.status.code(), Some(0));
+    let want = "link-type 147 is not one connlens reads: its 3 packets were skipped";
+    assert_eq!(stderr(&o), format!("connlens: warning: {p}: {want}\n"));
+    assert!(stdout(&o).contains(&format!("  warning: {p}: {want}")), "{}", stdout(&o));
+    let o = run(&["analyze", "--format", "jsonl", p]);
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(summary["warnings"][0], format!("{p}: {want}"));
+    let o = run(&["report", "--format", "md", "-o", "-", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(want), "{}", stdout(&o));
+    assert!(stderr(&o).contains(want), "{}", stderr(&o));
+}
+
+/// Item 3: without --format the output is the human table in a pipe too, with no colour
+/// and no progress bar; JSON lines only when asked for.
+#[test]
+fn a_pipe_gets_the_table_without_colour() {
+    let dir = Scratch::new("pipe-table");
+    let (cap, _) = capture();
+    write(&dir.path("a.pcap"), &cap);
+    let o = run(&["analyze", dir.path("a.pcap").to_str().unwrap()]);
+    let out = stdout(&o);
+    assert!(out.contains("refused"), "{out}");
+    assert!(!out.contains('{') && !out.contains('\x1b'), "{out}");
+    assert_eq!(stderr(&o), "");
+}
+
+/// Item 2: --failed, --verdict, --server HOST:PORT and a read filter choose the attempts
+/// shown and counted; the summary says what was left out.
+#[test]
+fn filters_choose_the_attempts_shown() {
+    let dir = Scratch::new("filters");
+    let (cap, _) = capture();
+    write(&dir.path("a.pcap"), &cap);
+    let p = dir.path("a.pcap");
+    let p = p.to_str().unwrap();
+    let jsonl = |args: &[&str]| {
+        let mut all = vec!["analyze", "--format", "jsonl"];
+        all.extend_from_slice(args);
+        all.push(p);
+        let o = run(&all);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        (verdicts(&out), summary)
+    };
+    let (v, s) = jsonl(&["--failed"]);
+    // (The refusal is written after the 1 s look-ahead, so after the rejection.)
+    assert_eq!(v, pairs(&[("rejected", "closed-after-request"), ("refused", "reset")]));
+    assert_eq!(s["attempts"], 2);
+    assert_eq!(s["filters"]["attempts_not_shown"], 1);
+    let (v, _) = jsonl(&["--verdict", "unanswered,refused"]);
+    assert_eq!(v, pairs(&[("refused", "reset"), ("unanswered", "capture-ended")]));
+    let (v, _) = jsonl(&["--server", "198.51.100.7:22"]);
+    assert_eq!(v, pairs(&[("rejected", "closed-after-request")]));
+    let (v, _) = jsonl(&["--client", "192.0.2.1", "--port", "443"]);
+    assert_eq!(v, pairs(&[("unanswered", "capture-ended")]));
+    let (v, s) = jsonl(&["--filter", "tcp port 80"]);
+    assert_eq!(v, pairs(&[("refused", "reset")]));
+    assert_eq!(s["read_filter"]["packets_left_out"], 8);
+    // A filter that does not compile is a usage error, said against what was typed; filter
+    // words among the inputs are told how to be given.
+    let o = run(&["analyze", "--filter", "tcp port", p]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the filter `tcp port` does not compile"), "{}", stderr(&o));
+    let o = run(&["analyze", p, "port", "80"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--filter 'port 80'"), "{}", stderr(&o));
+    // The report takes the same filters.
+    let o =
+        run(&["report", "--format", "json", "-o", "-", "--failed", "--filter", "tcp port 22", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["headline"]["attempts"], 1);
+    assert_eq!(r["failed"][0]["verdict"], "rejected");
+}
+
+/// Item 6: a folder is read with its subfolders (`analyze fixtures/recorded/`).
+#[test]
+fn folders_are_read_recursively() {
+    let dir = Scratch::new("recursive");
+    let (cap, _) = capture();
+    fs::create_dir_all(dir.path("site/a/b")).unwrap();
+    write(&dir.path("site/a/b/deep.pcap"), &cap);
+    write(&dir.path("site/notes.txt"), b"not a capture");
+    let o = run(&["analyze", "-f", "jsonl", "--no-summary", dir.path("site").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(verdicts(&stdout(&o)).len(), 3);
+    let line: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert!(line["capture"].as_str().unwrap().ends_with("site/a/b/deep.pcap"), "{line}");
+}
+
+/// Item 4: a report written to a file says so on stderr, naming it; counts are in words with
+/// their plurals right (`1 capture`), and inputs carry their packets.
+#[test]
+fn a_written_report_is_named_on_stderr() {
+    let dir = Scratch::new("wrote");
+    let (cap, _) = capture();
+    write(&dir.path("a.pcap"), &cap);
+    let out = dir.path("r.md");
+    let o = run(&["report", dir.path("a.pcap").to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("connlens: wrote {} (Markdown report, 3 attempts, 2 failures)\n", out.display())
+    );
+    let md = fs::read_to_string(&out).unwrap();
+    assert!(md.contains("- **Inputs**: 1 capture, 0 logs"), "{md}");
+    assert!(md.contains("| capture | read: 10 packets, all decoded |"), "{md}");
+    assert!(md.contains("`ss -ltn`") && !md.contains("\\`"), "commands are code spans: {md}");
 }

@@ -368,8 +368,9 @@ fn html_csp_pins_every_inline_script_and_style() {
 
 /// The page in a real headless chromium: it loads without script errors, the charts are drawn
 /// with a size, a typed filter (through the URL fragment, which types into the box and fires
-/// its `input` event) and a header click (likewise) work; a screenshot is written to
-/// `target/report-screenshot.png`.
+/// its `input` event) and a header click (likewise) work; at 1400 px and at a phone's 390 px
+/// no token cell is broken over two lines, and a screenshot of each is written to
+/// `target/report-screenshot.png` and `target/report-screenshot-phone.png`.
 #[test]
 fn html_page_in_headless_chromium() {
     let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
@@ -442,19 +443,36 @@ fn html_page_in_headless_chromium() {
     assert_eq!(attr(&dom, "data-sorted-by").as_deref(), Some("8 asc"));
     assert_eq!(attr(&dom, "data-first-row").as_deref(), Some("1"));
 
-    let shot = root().join("target/report-screenshot.png");
-    let _ = fs::remove_file(&shot);
-    browse(
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1200,2000",
-            "--hide-scrollbars",
-        ],
-        &url,
-    );
-    let png = fs::read(&shot).expect("screenshot written");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "screenshot");
-    eprintln!("screenshot: {}", shot.display());
+    // At a desk and on a phone: no address, port, verdict or time is broken over two lines
+    // (those cells do not wrap; the tables scroll sideways instead), and a screenshot of each
+    // for a person to look at.
+    for (width, height, name) in
+        [(1400, 2400, "report-screenshot.png"), (390, 844, "report-screenshot-phone.png")]
+    {
+        let size = format!("--window-size={width},{height}");
+        let o = browse(&["--virtual-time-budget=3000", "--dump-dom", &size], &url);
+        let dom = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(attr(&dom, "data-js-errors"), None, "{width} px");
+        assert_eq!(
+            attr(&dom, "data-broken-tokens").as_deref(),
+            Some("0"),
+            "{width} px: tokens broken"
+        );
+        let shot = root().join("target").join(name);
+        let _ = fs::remove_file(&shot);
+        browse(&[&format!("--screenshot={}", shot.display()), &size, "--hide-scrollbars"], &url);
+        let png = fs::read(&shot).expect("screenshot written");
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "screenshot");
+        eprintln!("screenshot at {width} px: {}", shot.display());
+        // The page is as wide as the window (headless chromium keeps a minimum of its own),
+        // and the timeline no wider than the page.
+        let chart: u32 = attr(&dom, "data-chart-width").unwrap().parse().unwrap();
+        let page: u32 = attr(&dom, "data-viewport-width").unwrap().parse().unwrap();
+        assert!(
+            chart <= page,
+            "{width} px: the timeline ({chart} px) wider than the page ({page} px)"
+        );
+    }
     let _ = Path::new(&profile);
 }
 

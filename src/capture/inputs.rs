@@ -97,10 +97,41 @@ fn is_capture_file(path: &Path) -> bool {
     looks_like_capture(&head[..n])
 }
 
+/// The regular files under `dir`, in its subfolders too, sorted by path. Symbolic links to
+/// files are followed; links to folders are not (a link back up would never end), and
+/// subfolders that cannot be read are passed over (the folder itself must be readable).
+pub fn files_under(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    let mut first = true;
+    while let Some(folder) = folders.pop() {
+        let entries = match fs::read_dir(&folder) {
+            Ok(e) => e,
+            Err(e) if first => return Err(e),
+            Err(_) => continue,
+        };
+        first = false;
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => folders.push(path),
+                Ok(t) if t.is_file() => files.push(path),
+                Ok(t) if t.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_file()) => {
+                    files.push(path)
+                }
+                _ => {}
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Turns command-line arguments into inputs: a file stays itself, `-` is stdin (at most
-/// once), a folder becomes its regular files that start with a pcap/pcapng magic, sorted by
-/// name (other files in it are ignored; a folder with none is an error). A path that cannot
-/// be read is an error naming it.
+/// once), a folder becomes the regular files under it (subfolders too) that start with a
+/// pcap/pcapng magic, sorted by path (other files are ignored; a folder with none is an
+/// error). A path that cannot be read is an error naming it.
 pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<InputSpec>, InputError> {
     let mut specs = Vec::new();
     let mut stdin_seen = false;
@@ -115,20 +146,14 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<InputSpec>, InputError> {
         }
         let meta = fs::metadata(arg).map_err(|e| path_error(arg, e))?;
         if meta.is_dir() {
-            let mut found = Vec::new();
-            for entry in fs::read_dir(arg).map_err(|e| path_error(arg, e))? {
-                let path = entry.map_err(|e| path_error(arg, e))?.path();
-                // Follows symlinks; dangling ones and subfolders are not captures.
-                let is_file = fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false);
-                if is_file && is_capture_file(&path) {
-                    found.push(path);
-                }
-            }
+            let found: Vec<PathBuf> = files_under(arg)
+                .map_err(|e| path_error(arg, e))?
+                .into_iter()
+                .filter(|p| is_capture_file(p))
+                .collect();
             if found.is_empty() {
                 return Err(InputError::NoCaptures(arg.clone()));
             }
-            // All in one folder, so path order is name order.
-            found.sort();
             specs.extend(found.into_iter().map(InputSpec::File));
         } else {
             // Open now so that "permission denied" is reported before any work starts.
@@ -589,6 +614,8 @@ mod tests {
             [
                 InputSpec::File(d.join("a.pcapng")),
                 InputSpec::File(d.join("b.pcap")),
+                // Subfolders too (issue 16: `analyze fixtures/recorded/`).
+                InputSpec::File(d.join("sub").join("c.pcap")),
                 InputSpec::Stdin
             ]
         );

@@ -7,11 +7,13 @@
 //! the place where a damaged file stops being readable. Live interfaces are opened through libpcap
 //! ([`live`]), which yields the same frames.
 
+pub mod bpf;
 pub mod file;
 pub mod inputs;
 pub mod live;
 pub mod writer;
 
+pub use bpf::{FilterError, ReadFilter, link_type_name};
 pub use file::{CaptureReader, ReadError, ReadErrorKind};
 pub use inputs::{
     InputError, InputSpec, MergedSource, NamedInput, SourceError, SourceErrorKind, expand_inputs,

@@ -15,8 +15,8 @@ use std::io;
 pub use csv::CsvSink;
 pub use jsonl::JsonLinesSink;
 pub use jsonl::{write_flow_line, write_incident_line};
-pub use summary::{LiveCounters, RunStats, Summary};
-pub use table::TableSink;
+pub use summary::{InputCounts, LiveCounters, RunStats, Summary, input_warnings, plural};
+pub use table::{TableOptions, TableSink};
 
 use crate::incident::Incident;
 use crate::verdict::Verdict;
@@ -63,6 +63,66 @@ pub fn sink_for<W: io::Write + 'static>(format: Format, out: W, flush_each: bool
         Format::Table => Box::new(TableSink::new(out, flush_each)),
         Format::Jsonl => Box::new(JsonLinesSink::new(out, flush_each)),
         Format::Csv => Box::new(CsvSink::new(out, flush_each)),
+    }
+}
+
+/// An incident as a person reads it, with units: `scan by 10.0.0.1: 20 failed attempts on 20
+/// targets (1 host, 20 ports) within 60 s`. From the JSON-lines fields, so that a log's
+/// incidents read the same as a capture's.
+pub fn incident_sentence(
+    kind: &str,
+    subject: &serde_json::Map<String, serde_json::Value>,
+    evidence: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let text = |m: &serde_json::Map<String, serde_json::Value>, k: &str| match m.get(k) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) if !v.is_null() => v.to_string(),
+        _ => "?".to_string(),
+    };
+    let n = |k: &str| evidence.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let window = evidence.get("window").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    let within = format!("within {window} s");
+    let server = text(subject, "server");
+    let service = if subject.contains_key("server_port") {
+        let port = text(subject, "server_port");
+        let at = if server.contains(':') {
+            format!("[{server}]:{port}")
+        } else {
+            format!("{server}:{port}")
+        };
+        format!("{at}/{}", text(subject, "proto"))
+    } else {
+        server.clone()
+    };
+    match kind {
+        "scan" => format!(
+            "scan by {}: {} on {} ({}, {}) {within}",
+            text(subject, "client"),
+            plural(n("failed_attempts"), "failed attempt", "failed attempts"),
+            plural(n("targets"), "target", "targets"),
+            plural(n("hosts"), "host", "hosts"),
+            plural(n("ports"), "port", "ports"),
+        ),
+        "service-down" => format!(
+            "service down at {service}: {} refused ({}) {within}; {} accepted in the window",
+            plural(n("clients"), "client", "clients"),
+            plural(n("refused_attempts"), "attempt", "attempts"),
+            plural(n("accepted_in_window"), "connection", "connections"),
+        ),
+        "host-down" => format!(
+            "host down: {server}: {} failed, none answered, {within}",
+            plural(n("failed_attempts"), "attempt", "attempts"),
+        ),
+        "overload" => format!(
+            "overload at {service}: {} retried, queued or turned away, from {} {within}",
+            plural(n("attempts"), "attempt", "attempts"),
+            plural(n("clients"), "client", "clients"),
+        ),
+        other => {
+            let who: Vec<String> =
+                subject.keys().map(|k| format!("{k} {}", text(subject, k))).collect();
+            format!("{other} ({})", who.join(", "))
+        }
     }
 }
 

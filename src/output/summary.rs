@@ -52,6 +52,86 @@ pub struct RunStats {
     pub span: Option<(Timestamp, Timestamp)>,
     /// Live runs: what libpcap and connlens itself could not keep.
     pub live: Option<LiveCounters>,
+    /// Frames the read filter (`--filter`) left out.
+    pub filtered_frames: u64,
+    /// The read filter, as typed.
+    pub read_filter: Option<String>,
+    /// The attempt filters, in words (`failed`, `server 10.0.0.5`).
+    pub filters: Vec<String>,
+    /// Attempts the attempt filters left out.
+    pub filtered_out: u64,
+    /// Verdicts decided after `live --count` was reached (not written).
+    pub beyond_limit: u64,
+    /// Frames by input (index: the input's place in `inputs`).
+    pub per_input: Vec<InputCounts>,
+    /// Warnings for the person: an input with no decodable packet (naming its link type), a
+    /// read filter that cannot be compiled for one.
+    pub warnings: Vec<String>,
+}
+
+/// What one input gave.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputCounts {
+    /// Frames read.
+    pub frames: u64,
+    /// Frames decoded into packets the tracker saw.
+    pub decoded: u64,
+    /// Frames the read filter left out.
+    pub filtered: u64,
+    /// Frames skipped because connlens does not decode their link type.
+    pub unsupported_link: u64,
+    /// The link type of its first frame.
+    pub link: Option<LinkType>,
+    /// Whether it has frames of other link types too (pcapng, several interfaces).
+    pub mixed_links: bool,
+}
+
+impl InputCounts {
+    /// Frames read but not decoded (skipped, or left out by the read filter).
+    pub fn skipped(&self) -> u64 {
+        self.frames - self.decoded
+    }
+}
+
+/// The warnings about the inputs: one for each input that yielded no decodable packet,
+/// naming its link type as tcpdump does (`link-type PPP (PPP)`), so that a capture connlens
+/// cannot read is not mistaken for a quiet network.
+pub fn input_warnings(run: &RunStats) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, name) in run.inputs.iter().enumerate() {
+        let c = run.per_input.get(i).copied().unwrap_or_default();
+        let failed = run
+            .errors
+            .iter()
+            .any(|e| e.strip_prefix(name.as_str()).is_some_and(|r| r.starts_with(':')));
+        if c.decoded > 0 || c.filtered > 0 && c.filtered == c.frames || failed {
+            continue;
+        }
+        let name = super::printable(name);
+        if c.frames == 0 {
+            out.push(format!("{name}: no packets in it"));
+            continue;
+        }
+        let link = c.link.map(crate::capture::link_type_name).unwrap_or_default();
+        let packets =
+            if c.frames == 1 { "1 packet".to_string() } else { format!("{} packets", c.frames) };
+        let more = if c.mixed_links { " and others" } else { "" };
+        out.push(if c.unsupported_link == 0 {
+            format!(
+                "{name}: none of its {packets} (link-type {link}{more}) could be analyzed: nothing to give a verdict on"
+            )
+        } else {
+            format!(
+                "{name}: link-type {link}{more} is not one connlens reads: its {packets} were skipped"
+            )
+        });
+    }
+    out
+}
+
+/// `1 packet`, `2 packets`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Drop counters of a live run.
@@ -120,6 +200,8 @@ pub struct Summary {
     /// Incidents, as one-line descriptions (bounded: the first `MAX_LISTED_INCIDENTS`).
     incidents: Vec<Value>,
     incident_counts: BTreeMap<&'static str, u64>,
+    /// The listed incidents as sentences, for the text summary.
+    incident_lines: Vec<String>,
     /// Reading-side counters, set at the end of the run.
     pub run: RunStats,
 }
@@ -175,6 +257,11 @@ impl Summary {
                 m.insert(k.clone(), v.clone());
             }
             self.incidents.push(Value::Object(m));
+            self.incident_lines.push(super::incident_sentence(
+                i.kind.as_str(),
+                &i.subject,
+                &i.evidence,
+            ));
         }
     }
 
@@ -237,6 +324,32 @@ impl Summary {
             r.decoded,
             r.skipped_total()
         );
+        if let Some(f) = &r.read_filter {
+            let _ = writeln!(
+                s,
+                "  read filter: {} (with ICMP and VLAN-tagged frames): {} left out",
+                super::printable(f),
+                plural(r.filtered_frames, "packet", "packets")
+            );
+        }
+        if !r.filters.is_empty() {
+            let _ = writeln!(
+                s,
+                "  shown: {} ({} not shown)",
+                r.filters.join(", "),
+                plural(r.filtered_out, "other attempt", "other attempts")
+            );
+        }
+        if r.beyond_limit > 0 {
+            let _ = writeln!(
+                s,
+                "  stopped at --count: {} decided after it not shown",
+                plural(r.beyond_limit, "verdict", "verdicts")
+            );
+        }
+        for w in &r.warnings {
+            let _ = writeln!(s, "  warning: {w}");
+        }
         if r.skipped_total() > 0 {
             let reasons: Vec<String> = Skip::ALL
                 .iter()
@@ -296,24 +409,8 @@ impl Summary {
             let kinds: Vec<String> =
                 self.incident_counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
             let _ = writeln!(s, "  incidents: {}", kinds.join(", "));
-            for i in self.incidents.iter().take(TOP) {
-                let Value::Object(m) = i else { continue };
-                let who: Vec<String> = m
-                    .iter()
-                    .filter(|(k, _)| *k != "incident" && *k != "ts")
-                    .map(|(k, v)| {
-                        format!(
-                            "{k} {}",
-                            v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(
-                    s,
-                    "    {:<14} {}",
-                    m.get("incident").and_then(Value::as_str).unwrap_or("?"),
-                    who.join(", ")
-                );
+            for line in self.incident_lines.iter().take(TOP) {
+                let _ = writeln!(s, "    {}", super::printable(line));
             }
         }
         if r.tracker.evicted > 0 {
@@ -405,6 +502,28 @@ impl Summary {
             && let Some(flows) = obj.get_mut("flows").and_then(Value::as_object_mut)
         {
             flows.insert("coverage_gaps".into(), json!(r.tracker.coverage_gaps));
+        }
+        // Present only when they say something, so that the summary of an ordinary run is
+        // what it was.
+        if let Some(o) = obj.as_object_mut() {
+            if let Some(f) = &r.read_filter {
+                o.insert(
+                    "read_filter".into(),
+                    json!({"filter": f, "packets_left_out": r.filtered_frames}),
+                );
+            }
+            if !r.filters.is_empty() {
+                o.insert(
+                    "filters".into(),
+                    json!({"shown": r.filters, "attempts_not_shown": r.filtered_out}),
+                );
+            }
+            if r.beyond_limit > 0 {
+                o.insert("verdicts_after_count".into(), json!(r.beyond_limit));
+            }
+            if !r.warnings.is_empty() {
+                o.insert("warnings".into(), json!(r.warnings));
+            }
         }
         if let (Some(l), Some(o)) = (&r.live, obj.as_object_mut()) {
             let k = l.kernel;

@@ -161,8 +161,11 @@ pub struct LiveOptions {
     pub summary: bool,
     /// Stop after this long.
     pub duration: Option<std::time::Duration>,
-    /// Stop after this many attempts have their verdict.
+    /// Stop after this many verdicts are written (as tcpdump's `-c`: exactly that many; the
+    /// ones decided after, such as pending attempts at the stop, are counted in the summary).
     pub count: Option<u64>,
+    /// Which attempts are written and counted.
+    pub filter: crate::report::Filter,
     /// Set (by a signal handler, or by the caller) to stop the run cleanly.
     pub stop: Arc<AtomicBool>,
 }
@@ -220,7 +223,9 @@ pub fn live(
         // Live: a verdict is written at once; one that later packets contradict gets a correction
         // line (`revised`), instead of being held back.
         tracker: Tracker::new(TrackerConfig { hold_verdicts: false, ..options.tracker }),
-        output: Output::new(options.incidents, Inputs { names: vec![name] }, Vec::new()),
+        output: Output::new(options.incidents, Inputs { names: vec![name] }, Vec::new())
+            .with_filter(crate::report::Matcher::new(options.filter))
+            .with_limit(options.count),
     };
     run.drive(rx, recycle_tx, control, sink, options.summary, move || {
         reader.join().unwrap_or_default()

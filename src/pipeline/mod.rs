@@ -55,7 +55,7 @@ use crate::track::TrackerConfig;
 pub const BATCH: usize = 1024;
 
 /// Settings of an offline analysis.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct AnalyzeConfig {
     /// Tracker settings (with N threads, each shard gets `max_flows / N`).
     pub tracker: TrackerConfig,
@@ -65,4 +65,10 @@ pub struct AnalyzeConfig {
     pub summary: bool,
     /// Tracker threads (shards); 0 counts as 1.
     pub threads: usize,
+    /// A BPF read filter in tcpdump's syntax, applied to every frame read (widened for the
+    /// ICMP errors and tagged frames that explain the flows it keeps, as `live` widens its
+    /// filter). Check it first with [`crate::capture::ReadFilter::new`].
+    pub read_filter: Option<String>,
+    /// Which attempts are written and counted.
+    pub filter: crate::report::Filter,
 }

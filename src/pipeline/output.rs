@@ -6,6 +6,7 @@ use std::io;
 
 use crate::incident::{IncidentConfig, IncidentDetector};
 use crate::output::{Inputs, RunStats, Sink, Summary};
+use crate::report::{FlowRecord, IncidentRecord, Matcher};
 use crate::search_list::SearchList;
 use crate::time::Timestamp;
 use crate::track::TrackerStats;
@@ -37,6 +38,14 @@ pub(super) struct Output {
     incidents: IncidentDetector,
     summary: Summary,
     inputs: Inputs,
+    /// Which attempts are written and counted (`--verdict`, `--failed`, `--server`, …).
+    filter: Matcher,
+    /// Attempts the filter left out.
+    filtered_out: u64,
+    /// Write at most this many verdicts (`live --count`).
+    limit: Option<u64>,
+    /// Verdicts given after the limit was reached (not written).
+    beyond_limit: u64,
     /// Input errors, in the order met.
     pub(super) errors: Vec<String>,
 }
@@ -48,8 +57,25 @@ impl Output {
             incidents: IncidentDetector::new(incidents),
             summary: Summary::default(),
             inputs,
+            filter: Matcher::default(),
+            filtered_out: 0,
+            limit: None,
+            beyond_limit: 0,
             errors,
         }
+    }
+
+    /// Writes and counts only the attempts that pass `filter` (incidents are detected over
+    /// every attempt, and shown when their subject passes).
+    pub(super) fn with_filter(mut self, filter: Matcher) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Writes at most `limit` verdicts: the ones decided after are counted, not written.
+    pub(super) fn with_limit(mut self, limit: Option<u64>) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// Writes one verdict (unless the search-list stage holds it) and the held verdicts that
@@ -83,9 +109,24 @@ impl Output {
 
     /// Writes one verdict with the incidents it completes, and counts them.
     fn write(&mut self, sink: &mut dyn Sink, v: &Verdict) -> io::Result<()> {
-        self.summary.observe(v);
-        let mut r = sink.verdict(v, &self.inputs);
+        if self.limit.is_some_and(|n| self.summary.attempts() >= n) {
+            self.beyond_limit += 1;
+            return Ok(());
+        }
+        let shown = self.filter.is_empty()
+            || self.filter.attempt(&FlowRecord::from_verdict(v, &self.inputs));
+        let mut r = Ok(());
+        if shown {
+            self.summary.observe(v);
+            r = sink.verdict(v, &self.inputs);
+        } else {
+            self.filtered_out += 1;
+        }
         for i in self.incidents.observe(v) {
+            if !self.filter.is_empty() && !self.filter.incident(&IncidentRecord::from_incident(&i))
+            {
+                continue;
+            }
             self.summary.observe_incident(&i);
             r = r.and_then(|()| sink.incident(&i));
         }
@@ -123,7 +164,23 @@ impl Output {
             inputs: self.inputs.names.clone(),
             span: read.first.zip(read.last),
             live: read.live,
+            filtered_frames: read.filtered,
+            read_filter: read.filter.as_ref().map(|f| f.expr().to_string()),
+            filters: self.filter.filter().describe(),
+            filtered_out: self.filtered_out,
+            beyond_limit: self.beyond_limit,
+            per_input: read.per_input,
+            warnings: Vec::new(),
         };
+        let mut stats = stats;
+        // Files only: a live interface that saw nothing is a quiet network, said by the
+        // capture counters.
+        if stats.live.is_none() {
+            stats.warnings = crate::output::input_warnings(&stats);
+        }
+        if let Some(f) = &read.filter {
+            stats.warnings.extend(f.errors.iter().map(|e| format!("{e}: its frames are left out")));
+        }
         let attempts = self.summary.attempts();
         let mut output_closed = false;
         match result {
@@ -148,5 +205,86 @@ impl Output {
             output_closed,
             timings: ThreadTimes::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Origin;
+    use crate::decode::Proto;
+    use crate::flow::Endpoint;
+    use crate::incident::Incident;
+    use crate::verdict::{Cause, Evidence, Hint};
+
+    #[derive(Default)]
+    struct Collect(Vec<u16>);
+
+    impl Sink for Collect {
+        fn verdict(&mut self, v: &Verdict, _: &Inputs) -> io::Result<()> {
+            self.0.push(v.client.port);
+            Ok(())
+        }
+        fn incident(&mut self, _: &Incident) -> io::Result<()> {
+            Ok(())
+        }
+        fn finish(&mut self, _: Option<&Summary>) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn verdict(cause: Cause, client_port: u16) -> Verdict {
+        let client = Endpoint::new("192.0.2.1".parse().unwrap(), client_port);
+        let server = Endpoint::new("198.51.100.7".parse().unwrap(), 80);
+        Verdict {
+            id: u64::from(client_port),
+            ts: Timestamp::from_secs_f64(1.0),
+            last_ts: Timestamp::from_secs_f64(1.0),
+            first_packet: Origin::default(),
+            proto: Proto::Tcp,
+            vlan: 0,
+            client,
+            server,
+            cause,
+            evidence: Evidence::new(),
+            hint: Hint::new(cause, client, server),
+            conn_state: "S0",
+            revised: false,
+            tunnel: None,
+        }
+    }
+
+    /// `live --count 2` writes exactly two verdicts, as tcpdump -c 2 prints two packets:
+    /// the ones decided after (pending attempts given theirs at the stop) are counted only.
+    #[test]
+    fn a_limit_writes_exactly_that_many() {
+        let mut out = Output::new(IncidentConfig::default(), Inputs::default(), Vec::new())
+            .with_limit(Some(2));
+        let mut sink = Collect::default();
+        for port in [1, 2, 3] {
+            out.verdict(&mut sink, &verdict(Cause::HostReset, port)).unwrap();
+        }
+        assert_eq!(sink.0, [1, 2]);
+        let o = out
+            .conclude(&mut sink, ReadStats::default(), TrackerStats::default(), Ok(()), false)
+            .unwrap();
+        assert_eq!((o.attempts, o.stats.beyond_limit), (2, 1));
+    }
+
+    /// A filter writes and counts only the attempts it lets through.
+    #[test]
+    fn a_filter_writes_only_what_passes() {
+        let filter = crate::report::Filter { failed: true, ..Default::default() };
+        let mut out = Output::new(IncidentConfig::default(), Inputs::default(), Vec::new())
+            .with_filter(Matcher::new(filter));
+        let mut sink = Collect::default();
+        out.verdict(&mut sink, &verdict(Cause::HostReset, 1)).unwrap();
+        out.verdict(&mut sink, &verdict(Cause::Closed, 2)).unwrap();
+        assert_eq!(sink.0, [1]);
+        let o = out
+            .conclude(&mut sink, ReadStats::default(), TrackerStats::default(), Ok(()), false)
+            .unwrap();
+        assert_eq!((o.attempts, o.stats.filtered_out), (1, 1));
+        assert_eq!(o.stats.filters, ["failed"]);
     }
 }

@@ -3,9 +3,9 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::capture::{Frame, LinkType, MergedSource};
+use crate::capture::{Frame, LinkType, MergedSource, ReadFilter};
 use crate::decode::{Encap, Packet, decode, decode_into};
-use crate::output::LiveCounters;
+use crate::output::{InputCounts, LiveCounters};
 use crate::time::Timestamp;
 use crate::track::shard::{Route, route};
 use crate::track::{RecentFacts, sender_fact};
@@ -32,14 +32,21 @@ pub(super) struct ReadStats {
     pub(super) live: Option<LiveCounters>,
     /// Inputs that stopped being readable (offline), in the order met.
     pub(super) errors: Vec<String>,
+    /// Frames read and decoded, by input (index: the frame's file).
+    pub(super) per_input: Vec<InputCounts>,
+    /// The read filter (`--filter`), and the frames it left out.
+    pub(super) filter: Option<ReadFilter>,
+    pub(super) filtered: u64,
 }
 
 impl ReadStats {
     /// Counts and decodes one frame.
     #[inline(always)]
     pub(super) fn frame(&mut self, frame: &Frame<'_>) -> Option<Packet> {
-        self.count(frame);
-        let p = self.decoded(decode(frame))?;
+        if !self.count(frame) {
+            return None;
+        }
+        let p = self.decoded(frame, decode(frame))?;
         self.layers(&p);
         Some(p)
     }
@@ -47,8 +54,10 @@ impl ReadStats {
     /// Counts one frame and decodes it onto the end of `packets`; false when it is skipped.
     #[inline(always)]
     pub(super) fn frame_into(&mut self, frame: &Frame<'_>, packets: &mut Vec<Packet>) -> bool {
-        self.count(frame);
-        let decoded = self.decoded(decode_into(frame, packets)).is_some();
+        if !self.count(frame) {
+            return false;
+        }
+        let decoded = self.decoded(frame, decode_into(frame, packets)).is_some();
         if decoded && let Some(p) = packets.last() {
             self.layers(p);
         }
@@ -72,8 +81,10 @@ impl ReadStats {
         }
     }
 
+    /// Counts one frame; false when the read filter leaves it out (its time still moves the
+    /// clock, as a skipped frame's does).
     #[inline(always)]
-    fn count(&mut self, frame: &Frame<'_>) {
+    fn count(&mut self, frame: &Frame<'_>) -> bool {
         self.link_types.count(frame.link);
         self.frames += 1;
         self.bytes += frame.data.len() as u64;
@@ -82,18 +93,45 @@ impl ReadStats {
         }
         self.last = Some(frame.ts.max(self.last.unwrap_or(frame.ts)));
         self.latest = Some(frame.ts);
+        let i = usize::from(frame.origin.file);
+        if i >= self.per_input.len() {
+            self.per_input.resize(i + 1, InputCounts::default());
+        }
+        let input = &mut self.per_input[i];
+        input.frames += 1;
+        match input.link {
+            None => input.link = Some(frame.link),
+            Some(l) if l != frame.link => input.mixed_links = true,
+            Some(_) => {}
+        }
+        if let Some(f) = &mut self.filter
+            && !f.keep(frame.link, frame.data)
+        {
+            self.filtered += 1;
+            input.filtered += 1;
+            return false;
+        }
+        true
     }
 
     /// Counts a decoding's outcome.
     #[inline(always)]
-    fn decoded<T>(&mut self, r: Result<T, crate::decode::Skip>) -> Option<T> {
+    fn decoded<T>(&mut self, frame: &Frame<'_>, r: Result<T, crate::decode::Skip>) -> Option<T> {
         match r {
             Ok(t) => {
                 self.decoded += 1;
+                if let Some(input) = self.per_input.get_mut(usize::from(frame.origin.file)) {
+                    input.decoded += 1;
+                }
                 Some(t)
             }
             Err(skip) => {
                 self.skipped[skip.index()] += 1;
+                if skip == crate::decode::Skip::UnsupportedLinkType
+                    && let Some(input) = self.per_input.get_mut(usize::from(frame.origin.file))
+                {
+                    input.unsupported_link += 1;
+                }
                 None
             }
         }
@@ -216,9 +254,10 @@ pub(super) fn read_and_route(
     mut source: MergedSource,
     shards: &[ToShard],
     mut progress: Option<Box<dyn Progress>>,
+    filter: Option<ReadFilter>,
 ) -> ReadStats {
     let n = shards.len();
-    let mut stats = ReadStats::default();
+    let mut stats = ReadStats { filter, ..ReadStats::default() };
     let mut batches: Vec<SubBatch> = shards.iter().map(|_| SubBatch::new(n)).collect();
     let mut sender_facts = SenderFacts::new(n);
     let mut in_batch = 0usize;

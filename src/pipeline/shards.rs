@@ -109,7 +109,15 @@ pub fn analyze(
     let (started, output_cpu_before) = (Instant::now(), thread_cpu());
     let n = config.threads.max(1);
     let inputs = Inputs { names: source.names().to_vec() };
-    let errors: Vec<String> = open_errors.iter().map(|e| e.to_string()).collect();
+    let mut errors: Vec<String> = open_errors.iter().map(|e| e.to_string()).collect();
+    let read_filter = match config.read_filter.as_deref().map(crate::capture::ReadFilter::new) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            errors.push(e.to_string());
+            None
+        }
+    };
 
     let mut to_shards = Vec::with_capacity(n);
     let mut from_shards = Vec::with_capacity(n);
@@ -145,9 +153,10 @@ pub fn analyze(
     }
     let reader = thread::Builder::new()
         .name("connlens-capture".into())
-        .spawn(move || (read_and_route(source, &to_shards, progress), thread_cpu()))?;
+        .spawn(move || (read_and_route(source, &to_shards, progress, read_filter), thread_cpu()))?;
 
-    let mut output = Output::new(config.incidents, inputs, errors);
+    let mut output = Output::new(config.incidents, inputs, errors)
+        .with_filter(crate::report::Matcher::new(config.filter.clone()));
     let (result, tracker) = merge(&from_shards, &mut output, sink);
     // Any thread still running stops at its next send.
     drop(from_shards);

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, causes_text, endpoint, incident_evidence, incident_subject, utc, width_text};
+use super::{Report, endpoint, incident_evidence, incident_subject, utc, width_text};
 
 /// HTML-escapes text (element content and quoted attribute values).
 pub fn esc(s: &str) -> String {
@@ -26,6 +26,47 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// HTML-escapes text and shows what is between backticks as code (`ss -ltn`).
+pub fn esc_code(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() < 3 {
+        return esc(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let last = parts.len() - 1;
+    for (i, part) in parts.iter().enumerate() {
+        // Between a pair of backticks; the last part after an unpaired one is not.
+        let code = i % 2 == 1 && (i < last || !parts.len().is_multiple_of(2));
+        if code {
+            out.push_str("<code>");
+            out.push_str(&esc(part));
+            out.push_str("</code>");
+        } else {
+            if i % 2 == 1 {
+                // An unpaired backtick stays one.
+                out.push('`');
+            }
+            out.push_str(&esc(part));
+        }
+    }
+    out
+}
+
+/// Causes of a row (`reset ×3, host-reset ×1`), each kept on one line: a browser would break
+/// `closed-before-request` at its hyphens.
+fn causes_cell(causes: &[(String, u64)]) -> String {
+    causes
+        .iter()
+        .map(|(c, n)| format!("<span class=\"t\">{} ×{n}</span>", esc(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `1 capture`, `2 captures`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    crate::output::plural(n, one, many)
 }
 
 /// Each verdict's colour in the charts, with the SHA-256 (base64) of the legend's `style`
@@ -53,9 +94,9 @@ fn colour(verdict: &str) -> &'static str {
 /// SHA-256 (base64) of [`CSS`], the page's only `<style>` element. The tests recompute it
 /// (and the browser test sees the page unstyled, or the script blocked, when a hash is stale):
 /// change the code and its hash together.
-const CSS_SHA256: &str = "mJwmDZpYkFzinm6Hdatjl+ds45/uiqOpoOnnBwmP8ek=";
+const CSS_SHA256: &str = "ul9zbBTt9dYvXBLDZ9ZiqDcDCDR1P0xFwcbRix3JKNg=";
 /// SHA-256 (base64) of [`SCRIPT`], the page's only `<script>` element.
-const SCRIPT_SHA256: &str = "nfYAtcdZNDwZmuvA/BOWGlGwTVbUbHAtk6HJAksqVdw=";
+const SCRIPT_SHA256: &str = "WEC20eFFydh2lqTEHEvAuGMKebylnYFBOCBTRZTP+mA=";
 
 /// The page's Content-Security-Policy. Nothing may load from anywhere, and of inline code
 /// only what this file wrote may run or apply: the script and the style sheet by their
@@ -78,7 +119,10 @@ const CSS: &str = "
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
 h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}
-th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
+th,td.t,span.t{white-space:nowrap}td.w{min-width:18em}.scroll{overflow-x:auto;max-width:100%}
+code{font:12px ui-monospace,monospace;background:#f1f1f1;padding:0 2px;white-space:nowrap}
+details summary{cursor:pointer;color:#555;font-size:12px}svg{max-width:100%;height:auto}
 th{background:#f3f3f3}td.n{text-align:right}
 #failed th{cursor:pointer;user-select:none}#failed th.sorted-asc::after{content:' \\25B2'}
 #failed th.sorted-desc::after{content:' \\25BC'}
@@ -86,7 +130,8 @@ th{background:#f3f3f3}td.n{text-align:right}
 .headline b{display:block;font-size:1.4em}.bad{color:#b71c1c}.empty{font-weight:bold;padding:1em;background:#fff8e1}
 .legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
 .errors{background:#ffebee;padding:.5em 1em}
-@media print{body{margin:0;font-size:11px}#filter-box{display:none}h2{page-break-after:avoid}tr{page-break-inside:avoid}svg{max-width:100%}}
+@media (max-width:600px){body{margin:.6em}}
+@media print{body{margin:0;font-size:11px}.scroll{overflow:visible}#filter-box{display:none}h2{page-break-after:avoid}tr{page-break-inside:avoid}svg{max-width:100%}}
 ";
 
 const SCRIPT: &str = r#"
@@ -96,6 +141,9 @@ const SCRIPT: &str = r#"
   var table=document.getElementById('failed');
   var svg=document.getElementById('timeline');
   if(svg){var r=svg.getBoundingClientRect();root.setAttribute('data-chart-width',Math.round(r.width));root.setAttribute('data-chart-height',Math.round(r.height));}
+  var tokens=document.querySelectorAll('td.t,span.t'),broken=0;
+  for(var t=0;t<tokens.length;t++){var range=document.createRange();range.selectNodeContents(tokens[t]);if(range.getClientRects().length>1)broken++;}
+  root.setAttribute('data-broken-tokens',String(broken));root.setAttribute('data-viewport-width',String(root.clientWidth));
   if(!table){root.setAttribute('data-visible-rows','0');return;}
   var body=table.tBodies[0], input=document.getElementById('filter');
   function visible(){var n=0;for(var i=0;i<body.rows.length;i++){if(body.rows[i].style.display!=='none')n++;}
@@ -185,12 +233,19 @@ fn timeline_svg(o: &mut String, r: &Report) -> std::fmt::Result {
             )?;
         }
     }
-    // Time ticks: the first bin's date and time, then every few bins the time of day.
+    // Time ticks: the first bin's date and time, then every few bins the time of day, or the
+    // date and time when the span crosses days (every tick would read 00:00 otherwise).
     let every = bins.len().div_ceil(6).max(1);
+    let day = |t: f64| utc(t).get(..10).unwrap_or_default().to_string();
+    let days = bins.first().zip(bins.last()).is_some_and(|(a, b)| day(a.start) != day(b.start));
     for (i, b) in bins.iter().enumerate().step_by(every) {
         let x = left + i as f64 * bar;
         let label = utc(b.start);
-        let label = if i == 0 { label } else { label[11..].to_string() };
+        let label = match (i, days) {
+            (0, _) => label,
+            (_, true) => label.get(5..16).unwrap_or_default().to_string(),
+            _ => label.get(11..).unwrap_or_default().to_string(),
+        };
         writeln!(
             o,
             "<line x1=\"{x:.1}\" y1=\"{0}\" x2=\"{x:.1}\" y2=\"{1}\" stroke=\"#999\"/><text x=\"{x:.1}\" y=\"{2}\" font-size=\"11\">{3}</text>",
@@ -239,17 +294,24 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     )?;
     writeln!(o, "<h1>Connection failures report</h1>")?;
     let range = match r.span {
-        Some((a, b)) => format!("{} – {}", utc(a), utc(b)),
+        Some((a, b)) => {
+            format!("<span class=\"t\">{}</span> – <span class=\"t\">{}</span>", utc(a), utc(b))
+        }
         None => "no attempts".into(),
     };
-    writeln!(o, "<p>{}</p>", esc(&range))?;
+    writeln!(o, "<p>{range}</p>")?;
     writeln!(o, "<div class=\"headline\">")?;
+    let word = |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    let (captures, logs) = (r.count_inputs("capture") as u64, r.count_inputs("log") as u64);
     let cells = [
-        ("captures", r.count_inputs("capture").to_string()),
-        ("logs", r.count_inputs("log").to_string()),
-        ("hosts", format!("{}{}", r.hosts, if r.hosts_capped { "+" } else { "" })),
-        ("packets (captures)", r.packets.to_string()),
-        ("attempts", r.attempts.to_string()),
+        (word(captures, "capture", "captures"), captures.to_string()),
+        (word(logs, "log", "logs"), logs.to_string()),
+        (
+            word(r.hosts, "host", "hosts"),
+            format!("{}{}", r.hosts, if r.hosts_capped { "+" } else { "" }),
+        ),
+        (word(r.packets, "packet (captures)", "packets (captures)"), r.packets.to_string()),
+        (word(r.attempts, "attempt", "attempts"), r.attempts.to_string()),
         ("failed", format!("{} ({:.1} %)", r.failures, r.failure_rate_percent())),
         ("undecided", r.undecided.to_string()),
     ];
@@ -264,8 +326,8 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     if !errors.is_empty() {
         writeln!(
             o,
-            "<p class=\"errors\">{} input problems: the report covers what could be read (see <a href=\"#inputs\">Inputs</a>).</p>",
-            errors.len()
+            "<p class=\"errors\">{}: the report covers what could be read (see <a href=\"#inputs\">Inputs</a>).</p>",
+            plural(errors.len() as u64, "input problem", "input problems")
         )?;
     }
     if r.attempts == 0 {
@@ -286,28 +348,32 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
         } else {
             writeln!(
                 o,
-                "<p>{} of {} failing server:port pairs, most failures first.</p>",
+                "<p>{} of {}, most failures first.</p>",
                 r.servers.len(),
-                r.servers_total
+                plural(
+                    r.servers_total as u64,
+                    "failing server:port pair",
+                    "failing server:port pairs"
+                )
             )?;
             writeln!(
                 o,
-                "<table id=\"servers\"><thead><tr><th>service</th><th>failures</th><th>clients</th><th>causes</th><th>first failure</th><th>last failure</th></tr></thead><tbody>"
+                "<div class=\"scroll\"><table id=\"servers\"><thead><tr><th>service</th><th>failures</th><th>clients</th><th>causes</th><th>first failure</th><th>last failure</th></tr></thead><tbody>"
             )?;
             for s in &r.servers {
                 writeln!(
                     o,
-                    "<tr><td>{} {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td class=\"t\">{} {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td></tr>",
                     esc(&s.proto),
                     esc(&endpoint(&s.server.to_string(), u64::from(s.port))),
                     s.failures,
                     s.clients,
-                    esc(&causes_text(&s.causes)),
+                    causes_cell(&s.causes),
                     utc(s.first),
                     utc(s.last)
                 )?;
             }
-            writeln!(o, "</tbody></table>")?;
+            writeln!(o, "</tbody></table></div>")?;
         }
         writeln!(o, "<h2>Clients most affected</h2>")?;
         if r.clients.is_empty() {
@@ -315,20 +381,20 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
         } else {
             writeln!(
                 o,
-                "<table id=\"clients\"><thead><tr><th>client</th><th>attempts</th><th>failed</th><th>targets failed</th><th>causes</th></tr></thead><tbody>"
+                "<div class=\"scroll\"><table id=\"clients\"><thead><tr><th>client</th><th>attempts</th><th>failed</th><th>targets failed</th><th>causes</th></tr></thead><tbody>"
             )?;
             for c in &r.clients {
                 writeln!(
                     o,
-                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                    "<tr><td class=\"t\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
                     esc(&c.client.to_string()),
                     c.attempts,
                     c.failures,
                     c.targets,
-                    esc(&causes_text(&c.causes))
+                    causes_cell(&c.causes)
                 )?;
             }
-            writeln!(o, "</tbody></table>")?;
+            writeln!(o, "</tbody></table></div>")?;
         }
     }
     writeln!(o, "<h2>Incidents</h2>")?;
@@ -337,42 +403,47 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     } else {
         writeln!(
             o,
-            "<table id=\"incidents\"><thead><tr><th>time</th><th>incident</th><th>subject</th><th>evidence</th><th>hint</th></tr></thead><tbody>"
+            "<div class=\"scroll\"><table id=\"incidents\"><thead><tr><th>time</th><th>incident</th><th>hint</th></tr></thead><tbody>"
         )?;
         for i in &r.incidents {
             writeln!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td class=\"t\">{}</td><td class=\"w\">{}<details><summary>evidence of the {} {}</summary>{}</details></td><td class=\"w\">{}</td></tr>",
                 utc(i.ts),
+                esc(&crate::output::incident_sentence(&i.kind, &i.subject, &i.evidence)),
                 esc(&i.kind),
                 esc(&incident_subject(i)),
                 esc(&incident_evidence(i)),
-                esc(&i.hint)
+                esc_code(&i.hint)
             )?;
         }
-        writeln!(o, "</tbody></table>")?;
+        writeln!(o, "</tbody></table></div>")?;
         if r.incidents_more > 0 {
-            writeln!(o, "<p>{} more incidents not listed.</p>", r.incidents_more)?;
+            writeln!(
+                o,
+                "<p>{} not listed.</p>",
+                plural(r.incidents_more, "more incident", "more incidents")
+            )?;
         }
     }
     if !r.causes.is_empty() {
         writeln!(o, "<h2>What the causes mean</h2>")?;
         writeln!(
             o,
-            "<table id=\"causes\"><thead><tr><th>verdict</th><th>cause</th><th>attempts</th><th>what it means</th><th>what to check</th></tr></thead><tbody>"
+            "<div class=\"scroll\"><table id=\"causes\"><thead><tr><th>verdict</th><th>cause</th><th>attempts</th><th>what it means</th><th>what to check</th></tr></thead><tbody>"
         )?;
         for c in &r.causes {
             writeln!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"n\">{}</td><td class=\"w\">{}</td><td class=\"w\">{}</td></tr>",
                 c.verdict,
                 esc(&c.cause),
                 c.count,
-                esc(c.meaning),
-                esc(c.check)
+                esc_code(c.meaning),
+                esc_code(c.check)
             )?;
         }
-        writeln!(o, "</tbody></table>")?;
+        writeln!(o, "</tbody></table></div>")?;
     }
     if r.failures > 0 {
         writeln!(o, "<h2>Failed attempts</h2>")?;
@@ -382,12 +453,12 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
         )?;
         writeln!(
             o,
-            "<table id=\"failed\"><thead><tr><th data-type=\"num\">time</th><th>proto</th><th>client</th><th>server</th><th>verdict</th><th>cause</th><th>evidence</th><th>capture</th><th data-type=\"num\">packet</th></tr></thead><tbody>"
+            "<div class=\"scroll\"><table id=\"failed\"><thead><tr><th data-type=\"num\">time</th><th>proto</th><th>client</th><th>server</th><th>verdict</th><th>cause</th><th>evidence</th><th>capture</th><th data-type=\"num\">packet</th></tr></thead><tbody>"
         )?;
         for f in &r.failed {
             writeln!(
                 o,
-                "<tr><td data-v=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                "<tr><td class=\"t\" data-v=\"{}\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"w\">{}<details><summary>all facts</summary>{}</details></td><td class=\"t\">{}</td><td class=\"n\">{}</td></tr>",
                 f.ts,
                 utc(f.ts),
                 esc(&f.proto),
@@ -395,33 +466,40 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                 esc(&endpoint(&f.server.to_string(), u64::from(f.server_port))),
                 f.verdict,
                 esc(&f.cause),
+                esc(&f.sentence),
                 esc(&f.evidence),
                 esc(&f.capture),
                 f.packet.map_or(String::new(), |p| p.to_string())
             )?;
         }
-        writeln!(o, "</tbody></table>")?;
+        writeln!(o, "</tbody></table></div>")?;
         if r.failed_more > 0 {
-            writeln!(o, "<p>{} more failed attempts not listed.</p>", r.failed_more)?;
+            writeln!(
+                o,
+                "<p>{} not listed.</p>",
+                plural(r.failed_more, "more failed attempt", "more failed attempts")
+            )?;
         }
     }
     writeln!(o, "<h2 id=\"inputs\">Inputs</h2>")?;
     writeln!(
         o,
-        "<table id=\"inputs-table\"><thead><tr><th>input</th><th>kind</th><th>status</th></tr></thead><tbody>"
+        "<div class=\"scroll\"><table id=\"inputs-table\"><thead><tr><th>input</th><th>kind</th><th>status</th></tr></thead><tbody>"
     )?;
     for i in &r.inputs {
-        let status = if i.errors.is_empty() {
-            "read".to_string()
+        let status = if i.errors.is_empty() && i.warnings.is_empty() {
+            esc(&i.status())
         } else {
-            format!(
-                "<span class=\"bad\">{}</span>",
-                i.errors.iter().map(|e| esc(e)).collect::<Vec<_>>().join("<br>")
-            )
+            format!("<span class=\"bad\">{}</span>", esc(&i.status()).replace("; ", "<br>"))
         };
-        writeln!(o, "<tr><td>{}</td><td>{}</td><td>{status}</td></tr>", esc(&i.name), i.kind)?;
+        writeln!(
+            o,
+            "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"w\">{status}</td></tr>",
+            esc(&i.name),
+            i.kind
+        )?;
     }
-    writeln!(o, "</tbody></table>")?;
+    writeln!(o, "</tbody></table></div>")?;
     writeln!(o, "<script>{SCRIPT}</script>\n</body>\n</html>")
 }
 
@@ -450,6 +528,15 @@ mod tests {
         let csp = csp();
         assert!(!csp.contains("unsafe-inline"), "{csp}");
         assert!(csp.contains(&format!("script-src 'sha256-{SCRIPT_SHA256}';")), "{csp}");
+    }
+
+    /// Commands in hints and checks show as code; what is around them is still escaped, and
+    /// an unpaired backtick stays one.
+    #[test]
+    fn backticks_are_code() {
+        assert_eq!(esc_code("check `ss -ltn` on <h>"), "check <code>ss -ltn</code> on &lt;h&gt;");
+        assert_eq!(esc_code("a `<b>` c `d"), "a <code>&lt;b&gt;</code> c `d");
+        assert_eq!(esc_code("no code"), "no code");
     }
 
     #[test]

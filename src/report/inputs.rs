@@ -45,17 +45,13 @@ pub fn sort_inputs(args: &[PathBuf]) -> ReportInputs {
         }
         match fs::metadata(arg) {
             Ok(m) if m.is_dir() => {
-                let mut found: Vec<PathBuf> = match fs::read_dir(arg) {
-                    Ok(rd) => rd
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.is_file())
-                        .collect(),
+                let found = match crate::capture::inputs::files_under(arg) {
+                    Ok(found) => found,
                     Err(e) => {
                         sorted.errors.push(format!("{}: {e}", arg.display()));
                         continue;
                     }
                 };
-                found.sort();
                 let before = sorted.logs.len();
                 sorted.logs.extend(found.iter().filter(|p| is_log(p)).cloned());
                 match expand_inputs(std::slice::from_ref(arg)) {

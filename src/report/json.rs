@@ -58,11 +58,13 @@ pub fn to_json(r: &Report) -> Value {
         "failed": r.failed.iter().map(|f| json!({
             "ts": f.ts, "proto": f.proto, "client": f.client.to_string(), "client_port": f.client_port,
             "server": f.server.to_string(), "server_port": f.server_port, "verdict": f.verdict,
-            "cause": f.cause, "evidence": f.evidence, "capture": f.capture, "packet": f.packet,
+            "cause": f.cause, "sentence": f.sentence, "evidence": f.evidence, "capture": f.capture, "packet": f.packet,
         })).collect::<Vec<_>>(),
         "failed_not_listed": r.failed_more,
         "inputs": r.inputs.iter().map(|i| json!({
             "name": i.name, "kind": i.kind, "ok": i.errors.is_empty(), "errors": i.errors,
+            "warnings": i.warnings,
+            "packets": i.packets.map(|c| json!({"read": c.frames, "decoded": c.decoded, "skipped": c.skipped()})),
         })).collect::<Vec<_>>(),
     })
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, causes_text, endpoint, incident_evidence, incident_subject, utc, width_text};
+use super::{Report, causes_text, endpoint, incident_evidence, utc, width_text};
 
 /// Failed attempts listed in Markdown (a ticket cannot hold 10 000 rows; the HTML and JSON
 /// reports list more).
@@ -24,6 +24,33 @@ fn cell(s: &str) -> String {
     out
 }
 
+/// A table cell whose text between backticks is code (`ss -ltn`), the rest escaped.
+fn cell_code(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let n = parts.len();
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, part) in parts.iter().enumerate() {
+        let code = i % 2 == 1 && !(n.is_multiple_of(2) && i == n - 1);
+        if code {
+            // Inside a code span nothing is escaped but the table's own pipe.
+            out.push('`');
+            out.push_str(&part.replace('|', "\\|").replace(|c: char| c.is_control(), " "));
+            out.push('`');
+        } else {
+            if i % 2 == 1 {
+                out.push_str("\\`");
+            }
+            out.push_str(&cell(part));
+        }
+    }
+    out
+}
+
+/// `1 capture`, `2 captures`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    crate::output::plural(n, one, many)
+}
+
 /// Renders the report.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
@@ -39,9 +66,9 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     }
     writeln!(
         o,
-        "- **Inputs**: {} captures, {} logs",
-        r.count_inputs("capture"),
-        r.count_inputs("log")
+        "- **Inputs**: {}, {}",
+        plural(r.count_inputs("capture") as u64, "capture", "captures"),
+        plural(r.count_inputs("log") as u64, "log", "logs")
     )?;
     writeln!(o, "- **Hosts**: {}{}", r.hosts, if r.hosts_capped { "+" } else { "" })?;
     writeln!(o, "- **Packets** (from captures): {}", r.packets)?;
@@ -93,9 +120,13 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
         } else {
             writeln!(
                 o,
-                "{} of {} failing server:port pairs, most failures first.\n",
+                "{} of {}, most failures first.\n",
                 r.servers.len(),
-                r.servers_total
+                plural(
+                    r.servers_total as u64,
+                    "failing server:port pair",
+                    "failing server:port pairs"
+                )
             )?;
             writeln!(
                 o,
@@ -140,20 +171,23 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     if r.incidents.is_empty() {
         writeln!(o, "No incidents (scans, services down, hosts down, overload) detected.")?;
     } else {
-        writeln!(o, "| time | incident | subject | evidence | hint |\n|---|---|---|---|---|")?;
+        writeln!(o, "| time | incident | evidence | hint |\n|---|---|---|---|")?;
         for i in &r.incidents {
             writeln!(
                 o,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} |",
                 utc(i.ts),
-                cell(&i.kind),
-                cell(&incident_subject(i)),
+                cell(&crate::output::incident_sentence(&i.kind, &i.subject, &i.evidence)),
                 cell(&incident_evidence(i)),
-                cell(&i.hint)
+                cell_code(&i.hint)
             )?;
         }
         if r.incidents_more > 0 {
-            writeln!(o, "\n{} more incidents not listed.", r.incidents_more)?;
+            writeln!(
+                o,
+                "\n{} not listed.",
+                plural(r.incidents_more, "more incident", "more incidents")
+            )?;
         }
     }
     if !r.causes.is_empty() {
@@ -169,8 +203,8 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                 c.verdict,
                 cell(&c.cause),
                 c.count,
-                cell(c.meaning),
-                cell(c.check)
+                cell_code(c.meaning),
+                cell_code(c.check)
             )?;
         }
     }
@@ -192,20 +226,35 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                 endpoint(&f.server.to_string(), u64::from(f.server_port)),
                 f.verdict,
                 cell(&f.cause),
-                cell(&f.evidence),
+                cell(&f.sentence),
                 cell(&f.capture),
                 f.packet.map_or(String::new(), |p| p.to_string())
             )?;
         }
         if not_listed > 0 {
-            writeln!(o, "\n{not_listed} more failed attempts not listed here.")?;
+            writeln!(
+                o,
+                "\n{} not listed here.",
+                plural(not_listed, "more failed attempt", "more failed attempts")
+            )?;
         }
     }
     writeln!(o, "\n## Inputs\n")?;
     writeln!(o, "| input | kind | status |\n|---|---|---|")?;
     for i in &r.inputs {
-        let status = if i.errors.is_empty() { "read".to_string() } else { i.errors.join("; ") };
-        writeln!(o, "| {} | {} | {} |", cell(&i.name), i.kind, cell(&status))?;
+        writeln!(o, "| {} | {} | {} |", cell(&i.name), i.kind, cell(&i.status()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Commands show as code in a ticket; the rest is escaped as before.
+    #[test]
+    fn backticks_are_code_spans() {
+        assert_eq!(cell_code("check `ss -ltn` on a_b"), "check `ss -ltn` on a\\_b");
+        assert_eq!(cell_code("`a|b` c `d"), "`a\\|b` c \\`d");
+    }
 }

@@ -10,6 +10,7 @@
 //! ([`json`], [`markdown`], [`html`]) draw, so the numbers are the same in every format.
 
 pub mod causes;
+mod filter;
 pub mod html;
 pub mod inputs;
 pub mod json;
@@ -28,6 +29,7 @@ use crate::incident::Incident;
 use crate::output::{Inputs, Sink, Summary};
 use crate::verdict::{Judgement, Verdict, VerdictKind};
 
+pub use filter::{Filter, HostPort, Matcher, parse_host_port};
 pub use record::{CauseWord, Facts, FlowRecord, IncidentRecord, logged_secs};
 pub use time::{TimeBound, parse_time_bound};
 
@@ -42,59 +44,6 @@ pub const TOP: usize = 20;
 /// Longest log line read; a longer one is a malformed line.
 const MAX_LINE: u64 = 1 << 20;
 
-/// Which attempts the report covers.
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    /// Attempts from this time on.
-    pub since: Option<TimeBound>,
-    /// Attempts before this time.
-    pub until: Option<TimeBound>,
-    /// Only these servers (any when empty).
-    pub servers: Vec<IpAddr>,
-    /// Only these clients (any when empty).
-    pub clients: Vec<IpAddr>,
-    /// Only these server ports (any when empty).
-    pub ports: Vec<u16>,
-    /// Only these verdicts (any when empty).
-    pub verdicts: Vec<VerdictKind>,
-}
-
-impl Filter {
-    /// The filters as a person would write them, for the report's headline.
-    pub fn describe(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let list = |v: Vec<String>| v.join(", ");
-        if let Some(b) = &self.since {
-            out.push(format!("since {b}"));
-        }
-        if let Some(b) = &self.until {
-            out.push(format!("until {b}"));
-        }
-        if !self.servers.is_empty() {
-            out.push(format!(
-                "server {}",
-                list(self.servers.iter().map(|a| a.to_string()).collect())
-            ));
-        }
-        if !self.clients.is_empty() {
-            out.push(format!(
-                "client {}",
-                list(self.clients.iter().map(|a| a.to_string()).collect())
-            ));
-        }
-        if !self.ports.is_empty() {
-            out.push(format!("port {}", list(self.ports.iter().map(|a| a.to_string()).collect())));
-        }
-        if !self.verdicts.is_empty() {
-            out.push(format!(
-                "verdict {}",
-                list(self.verdicts.iter().map(|a| a.as_str().to_string()).collect())
-            ));
-        }
-        out
-    }
-}
-
 /// An input and how reading it went.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InputInfo {
@@ -104,6 +53,37 @@ pub struct InputInfo {
     pub kind: &'static str,
     /// What went wrong with it, if anything (file and byte offset, or file and line).
     pub errors: Vec<String>,
+    /// What a person should know though nothing went wrong (no decodable packet in it).
+    pub warnings: Vec<String>,
+    /// A capture's packets: read, decoded (the rest skipped).
+    pub packets: Option<crate::output::InputCounts>,
+}
+
+impl InputInfo {
+    /// Its status in words: `read`, `read: 44 packets, 40 decoded, 4 skipped`, or its problems.
+    pub fn status(&self) -> String {
+        let mut parts = Vec::new();
+        if self.errors.is_empty() {
+            parts.push(match &self.packets {
+                Some(c) if c.skipped() == 0 => {
+                    format!(
+                        "read: {}, all decoded",
+                        crate::output::plural(c.frames, "packet", "packets")
+                    )
+                }
+                Some(c) => format!(
+                    "read: {}, {} decoded, {} skipped",
+                    crate::output::plural(c.frames, "packet", "packets"),
+                    c.decoded,
+                    c.skipped()
+                ),
+                None => "read".to_string(),
+            });
+        }
+        parts.extend(self.errors.iter().cloned());
+        parts.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
+        parts.join("; ")
+    }
 }
 
 /// Failures at one server:port.
@@ -146,6 +126,8 @@ pub struct FailedRow {
     pub verdict: &'static str,
     /// Cause word.
     pub cause: String,
+    /// The deciding facts as a sentence (`RST TTL 64 ≠ the server's 63 …`).
+    pub sentence: String,
     /// The main facts, in one line.
     pub evidence: String,
     /// The capture file holding the attempt's first packet.
@@ -156,9 +138,7 @@ pub struct FailedRow {
 
 /// Aggregates verdicts into a [`Report`].
 pub struct ReportBuilder {
-    filter: Filter,
-    /// `since`/`until` in seconds, once the day of the data is known.
-    bounds: Option<(Option<f64>, Option<f64>)>,
+    filter: Matcher,
     inputs: Vec<InputInfo>,
     packets: u64,
     attempts: u64,
@@ -201,8 +181,7 @@ impl ReportBuilder {
     /// A builder keeping attempts that pass `filter`.
     pub fn new(filter: Filter) -> Self {
         ReportBuilder {
-            filter,
-            bounds: None,
+            filter: Matcher::new(filter),
             inputs: Vec::new(),
             packets: 0,
             attempts: 0,
@@ -234,7 +213,40 @@ impl ReportBuilder {
 
     /// Records an input (in the order given).
     pub fn add_input(&mut self, name: &str, kind: &'static str) {
-        self.inputs.push(InputInfo { name: name.to_string(), kind, errors: Vec::new() });
+        self.inputs.push(InputInfo {
+            name: name.to_string(),
+            kind,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            packets: None,
+        });
+    }
+
+    /// Records what a capture gave (its packets read and decoded).
+    pub fn input_packets(&mut self, name: &str, counts: crate::output::InputCounts) {
+        if let Some(i) = self.inputs.iter_mut().find(|i| i.name == name && i.kind == "capture") {
+            i.packets = Some(counts);
+        }
+    }
+
+    /// Records a warning about an input: attached to the input whose name starts it, else
+    /// listed on its own.
+    pub fn input_warning(&mut self, message: String) {
+        let owner = self
+            .inputs
+            .iter_mut()
+            .filter(|i| message.starts_with(&format!("{}:", i.name)))
+            .max_by_key(|i| i.name.len());
+        match owner {
+            Some(i) => i.warnings.push(message),
+            None => self.inputs.push(InputInfo {
+                name: message.split(':').next().unwrap_or("?").to_string(),
+                kind: "capture",
+                errors: Vec::new(),
+                warnings: vec![message],
+                packets: None,
+            }),
+        }
     }
 
     /// Records a problem with an input: attached to the input whose name starts the message,
@@ -251,6 +263,8 @@ impl ReportBuilder {
                 name: message.split(':').next().unwrap_or("?").to_string(),
                 kind: "unreadable",
                 errors: vec![message],
+                warnings: Vec::new(),
+                packets: None,
             }),
         }
     }
@@ -265,28 +279,9 @@ impl ReportBuilder {
         self.inputs.iter().any(|i| !i.errors.is_empty())
     }
 
-    fn bounds(&mut self, ts: f64) -> (Option<f64>, Option<f64>) {
-        *self.bounds.get_or_insert_with(|| {
-            (
-                self.filter.since.as_ref().map(|b| b.resolve(ts)),
-                self.filter.until.as_ref().map(|b| b.resolve(ts)),
-            )
-        })
-    }
-
-    fn in_time(&mut self, ts: f64) -> bool {
-        let (since, until) = self.bounds(ts);
-        since.is_none_or(|s| ts >= s) && until.is_none_or(|u| ts < u)
-    }
-
     /// Counts one attempt (when it passes the filter).
     fn observe(&mut self, r: &FlowRecord<'_>) {
-        if !self.in_time(r.ts)
-            || (!self.filter.servers.is_empty() && !self.filter.servers.contains(&r.server))
-            || (!self.filter.clients.is_empty() && !self.filter.clients.contains(&r.client))
-            || (!self.filter.ports.is_empty() && !self.filter.ports.contains(&r.server_port))
-            || (!self.filter.verdicts.is_empty() && !self.filter.verdicts.contains(&r.kind))
-        {
+        if !self.filter.attempt(r) {
             return;
         }
         self.attempts += 1;
@@ -365,6 +360,7 @@ impl ReportBuilder {
                 server_port: r.server_port,
                 verdict: r.kind.as_str(),
                 cause: cause.to_string(),
+                sentence: r.evidence.sentence(r.kind, &r.proto),
                 evidence: r.evidence.brief(),
                 capture: r.capture.to_string(),
                 packet: r.first_packet,
@@ -376,14 +372,7 @@ impl ReportBuilder {
 
     /// Keeps one incident (when its time and subject pass the filter).
     fn observe_incident(&mut self, i: IncidentRecord) {
-        let f = &self.filter;
-        let keep = (f.servers.is_empty()
-            || i.subject_ip("server").is_some_and(|a| f.servers.contains(&a)))
-            && (f.clients.is_empty()
-                || i.subject_ip("client").is_some_and(|a| f.clients.contains(&a)))
-            && (f.ports.is_empty()
-                || i.server_port().is_some_and(|p| f.ports.iter().any(|x| u64::from(*x) == p)));
-        if !keep || !self.in_time(i.ts) {
+        if !self.filter.incident(&i) {
             return;
         }
         if self.incidents.len() < MAX_INCIDENTS {
@@ -525,7 +514,7 @@ impl ReportBuilder {
         rows.sort_by(|a, b| a.ts.total_cmp(&b.ts));
         Report {
             inputs: self.inputs,
-            filters: self.filter.describe(),
+            filters: self.filter.filter().describe(),
             span: self.span,
             packets: self.packets,
             hosts: self.hosts.len() as u64,
@@ -856,6 +845,7 @@ pub fn incident_evidence(i: &IncidentRecord) -> String {
                 o.iter().map(|(a, b)| format!("{a} {b}")).collect::<Vec<_>>().join(", ")
             ),
             Value::String(s) => format!("{k}: {s}"),
+            Value::Number(n) if k == "window" => format!("{k}: {n} s"),
             other => format!("{k}: {other}"),
         })
         .collect::<Vec<_>>()
@@ -895,6 +885,26 @@ mod tests {
         assert_eq!(r.servers[0].failures, 2);
     }
 
+    /// On a span that crosses days every timeline tick carries its date (it would read
+    /// 00:00:00 on a day-wide bin otherwise); within a day, the time of day.
+    #[test]
+    fn timeline_ticks_carry_dates_across_days() {
+        let lines: Vec<String> = (0..4)
+            .map(|d| FLOW.replace("100.5", &format!("{}.0", 1_790_000_000 + d * 86_400)))
+            .collect();
+        let page = html::render(&read(&lines.join("\n"), Filter::default()));
+        let ticks: Vec<&str> = page
+            .split("<text x=\"")
+            .filter(|t| t.contains("font-size=\"11\">") && !t.contains("text-anchor"))
+            .filter_map(|t| t.split("font-size=\"11\">").nth(1)?.split('<').next())
+            .collect();
+        assert!(ticks.len() >= 3, "{ticks:?}");
+        assert!(ticks[0].starts_with("2026-09-21"), "{ticks:?}");
+        assert!(ticks[1..].iter().all(|t| t.len() == 11 && t.as_bytes()[2] == b'-'), "{ticks:?}");
+        let one_day = html::render(&read(FLOW, Filter::default()));
+        assert!(!one_day.contains(">01-01 "), "within a day: times only");
+    }
+
     #[test]
     fn filters_and_time_of_day() {
         let later = FLOW.replace("100.5", "86500.0").replace("10.0.0.1", "10.0.0.9");
@@ -904,7 +914,7 @@ mod tests {
         let r = read(&text, f);
         assert_eq!(r.attempts, 1);
         assert_eq!(r.failed[0].client.to_string(), "10.0.0.9");
-        let f = Filter { clients: vec!["10.0.0.1".parse().unwrap()], ..Filter::default() };
+        let f = Filter { clients: vec![parse_host_port("10.0.0.1").unwrap()], ..Filter::default() };
         assert_eq!(read(&text, f).attempts, 1);
         let f = Filter { verdicts: vec![VerdictKind::Established], ..Filter::default() };
         let r = read(&text, f);

@@ -128,6 +128,14 @@ impl Facts<'_> {
         }
     }
 
+    /// The deciding facts as the sentence a person reads first: `RST TTL 64 ≠ the server's 63
+    /// (pkt 2): sent by a device 1 hop nearer than the server`. The full facts are
+    /// [`Facts::brief`].
+    pub fn sentence(&self, kind: VerdictKind, proto: &str) -> String {
+        let map = self.to_map();
+        evidence_sentence(&map, kind, proto).unwrap_or_else(|| self.brief())
+    }
+
     /// The one-line summary the report lists: the scalar facts by name (a log's objects do not
     /// keep the order the verdict had, so both kinds are sorted).
     pub fn brief(&self) -> String {
@@ -139,6 +147,133 @@ impl Facts<'_> {
             Facts::Logged(m) => brief(m.iter().map(|(k, v)| (k.as_str(), v))),
         }
     }
+}
+
+/// The sentence of [`Facts::sentence`], when the facts it needs are there.
+fn evidence_sentence(m: &Map<String, Value>, kind: VerdictKind, proto: &str) -> Option<String> {
+    let text = |k: &str| match m.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .map(|x| x.to_string().trim_matches('"').to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        Some(v) => Some(v.to_string()),
+    };
+    let num = |k: &str| m.get(k).and_then(Value::as_i64);
+    let pkt = |k: &str| text(k).map(|p| format!(" (pkt {p})")).unwrap_or_default();
+    let hops = |n: i64| if n == 1 { "1 hop".to_string() } else { format!("{n} hops") };
+    Some(match kind {
+        VerdictKind::Refused => {
+            let rst = num("rst_ttl")?;
+            match (num("host_ttl"), num("rst_hops"), num("host_hops")) {
+                (Some(h), Some(rh), Some(hh)) if rh != hh => {
+                    let (d, way) = if rh < hh { (hh - rh, "nearer") } else { (rh - hh, "farther") };
+                    format!(
+                        "RST TTL {rst} ≠ the server's {h}{}: sent by a device {} {way} than the server",
+                        pkt("rst_packet"),
+                        hops(d)
+                    )
+                }
+                (Some(h), _, _) => format!(
+                    "RST TTL {rst} = the server's own {h}{}: sent by the server's host",
+                    pkt("rst_packet")
+                ),
+                (None, _, _) => format!(
+                    "RST TTL {rst}{}: no earlier packet of the server to compare it with",
+                    pkt("rst_packet")
+                ),
+            }
+        }
+        VerdictKind::Unreachable | VerdictKind::TimeExceeded => {
+            let reporter = text("reporter")?;
+            let by = match (
+                m.get("reporter_is_server").and_then(Value::as_bool),
+                num("reporter_hops"),
+            ) {
+                (Some(true), _) => " (the server itself)".to_string(),
+                (_, Some(h)) => format!(" (a router, {} away)", hops(h)),
+                _ => String::new(),
+            };
+            format!(
+                "{} type {} code {} from {reporter}{by}{}",
+                text("icmp_version")
+                    .unwrap_or_else(|| "icmp".into())
+                    .to_uppercase()
+                    .replace("V6", "v6"),
+                text("icmp_type").unwrap_or_else(|| "?".into()),
+                text("icmp_code").unwrap_or_else(|| "?".into()),
+                pkt("icmp_packet")
+            )
+        }
+        VerdictKind::Unanswered if proto == "tcp" && text("rst_packet").is_some() => format!(
+            "{} SYN(s), then the client's own RST{}",
+            text("syn_count").unwrap_or_else(|| "?".into()),
+            pkt("rst_packet")
+        ),
+        VerdictKind::Unanswered if proto == "tcp" => {
+            let times = text("syn_times").map(|t| format!(" (at {t} s)")).unwrap_or_default();
+            match text("waited_after_last_syn") {
+                Some(w) => format!(
+                    "{} SYN(s){times}, nothing back for {w} s after the last",
+                    text("syn_count")?
+                ),
+                None => format!("{} SYN(s){times}, nothing back", text("syn_count")?),
+            }
+        }
+        VerdictKind::Unanswered | VerdictKind::DnsFailure if text("dns_query").is_some() => {
+            match text("dns_rcode") {
+                Some(r) => format!(
+                    "query {} {} answered {r}",
+                    text("dns_query")?,
+                    text("dns_qtype").unwrap_or_default()
+                ),
+                None => format!(
+                    "query {} {}: no answer",
+                    text("dns_query")?,
+                    text("dns_qtype").unwrap_or_default()
+                ),
+            }
+        }
+        VerdictKind::Unanswered => match text("waited_after_last_request") {
+            Some(w) => format!(
+                "{} request(s), nothing back for {w} s after the last",
+                text("client_packets")?
+            ),
+            None => format!("{} request(s), nothing back", text("client_packets")?),
+        },
+        VerdictKind::Rejected => match (text("http_status"), text("tls_alert")) {
+            (Some(s), _) => {
+                format!("the server's first answer: HTTP {s}{}", pkt("server_first_packet"))
+            }
+            (_, Some(a)) => {
+                format!("the server's first answer: TLS alert {a}{}", pkt("server_first_packet"))
+            }
+            _ => {
+                let how = match text("ended").as_deref() {
+                    Some(e) if e.contains("reset") => "reset",
+                    _ => "closed",
+                };
+                match num("client_bytes").unwrap_or(0) {
+                    0 => format!(
+                        "the server {how} before the client sent anything, without a byte of its own"
+                    ),
+                    n => format!(
+                        "the server {how} after the client's {n} bytes, without answering a byte"
+                    ),
+                }
+            }
+        },
+        VerdictKind::Mismatch => match text("server_first_bytes") {
+            Some(b) => {
+                format!("the client sent {}, the server answered {b}", text("client_first_bytes")?)
+            }
+            None => format!("the client sent {}, the server closed", text("client_first_bytes")?),
+        },
+        _ => return None,
+    })
 }
 
 /// Scalar facts (and short lists of them) as `name=value`, sorted by name, cut at 240
@@ -350,6 +485,49 @@ impl IncidentRecord {
 
 #[cfg(test)]
 mod tests {
+
+    /// The deciding fact comes first, as a sentence: the RST's TTL against the server's, the
+    /// ICMP error's reporter, the SYNs and the wait.
+    #[test]
+    fn evidence_reads_as_a_sentence() {
+        let m = |j: serde_json::Value| j.as_object().cloned().unwrap();
+        let path = m(
+            serde_json::json!({"rst_packet": 7, "rst_ttl": 64, "rst_hops": 0, "host_ttl": 63, "host_hops": 1}),
+        );
+        assert_eq!(
+            Facts::Logged(&path).sentence(VerdictKind::Refused, "tcp"),
+            "RST TTL 64 ≠ the server's 63 (pkt 7): sent by a device 1 hop nearer than the server"
+        );
+        let host = m(
+            serde_json::json!({"rst_packet": 2, "rst_ttl": 61, "rst_hops": 3, "host_ttl": 61, "host_hops": 3}),
+        );
+        assert!(
+            Facts::Logged(&host)
+                .sentence(VerdictKind::Refused, "tcp")
+                .contains("sent by the server's host")
+        );
+        let icmp = m(
+            serde_json::json!({"icmp_version": "icmp", "icmp_type": 3, "icmp_code": 13, "reporter": "10.0.0.1", "reporter_is_server": false, "reporter_hops": 2, "icmp_packet": 4}),
+        );
+        assert_eq!(
+            Facts::Logged(&icmp).sentence(VerdictKind::Unreachable, "tcp"),
+            "ICMP type 3 code 13 from 10.0.0.1 (a router, 2 hops away) (pkt 4)"
+        );
+        let syns = m(
+            serde_json::json!({"syn_count": 3, "syn_times": [0.0, 1.0, 3.0], "waited_after_last_syn": 5.0}),
+        );
+        assert_eq!(
+            Facts::Logged(&syns).sentence(VerdictKind::Unanswered, "tcp"),
+            "3 SYN(s) (at 0.0, 1.0, 3.0 s), nothing back for 5.0 s after the last"
+        );
+        // Facts a sentence does not know fall back to the list.
+        let other = m(serde_json::json!({"client_packets": 3}));
+        assert_eq!(
+            Facts::Logged(&other).sentence(VerdictKind::Established, "tcp"),
+            "client_packets=3"
+        );
+    }
+
     use super::*;
     use crate::capture::Origin;
     use crate::decode::Proto;

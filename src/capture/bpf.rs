@@ -1,0 +1,185 @@
+//! The offline read filter (`analyze --filter EXPR`, `report --filter EXPR`): a BPF filter in
+//! tcpdump's syntax, compiled by libpcap for each link type the inputs have and run on every
+//! frame read, as `tcpdump -r FILE EXPR` does. It is widened as `live` widens its filter
+//! ([`widen_filter`]), so the ICMP errors and tagged frames that explain the chosen flows stay.
+//! Also the names libpcap gives link types (`link-type PPP (PPP)`, as tcpdump prints them).
+
+use std::fmt;
+
+use pcap::{BpfProgram, Capture, Linktype};
+
+use super::LinkType;
+use super::live::widen_filter;
+
+/// The DLT_ value libpcap's compiler and name tables take for a LINKTYPE_ number: the two
+/// registries differ only for raw IP (LINKTYPE_RAW 101 is DLT_RAW 12 on most systems).
+fn dlt(link: LinkType) -> i32 {
+    match link {
+        LinkType::RAW | LinkType::RAW_BSD14 => 12,
+        LinkType(n) => i32::try_from(n).unwrap_or(-1),
+    }
+}
+
+/// The link type as tcpdump names it when it reads a file: `PPP (PPP)`, `EN10MB (Ethernet)`,
+/// or the number when libpcap knows no name (`147`).
+pub fn link_type_name(link: LinkType) -> String {
+    let l = Linktype(dlt(link));
+    match (l.get_name(), l.get_description()) {
+        (Ok(name), Ok(description)) => format!("{name} ({description})"),
+        (Ok(name), Err(_)) => name,
+        _ => link.0.to_string(),
+    }
+}
+
+/// A filter expression that libpcap does not accept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterError {
+    /// What the user typed.
+    pub filter: String,
+    /// The link type it was compiled for.
+    pub link: LinkType,
+    /// libpcap's message.
+    pub message: String,
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the filter `{}` does not compile for link-type {}: {}",
+            self.filter,
+            link_type_name(self.link),
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+fn compile(link: LinkType, expr: &str) -> Result<BpfProgram, String> {
+    let dead = Capture::dead(Linktype(dlt(link))).map_err(|e| e.to_string())?;
+    dead.compile(expr, true).map_err(|e| match e {
+        pcap::Error::PcapError(m) => m,
+        other => other.to_string(),
+    })
+}
+
+/// The compiled program for one link type: `None` when the filter cannot be compiled for it
+/// (reported once, and its frames are then all left out).
+struct Compiled {
+    link: LinkType,
+    program: Option<BpfProgram>,
+}
+
+/// A read filter: the user's expression, and its program for each link type met so far.
+pub struct ReadFilter {
+    expr: String,
+    programs: Vec<Compiled>,
+    /// Link types the filter could not be compiled for, each reported once.
+    pub errors: Vec<FilterError>,
+}
+
+impl fmt::Debug for ReadFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadFilter").field("expr", &self.expr).finish_non_exhaustive()
+    }
+}
+
+impl ReadFilter {
+    /// Checks `expr` by compiling it for Ethernet (a mistake is reported against what was
+    /// typed, before anything is read). Link types are compiled for as their frames come.
+    pub fn new(expr: &str) -> Result<ReadFilter, FilterError> {
+        compile(LinkType::ETHERNET, expr).map_err(|message| FilterError {
+            filter: expr.to_string(),
+            link: LinkType::ETHERNET,
+            message,
+        })?;
+        Ok(ReadFilter { expr: expr.to_string(), programs: Vec::new(), errors: Vec::new() })
+    }
+
+    /// The expression as typed.
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
+    /// The program for `link`, compiled the first time: the user's expression widened with the
+    /// VLAN part where the link type can express it, else without it.
+    fn program(&mut self, link: LinkType) -> Option<&BpfProgram> {
+        let at = match self.programs.iter().position(|c| c.link == link) {
+            Some(at) => at,
+            None => {
+                let program = match compile(link, &self.expr) {
+                    Err(message) => {
+                        self.errors.push(FilterError { filter: self.expr.clone(), link, message });
+                        None
+                    }
+                    Ok(_) => compile(link, &widen_filter(&self.expr, true))
+                        .or_else(|_| compile(link, &widen_filter(&self.expr, false)))
+                        .ok(),
+                };
+                self.programs.push(Compiled { link, program });
+                self.programs.len() - 1
+            }
+        };
+        self.programs[at].program.as_ref()
+    }
+
+    /// Whether a frame of `link` with these bytes passes the filter.
+    pub fn keep(&mut self, link: LinkType, data: &[u8]) -> bool {
+        self.program(link).is_some_and(|p| p.filter(data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_types_are_named_as_tcpdump_names_them() {
+        assert_eq!(link_type_name(LinkType(9)), "PPP (PPP)");
+        assert_eq!(link_type_name(LinkType::ETHERNET), "EN10MB (Ethernet)");
+        assert_eq!(link_type_name(LinkType::RAW), "RAW (Raw IP)");
+        assert_eq!(link_type_name(LinkType(65000)), "65000");
+    }
+
+    #[test]
+    fn a_mistake_is_reported_against_what_was_typed() {
+        let e = ReadFilter::new("tcp port").unwrap_err();
+        assert_eq!(e.filter, "tcp port");
+        assert!(e.to_string().starts_with("the filter `tcp port` does not compile"), "{e}");
+    }
+
+    #[test]
+    fn frames_are_kept_by_the_widened_filter() {
+        // Ethernet + IPv4 header + 4 bytes of ports, protocol as given.
+        let frame = |proto: u8, dport: u16| {
+            let mut f = vec![0u8; 14];
+            f[12..14].copy_from_slice(&[0x08, 0x00]);
+            let mut ip = [0u8; 20];
+            ip[0] = 0x45;
+            ip[2..4].copy_from_slice(&28u16.to_be_bytes());
+            ip[8] = 64;
+            ip[9] = proto;
+            ip[12..16].copy_from_slice(&[192, 0, 2, 1]);
+            ip[16..20].copy_from_slice(&[198, 51, 100, 7]);
+            f.extend_from_slice(&ip);
+            f.extend_from_slice(&40000u16.to_be_bytes());
+            f.extend_from_slice(&dport.to_be_bytes());
+            f.extend_from_slice(&[0; 4]);
+            f
+        };
+        let mut filter = ReadFilter::new("tcp port 443").unwrap();
+        assert!(filter.keep(LinkType::ETHERNET, &frame(6, 443)));
+        assert!(!filter.keep(LinkType::ETHERNET, &frame(6, 80)));
+        assert!(!filter.keep(LinkType::ETHERNET, &frame(17, 443)));
+        assert!(filter.keep(LinkType::ETHERNET, &frame(1, 0)), "ICMP is kept: it explains flows");
+        // Raw IP: the same packet without the Ethernet header.
+        assert!(filter.keep(LinkType::RAW, &frame(6, 443)[14..]));
+        assert!(!filter.keep(LinkType::RAW, &frame(6, 80)[14..]));
+        // A filter that cannot be compiled for a link type leaves its frames out, said once.
+        let mut ether = ReadFilter::new("ether host 02:00:00:00:00:01").unwrap();
+        assert!(!ether.keep(LinkType::RAW, &frame(6, 443)[14..]));
+        assert!(!ether.keep(LinkType::RAW, &frame(6, 443)[14..]));
+        assert_eq!(ether.errors.len(), 1);
+    }
+}
