@@ -219,9 +219,7 @@ fn revise(h: &mut Held, key: &'static str, other: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Origin;
     use crate::flow::Endpoint;
-    use crate::verdict::Evidence;
 
     fn dns(ts: f64, client: &str, port: u16, name: &str, rcode: &'static str) -> Verdict {
         let cause = match rcode {
@@ -234,25 +232,11 @@ mod tests {
             Endpoint::new(client.parse().unwrap(), port),
             Endpoint::new("192.0.2.53".parse().unwrap(), 53),
         );
-        let mut evidence = Evidence::new();
-        evidence.insert("dns_query", name.to_string());
-        evidence.insert("dns_rcode", rcode);
-        Verdict {
-            id: port as u64,
-            ts: Timestamp::from_secs_f64(ts),
-            last_ts: Timestamp::from_secs_f64(ts + 0.01),
-            first_packet: Origin::default(),
-            proto: Proto::Udp,
-            vlan: 0,
-            tunnel: None,
-            client,
-            server,
-            cause,
-            evidence,
-            hint: Hint::new(cause, client, server),
-            conn_state: "SF",
-            revised: false,
-        }
+        let mut v = Verdict::for_test(cause, Proto::Udp, client, server);
+        v.evidence.insert("dns_query", name.to_string());
+        v.evidence.insert("dns_rcode", rcode);
+        (v.ts, v.last_ts) = (Timestamp::from_secs_f64(ts), Timestamp::from_secs_f64(ts + 0.01));
+        v
     }
 
     /// Runs verdicts through the stage as the output does; returns what is written, in order,

@@ -545,28 +545,11 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Origin;
-    use crate::verdict::{Evidence, Hint};
 
     fn verdict(cause: Cause, client_port: u16) -> Verdict {
         let client = Endpoint::new("192.0.2.1".parse().unwrap(), client_port);
         let server = Endpoint::new("198.51.100.53".parse().unwrap(), 53);
-        Verdict {
-            id: 0,
-            ts: Timestamp::from_secs_f64(1.0),
-            last_ts: Timestamp::from_secs_f64(1.0),
-            first_packet: Origin::default(),
-            proto: Proto::Tcp,
-            vlan: 0,
-            tunnel: None,
-            client,
-            server,
-            cause,
-            evidence: Evidence::new(),
-            hint: Hint::new(cause, client, server),
-            conn_state: "S0",
-            revised: false,
-        }
+        Verdict::for_test(cause, Proto::Tcp, client, server)
     }
 
     /// An unanswered SYN and an unanswered DNS query share the word `no-response`: a service's

@@ -493,35 +493,19 @@ impl<W: Write> Sink for TableSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Origin;
     use crate::decode::Proto;
     use crate::flow::Endpoint;
     use crate::time::Timestamp;
-    use crate::verdict::{Cause, Evidence, Hint};
+    use crate::verdict::Cause;
 
     fn verdict(cause: Cause, proto: Proto, facts: &[(&'static str, Fact)]) -> Verdict {
         let client = Endpoint::new("192.0.2.1".parse().unwrap(), 40000);
         let server = Endpoint::new("198.51.100.7".parse().unwrap(), 53);
-        let mut evidence = Evidence::new();
+        let mut v = Verdict::for_test(cause, proto, client, server);
         for (k, f) in facts {
-            evidence.insert(k, f.clone());
+            v.evidence.insert(k, f.clone());
         }
-        Verdict {
-            id: 1,
-            ts: Timestamp::from_secs_f64(1.0),
-            last_ts: Timestamp::from_secs_f64(1.0),
-            first_packet: Origin::default(),
-            proto,
-            vlan: 0,
-            tunnel: None,
-            client,
-            server,
-            cause,
-            evidence,
-            hint: Hint::new(cause, client, server),
-            conn_state: "S0",
-            revised: false,
-        }
+        v
     }
 
     /// Each detail says what the evidence has: a client's own RST is no wait, a DNS answer

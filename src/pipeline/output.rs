@@ -211,11 +211,10 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Origin;
     use crate::decode::Proto;
     use crate::flow::Endpoint;
     use crate::incident::Incident;
-    use crate::verdict::{Cause, Evidence, Hint};
+    use crate::verdict::Cause;
 
     #[derive(Default)]
     struct Collect(Vec<u16>);
@@ -236,22 +235,7 @@ mod tests {
     fn verdict(cause: Cause, client_port: u16) -> Verdict {
         let client = Endpoint::new("192.0.2.1".parse().unwrap(), client_port);
         let server = Endpoint::new("198.51.100.7".parse().unwrap(), 80);
-        Verdict {
-            id: u64::from(client_port),
-            ts: Timestamp::from_secs_f64(1.0),
-            last_ts: Timestamp::from_secs_f64(1.0),
-            first_packet: Origin::default(),
-            proto: Proto::Tcp,
-            vlan: 0,
-            client,
-            server,
-            cause,
-            evidence: Evidence::new(),
-            hint: Hint::new(cause, client, server),
-            conn_state: "S0",
-            revised: false,
-            tunnel: None,
-        }
+        Verdict::for_test(cause, Proto::Tcp, client, server)
     }
 
     /// `live --count 2` writes exactly two verdicts, as tcpdump -c 2 prints two packets:

@@ -229,15 +229,18 @@ impl ReportBuilder {
         }
     }
 
+    /// The input whose name (the longest, if several) starts `message` as `NAME:`.
+    fn input_named_in(&mut self, message: &str) -> Option<&mut InputInfo> {
+        self.inputs
+            .iter_mut()
+            .filter(|i| message.strip_prefix(i.name.as_str()).is_some_and(|r| r.starts_with(':')))
+            .max_by_key(|i| i.name.len())
+    }
+
     /// Records a warning about an input: attached to the input whose name starts it, else
     /// listed on its own.
     pub fn input_warning(&mut self, message: String) {
-        let owner = self
-            .inputs
-            .iter_mut()
-            .filter(|i| message.starts_with(&format!("{}:", i.name)))
-            .max_by_key(|i| i.name.len());
-        match owner {
+        match self.input_named_in(&message) {
             Some(i) => i.warnings.push(message),
             None => self.inputs.push(InputInfo {
                 name: message.split(':').next().unwrap_or("?").to_string(),
@@ -252,12 +255,7 @@ impl ReportBuilder {
     /// Records a problem with an input: attached to the input whose name starts the message,
     /// else listed on its own.
     pub fn input_error(&mut self, message: String) {
-        let owner = self
-            .inputs
-            .iter_mut()
-            .filter(|i| message.starts_with(&format!("{}:", i.name)))
-            .max_by_key(|i| i.name.len());
-        match owner {
+        match self.input_named_in(&message) {
             Some(i) => i.errors.push(message),
             None => self.inputs.push(InputInfo {
                 name: message.split(':').next().unwrap_or("?").to_string(),

@@ -137,6 +137,28 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A verdict for unit tests: `cause` between `client` and `server`, first seen at 1 s, no
+    /// evidence (tests add what they need).
+    #[cfg(test)]
+    pub(crate) fn for_test(cause: Cause, proto: Proto, client: Endpoint, server: Endpoint) -> Self {
+        Verdict {
+            id: u64::from(client.port),
+            ts: Timestamp::from_secs_f64(1.0),
+            last_ts: Timestamp::from_secs_f64(1.0),
+            first_packet: Origin::default(),
+            proto,
+            vlan: 0,
+            tunnel: None,
+            client,
+            server,
+            cause,
+            evidence: Evidence::new(),
+            hint: Hint::new(cause, client, server),
+            conn_state: "S0",
+            revised: false,
+        }
+    }
+
     /// What happened (the `verdict` field): the kind its cause belongs to.
     pub fn kind(&self) -> VerdictKind {
         self.cause.kind()
