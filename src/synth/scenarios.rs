@@ -196,6 +196,15 @@ impl Script {
         self.entries.push(Entry { ts, body: Body::Frame { link: link.link_type(), bytes } });
     }
 
+    /// Adds `ip_packet` sent by the client in an Ethernet frame to the group address `mac`
+    /// (ff:ff:ff:ff:ff:ff, or a multicast address), whatever its IP destination.
+    pub fn to_group(&mut self, at: f64, mac: [u8; 6], ip_packet: &[u8]) {
+        let mut bytes = frame::frame(Link::Ethernet, ip_packet);
+        bytes[..6].copy_from_slice(&mac);
+        let ts = self.time(at);
+        self.entries.push(Entry { ts, body: Body::Frame { link: LinkType::ETHERNET, bytes } });
+    }
+
     /// Adds a pcapng block of any type (rendered only by [`Script::to_pcapng`]), for blocks a
     /// reader must skip.
     pub fn block(&mut self, at: f64, block_type: u32, body: &[u8]) {
@@ -664,6 +673,7 @@ pub fn all() -> Vec<Scenario> {
         icmp_without_attempt(),
         unanswered_syns(),
         capture_gap(),
+        broadcast(),
         established(),
         syn_after_rst(),
         udp(),
@@ -1097,6 +1107,47 @@ fn capture_gap() -> Scenario {
                 "handshake, HTTP exchange and FINs in the second stretch",
             ),
         ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn broadcast() -> Scenario {
+    let mut s = Script::new(START);
+    let lan = |last: u8| IpAddr::V4(Ipv4Addr::new(192, 0, 2, last));
+    // BACnet/IP Who-Is to the broadcast address of a /25 (192.0.2.0/25): the IP address does
+    // not end in .255, the Ethernet destination says broadcast.
+    let who_is = [0x81, 0x0b, 0x00, 0x0c, 0x01, 0x20, 0xff, 0xff, 0x00, 0xff, 0x10, 0x08];
+    for at in [0.0, 1.0] {
+        s.to_group(at, [0xff; 6], &frame::udp(&Ip::new(CLIENT4, lan(127)), 47808, 47808, &who_is));
+    }
+    // A NetBIOS name query broadcast on the subnet.
+    let nbns = [0x12, 0x34, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0];
+    s.to_group(2.0, [0xff; 6], &frame::udp(&Ip::new(CLIENT4, lan(255)), 137, 137, &nbns));
+    // SSDP M-SEARCH to its IP multicast group (Ethernet 01:00:5e:7f:ff:fa, RFC 1112 §6.4).
+    let ssdp = Ip::new(CLIENT4, IpAddr::V4(Ipv4Addr::new(239, 255, 255, 250)));
+    let search = frame::udp(&ssdp, 41320, 1900, b"M-SEARCH * HTTP/1.1\r\n");
+    s.to_group(3.0, [0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa], &search);
+    // An ordinary host whose address ends in .255 (198.18.0.0/15, a /15): a unicast frame,
+    // a DNS query and its answer.
+    let dns = UdpConv::new(ETH, (CLIENT4, 41321), (IpAddr::V4(Ipv4Addr::new(198, 18, 1, 255)), 53));
+    dns.request(&mut s, 4.0, &dns_query(0x4321, "www.example.com", DNS_A));
+    dns.reply(&mut s, 4.0121, &dns_answer(0x4321, "www.example.com", DNS_A, &[203, 0, 113, 80]));
+    Scenario {
+        name: "broadcast",
+        description: "Broadcast and multicast datagrams, which expect no answer from one host and \
+                      are counted, not judged: BACnet Who-Is to a /25's broadcast address \
+                      (192.0.2.127, Ethernet destination ff:ff:ff:ff:ff:ff), a NetBIOS name \
+                      query broadcast, an SSDP search to 239.255.255.250; and a DNS server at \
+                      198.18.1.255, an ordinary host of a /15 reached by a unicast frame.",
+        args: &[],
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![attempt(
+            dns.describe(),
+            "answered",
+            "reply-seen",
+            "a unicast frame to a host at .255 of a /15: a DNS query and its answer 12.1 ms later",
+        )],
         bytes: s.to_pcap(TsResolution::Micro, false),
     }
 }
