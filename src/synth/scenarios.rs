@@ -674,6 +674,7 @@ pub fn all() -> Vec<Scenario> {
         unanswered_syns(),
         capture_gap(),
         broadcast(),
+        path_resets(),
         established(),
         syn_after_rst(),
         udp(),
@@ -1107,6 +1108,56 @@ fn capture_gap() -> Scenario {
                 "handshake, HTTP exchange and FINs in the second stretch",
             ),
         ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+fn path_resets() -> Scenario {
+    let mut s = Script::new(START);
+    let rtt = 0.0121;
+    // The service works: a client's connection, with the server's own TTL (61).
+    let ok = (CLIENT4, 41330);
+    let mut a = TcpConv::new(ETH, ok, (SERVER4, 443), (1_800_000_000, 3_800_000_000));
+    a.handshake(&mut s, 0.0, rtt);
+    a.exchange(&mut s, 0.0124, rtt, &tls_record(40, 0xa1), &tls_record(90, 0xb2));
+    a.client_close(&mut s, 0.1, rtt);
+    // Five other clients' SYNs to it are answered by RSTs a device on the path sends (TTL
+    // 250: not the server's 61).
+    let mut attempts = vec![attempt(
+        a.describe(),
+        "established",
+        "closed",
+        "TLS records both ways, FINs: the service accepts connections",
+    )];
+    for i in 0..5u8 {
+        let client = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 20 + i));
+        let c = TcpConv::new(
+            ETH,
+            (client, 41331 + u16::from(i)),
+            (SERVER4, 443),
+            (1_800_000_010 + u32::from(i), 0),
+        );
+        let at = 1.0 + f64::from(i) * 0.5;
+        c.syn(&mut s, at);
+        c.refuse(&mut s, at + 0.002, 250);
+        attempts.push(attempt(
+            c.describe(),
+            "refused",
+            "path-reset",
+            "SYN answered 2 ms later by an RST with TTL 250, where the server's own packets \
+             arrive with 61: sent by a device on the path",
+        ));
+    }
+    Scenario {
+        name: "path-resets",
+        description: "A service that accepts one client while a device on the path resets five \
+                      others (RSTs with a TTL unlike the server's): the service-down incident \
+                      those refusals raise points at the path and says the service accepted \
+                      another client, instead of calling it stopped or crashed.",
+        args: &[],
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts,
         bytes: s.to_pcap(TsResolution::Micro, false),
     }
 }
