@@ -54,7 +54,12 @@ fn detail(v: &Verdict) -> String {
             (Some(s), _) => {
                 format!("HTTP {s} as the first answer (pkt {})", e("server_first_packet"))
             }
-            (_, Some(a)) => format!("TLS alert {a} (pkt {})", e("server_first_packet")),
+            (_, Some(a)) => match num(v, "tls_alert_from") {
+                Some(from) => {
+                    format!("TLS alert {a} from the {from} (pkt {})", e("tls_alert_packet"))
+                }
+                None => format!("TLS alert {a} (pkt {})", e("server_first_packet")),
+            },
             _ => format!("{}, client sent {} bytes, server none", e("ended"), e("client_bytes")),
         },
         VerdictKind::Mismatch => match num(v, "server_first_bytes") {
