@@ -58,6 +58,16 @@ pub(super) struct TlsSide {
     pub(super) first_long: Option<u64>,
     /// Encrypted records since the other side's first long one.
     pub(super) after_peer_long: u16,
+    /// It sent application data after its Finished (TLS 1.2: an application-data record;
+    /// TLS 1.3: a long record after its first).
+    pub(super) data: bool,
+    /// (The client.) Its first alert after its Finished, with no application data before it
+    /// (TLS 1.2: an encrypted alert record; TLS 1.3: a short record): packet, length, and how
+    /// many encrypted records the server had sent since the client's Finished.
+    pub(super) closed_after_handshake: Option<(u64, u16, u16)>,
+    /// (The client.) Its hello's extensions were read to their end within the prefix: a
+    /// version it did not list in supported_versions is not offered.
+    pub(super) hello_read: bool,
     /// An encrypted TLS 1.2 alert (longer than 2 bytes): its packet.
     pub(super) encrypted_alert: Option<u64>,
     /// The client sent a Certificate message with no certificate (TLS 1.2 in the clear, or a
@@ -188,6 +198,9 @@ impl TlsState {
             }
             21 => {
                 self.side(from_client).encrypted_alert.get_or_insert(pkt);
+                if from_client {
+                    self.client_alert_after_handshake(len16, pkt);
+                }
             }
             22 if !encrypted_12 => match body.first() {
                 Some(1) if from_client => self.client_hello(body, pkt),
@@ -208,6 +221,13 @@ impl TlsState {
                     self.tls13 = true;
                 }
                 let tls13 = self.tls13;
+                if from_client && self.client.first_long.is_some() {
+                    if tls13 && SHORT_RECORD.contains(&len16) {
+                        self.client_alert_after_handshake(len16, pkt);
+                    } else if ty == 23 {
+                        self.client.data = true;
+                    }
+                }
                 let peer_long = self.side(!from_client).first_long.is_some();
                 let me = self.side(from_client);
                 me.encrypted = me.encrypted.saturating_add(1);
@@ -222,13 +242,25 @@ impl TlsState {
                 if len16 > *SHORT_RECORD.end() && me.first_long.is_none() {
                     me.first_long = Some(pkt);
                 }
-                // Past the handshake: the server answered the client's Finished with more
-                // than one record (tickets, data).
-                if self.client.first_long.is_some() && self.server.after_peer_long >= 2 {
+                // Past the handshake: the client sent application data, or closed, or the
+                // server has gone on long after the client's Finished.
+                // (Not at the client's close: the server's answer to its Finished may still
+                // come, crossing the close_notify.)
+                if self.client.data || self.server.after_peer_long >= 16 {
                     self.done = true;
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The client's alert (a close_notify, most often) after its Finished: kept if no
+    /// application data of its own came first.
+    fn client_alert_after_handshake(&mut self, len: u16, pkt: u64) {
+        let server_records = self.server.after_peer_long;
+        let c = &mut self.client;
+        if c.first_long.is_some() && !c.data && c.closed_after_handshake.is_none() {
+            c.closed_after_handshake = Some((pkt, len, server_records));
         }
     }
 
@@ -250,7 +282,10 @@ impl TlsState {
         let Some(suites) = be16(body, i) else { return };
         i += 2 + usize::from(suites);
         let Some(&comp) = body.get(i) else { return };
-        i += 1 + usize::from(comp) + 2;
+        i += 1 + usize::from(comp);
+        let Some(total) = be16(body, i) else { return };
+        i += 2;
+        let end = i + usize::from(total);
         // Extensions: type, length, data.
         while let (Some(ty), Some(elen)) = (be16(body, i), be16(body, i + 2)) {
             let data_at = i + 4;
@@ -280,6 +315,7 @@ impl TlsState {
             }
             i = data_at + elen;
         }
+        self.client.hello_read = i == end && end <= body.len();
     }
 
     /// RFC 6066 §3: a list length, then (type 0, length, name).
@@ -336,15 +372,21 @@ impl TlsState {
         Some(s)
     }
 
-    /// The version the client offered (its highest supported_versions entry, else its
-    /// legacy version), and the server's choice.
+    /// The version the client offered (its highest supported_versions entry, or its legacy
+    /// version when its hello was read to the end without one), and the server's choice.
     pub(super) fn versions(&self) -> (Option<u16>, Option<u16>) {
-        let pick = |s: &TlsSide| {
-            s.hello.map(|_| {
-                if s.supported_version != 0 { s.supported_version } else { s.legacy_version }
-            })
+        let (c, s) = (&self.client, &self.server);
+        let offered = match c.supported_version {
+            0 if c.hello_read => Some(c.legacy_version),
+            0 => None,
+            v => Some(v),
         };
-        (pick(&self.client), pick(&self.server))
+        let client = c.hello.and(offered);
+        let server = s.hello.map(|_| match s.supported_version {
+            0 => s.legacy_version,
+            v => v,
+        });
+        (client, server)
     }
 }
 
@@ -376,6 +418,8 @@ pub(super) struct TlsFacts {
     pub(super) sni: Option<String>,
     pub(super) client_hello_packet: Option<u64>,
     pub(super) client_version: Option<u16>,
+    /// The ClientHello's legacy version, when the versions it offers are beyond the prefix.
+    pub(super) client_legacy_version: Option<u16>,
     pub(super) server_hello_packet: Option<u64>,
     pub(super) server_version: Option<u16>,
     /// The alert in the clear that decided: from which side, and its packet.
@@ -397,6 +441,9 @@ impl TlsFacts {
         }
         if let Some(v) = self.client_version {
             ev.insert("tls_client_version", version_name(v));
+        }
+        if let Some(v) = self.client_legacy_version {
+            ev.insert("tls_client_legacy_version", version_name(v));
         }
         if let Some(p) = self.server_hello_packet {
             ev.insert("tls_server_hello_packet", p);
@@ -444,6 +491,7 @@ impl TlsState {
             sni: self.sni(),
             client_hello_packet: c.hello,
             client_version,
+            client_legacy_version: client_version.is_none().then_some(c.legacy_version),
             server_hello_packet: s.hello,
             server_version,
             ..TlsFacts::default()
@@ -485,20 +533,33 @@ impl TlsState {
                 facts.encrypted_alert = Some(("client", p, len));
                 return Some((Cause::TlsClientAbortedHandshake, None, facts));
             }
-            // The server's only record after the client's Finished, short, then it closed.
+            // The server's only record after the client's Finished, short, then it closed:
+            // after the client's empty Certificate, the certificate it required (even when
+            // the client's own close crossed it); else the server's refusal, unless the
+            // client had closed first.
+            let client_closed_first = c.closed_after_handshake.is_some_and(|(_, _, n)| n == 0);
             if let Some((p, len)) = short(s)
                 .filter(|_| c.first_long.is_some() && s.after_peer_long == 1 && close.server)
             {
-                facts.encrypted_alert = Some(("server", p, len));
                 let cause = match c.empty_certificate {
                     Some(e) => {
                         facts.empty_certificate_packet = Some(e);
-                        Cause::TlsClientCertificateRequired
+                        Some(Cause::TlsClientCertificateRequired)
                     }
-                    None => Cause::TlsServerAbortedHandshake,
+                    None if client_closed_first => None,
+                    None => Some(Cause::TlsServerAbortedHandshake),
                 };
-                return Some((cause, None, facts));
+                if let Some(cause) = cause {
+                    facts.encrypted_alert = Some(("server", p, len));
+                    return Some((cause, None, facts));
+                }
             }
+        }
+        // The handshake ended, then the client closed (close_notify) before sending anything
+        // while the server had sent at most its Finished and session tickets.
+        if let Some((p, len, _)) = c.closed_after_handshake.filter(|&(_, _, n)| n <= 2) {
+            facts.encrypted_alert = Some(("client", p, len));
+            return Some((Cause::TlsClientClosedAfterHandshake, None, facts));
         }
         if close.server_silent && (close.client_first || (close.timed_out && !close.server)) {
             return Some((Cause::TlsHelloUnanswered, None, facts));
@@ -771,6 +832,26 @@ mod tests {
         assert_eq!(cause, Cause::TlsClientCertificateRequired);
         assert_eq!(facts.encrypted_alert, Some(("server", p, 19)));
         assert_eq!(facts.empty_certificate_packet, Some(e));
+        // The client's close_notify crossed the server's alert (s_client at the end of its
+        // input): still the certificate the server required.
+        let mut f = Feed::new();
+        f.send(true, &client_hello("x"));
+        f.send(false, &flight);
+        f.send(true, &answer);
+        f.send(true, &sealed(19));
+        f.send(false, &sealed(19));
+        assert_eq!(f.cause(SERVER_CLOSED).unwrap().0, Cause::TlsClientCertificateRequired);
+        // Without the empty Certificate, the client closed first: its refusal, not the
+        // server's answer to it (a close_notify for a close_notify).
+        let mut f = Feed::new();
+        f.send(true, &client_hello("x"));
+        f.send(false, &flight);
+        let mut fin = CCS.to_vec();
+        fin.extend(sealed(53));
+        f.send(true, &fin);
+        f.send(true, &sealed(19));
+        f.send(false, &sealed(19));
+        assert_eq!(f.cause(SERVER_CLOSED).unwrap().0, Cause::TlsClientClosedAfterHandshake);
         // Session tickets after the Finished: the handshake is over, no longer followed.
         let mut f = Feed::new();
         f.send(true, &client_hello("x"));
@@ -780,9 +861,85 @@ mod tests {
         f.send(true, &fin);
         f.send(false, &sealed(250));
         f.send(false, &sealed(250));
-        assert!(f.tls.done);
         f.send(false, &sealed(19));
         assert!(f.cause(SERVER_CLOSED).is_none());
+        // The client's request: the handshake is over, no longer followed.
+        f.send(true, &sealed(120));
+        assert!(f.tls.done);
+    }
+
+    /// The handshake ends, then the client's close_notify before any request: curl's own
+    /// name check after the handshake. TLS 1.3 (a 19-byte record after its 69-byte
+    /// Finished) and TLS 1.2 (an encrypted alert record, 26 bytes, after the server's
+    /// ChangeCipherSpec and Finished).
+    #[test]
+    fn a_client_that_closes_right_after_the_handshake_refused_it() {
+        let mut f = Feed::new();
+        f.send(true, &client_hello("x"));
+        let mut flight = server_hello(true);
+        flight.extend_from_slice(&CCS);
+        flight.extend(sealed(900));
+        f.send(false, &flight);
+        let mut fin = CCS.to_vec();
+        fin.extend(sealed(69));
+        f.send(true, &fin);
+        let p = f.send(true, &sealed(19));
+        f.send(false, &sealed(250));
+        let (cause, _, facts) = f.cause(CLIENT_CLOSED).unwrap();
+        assert_eq!(cause, Cause::TlsClientClosedAfterHandshake);
+        assert_eq!(facts.encrypted_alert, Some(("client", p, 19)));
+        // A request first, then the close_notify: a conversation, not a refusal.
+        let mut f = Feed::new();
+        f.send(true, &client_hello("x"));
+        f.send(false, &flight);
+        f.send(true, &fin);
+        f.send(true, &sealed(90));
+        f.send(true, &sealed(19));
+        assert!(f.cause(CLIENT_CLOSED).is_none());
+
+        let mut f = Feed::new();
+        f.send(true, &client_hello("x"));
+        f.send(false, &server_hello(false));
+        let mut answer = record(22, &handshake(16, &[0x20; 33]));
+        answer.extend_from_slice(&CCS);
+        answer.extend(record(22, &[0x66; 40]));
+        f.send(true, &answer);
+        let mut fin = CCS.to_vec();
+        fin.extend(record(22, &[0x77; 40]));
+        f.send(false, &fin);
+        let p = f.send(true, &record(21, &[0x88; 26]));
+        let (cause, _, facts) = f.cause(SERVER_CLOSED).unwrap();
+        assert_eq!(cause, Cause::TlsClientClosedAfterHandshake);
+        assert_eq!(facts.encrypted_alert, Some(("client", p, 26)));
+    }
+
+    /// Without supported_versions in the kept bytes, the hello's own version is only its
+    /// legacy one; a hello read to its end without the extension offers just that.
+    #[test]
+    fn a_version_not_read_is_not_claimed() {
+        let mut ch = client_hello("x");
+        let mut f = Feed::new();
+        f.send(true, &ch);
+        assert_eq!(f.tls.versions().0, Some(0x0304));
+        // Cut the supported_versions extension off (the last 11 bytes) and fix the lengths.
+        ch.truncate(ch.len() - 11);
+        let n = ch.len();
+        let fix = |ch: &mut Vec<u8>, at: usize, v: usize| {
+            ch[at..at + 2].copy_from_slice(&(v as u16).to_be_bytes());
+        };
+        fix(&mut ch, 3, n - 5);
+        ch[6..9].copy_from_slice(&[0, ((n - 9) >> 8) as u8, (n - 9) as u8]);
+        let ext_at = 5 + 4 + 2 + 32 + 1 + 4 + 2;
+        fix(&mut ch, ext_at, n - ext_at - 2);
+        let mut f = Feed::new();
+        f.send(true, &ch);
+        assert_eq!(f.tls.versions().0, Some(0x0303));
+        // A hello whose extensions run beyond the prefix: no version claimed.
+        let mut f = Feed::new();
+        f.send(true, &client_hello(&"b".repeat(100)));
+        assert_eq!(f.tls.versions().0, None);
+        let facts = f.cause(Closing { server_silent: true, ..CLIENT_CLOSED }).unwrap().2;
+        assert_eq!((facts.client_version, facts.client_legacy_version), (None, Some(0x0303)));
     }
 
     /// TLS 1.2 with a required client certificate: the client's empty Certificate
@@ -856,6 +1013,6 @@ mod tests {
         // Sealed bytes that are not a record header are not followed.
         f.send(false, &[0x17, 9, 9, 9, 9, 9]);
         assert_eq!(f.tls.server.encrypted, 0);
-        const { assert!(TLS_STATE_BYTES <= 384) };
+        const { assert!(TLS_STATE_BYTES <= 448) };
     }
 }

@@ -195,6 +195,10 @@ causes! {
     TlsClientAlert = Rejected, "tls-client-alert", Client,
         "The client ended the TLS handshake with a fatal alert (tls_alert) in the clear, not about the certificate: it refused what the server chose.",
         "The client's TLS settings and error message.";
+    /// The handshake completed, then the client closed without sending application data.
+    TlsClientClosedAfterHandshake = Rejected, "tls-client-closed-after-handshake", Client,
+        "The TLS handshake completed, then the client sent an alert (its close_notify) and closed without a byte of application data: it refused the session after the handshake. curl does this when the certificate does not name the host it asked for (it checks the name after the handshake); other clients for a pinned key or a policy.",
+        "The client's error message; then the names in the server's certificate against the name the client asks for.";
     /// The server closed after its ServerHello, before the handshake ended, without an alert.
     TlsServerClosedHandshake = Rejected, "tls-server-closed-handshake", Server,
         "The server said hello (ServerHello), then closed or reset before the handshake ended, without an alert.",

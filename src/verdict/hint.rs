@@ -179,6 +179,15 @@ fn template(cause: Cause) -> &'static [HintPart] {
                 " ended the TLS 1.3 handshake after the client's Finished (an encrypted alert): check its log, most often it refused the client's certificate",
             ),
         ],
+        Cause::TlsClientClosedAfterHandshake => &[
+            T("the client "),
+            C,
+            T(" completed the TLS handshake with "),
+            S,
+            T(
+                " and closed without sending anything: the client's error says why (curl checks the certificate's name after the handshake: a certificate for another name)",
+            ),
+        ],
         Cause::TlsClientAlert => &[
             T("the client "),
             C,
@@ -205,7 +214,7 @@ fn template(cause: Cause) -> &'static [HintPart] {
             T("the client and "),
             S,
             T(
-                " share no TLS version (see tls_alert, tls_client_version): align the client's offered versions with the server's",
+                " share no TLS version (see tls_alert and the tls_*version facts): align the client's offered versions with the server's",
             ),
         ],
         Cause::TlsNoCommonCipher => &[
@@ -804,6 +813,7 @@ mod tests {
         Cause::TlsClientCertificateRequired,
         Cause::TlsServerAbortedHandshake,
         Cause::TlsClientAlert,
+        Cause::TlsClientClosedAfterHandshake,
         Cause::TlsServerClosedHandshake,
         Cause::TlsHelloUnanswered,
         Cause::TlsVersionMismatch,
