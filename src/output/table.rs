@@ -60,7 +60,15 @@ fn detail(v: &Verdict) -> String {
                 }
                 None => format!("TLS alert {a} (pkt {})", e("server_first_packet")),
             },
-            _ => format!("{}, client sent {} bytes, server none", e("ended"), e("client_bytes")),
+            _ => match num(v, "tls_encrypted_alert_from") {
+                Some(from) => format!(
+                    "TLS, a short encrypted record (an alert) from the {from} (pkt {}), then a close",
+                    e("tls_encrypted_alert_packet")
+                ),
+                None => {
+                    format!("{}, client sent {} bytes, server none", e("ended"), e("client_bytes"))
+                }
+            },
         },
         VerdictKind::Mismatch => match num(v, "server_first_bytes") {
             Some(b) => format!("client sent {}, server answered {b}", e("client_first_bytes")),

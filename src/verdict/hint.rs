@@ -153,7 +153,7 @@ fn template(cause: Cause) -> &'static [HintPart] {
             T(" refused the certificate of "),
             S,
             T(
-                " (see tls_alert): check the certificate it presents (chain, expiry, names; `openssl s_client -connect ",
+                " (see tls_alert): check the certificate the server presents (chain, expiry, names; `openssl s_client -connect ",
             ),
             S,
             T(" -servername NAME`) against the client's trusted CAs and the name it asks for"),
