@@ -349,8 +349,21 @@ fn detail_of(v: &Verdict) -> String {
             (Some(s), _) => {
                 format!("HTTP {s} as the first answer (pkt {})", e("server_first_packet"))
             }
-            (_, Some(a)) => format!("TLS alert {a} (pkt {})", e("server_first_packet")),
-            _ => format!("{}, client sent {} bytes, server none", e("ended"), e("client_bytes")),
+            (_, Some(a)) => match num(v, "tls_alert_from") {
+                Some(from) => {
+                    format!("TLS alert {a} from the {from} (pkt {})", e("tls_alert_packet"))
+                }
+                None => format!("TLS alert {a} (pkt {})", e("server_first_packet")),
+            },
+            _ => match num(v, "tls_encrypted_alert_from") {
+                Some(from) => format!(
+                    "TLS, a short encrypted record (an alert) from the {from} (pkt {}), then a close",
+                    e("tls_encrypted_alert_packet")
+                ),
+                None => {
+                    format!("{}, client sent {} bytes, server none", e("ended"), e("client_bytes"))
+                }
+            },
         },
         VerdictKind::Mismatch => match num(v, "server_first_bytes") {
             Some(b) => format!("client sent {}, server answered {b}", e("client_first_bytes")),

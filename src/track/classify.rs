@@ -285,6 +285,7 @@ impl TcpState {
             refusal: None,
             syn_acks_after_ack: None,
             zero_window_packet: None,
+            tls: None,
         };
         let cause = self.established_cause(flow, ending, server_rst, &mut facts);
         (cause, Detail::Established(Box::new(facts)))
@@ -301,6 +302,10 @@ impl TcpState {
         let kind = |side: &Option<Box<(PayloadPrefix, Origin)>>| {
             side.as_deref().map(|(p, _)| payload::classify(p.as_slice()))
         };
+        // A TLS handshake that says who refused whom (see `tls`).
+        if let Some(cause) = self.tls_cause(flow, ending, facts) {
+            return cause;
+        }
         let (client_kind, server_kind) = (kind(&self.client.first), kind(&self.server.first));
         let server_closed = self.server.fin.is_some() || server_rst.is_some();
 

@@ -408,6 +408,8 @@ pub(super) struct EstablishedFacts {
     pub(super) refusal: Option<RefusalWords>,
     pub(super) syn_acks_after_ack: Option<u32>,
     pub(super) zero_window_packet: Option<u64>,
+    /// The TLS handshake's facts, when a TLS cause decided.
+    pub(super) tls: Option<super::tls::TlsFacts>,
 }
 
 impl EstablishedFacts {
@@ -441,6 +443,9 @@ impl EstablishedFacts {
         if let Some((name, code)) = self.tls_alert {
             ev.insert("tls_alert", name);
             ev.insert("tls_alert_code", code);
+        }
+        if let Some(t) = self.tls {
+            t.record(ev);
         }
         if let Some(s) = self.http_status {
             ev.insert("http_status", s);

@@ -31,6 +31,7 @@ mod plaintext;
 pub mod shard;
 mod table;
 mod tcp;
+mod tls;
 mod udp;
 
 use std::net::IpAddr;

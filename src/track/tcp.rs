@@ -97,6 +97,9 @@ pub(super) struct TcpState {
     /// HTTP response or TLS, so an HTTP keep-alive conversation keeps no second answer. One
     /// allocation per conversation at most; later turns copy into it.
     pub(super) server_reply: Option<Box<(PayloadPrefix, Origin)>>,
+    /// The TLS handshake, for a conversation the client began with a ClientHello (see
+    /// `tls`): one allocation of `tls::TLS_STATE_BYTES`, for those only.
+    pub(super) tls: Option<Box<super::tls::TlsState>>,
 }
 
 /// How many turns of a conversation the server's reply is followed for: a login's exchanges
@@ -227,6 +230,15 @@ impl TcpState {
             }
         }
         if !f.has(TcpFlags::RST) && t.payload_len > 0 {
+            if advances {
+                self.follow_tls(
+                    t.payload.as_slice(),
+                    t.seq,
+                    t.payload_len,
+                    from_client,
+                    p.origin.number,
+                );
+            }
             self.keep_payload(p, t, from_client, advances);
         }
         if !from_client

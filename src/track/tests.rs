@@ -934,10 +934,40 @@ fn a_tls_fatal_alert_is_a_rejection_naming_the_alert() {
     r.tcp_data(0.04, S, 443, C, 40101, ACK | PSH_, 5001, 1012, 500, &[21, 3, 3, 0, 2, 2, 70]);
     r.tcp(0.05, S, 443, C, 40101, FIN | ACK, 5008, 1012, 61);
     let v = one(r);
-    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "tls-alert"));
+    // protocol_version: no version both accept (the handshake is followed: see `tls`).
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Mismatch, "tls-version-mismatch"));
     assert_eq!(v.evidence["tls_alert"], "protocol_version");
+    assert_eq!(v.evidence["tls_alert_from"], "server");
+    assert_eq!(v.evidence["tls_alert_packet"], 5);
+    assert_eq!(v.evidence["tls_client_hello_packet"], 4);
     assert_eq!(v.evidence["client_first_bytes"], "tls-client-hello");
     assert_eq!(v.conn_state, "S3");
+    // Another fatal alert of the server's (internal_error) stays `tls-alert`.
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40101, 443);
+    let hello = [22, 3, 1, 0, 100, 1, 0, 0, 96, 3, 3];
+    r.tcp_data(0.03, C, 40101, S, 443, ACK | PSH_, 1001, 5001, 500, &hello);
+    r.tcp_data(0.04, S, 443, C, 40101, ACK | PSH_, 5001, 1012, 500, &[21, 3, 3, 0, 2, 2, 80]);
+    r.tcp(0.05, S, 443, C, 40101, FIN | ACK, 5008, 1012, 61);
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "tls-alert"));
+    assert_eq!(v.evidence["tls_alert"], "internal_error");
+}
+
+/// The client's hello, ACKed and never answered, until the client gave up with a FIN.
+#[test]
+fn a_tls_hello_nobody_answers_blames_the_server() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40103, 443);
+    let hello = [22, 3, 1, 0, 100, 1, 0, 0, 96, 3, 3];
+    r.tcp_data(0.03, C, 40103, S, 443, ACK | PSH_, 1001, 5001, 500, &hello);
+    r.tcp(0.031, S, 443, C, 40103, ACK, 5001, 1012, 61);
+    r.tcp(2.03, C, 40103, S, 443, FIN | ACK, 1012, 5001, 61);
+    r.tcp(2.031, S, 443, C, 40103, FIN | ACK, 5001, 1013, 61);
+    r.tcp(2.032, C, 40103, S, 443, ACK, 1013, 5002, 61);
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "tls-hello-unanswered"));
+    assert_eq!(v.cause.blames(), crate::verdict::Party::Server);
 }
 
 #[test]
@@ -1163,8 +1193,10 @@ fn a_tracked_conversation_stays_small() {
     );
     // (472 since the state is two TcpEndpoints: each pads its flag to 8 bytes; then the gap
     // between the last two SYNs that the deadline follows, the packet of an RST a look-ahead
-    // found forged, and the server's reply after a banner: a box, and three bytes.)
-    assert!(tcp::tcp_state_size() <= 496, "{}", tcp::tcp_state_size());
+    // found forged, and the server's reply after a banner: a box, and three bytes; then the
+    // TLS handshake's box, `tls::TLS_STATE_BYTES` more for a conversation begun with a
+    // ClientHello.)
+    assert!(tcp::tcp_state_size() <= 504, "{}", tcp::tcp_state_size());
     // What lingers once the verdict is out: a flood leaves hundreds of thousands.
     assert!(
         std::mem::size_of::<linger::Decided>() <= 112,

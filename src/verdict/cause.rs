@@ -173,8 +173,40 @@ causes! {
         "The service's log.";
     /// The server's first bytes are a TLS fatal alert.
     TlsAlert = Rejected, "tls-alert", Server,
-        "The server's first bytes were a TLS fatal alert: it refused the TLS handshake.",
+        "The server ended the TLS handshake with a fatal alert (tls_alert) in the clear: it refused the handshake.",
         "TLS versions, ciphers, SNI, certificates (`openssl s_client -connect HOST:PORT`).";
+    /// The client's fatal alert about the server's certificate.
+    TlsCertificateRejected = Rejected, "tls-certificate-rejected", Server,
+        "The client refused the server's certificate: its fatal TLS alert in the clear (tls_alert: unknown_ca, certificate_expired, bad_certificate, certificate_unknown, ...) after the server's certificate.",
+        "The certificate the server presents (its chain, its expiry, its names) against the client's trusted CAs and the name the client asks for.";
+    /// TLS 1.3: the client's only encrypted record was an alert's length, then it closed.
+    TlsClientAbortedHandshake = Rejected, "tls-client-aborted-handshake", Client,
+        "TLS 1.3: after the server's encrypted certificate, the client sent one short encrypted record (the length of an alert) in place of its Finished and closed: it ended the handshake; the alert is encrypted, most often it did not accept the server's certificate.",
+        "The client's error message (it names the reason: an untrusted CA, an expired certificate, a wrong name); then the server's certificate.";
+    /// The server wants a client certificate the client did not send.
+    TlsClientCertificateRequired = Rejected, "tls-client-certificate-required", Client,
+        "The server requires a client certificate and the client sent none: certificate_required (TLS 1.3) or handshake_failure after the client's empty Certificate, or (TLS 1.3, encrypted) a short record and a close after it.",
+        "Give the client a certificate (and key) the server's CA list accepts, or the server's client-certificate setting.";
+    /// TLS 1.3: the server's only record after the client's Finished was an alert's length.
+    TlsServerAbortedHandshake = Rejected, "tls-server-aborted-handshake", Server,
+        "TLS 1.3: the server answered the client's Finished with one short encrypted record (the length of an alert) and closed: it refused the handshake's end, most often the client's certificate.",
+        "The server's log (client certificate verification, access rules).";
+    /// The client's fatal alert, not about a certificate.
+    TlsClientAlert = Rejected, "tls-client-alert", Client,
+        "The client ended the TLS handshake with a fatal alert (tls_alert) in the clear, not about the certificate: it refused what the server chose.",
+        "The client's TLS settings and error message.";
+    /// The handshake completed, then the client closed without sending application data.
+    TlsClientClosedAfterHandshake = Rejected, "tls-client-closed-after-handshake", Client,
+        "The TLS handshake completed, then the client sent an alert (its close_notify) and closed without a byte of application data: it refused the session after the handshake. curl does this when the certificate does not name the host it asked for (it checks the name after the handshake); other clients for a pinned key or a policy.",
+        "The client's error message; then the names in the server's certificate against the name the client asks for.";
+    /// The server closed after its ServerHello, before the handshake ended, without an alert.
+    TlsServerClosedHandshake = Rejected, "tls-server-closed-handshake", Server,
+        "The server said hello (ServerHello), then closed or reset before the handshake ended, without an alert.",
+        "The TLS server's log.";
+    /// The client's ClientHello got nothing back until the client gave up.
+    TlsHelloUnanswered = Rejected, "tls-hello-unanswered", Server,
+        "The client sent its TLS ClientHello; the server sent nothing back (at most ACKs) until the client gave up (FIN or RST) or the conversation went idle: the server's TLS never answered.",
+        "The service on that port: is it hung, does it speak TLS there, is its TLS layer waiting for something (a proxy protocol header, a backend).";
     /// HTTP 401.
     HttpAuthRequired = Rejected, "http-auth-required", Client,
         "The server answered HTTP 401: authentication required.",
@@ -289,6 +321,14 @@ causes! {
     PlaintextToTls = Mismatch, "plaintext-to-tls", Client,
         "The client spoke plaintext; the server answered with TLS.",
         "Use TLS (`https://`) in the client.";
+    /// A fatal protocol_version alert: no TLS version both sides accept.
+    TlsVersionMismatch = Mismatch, "tls-version-mismatch", Client,
+        "A side refused the TLS version the other offered or chose (fatal alert protocol_version): no version both accept (tls_client_version, tls_server_version).",
+        "The TLS versions the client offers (`--tls-max`, `-tls1_2`, MinProtocol) against the server's.";
+    /// The server refused the ClientHello with handshake_failure or insufficient_security.
+    TlsNoCommonCipher = Mismatch, "tls-no-common-cipher", Client,
+        "The server answered the ClientHello with a fatal handshake_failure or insufficient_security alert: no cipher suite (or group, signature algorithm) both sides accept.",
+        "The cipher suites, groups and signature algorithms the client offers against the server's (`openssl s_client -cipher`, the server's cipher list).";
     /// The server closed on the ClientHello without a TLS answer.
     TlsHelloClosed = Mismatch, "tls-hello-closed", Client,
         "The server closed on the client's TLS hello without a TLS answer: a plaintext service, or one refusing the hello.",

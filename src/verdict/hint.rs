@@ -147,6 +147,83 @@ fn template(cause: Cause) -> &'static [HintPart] {
             S,
             T("`)"),
         ],
+        Cause::TlsCertificateRejected => &[
+            T("the client "),
+            C,
+            T(" refused the certificate of "),
+            S,
+            T(
+                " (see tls_alert): check the certificate the server presents (chain, expiry, names; `openssl s_client -connect ",
+            ),
+            S,
+            T(" -servername NAME`) against the client's trusted CAs and the name it asks for"),
+        ],
+        Cause::TlsClientAbortedHandshake => &[
+            T("the client "),
+            C,
+            T(" ended the TLS 1.3 handshake with "),
+            S,
+            T(
+                " after the server's certificate (an encrypted alert): the client's error says why, most often an untrusted, expired or wrong-name certificate",
+            ),
+        ],
+        Cause::TlsClientCertificateRequired => &[
+            S,
+            T(" requires a client certificate and the client "),
+            C,
+            T(" sent none: configure the client's certificate and key"),
+        ],
+        Cause::TlsServerAbortedHandshake => &[
+            S,
+            T(
+                " ended the TLS 1.3 handshake after the client's Finished (an encrypted alert): check its log, most often it refused the client's certificate",
+            ),
+        ],
+        Cause::TlsClientClosedAfterHandshake => &[
+            T("the client "),
+            C,
+            T(" completed the TLS handshake with "),
+            S,
+            T(
+                " and closed without sending anything: the client's error says why (curl checks the certificate's name after the handshake: a certificate for another name)",
+            ),
+        ],
+        Cause::TlsClientAlert => &[
+            T("the client "),
+            C,
+            T(" refused the TLS handshake of "),
+            S,
+            T(" (see tls_alert): check the client's TLS settings and its error"),
+        ],
+        Cause::TlsServerClosedHandshake => &[
+            S,
+            T(" closed during the TLS handshake without an alert: check the TLS server's log on "),
+            H,
+        ],
+        Cause::TlsHelloUnanswered => &[
+            S,
+            T(
+                " accepted the connection but never answered the client's TLS hello: check that the service on port ",
+            ),
+            P,
+            T(" speaks TLS and is not hung (`openssl s_client -connect "),
+            S,
+            T("`)"),
+        ],
+        Cause::TlsVersionMismatch => &[
+            T("the client and "),
+            S,
+            T(
+                " share no TLS version (see tls_alert and the tls_*version facts): align the client's offered versions with the server's",
+            ),
+        ],
+        Cause::TlsNoCommonCipher => &[
+            T("the client and "),
+            S,
+            T(
+                " share no cipher suite (see tls_alert): align the client's ciphers, groups and signature algorithms with the server's",
+            ),
+        ],
         Cause::HttpAuthRequired => {
             &[S, T(" asks for authentication: check the client's credentials")]
         }
@@ -731,6 +808,16 @@ mod tests {
         Cause::SshMaxStartups,
         Cause::SshNotAllowed,
         Cause::SshClosedAfterBanner,
+        Cause::TlsCertificateRejected,
+        Cause::TlsClientAbortedHandshake,
+        Cause::TlsClientCertificateRequired,
+        Cause::TlsServerAbortedHandshake,
+        Cause::TlsClientAlert,
+        Cause::TlsClientClosedAfterHandshake,
+        Cause::TlsServerClosedHandshake,
+        Cause::TlsHelloUnanswered,
+        Cause::TlsVersionMismatch,
+        Cause::TlsNoCommonCipher,
     ];
 
     #[test]
