@@ -94,6 +94,7 @@ fn packet(n: u64, ts: Timestamp, c: &[u8; 8]) -> Packet {
             2 => LinkDest::Group,
             _ => LinkDest::Unknown,
         },
+        tunnel: Default::default(),
         transport,
     }
 }
@@ -131,6 +132,10 @@ fuzz_target!(|data: &[u8]| {
         linger: Duration::from_secs_f64(10.0),
         max_flows,
         split_vlans: false,
+        // Both ways of giving a verdict later packets may contradict: held (offline) and
+        // written at once, then corrected (live).
+        hold_verdicts: first & 0x80 == 0,
+        ..TrackerConfig::default()
     });
     let mut packets = Vec::new();
     let mut verdicts: Vec<Verdict> = Vec::new();
