@@ -8,7 +8,7 @@ use crate::decode::{Packet, decode, decode_into};
 use crate::output::LiveCounters;
 use crate::time::Timestamp;
 use crate::track::shard::{Route, route};
-use crate::track::{RecentFacts, sender_fact};
+use crate::track::{RecentFacts, sender_fact, service_fact};
 
 use super::BATCH;
 use super::Progress;
@@ -260,9 +260,12 @@ impl SenderFacts {
         if self.shards <= 1 {
             return false;
         }
-        match sender_fact(p) {
+        // What a service speaks (a TLS ServerHello, a plaintext HTTP answer) goes to every
+        // shard too: its other conversations are judged by it. Once per answer at most.
+        let fact = match sender_fact(p) {
             Some(fact) => self.recent.is_new(p.vlan, p.src, fact),
             None => false,
-        }
+        };
+        fact || service_fact(p).is_some()
     }
 }

@@ -26,6 +26,7 @@ pub(super) type HostKey = (u32, IpAddr);
 pub(super) struct HostFacts {
     pub(super) ttls: HostTtls,
     pub(super) neighbors: Neighbors,
+    pub(super) services: Services,
     /// Hosts are told apart by VLAN (`--split-vlans`).
     split_vlans: bool,
 }
@@ -36,6 +37,7 @@ impl HostFacts {
         HostFacts {
             ttls: HostTtls { map: FxHashMap::default(), cap, recent: RecentFacts::default() },
             neighbors: Neighbors { map: FxHashMap::default(), cap },
+            services: Services { map: FxHashMap::default(), cap },
             split_vlans,
         }
     }
@@ -49,6 +51,15 @@ impl HostFacts {
     pub(super) fn record_sender(&mut self, p: &Packet) {
         let key = self.key(p.vlan, p.src);
         self.ttls.record_sender(key, p);
+        if let Some((port, speech)) = service_fact(p) {
+            self.services.record((key, port), speech);
+        }
+    }
+
+    /// What the service at `host`:`port` was seen to speak in the capture so far.
+    pub(super) fn service(&self, (vlan, ip): HostKey, port: u16) -> Speech {
+        let key = (self.key(vlan, ip), port);
+        self.services.map.get(&key).copied().unwrap_or_default()
     }
 
     /// Records an address resolution message.
@@ -61,6 +72,7 @@ impl HostFacts {
     pub(super) fn set_cap(&mut self, cap: usize) {
         self.ttls.cap = cap.max(1);
         self.neighbors.cap = cap.max(1);
+        self.services.cap = cap.max(1);
     }
 
     /// Whether the host sent anything at all.
@@ -228,5 +240,58 @@ impl Neighbors {
         } else {
             e.1 = true;
         }
+    }
+}
+
+/// What a TCP service (address and port) was seen to speak: a TLS ServerHello, or a
+/// plaintext HTTP answer that was not an error. Both may be true (a port that answers
+/// plaintext with a redirect to TLS).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Speech {
+    pub(crate) tls: bool,
+    pub(crate) plaintext: bool,
+}
+
+/// What a packet shows of the service that sent it, from its first payload bytes alone (so
+/// every tracker shard can record it): `(source port, speech)` for a TLS ServerHello (only a
+/// server sends one) or an HTTP/1.x response below 400 (an error answer may be a TLS
+/// server's to plaintext: nginx's 400).
+pub(crate) fn service_fact(p: &Packet) -> Option<(u16, Speech)> {
+    let Transport::Tcp(t) = &p.transport else { return None };
+    if t.payload_len == 0 {
+        return None;
+    }
+    let b = t.payload.as_slice();
+    let speech = match super::payload::classify(b) {
+        super::payload::FirstBytes::TlsRecord if b[0] == 22 && b.get(5) == Some(&2) => {
+            Speech { tls: true, plaintext: false }
+        }
+        super::payload::FirstBytes::HttpResponse { status } if status < 400 => {
+            Speech { tls: false, plaintext: true }
+        }
+        _ => return None,
+    };
+    Some((t.src_port, speech))
+}
+
+/// What each TCP service spoke (see [`service_fact`]). Bounded like [`HostTtls`]: past `cap`
+/// services, new ones are not recorded.
+pub(crate) struct Services {
+    pub(super) map: FxHashMap<(HostKey, u16), Speech>,
+    pub(super) cap: usize,
+}
+
+impl Services {
+    fn record(&mut self, key: (HostKey, u16), speech: Speech) {
+        let e = if self.map.len() < self.cap {
+            self.map.entry(key).or_default()
+        } else {
+            match self.map.get_mut(&key) {
+                Some(e) => e,
+                None => return,
+            }
+        };
+        e.tls |= speech.tls;
+        e.plaintext |= speech.plaintext;
     }
 }
