@@ -190,5 +190,5 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
         checked += 1;
     }
     let _ = fs::remove_dir_all(&out);
-    assert_eq!(checked, 20, "every recorded scenario must be re-recorded and checked");
+    assert_eq!(checked, 23, "every recorded scenario must be re-recorded and checked");
 }
