@@ -258,10 +258,11 @@ pub(crate) struct Speech {
 /// server's to plaintext: nginx's 400).
 pub(crate) fn service_fact(p: &Packet) -> Option<(u16, Speech)> {
     let Transport::Tcp(t) = &p.transport else { return None };
-    if t.payload_len == 0 {
+    let b = t.payload.as_slice();
+    // (Most segments carry neither: one byte tells.)
+    if !matches!(b.first(), Some(22 | b'H')) {
         return None;
     }
-    let b = t.payload.as_slice();
     let speech = match super::payload::classify(b) {
         super::payload::FirstBytes::TlsRecord if b[0] == 22 && b.get(5) == Some(&2) => {
             Speech { tls: true, plaintext: false }
@@ -272,6 +273,46 @@ pub(crate) fn service_fact(p: &Packet) -> Option<(u16, Speech)> {
         _ => return None,
     };
     Some((t.src_port, speech))
+}
+
+/// The service facts last sent to every tracker shard, in a direct-mapped memory like
+/// [`RecentFacts`]: an HTTP server's every answer need not be copied to every shard. (A slot
+/// another service took over only costs a repeated copy; recording a fact twice changes
+/// nothing.)
+pub(crate) struct RecentServices {
+    slots: Vec<Option<(u32, IpAddr, u16, Speech)>>,
+}
+
+impl Default for RecentServices {
+    fn default() -> Self {
+        RecentServices { slots: vec![None; RECENT_FACTS] }
+    }
+}
+
+impl RecentServices {
+    /// Whether `p` shows a service fact not the last remembered for its service (and
+    /// remembers it).
+    pub(crate) fn is_new(&mut self, p: &Packet) -> bool {
+        let Some((port, speech)) = service_fact(p) else { return false };
+        let bits = match p.src {
+            IpAddr::V4(a) => u64::from(u32::from(a)),
+            IpAddr::V6(a) => {
+                let x = u128::from(a);
+                (x as u64) ^ ((x >> 64) as u64)
+            }
+        } ^ u64::from(p.vlan).rotate_left(40)
+            ^ u64::from(port).rotate_left(20);
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % RECENT_FACTS;
+        let fact = Some((p.vlan, p.src, port, speech));
+        match self.slots.get_mut(slot) {
+            Some(s) if *s == fact => false,
+            Some(s) => {
+                *s = fact;
+                true
+            }
+            None => true,
+        }
+    }
 }
 
 /// What each TCP service spoke (see [`service_fact`]). Bounded like [`HostTtls`]: past `cap`
