@@ -503,8 +503,9 @@ impl TcpState {
     /// never answered, when it waited long enough to say the server hung: until it gave up
     /// (its FIN or RST, at least [`HUNG_AFTER`] after its last request byte), or — nothing
     /// closed — until the idle timeout or the end of the capture, at least `--syn-timeout`
-    /// after it. None when the server sent a byte, closed first, never acknowledged the
-    /// request, or the port is one of a push protocol's (the client only sends there).
+    /// after it. None when the server sent a byte (or the client acknowledged one the capture
+    /// missed), closed first, never acknowledged the request, or the port is one of a push
+    /// protocol's (the client only sends there).
     fn hung_wait(&self, flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Option<f64> {
         if flow.s2c.bytes > 0 || flow.c2s.bytes == 0 || is_push_port(flow.server.port) {
             return None;
@@ -512,6 +513,13 @@ impl TcpState {
         let (asked, end) = self.client.data_end?;
         // The server's ACK covers the request: it reached the server's stack.
         if self.server.acked.is_none_or(|a| seq_after(end, a)) {
+            return None;
+        }
+        // The client acknowledged bytes of the server's the capture does not hold: it missed
+        // the answer, the server did not hang.
+        if let (Some(a), Some(next)) = (self.client.acked, self.server.next_seq)
+            && seq_after(a, next)
+        {
             return None;
         }
         let client_rst = self.rst.filter(|r| r.from_client).map(|r| r.ts);

@@ -2651,6 +2651,13 @@ fn a_server_that_acknowledges_the_request_and_never_answers_hung() {
     behind_a_router(&mut r, 41016, 8080, req);
     r.seg(0.5, (S, 8080), (C, 41016), ACK, 5001, end, 63, b"");
     assert_eq!(one(r).cause.word(), "still-open");
+    // … an answer the capture missed (the client acknowledges 20 bytes of the server's) …
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41018, 8080, req);
+    r.seg(0.043, (S, 8080), (C, 41018), ACK, 5001, end, 63, b"");
+    r.seg(0.5, (C, 41018), (S, 8080), ACK, end, 5021, 64, b"");
+    r.seg(2.003, (C, 41018), (S, 8080), RST | ACK, end, 5021, 64, b"");
+    assert_eq!(one(r).cause.word(), "reset-by-client");
     // … and a push port, idle after its message.
     let mut r = Run::with(config);
     behind_a_router(&mut r, 41017, 514, b"<13>hello\n");
