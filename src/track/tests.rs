@@ -2625,6 +2625,15 @@ fn a_server_that_acknowledges_the_request_and_never_answers_hung() {
     let v = one(r);
     assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "server-hung"));
 
+    // Nothing closes, the capture ends 6 s after the request: longer than --syn-timeout.
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41019, 8080, req);
+    r.seg(0.043, (S, 8080), (C, 41019), ACK, 5001, end, 63, b"");
+    r.seg(6.003, (C, 41019), (S, 8080), ACK, end, 5001, 64, b"");
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "server-hung"));
+    assert_eq!(v.evidence["waited_for_answer"], 6.0);
+
     // Not hung: a push (data and FIN at once, the server's FIN in answer) …
     let mut r = Run::new();
     behind_a_router(&mut r, 41013, 8080, req);
