@@ -185,6 +185,11 @@ impl Window {
         }
     }
 
+    /// Attempts of one cause.
+    fn count(&self, cause: Cause) -> u64 {
+        self.causes.iter().find(|(c, _)| *c == cause).map_or(0, |&(_, n)| n)
+    }
+
     /// Attempts by cause word (causes of different verdicts that share a word add up).
     fn by_word(&self) -> BTreeMap<&'static str, u64> {
         let mut by_word = BTreeMap::<&str, u64>::new();
@@ -312,11 +317,15 @@ struct ScanPattern {
 
 impl ScanPattern {
     fn observe(&mut self, v: &Verdict, w: Duration) -> Option<Incident> {
-        if !counts_as_failure(v.cause)
-            || !matches!(
-                v.kind(),
-                VerdictKind::Refused | VerdictKind::Unanswered | VerdictKind::Unreachable
-            )
+        // A half-open probe of an open port (SYN, SYN-ACK, the client's RST) is no failure,
+        // but a SYN scan of open ports is made of them: they count here, and only here.
+        let probe = v.cause == Cause::ClientAbortedHandshake;
+        if !probe
+            && (!counts_as_failure(v.cause)
+                || !matches!(
+                    v.kind(),
+                    VerdictKind::Refused | VerdictKind::Unanswered | VerdictKind::Unreachable
+                ))
         {
             return None;
         }
@@ -330,30 +339,43 @@ impl ScanPattern {
         let (party, n) = win.lead_party();
         let (client, targets, secs, causes) =
             (v.client.ip, win.peers.len(), w.as_secs_f64(), win.causes_text());
+        let probes = win.count(Cause::ClientAbortedHandshake);
+        let what = if probes == 0 {
+            format!("failed on {targets} targets")
+        } else {
+            format!(
+                "probed {targets} targets ({}, reset half-open by the client)",
+                count(probes, "open port")
+            )
+        };
         let hint = if party == Party::Path {
             format!(
-                "{client} failed on {targets} targets within {secs}s, {} turned away on the path ({causes}): a port scan or a misconfigured client meeting a firewall; check what runs on {client}, then the firewalls and routes between it and the targets",
+                "{client} {what} within {secs}s, {} turned away on the path ({causes}): a port scan or a misconfigured client meeting a firewall; check what runs on {client}, then the firewalls and routes between it and the targets",
                 win.share(n)
             )
         } else {
             format!(
-                "{client} failed on {targets} targets within {secs}s ({causes}): a port scan or a misconfigured client; check what runs on {client}"
+                "{client} {what} within {secs}s ({causes}): a port scan or a misconfigured client; check what runs on {client}"
             )
         };
+        let mut evidence = obj(json!({
+            "failed_attempts": win.attempts - probes,
+            "targets": targets,
+            "hosts": hosts.len(),
+            "ports": ports.len(),
+            "causes": win.causes_json(),
+            "blames": win.blames_json(),
+            "window": secs,
+        }));
+        if probes > 0 {
+            evidence.insert("half_open_probes".into(), json!(probes));
+        }
         Some(Incident {
             ts: win.start,
             detected_ts: v.ts,
             kind: IncidentKind::Scan,
             subject: obj(json!({"client": v.client.ip.to_string()})),
-            evidence: obj(json!({
-                "failed_attempts": win.attempts,
-                "targets": targets,
-                "hosts": hosts.len(),
-                "ports": ports.len(),
-                "causes": win.causes_json(),
-                "blames": win.blames_json(),
-                "window": secs,
-            })),
+            evidence,
             hint,
         })
     }
@@ -939,6 +961,55 @@ mod tests {
         );
     }
 
+    /// A SYN scan of open ports is made of half-open probes (SYN, SYN-ACK, the client's RST):
+    /// no failures, but they count toward the scan, and say so; they feed nothing else.
+    #[test]
+    fn half_open_probes_count_toward_a_scan_and_nothing_else() {
+        let mut d = Recorder::default();
+        for port in 1..=20u16 {
+            let (kind, cause) = if port % 4 == 0 {
+                (VerdictKind::Established, "client-aborted-handshake")
+            } else {
+                (VerdictKind::Refused, "host-reset")
+            };
+            d.observe(&verdict(
+                f64::from(port) * 0.01,
+                "192.0.2.66",
+                41400,
+                "198.51.100.7",
+                port,
+                kind,
+                cause,
+            ));
+        }
+        assert_eq!(kinds(&d), vec!["scan"]);
+        assert_incident(
+            &d.incidents()[0],
+            (0.01, 0.2),
+            "scan",
+            json!({"client": "192.0.2.66"}),
+            json!({"failed_attempts": 15, "half_open_probes": 5, "targets": 20, "hosts": 1,
+                   "ports": 20, "causes": {"host-reset": 15, "client-aborted-handshake": 5},
+                   "blames": {"server": 15, "client": 5}, "window": 60.0}),
+            "192.0.2.66 probed 20 targets (5 open ports, reset half-open by the client) within 60s (15 host-reset, 5 client-aborted-handshake): a port scan or a misconfigured client; check what runs on 192.0.2.66",
+        );
+        // Probes alone, from many clients at one service: no service down, no overload.
+        let mut d = Recorder::default();
+        for i in 0..100u16 {
+            let client = format!("192.0.2.{}", i % 50);
+            d.observe(&verdict(
+                f64::from(i) * 0.01,
+                &client,
+                2000 + i,
+                "198.51.100.7",
+                80,
+                VerdictKind::Established,
+                "client-aborted-handshake",
+            ));
+        }
+        assert!(kinds(&d).is_empty(), "{:?}", kinds(&d));
+    }
+
     /// A scan turned away on the path (a firewall's silence, a router's refusals) says so.
     #[test]
     fn a_scan_turned_away_on_the_path_says_so() {
@@ -1277,7 +1348,6 @@ mod tests {
             (VerdictKind::Partial, "midstream"),
             (VerdictKind::Partial, "handshake-incomplete"),
             (VerdictKind::Partial, "server-reset-handshake"),
-            (VerdictKind::Partial, "client-aborted-handshake"),
         ];
         for (kind, cause) in not_failures {
             // One client on 100 ports of one host, 100 clients at one service that accepted

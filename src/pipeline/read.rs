@@ -8,7 +8,7 @@ use crate::decode::{Encap, Packet, decode, decode_into};
 use crate::output::{InputCounts, LiveCounters};
 use crate::time::Timestamp;
 use crate::track::shard::{Route, route};
-use crate::track::{RecentFacts, sender_fact};
+use crate::track::{RecentFacts, RecentServices, sender_fact};
 
 use super::BATCH;
 use super::Progress;
@@ -358,11 +358,12 @@ fn hand_over(batches: &mut [SubBatch], shards: &[ToShard], read_until: Option<Ti
 struct SenderFacts {
     shards: usize,
     recent: RecentFacts,
+    services: RecentServices,
 }
 
 impl SenderFacts {
     fn new(shards: usize) -> Self {
-        SenderFacts { shards, recent: RecentFacts::default() }
+        SenderFacts { shards, recent: RecentFacts::default(), services: RecentServices::default() }
     }
 
     /// Whether `p` must also go to the other shards.
@@ -370,9 +371,12 @@ impl SenderFacts {
         if self.shards <= 1 {
             return false;
         }
-        match sender_fact(p) {
+        // What a service speaks (a TLS ServerHello, a plaintext HTTP answer) goes to every
+        // shard too: its other conversations are judged by it.
+        let fact = match sender_fact(p) {
             Some(fact) => self.recent.is_new(p.vlan ^ p.tunnel.digest(), p.src, fact),
             None => false,
-        }
+        };
+        self.services.is_new(p) || fact
     }
 }

@@ -14,7 +14,7 @@ use super::hosts::hops;
 use super::hosts::{HostFacts, HostKey};
 use super::payload::{self, DnsHeader, FirstBytes};
 use super::plaintext;
-use super::tcp::{RstSeen, TcpState};
+use super::tcp::{RstSeen, TcpState, seq_after};
 use super::udp::UdpState;
 use super::{Context, Ending};
 use crate::capture::Origin;
@@ -243,6 +243,7 @@ impl TcpState {
         flow: &Flow,
         ending: Ending,
         (ts, origin): (Timestamp, Origin),
+        ctx: &Context<'_>,
     ) -> (Cause, Detail) {
         let server_rst = self.rst.filter(|r| !r.from_client);
         let ended = if let Some(r) = &self.rst {
@@ -286,8 +287,10 @@ impl TcpState {
             syn_acks_after_ack: None,
             zero_window_packet: None,
             tls: None,
+            rst_origin: self.rst.map(|r| rst_origin(self, &r, flow.server.ip.is_ipv4())),
+            waited_for_answer: None,
         };
-        let cause = self.established_cause(flow, ending, server_rst, &mut facts);
+        let cause = self.established_cause(flow, ending, server_rst, &mut facts, ctx);
         (cause, Detail::Established(Box::new(facts)))
     }
 
@@ -298,6 +301,7 @@ impl TcpState {
         ending: Ending,
         server_rst: Option<RstSeen>,
         facts: &mut EstablishedFacts,
+        ctx: &Context<'_>,
     ) -> Cause {
         let kind = |side: &Option<Box<(PayloadPrefix, Origin)>>| {
             side.as_deref().map(|(p, _)| payload::classify(p.as_slice()))
@@ -308,6 +312,17 @@ impl TcpState {
         }
         let (client_kind, server_kind) = (kind(&self.client.first), kind(&self.server.first));
         let server_closed = self.server.fin.is_some() || server_rst.is_some();
+        // An RST forged on the path before the server said a word: nothing the server did
+        // explains the end (not a refusal of the request, nor of a TLS hello).
+        if flow.s2c.bytes == 0
+            && let Some(cause) = self.path_reset(flow, facts)
+        {
+            return cause;
+        }
+        // What the port speaks, from the port and from the service's other conversations.
+        let host = ctx.hosts.key(flow.vlan, flow.tunnel_digest, flow.server.ip);
+        let service = ctx.hosts.service(host, flow.server.port);
+        let speaks_tls = service.tls || is_tls_port(flow.server.port);
 
         match (client_kind, server_kind) {
             (Some(FirstBytes::TlsClientHello), Some(k))
@@ -317,6 +332,20 @@ impl TcpState {
             }
             (Some(FirstBytes::Text), Some(FirstBytes::TlsAlert { .. } | FirstBytes::TlsRecord)) => {
                 return Cause::PlaintextToTls;
+            }
+            // nginx answers plaintext on its TLS port with `400 The plain HTTP request was
+            // sent to HTTPS port` (the words beyond the kept bytes); OpenSSL closes silently.
+            (Some(FirstBytes::Text), Some(FirstBytes::HttpResponse { status: 400 }))
+                if speaks_tls =>
+            {
+                return Cause::PlaintextToTls;
+            }
+            (Some(FirstBytes::Text), None) if server_closed && speaks_tls => {
+                return Cause::PlaintextToTls;
+            }
+            // A hello closed silently where the service answered in plaintext before.
+            (Some(FirstBytes::TlsClientHello), None) if server_closed && service.plaintext => {
+                return Cause::TlsToPlaintext;
             }
             (Some(FirstBytes::TlsClientHello), None) if server_closed => {
                 return Cause::TlsHelloClosed;
@@ -425,6 +454,10 @@ impl TcpState {
             facts.refusal = Some(RefusalWords::of(&r, packet));
             return r.cause;
         }
+        if let Some(waited) = self.hung_wait(flow, ending, ctx) {
+            facts.waited_for_answer = Some(waited);
+            return Cause::ServerHung;
+        }
         if flow.s2c.bytes == 0 && server_closed && (flow.c2s.bytes > 0 || server_closed_first) {
             return match (server_rst.is_some(), flow.c2s.bytes > 0) {
                 (true, true) => Cause::ResetAfterRequest,
@@ -432,6 +465,9 @@ impl TcpState {
                 (false, true) => Cause::ClosedAfterRequest,
                 (false, false) => Cause::ClosedBeforeRequest,
             };
+        }
+        if let Some(cause) = self.path_reset(flow, facts) {
+            return cause;
         }
         if self.injected_rst.is_some() {
             return Cause::InjectedReset;
@@ -450,6 +486,72 @@ impl TcpState {
         facts.ended
     }
 
+    /// The cause of an RST after the handshake that did not come from the side it claims
+    /// (its hop count unlike every other packet of that side in the conversation), with no
+    /// FIN before it: toward the client after its request, toward the client otherwise, or
+    /// toward the server.
+    fn path_reset(&self, flow: &Flow, facts: &EstablishedFacts) -> Option<Cause> {
+        let r = self.rst?;
+        if !facts.rst_origin.as_ref().is_some_and(|o| o.origin == RstOrigin::Path) {
+            return None;
+        }
+        if [self.client.fin, self.server.fin].into_iter().flatten().any(|f| f.0 <= r.ts) {
+            return None;
+        }
+        Some(if r.from_client {
+            Cause::PathResetTowardServer
+        } else if flow.s2c.bytes == 0 && flow.c2s.bytes > 0 {
+            Cause::PathResetAfterRequest
+        } else {
+            Cause::PathResetTowardClient
+        })
+    }
+
+    /// How long the client waited for an answer to a request the server acknowledged and
+    /// never answered, when it waited long enough to say the server hung: until it gave up
+    /// (its FIN or RST, at least [`HUNG_AFTER`] after its last request byte), or — nothing
+    /// closed — until the idle timeout or the end of the capture, at least `--syn-timeout`
+    /// after it. None when the server sent a byte (or the client acknowledged one the capture
+    /// missed), closed first, never acknowledged the request, or the port is one of a push
+    /// protocol's (the client only sends there).
+    fn hung_wait(&self, flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Option<f64> {
+        if flow.s2c.bytes > 0 || flow.c2s.bytes == 0 || is_push_port(flow.server.port) {
+            return None;
+        }
+        let (asked, end) = self.client.data_end?;
+        // The server's ACK covers the request: it reached the server's stack.
+        if self.server.acked.is_none_or(|a| seq_after(end, a)) {
+            return None;
+        }
+        // The client acknowledged bytes of the server's the capture does not hold: it missed
+        // the answer, the server did not hang.
+        if let (Some(a), Some(next)) = (self.client.acked, self.server.next_seq)
+            && seq_after(a, next)
+        {
+            return None;
+        }
+        let client_rst = self.rst.filter(|r| r.from_client).map(|r| r.ts);
+        let gave_up = [self.client.fin.map(|f| f.0), client_rst].into_iter().flatten().min();
+        let server_rst = self.rst.filter(|r| !r.from_client).map(|r| r.ts);
+        let server_closed = [self.server.fin.map(|f| f.0), server_rst].into_iter().flatten().min();
+        let (until, enough) = match gave_up {
+            Some(t) => (t, HUNG_AFTER),
+            None if matches!(
+                ending,
+                Ending::Timeout | Ending::EndOfCapture | Ending::Evicted | Ending::Superseded
+            ) =>
+            {
+                (ctx.now, ctx.config.syn_timeout)
+            }
+            None => return None,
+        };
+        if server_closed.is_some_and(|s| s <= until) {
+            return None;
+        }
+        let waited = until.since(asked);
+        (waited >= enough).then(|| round_ms(waited.as_secs_f64()))
+    }
+
     pub(super) fn classify(
         &self,
         flow: &Flow,
@@ -458,7 +560,7 @@ impl TcpState {
         server: ServerSeen,
     ) -> (Cause, Detail) {
         if let Some(at) = self.established {
-            return self.classify_established(flow, ending, at);
+            return self.classify_established(flow, ending, at, ctx);
         }
         if flow.midstream && flow.c2s.packets == 0 && self.syn_ack.is_some() {
             // The server's SYN-ACK and nothing of the client: a capture of one side.
@@ -535,6 +637,71 @@ pub(super) fn refusal_cause(
     };
     let rst_ip_id = host.is_ipv4().then_some(r.ip_id);
     (cause, RefusalFacts { rst_ttl: r.ttl, rst_ip_id, host_ttl })
+}
+
+/// How long a client waits, at least, after its request before its close says the server
+/// hung: a push protocol's client sends and closes at once (milliseconds), a client giving up
+/// waits its timeout (seconds).
+pub(super) const HUNG_AFTER: Duration = Duration(1_000_000_000);
+
+/// TCP ports where the client only sends (syslog, Graphite's plaintext protocol, raw
+/// printing, Fluentd's forward protocol): a server that never answers there is not hung.
+fn is_push_port(port: u16) -> bool {
+    matches!(port, 514 | 601 | 6514 | 2003 | 9100 | 24224)
+}
+
+/// Ports whose service speaks TLS from the first byte (HTTPS and its alternates, SMTPS,
+/// LDAPS, DNS over TLS, FTPS, IMAPS, POP3S).
+fn is_tls_port(port: u16) -> bool {
+    matches!(port, 443 | 465 | 636 | 853 | 990 | 993 | 995 | 8443)
+}
+
+/// Who sent an RST after the handshake, by its hop count against the claimed sender's own
+/// packets in this conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RstOrigin {
+    /// The hop count of one of the sender's own packets.
+    Host,
+    /// None of them: forged on the path.
+    Path,
+    /// No packet of the sender's to compare with.
+    Unknown,
+}
+
+/// An RST's origin and the facts behind it.
+pub(super) struct RstOriginFacts {
+    pub(super) origin: RstOrigin,
+    pub(super) rst_ttl: u8,
+    /// IPv4 only: the RST's IP ID, and how it relates to the two sides' (`zero`,
+    /// `copied-from-peer`, `in-sequence` with the sender's, `other`).
+    pub(super) ip_id: Option<(u16, &'static str)>,
+    /// The TTL of the sender's own packets closest to the RST's.
+    pub(super) sender_ttl: Option<u8>,
+}
+
+/// Where an RST of `s` came from (see [`RstOrigin`]).
+pub(super) fn rst_origin(s: &TcpState, r: &RstSeen, v4: bool) -> RstOriginFacts {
+    let (sender, peer) =
+        if r.from_client { (&s.client, &s.server) } else { (&s.server, &s.client) };
+    let sender_ttl = sender.ttls.closest(r.ttl);
+    let origin = match sender_ttl {
+        Some(own) if hops(own) == hops(r.ttl) => RstOrigin::Host,
+        Some(_) => RstOrigin::Path,
+        None => RstOrigin::Unknown,
+    };
+    let ip_id = v4.then(|| {
+        let pattern = if r.ip_id == 0 {
+            "zero"
+        } else if r.ip_id == peer.ip_id {
+            "copied-from-peer"
+        } else if sender_ttl.is_some() && (1..=256).contains(&r.ip_id.wrapping_sub(sender.ip_id)) {
+            "in-sequence"
+        } else {
+            "other"
+        };
+        (r.ip_id, pattern)
+    });
+    RstOriginFacts { origin, rst_ttl: r.ttl, ip_id, sender_ttl }
 }
 
 pub(super) fn icmp_verdict(i: &IcmpSeen) -> Cause {

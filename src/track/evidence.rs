@@ -410,6 +410,10 @@ pub(super) struct EstablishedFacts {
     pub(super) zero_window_packet: Option<u64>,
     /// The TLS handshake's facts, when a TLS cause decided.
     pub(super) tls: Option<super::tls::TlsFacts>,
+    /// Where the RST that ended it came from.
+    pub(super) rst_origin: Option<super::classify::RstOriginFacts>,
+    /// A hung server: how long the client waited after its request, in seconds.
+    pub(super) waited_for_answer: Option<f64>,
 }
 
 impl EstablishedFacts {
@@ -428,7 +432,28 @@ impl EstablishedFacts {
         if let Some(side) = self.rst_from {
             ev.insert("rst_from", side);
         }
+        if let Some(o) = self.rst_origin {
+            use super::classify::RstOrigin;
+            let origin = match o.origin {
+                RstOrigin::Host => "host",
+                RstOrigin::Path => "path",
+                RstOrigin::Unknown => "unknown",
+            };
+            ev.insert("rst_origin", origin);
+            ev.insert("rst_ttl", o.rst_ttl);
+            ev.insert("rst_hops", hops(o.rst_ttl));
+            if let Some((id, pattern)) = o.ip_id {
+                ev.insert("rst_ip_id", id);
+                ev.insert("rst_ip_id_pattern", pattern);
+            }
+            // Always present: `null` says the capture had no packet of the sender to compare.
+            ev.insert("rst_sender_ttl", o.sender_ttl);
+            ev.insert("rst_sender_hops", o.sender_ttl.map(hops));
+        }
         ev.insert("ended", self.ended.word());
+        if let Some(w) = self.waited_for_answer {
+            ev.insert("waited_for_answer", w);
+        }
         if let Some((p, what)) = self.client_first {
             ev.insert("client_first_packet", p);
             ev.insert("client_first_bytes", what);

@@ -27,6 +27,7 @@ pub(super) type HostKey = (u32, IpAddr);
 pub(super) struct HostFacts {
     pub(super) ttls: HostTtls,
     pub(super) neighbors: Neighbors,
+    pub(super) services: Services,
     /// Hosts are told apart by VLAN (`--split-vlans`).
     split_vlans: bool,
 }
@@ -37,6 +38,7 @@ impl HostFacts {
         HostFacts {
             ttls: HostTtls { map: FxHashMap::default(), cap, recent: RecentFacts::default() },
             neighbors: Neighbors { map: FxHashMap::default(), cap },
+            services: Services { map: FxHashMap::default(), cap },
             split_vlans,
         }
     }
@@ -50,6 +52,15 @@ impl HostFacts {
     pub(super) fn record_sender(&mut self, p: &Packet) {
         let key = self.key(p.vlan, p.tunnel.digest(), p.src);
         self.ttls.record_sender(key, p);
+        if let Some((port, speech)) = service_fact(p) {
+            self.services.record((key, port), speech);
+        }
+    }
+
+    /// What the service at `host` (see [`key`](Self::key)):`port` was seen to speak in the
+    /// capture so far.
+    pub(super) fn service(&self, host: HostKey, port: u16) -> Speech {
+        self.services.map.get(&(host, port)).copied().unwrap_or_default()
     }
 
     /// Records an address resolution message.
@@ -62,6 +73,7 @@ impl HostFacts {
     pub(super) fn set_cap(&mut self, cap: usize) {
         self.ttls.cap = cap.max(1);
         self.neighbors.cap = cap.max(1);
+        self.services.cap = cap.max(1);
     }
 
     /// Whether the host sent anything at all.
@@ -229,5 +241,99 @@ impl Neighbors {
         } else {
             e.1 = true;
         }
+    }
+}
+
+/// What a TCP service (address and port) was seen to speak: a TLS ServerHello, or a
+/// plaintext HTTP answer that was not an error. Both may be true (a port that answers
+/// plaintext with a redirect to TLS).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Speech {
+    pub(crate) tls: bool,
+    pub(crate) plaintext: bool,
+}
+
+/// What a packet shows of the service that sent it, from its first payload bytes alone (so
+/// every tracker shard can record it): `(source port, speech)` for a TLS ServerHello (only a
+/// server sends one) or an HTTP/1.x response below 400 (an error answer may be a TLS
+/// server's to plaintext: nginx's 400).
+pub(crate) fn service_fact(p: &Packet) -> Option<(u16, Speech)> {
+    let Transport::Tcp(t) = &p.transport else { return None };
+    let b = t.payload.as_slice();
+    // (Most segments carry neither: one byte tells.)
+    if !matches!(b.first(), Some(22 | b'H')) {
+        return None;
+    }
+    let speech = match super::payload::classify(b) {
+        super::payload::FirstBytes::TlsRecord if b[0] == 22 && b.get(5) == Some(&2) => {
+            Speech { tls: true, plaintext: false }
+        }
+        super::payload::FirstBytes::HttpResponse { status } if status < 400 => {
+            Speech { tls: false, plaintext: true }
+        }
+        _ => return None,
+    };
+    Some((t.src_port, speech))
+}
+
+/// The service facts last sent to every tracker shard, in a direct-mapped memory like
+/// [`RecentFacts`]: an HTTP server's every answer need not be copied to every shard. (A slot
+/// another service took over only costs a repeated copy; recording a fact twice changes
+/// nothing.)
+pub(crate) struct RecentServices {
+    slots: Vec<Option<(u32, IpAddr, u16, Speech)>>,
+}
+
+impl Default for RecentServices {
+    fn default() -> Self {
+        RecentServices { slots: vec![None; RECENT_FACTS] }
+    }
+}
+
+impl RecentServices {
+    /// Whether `p` shows a service fact not the last remembered for its service (and
+    /// remembers it).
+    pub(crate) fn is_new(&mut self, p: &Packet) -> bool {
+        let Some((port, speech)) = service_fact(p) else { return false };
+        let bits = match p.src {
+            IpAddr::V4(a) => u64::from(u32::from(a)),
+            IpAddr::V6(a) => {
+                let x = u128::from(a);
+                (x as u64) ^ ((x >> 64) as u64)
+            }
+        } ^ u64::from(p.vlan).rotate_left(40)
+            ^ u64::from(port).rotate_left(20);
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % RECENT_FACTS;
+        let fact = Some((p.vlan, p.src, port, speech));
+        match self.slots.get_mut(slot) {
+            Some(s) if *s == fact => false,
+            Some(s) => {
+                *s = fact;
+                true
+            }
+            None => true,
+        }
+    }
+}
+
+/// What each TCP service spoke (see [`service_fact`]). Bounded like [`HostTtls`]: past `cap`
+/// services, new ones are not recorded.
+pub(crate) struct Services {
+    pub(super) map: FxHashMap<(HostKey, u16), Speech>,
+    pub(super) cap: usize,
+}
+
+impl Services {
+    fn record(&mut self, key: (HostKey, u16), speech: Speech) {
+        let e = if self.map.len() < self.cap {
+            self.map.entry(key).or_default()
+        } else {
+            match self.map.get_mut(&key) {
+                Some(e) => e,
+                None => return,
+            }
+        };
+        e.tls |= speech.tls;
+        e.plaintext |= speech.plaintext;
     }
 }

@@ -43,7 +43,7 @@ use crate::verdict::Verdict;
 
 use attempt::{Flow, Held, IcmpSeen};
 use hosts::HostFacts;
-pub(crate) use hosts::{RecentFacts, sender_fact};
+pub(crate) use hosts::{RecentFacts, RecentServices, sender_fact};
 pub use oneway::OneWayPorts;
 use table::{Handle, Table, Tracked};
 

@@ -18,7 +18,9 @@
 //!   one tracker records facts the same way, so every shard keeps the facts one tracker
 //!   would, and a long conversation is not copied packet by packet. Every shard has room for
 //!   as many hosts as one tracker. Address resolution (ARP, neighbour discovery) is per
-//!   address and cheap: every shard gets all of it.
+//!   address and cheap: every shard gets all of it. So does a packet showing what a TCP
+//!   service speaks (`service_fact`: a TLS ServerHello, a plaintext HTTP answer), whose other
+//!   conversations are judged by it, when that fact is new for the service.
 //! - **Every shard runs on the whole capture's clock.** It is told the time of every packet of
 //!   the batch, its own or not, so its timers run out at the same packet as one tracker's,
 //!   and it counts every packet, so where an attempt began means the same in every shard.

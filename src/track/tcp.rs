@@ -3,6 +3,7 @@
 //! the `conn_state` Zeek would give the conversation. No verdicts here: see `classify`.
 
 use super::Ending;
+use super::hosts::OwnTtls;
 use super::payload::FirstBytes;
 use crate::capture::Origin;
 use crate::decode::{Packet, PayloadPrefix, TcpFlags, TcpSegment};
@@ -39,6 +40,16 @@ pub(super) struct TcpEndpoint {
     /// Its first payload (bounded prefix) and where it is. (Boxed: most attempts in a flood
     /// carry no payload, and the table holds many.)
     pub(super) first: Option<Box<(PayloadPrefix, Origin)>>,
+    /// The hop counts its own packets (not its RSTs) arrived with in this conversation: an RST
+    /// claiming to be its own is judged against them (see `classify::rst_origin`).
+    pub(super) ttls: OwnTtls,
+    /// The IP ID of its latest packet other than an RST.
+    pub(super) ip_id: u16,
+    /// The furthest acknowledgment number it sent: how much of the other side's stream it
+    /// took.
+    pub(super) acked: Option<u32>,
+    /// When its latest new payload came, and where that payload ends in its stream.
+    pub(super) data_end: Option<(Timestamp, u32)>,
 }
 
 /// The TCP state of an attempt: its two endpoints, and the handshake as the client's SYNs and
@@ -219,6 +230,12 @@ impl TcpState {
         // retransmission).
         let mut advances = false;
         if !f.has(TcpFlags::RST) {
+            let side = self.sender(from_client);
+            side.ttls.add(p.ttl);
+            side.ip_id = p.ip_id;
+            if f.has(TcpFlags::ACK) && side.acked.is_none_or(|a| seq_after(t.ack, a)) {
+                side.acked = Some(t.ack);
+            }
             // SYN and FIN each take one sequence number.
             let len =
                 t.payload_len + u32::from(f.has(TcpFlags::SYN)) + u32::from(f.has(TcpFlags::FIN));
@@ -227,6 +244,11 @@ impl TcpState {
             if next.is_none_or(|n| seq_after(end, n)) {
                 *next = Some(end);
                 advances = true;
+                if t.payload_len > 0 {
+                    let data_end =
+                        t.seq.wrapping_add(t.payload_len + u32::from(f.has(TcpFlags::SYN)));
+                    self.sender(from_client).data_end = Some((p.ts, data_end));
+                }
             }
         }
         if !f.has(TcpFlags::RST) && t.payload_len > 0 {

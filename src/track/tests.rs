@@ -25,6 +25,8 @@ struct Run {
     tracker: Tracker,
     out: Vec<Verdict>,
     number: u64,
+    /// The IP ID of the packets pushed next.
+    ip_id: u16,
 }
 
 impl Run {
@@ -32,7 +34,7 @@ impl Run {
         Self::with(TrackerConfig::default())
     }
     fn with(config: TrackerConfig) -> Self {
-        Run { tracker: Tracker::new(config), out: Vec::new(), number: 0 }
+        Run { tracker: Tracker::new(config), out: Vec::new(), number: 0, ip_id: 0 }
     }
     fn push(&mut self, ts: f64, src: &str, dst: &str, ttl: u8, transport: Transport) {
         self.push_to(LinkDest::Unknown, ts, src, dst, ttl, transport);
@@ -55,7 +57,7 @@ impl Run {
             src: ip(src),
             dst: ip(dst),
             ttl,
-            ip_id: 0,
+            ip_id: self.ip_id,
             dont_fragment: true,
             link_dst,
             tunnel: Default::default(),
@@ -113,6 +115,31 @@ impl Run {
             payload: PayloadPrefix::new(data),
         };
         self.push(ts, src, dst, 64, Transport::Tcp(t));
+    }
+    /// A segment with payload `data` and the given TTL.
+    #[allow(clippy::too_many_arguments)]
+    fn seg(
+        &mut self,
+        ts: f64,
+        (src, sport): (&str, u16),
+        (dst, dport): (&str, u16),
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        ttl: u8,
+        data: &[u8],
+    ) {
+        let t = TcpSegment {
+            src_port: sport,
+            dst_port: dport,
+            seq,
+            ack,
+            flags: TcpFlags(flags),
+            window: 500,
+            payload_len: data.len() as u32,
+            payload: PayloadPrefix::new(data),
+        };
+        self.push(ts, src, dst, ttl, Transport::Tcp(t));
     }
     fn udp_data(&mut self, ts: f64, src: &str, sport: u16, dst: &str, dport: u16, data: &[u8]) {
         let u = UdpDatagram {
@@ -573,7 +600,7 @@ fn rst_after_a_syn_ack_with_a_wrong_ack_is_not_unanswered() {
     r.tcp(0.0, S, 80, C, 40015, SYN | ACK, 100, 102, 64);
     r.tcp(0.0, C, 40015, S, 80, RST, 100, 0, 64);
     let v = r.finish();
-    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "client-aborted-handshake")]);
+    assert_eq!(kinds(&v), vec![(VerdictKind::Established, "client-aborted-handshake")]);
 }
 
 /// A span port shows each frame twice: the SYN's copy 1 µs later is not a retransmission (it
@@ -613,7 +640,7 @@ fn syn_ack_without_final_ack_is_partial_not_unanswered() {
     r.tcp(0.1, S, 80, C, 40014, SYN | ACK, 9, 2, 60);
     r.tcp(0.2, C, 40014, S, 80, RST, 2, 0, 64);
     let v = r.finish();
-    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "client-aborted-handshake")]);
+    assert_eq!(kinds(&v), vec![(VerdictKind::Established, "client-aborted-handshake")]);
 }
 
 #[test]
@@ -1195,8 +1222,9 @@ fn a_tracked_conversation_stays_small() {
     // between the last two SYNs that the deadline follows, the packet of an RST a look-ahead
     // found forged, and the server's reply after a banner: a box, and three bytes; then the
     // TLS handshake's box, `tls::TLS_STATE_BYTES` more for a conversation begun with a
-    // ClientHello.)
-    assert!(tcp::tcp_state_size() <= 504, "{}", tcp::tcp_state_size());
+    // ClientHello; then 64 bytes for where RSTs came from and whether the server hung: each
+    // side's hop counts and last IP ID, its furthest ACK and the end of its latest payload.)
+    assert!(tcp::tcp_state_size() <= 568, "{}", tcp::tcp_state_size());
     // What lingers once the verdict is out: a flood leaves hundreds of thousands.
     assert!(
         std::mem::size_of::<linger::Decided>() <= 112,
@@ -2495,4 +2523,265 @@ fn the_reply_is_kept_only_after_a_banner() {
         (false, 20, b"221 bye\r\n"),
     ]);
     assert_eq!(banner.as_deref(), Some(&b"530 no\r\n"[..]));
+}
+
+/// A client at `C` one hop from a router, a server at `S` one hop beyond it: the server's
+/// packets arrive with TTL 63, the router's with 64. The handshake (ISNs 1000 and 5000) and
+/// `GET /blocked` (17 bytes), acknowledged by the server.
+fn behind_a_router(r: &mut Run, cport: u16, port: u16, request: &[u8]) {
+    r.seg(0.0, (C, cport), (S, port), SYN, 1000, 0, 64, b"");
+    r.seg(0.001, (S, port), (C, cport), SYN | ACK, 5000, 1001, 63, b"");
+    r.seg(0.002, (C, cport), (S, port), ACK, 1001, 5001, 64, b"");
+    r.seg(0.003, (C, cport), (S, port), ACK | PSH_, 1001, 5001, 64, request);
+}
+
+/// Issue 14: a firewall on the path lets the handshake through and forges the server's RST
+/// when it sees the request. The RST's TTL (64) says one hop nearer than every other packet
+/// of the server (63): the path, not the server. The server's own RST (63) stays the server's.
+#[test]
+fn an_rst_after_the_request_from_one_hop_nearer_than_the_server_is_the_path() {
+    let req = b"GET /blocked HTTP/1.1\r\n\r\n";
+    let end = 1001 + req.len() as u32;
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41001, 80, req);
+    r.seg(0.004, (S, 80), (C, 41001), RST | ACK, 5001, end, 64, b"");
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "path-reset-after-request"));
+    assert_eq!(v.cause.blames(), crate::verdict::Party::Path);
+    let ev = |k: &str| v.evidence[k].to_value();
+    assert_eq!(ev("rst_origin"), json!("path"));
+    assert_eq!((ev("rst_ttl"), ev("rst_hops")), (json!(64), json!(0)));
+    assert_eq!((ev("rst_sender_ttl"), ev("rst_sender_hops")), (json!(63), json!(1)));
+    assert_eq!(ev("rst_ip_id_pattern"), json!("zero"));
+    assert_eq!(ev("ended"), json!("reset-by-server"));
+    assert!(v.hint.to_string().contains("firewall or IPS on the path"), "{}", v.hint);
+
+    // The server's own RST: its hop count, its IP ID just after its last packet's.
+    let mut r = Run::new();
+    r.ip_id = 700;
+    behind_a_router(&mut r, 41002, 80, req);
+    r.ip_id = 701;
+    r.seg(0.004, (S, 80), (C, 41002), RST | ACK, 5001, end, 63, b"");
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "reset-after-request"));
+    assert_eq!(v.evidence["rst_origin"], "host");
+    assert_eq!(v.evidence["rst_ip_id_pattern"], "in-sequence");
+}
+
+/// A path RST on a TLS ClientHello (an SNI filter) is the path's, not a server refusing the
+/// hello; an RST copying the IP ID of the packet it answers says so.
+#[test]
+fn a_path_rst_on_a_client_hello_is_not_a_closed_hello() {
+    let hello = [22, 3, 1, 0, 100, 1, 0, 0, 96, 3, 3];
+    let mut r = Run::new();
+    r.ip_id = 4242;
+    behind_a_router(&mut r, 41003, 443, &hello);
+    r.seg(0.004, (S, 443), (C, 41003), RST | ACK, 5001, 1012, 250, b"");
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "path-reset-after-request"));
+    assert_eq!(v.evidence["rst_ip_id_pattern"], "copied-from-peer");
+    assert_eq!(v.evidence["rst_hops"], 5);
+}
+
+/// After the server spoke, a path RST toward the client is `path-reset-toward-client`; an RST
+/// claiming the client with another hop count than the client's packets reached the server
+/// from the path (`path-reset-toward-server`, a capture on the server's side). An RST after a
+/// FIN stays a close.
+#[test]
+fn path_resets_in_either_direction_after_data() {
+    let req = b"GET / HTTP/1.1\r\n\r\n";
+    let end = 1001 + req.len() as u32;
+    let ok = b"HTTP/1.1 200 OK\r\n\r\n";
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41004, 80, req);
+    r.seg(0.004, (S, 80), (C, 41004), ACK | PSH_, 5001, end, 63, ok);
+    r.seg(0.005, (S, 80), (C, 41004), RST | ACK, 5001 + ok.len() as u32, end, 64, b"");
+    // Seen from the server's side: the client's packets arrive with 63, the RST with 64.
+    r.seg(1.0, (C, 41005), (S, 80), SYN, 1000, 0, 63, b"");
+    r.seg(1.001, (S, 80), (C, 41005), SYN | ACK, 5000, 1001, 64, b"");
+    r.seg(1.002, (C, 41005), (S, 80), ACK, 1001, 5001, 63, b"");
+    r.seg(1.003, (C, 41005), (S, 80), ACK | PSH_, 1001, 5001, 63, req);
+    r.seg(1.004, (S, 80), (C, 41005), ACK | PSH_, 5001, end, 64, ok);
+    r.seg(1.005, (C, 41005), (S, 80), RST | ACK, end, 5020, 64, b"");
+    // A close, then an RST from elsewhere: still a close.
+    behind_a_router(&mut r, 41006, 80, req);
+    r.seg(2.004, (S, 80), (C, 41006), ACK | PSH_, 5001, end, 63, ok);
+    r.seg(2.005, (S, 80), (C, 41006), FIN | ACK, 5020, end, 63, b"");
+    r.seg(2.006, (S, 80), (C, 41006), RST | ACK, 5021, end, 64, b"");
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![
+            (VerdictKind::Rejected, "path-reset-toward-client"),
+            (VerdictKind::Rejected, "path-reset-toward-server"),
+            (VerdictKind::Established, "closed-with-reset"),
+        ]
+    );
+    assert_eq!(v[1].evidence["rst_from"], "client");
+    assert_eq!(v[1].evidence["rst_sender_ttl"], 63);
+    assert_eq!(v[2].evidence["rst_origin"], "path");
+}
+
+/// Issue 14: the server takes the request (its ACK covers it) and never answers; the client
+/// gives up after 2 s with an RST, or a FIN the server answers: the server hung. Not when the
+/// client closes at once (a push), when the server answers late, when the server never
+/// acknowledged the request, or when the capture ends soon after the request.
+#[test]
+fn a_server_that_acknowledges_the_request_and_never_answers_hung() {
+    let req = b"GET /slow HTTP/1.1\r\n\r\n";
+    let end = 1001 + req.len() as u32;
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41010, 8080, req);
+    r.seg(0.043, (S, 8080), (C, 41010), ACK, 5001, end, 63, b"");
+    r.seg(2.003, (C, 41010), (S, 8080), RST | ACK, end, 5001, 64, b"");
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "server-hung"));
+    assert_eq!(v.evidence["waited_for_answer"], 2.0);
+    assert_eq!(v.evidence["ended"], "reset-by-client");
+    assert_eq!(v.cause.blames(), crate::verdict::Party::Server);
+
+    // The client's FIN after 2 s, the server's FIN in answer: hung, not closed-after-request.
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41011, 8080, req);
+    r.seg(0.043, (S, 8080), (C, 41011), ACK, 5001, end, 63, b"");
+    r.seg(2.5, (C, 41011), (S, 8080), FIN | ACK, end, 5001, 64, b"");
+    r.seg(2.501, (S, 8080), (C, 41011), FIN | ACK, 5001, end + 1, 63, b"");
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "server-hung"));
+    assert_eq!(v.evidence["waited_for_answer"], 2.497);
+
+    // Nothing closes: the idle timeout shows the wait.
+    let config =
+        TrackerConfig { idle_timeout: Duration::from_secs_f64(30.0), ..Default::default() };
+    let mut r = Run::with(config);
+    behind_a_router(&mut r, 41012, 8080, req);
+    r.seg(0.043, (S, 8080), (C, 41012), ACK, 5001, end, 63, b"");
+    r.tracker.advance(Timestamp::from_secs_f64(1100.0), &mut r.out);
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "server-hung"));
+
+    // Nothing closes, the capture ends 6 s after the request: longer than --syn-timeout.
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41019, 8080, req);
+    r.seg(0.043, (S, 8080), (C, 41019), ACK, 5001, end, 63, b"");
+    r.seg(6.003, (C, 41019), (S, 8080), ACK, end, 5001, 64, b"");
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Rejected, "server-hung"));
+    assert_eq!(v.evidence["waited_for_answer"], 6.0);
+
+    // Not hung: a push (data and FIN at once, the server's FIN in answer) …
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41013, 8080, req);
+    r.seg(0.004, (C, 41013), (S, 8080), FIN | ACK, end, 5001, 64, b"");
+    r.seg(0.005, (S, 8080), (C, 41013), ACK, 5001, end + 1, 63, b"");
+    r.seg(0.006, (S, 8080), (C, 41013), FIN | ACK, 5001, end + 1, 63, b"");
+    assert_eq!(one(r).cause.word(), "closed-after-request");
+    // … a slow answer (1.5 s), then a close …
+    let ok = b"HTTP/1.1 200 OK\r\n\r\n";
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41014, 8080, req);
+    r.seg(0.043, (S, 8080), (C, 41014), ACK, 5001, end, 63, b"");
+    r.seg(1.503, (S, 8080), (C, 41014), ACK | PSH_, 5001, end, 63, ok);
+    r.seg(1.504, (C, 41014), (S, 8080), FIN | ACK, end, 5020, 64, b"");
+    r.seg(1.505, (S, 8080), (C, 41014), FIN | ACK, 5020, end + 1, 63, b"");
+    assert_eq!(one(r).cause.word(), "closed");
+    // … a request the server never acknowledged …
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41015, 8080, req);
+    r.seg(2.003, (C, 41015), (S, 8080), RST | ACK, end, 5001, 64, b"");
+    assert_eq!(one(r).cause.word(), "reset-by-client");
+    // … a capture that ends half a second after the request …
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41016, 8080, req);
+    r.seg(0.5, (S, 8080), (C, 41016), ACK, 5001, end, 63, b"");
+    assert_eq!(one(r).cause.word(), "still-open");
+    // … an answer the capture missed (the client acknowledges 20 bytes of the server's) …
+    let mut r = Run::new();
+    behind_a_router(&mut r, 41018, 8080, req);
+    r.seg(0.043, (S, 8080), (C, 41018), ACK, 5001, end, 63, b"");
+    r.seg(0.5, (C, 41018), (S, 8080), ACK, end, 5021, 64, b"");
+    r.seg(2.003, (C, 41018), (S, 8080), RST | ACK, end, 5021, 64, b"");
+    assert_eq!(one(r).cause.word(), "reset-by-client");
+    // … and a push port, idle after its message.
+    let mut r = Run::with(config);
+    behind_a_router(&mut r, 41017, 514, b"<13>hello\n");
+    r.seg(0.043, (S, 514), (C, 41017), ACK, 5001, 1011, 63, b"");
+    r.tracker.advance(Timestamp::from_secs_f64(1100.0), &mut r.out);
+    assert_eq!(one(r).cause.word(), "idle");
+}
+
+/// A TLS session at `S`:`port` whose server answered the ClientHello with a ServerHello (a
+/// `curl -k https://` that worked), closed by the client.
+fn tls_session(r: &mut Run, t: f64, cport: u16, port: u16) {
+    let hello = [22, 3, 1, 0, 100, 1, 0, 0, 96, 3, 3];
+    let server_hello = [22, 3, 3, 0, 90, 2, 0, 0, 86, 3, 3];
+    r.seg(t, (C, cport), (S, port), SYN, 1000, 0, 64, b"");
+    r.seg(t + 0.001, (S, port), (C, cport), SYN | ACK, 5000, 1001, 64, b"");
+    r.seg(t + 0.002, (C, cport), (S, port), ACK, 1001, 5001, 64, b"");
+    r.seg(t + 0.003, (C, cport), (S, port), ACK | PSH_, 1001, 5001, 64, &hello);
+    r.seg(t + 0.004, (S, port), (C, cport), ACK | PSH_, 5001, 1012, 64, &server_hello);
+    r.seg(t + 0.005, (C, cport), (S, port), FIN | ACK, 1012, 5012, 64, b"");
+    r.seg(t + 0.006, (S, port), (C, cport), FIN | ACK, 5012, 1013, 64, b"");
+}
+
+/// Issue 14: plaintext to a TLS port answered with nginx's 400, or closed silently (OpenSSL),
+/// is a mismatch when the port is a TLS port or its service spoke TLS earlier in the capture;
+/// a ClientHello closed silently where plaintext HTTP was answered is TLS to plaintext.
+#[test]
+fn what_a_port_speaks_tells_a_mismatch_from_a_rejection() {
+    let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let end = 1001 + get.len() as u32;
+    let nginx_400 = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n";
+    let plaintext = |r: &mut Run, t: f64, cport: u16, port: u16, answer: Option<&[u8]>| {
+        r.seg(t, (C, cport), (S, port), SYN, 1000, 0, 64, b"");
+        r.seg(t + 0.001, (S, port), (C, cport), SYN | ACK, 5000, 1001, 64, b"");
+        r.seg(t + 0.002, (C, cport), (S, port), ACK, 1001, 5001, 64, b"");
+        r.seg(t + 0.003, (C, cport), (S, port), ACK | PSH_, 1001, 5001, 64, get);
+        let mut sseq = 5001;
+        if let Some(a) = answer {
+            r.seg(t + 0.004, (S, port), (C, cport), ACK | PSH_, 5001, end, 64, a);
+            sseq += a.len() as u32;
+        }
+        r.seg(t + 0.005, (S, port), (C, cport), FIN | ACK, sseq, end, 64, b"");
+        r.seg(t + 0.006, (C, cport), (S, port), FIN | ACK, end, sseq + 1, 64, b"");
+    };
+    // On 443: the port says TLS.
+    let mut r = Run::new();
+    plaintext(&mut r, 0.0, 41020, 443, Some(nginx_400));
+    assert_eq!(one(r).cause.word(), "plaintext-to-tls");
+    // On 4433, nothing known: an HTTP error, a close after the request.
+    let mut r = Run::new();
+    plaintext(&mut r, 0.0, 41021, 4433, Some(nginx_400));
+    plaintext(&mut r, 1.0, 41022, 4433, None);
+    assert_eq!(
+        kinds(&r.finish()),
+        vec![
+            (VerdictKind::Rejected, "http-client-error"),
+            (VerdictKind::Rejected, "closed-after-request")
+        ]
+    );
+    // On 4433 after a TLS session there: mismatches.
+    let mut r = Run::new();
+    tls_session(&mut r, 0.0, 41023, 4433);
+    plaintext(&mut r, 1.0, 41024, 4433, Some(nginx_400));
+    plaintext(&mut r, 2.0, 41025, 4433, None);
+    assert_eq!(
+        kinds(&r.finish()),
+        vec![
+            (VerdictKind::Established, "closed"),
+            (VerdictKind::Mismatch, "plaintext-to-tls"),
+            (VerdictKind::Mismatch, "plaintext-to-tls")
+        ]
+    );
+    // A ClientHello closed silently on 8081, where plaintext HTTP was answered before.
+    let hello = [22, 3, 1, 0, 100, 1, 0, 0, 96, 3, 3];
+    let mut r = Run::new();
+    plaintext(&mut r, 0.0, 41026, 8081, Some(b"HTTP/1.0 200 OK\r\n\r\n"));
+    r.seg(1.0, (C, 41027), (S, 8081), SYN, 1000, 0, 64, b"");
+    r.seg(1.001, (S, 8081), (C, 41027), SYN | ACK, 5000, 1001, 64, b"");
+    r.seg(1.002, (C, 41027), (S, 8081), ACK, 1001, 5001, 64, b"");
+    r.seg(1.003, (C, 41027), (S, 8081), ACK | PSH_, 1001, 5001, 64, &hello);
+    r.seg(1.004, (S, 8081), (C, 41027), FIN | ACK, 5001, 1012, 64, b"");
+    let v = r.finish();
+    assert_eq!(v[1].cause.word(), "tls-to-plaintext");
 }

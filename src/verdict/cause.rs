@@ -141,6 +141,11 @@ causes! {
     InjectedReset = Established, "injected-reset", Path,
         "The connection worked, but an RST that answered the SYN came first, before the server's real SYN-ACK: something on the path (an IPS, a censor, an off-path attacker) forged it and the client's stack did not take it (`ignored_rst_packet`).",
         "Firewalls and IPSes on the path that inject resets.";
+    /// The client reset after the server's SYN-ACK: a half-open probe. The port is open, the
+    /// server's part of the handshake done: Zeek's `RSTO`, "established, originator aborted".
+    ClientAbortedHandshake = Established, "client-aborted-handshake", Client,
+        "The client answered the server's SYN-ACK with a reset: the server is listening and accepted, the client chose not to go on. A half-open probe (SYN scanners, many health checkers) does this, and so does a client that had given up on its SYNs or got a SYN-ACK that did not acknowledge its SYN. Nothing is missing from the capture.",
+        "Nothing, unless the probe is unexpected: then the client that sent it (`syn_times`, `syn_ack_packet`).";
     /// Answered only after SYN retransmissions.
     SlowAccept = Established, "slow-accept", Server,
         "It got through, but only after SYN retransmissions: the server's SYN backlog or accept queue was full.",
@@ -171,6 +176,22 @@ causes! {
     ResetAfterRequest = Rejected, "reset-after-request", Server,
         "The client sent its request; the server closed or reset without answering a byte.",
         "The service's log.";
+    /// The client's request was acknowledged, nothing came back, and the client gave up.
+    ServerHung = Rejected, "server-hung", Server,
+        "The server accepted the connection and acknowledged the client's request, then sent nothing back until the client gave up (closed or reset after `waited_for_answer` seconds) or the idle timeout or the end of the capture showed the wait: the application hung.",
+        "The service on the server: stuck threads, a backend it waits on, its log at that time.";
+    /// An RST claiming to be the server's, after the request, came from the path.
+    PathResetAfterRequest = Rejected, "path-reset-after-request", Path,
+        "The client sent its request and, before the server answered a byte, an RST claiming to come from the server arrived with a hop count unlike every other packet of the server in this conversation: a firewall or IPS on the path let the handshake through and forged the reset when it saw the request.",
+        "Firewalls, IPSes and proxies between client and server (string or application rules matching the request).";
+    /// Another RST toward the client, claiming the server, from the path.
+    PathResetTowardClient = Rejected, "path-reset-toward-client", Path,
+        "After the handshake, an RST claiming to come from the server reached the client with a hop count unlike every other packet of the server in this conversation: a device on the path (firewall, IPS, load balancer) cut the connection, not the server.",
+        "Firewalls, IPSes and load balancers between client and server (session timeouts, application rules).";
+    /// An RST toward the server, claiming the client, from the path.
+    PathResetTowardServer = Rejected, "path-reset-toward-server", Path,
+        "After the handshake, an RST claiming to come from the client reached the server with a hop count unlike every other packet of the client in this conversation: a device on the path cut the connection, not the client.",
+        "Firewalls, IPSes and load balancers between client and server (session timeouts, application rules).";
     /// The server's first bytes are a TLS fatal alert.
     TlsAlert = Rejected, "tls-alert", Server,
         "The server ended the TLS handshake with a fatal alert (tls_alert) in the clear: it refused the handshake.",
@@ -552,10 +573,7 @@ causes! {
     ClientSideNotCaptured = Partial, "client-side-not-captured", Capture,
         "The capture holds the server's side only (its SYN-ACK, nothing of the client): a one-sided capture or asymmetric routing.",
         "Capture both directions (the client's packets take another path, or the capture filter leaves them out).";
-    /// The client reset after the server's SYN-ACK: a half-open probe.
-    ClientAbortedHandshake = Partial, "client-aborted-handshake", Client,
-        "The client answered the server's SYN-ACK with a reset: the server is listening. A half-open probe (SYN scanners, many health checkers) does this, and so does a client that had given up on its SYNs or got a SYN-ACK that did not acknowledge its SYN.",
-        "Nothing, unless the probe is unexpected: then the client that sent it (`syn_times`, `syn_ack_packet`).";
+
     /// An ICMP error quoted the server's reply back.
     ReplyUndeliverable = Partial, "reply-undeliverable", Client,
         "An ICMP error came back about the server's reply, not the client's request: the reply could not reach the client (its port was closed because it had given up waiting, or something on its side turned the reply away). The conversation's own packets are not in the capture.",

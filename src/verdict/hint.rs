@@ -421,6 +421,45 @@ fn template(cause: Cause) -> &'static [HintPart] {
             ),
             H,
         ],
+        Cause::ServerHung => &[
+            S,
+            T(
+                " acknowledged the request and never answered until the client gave up (see waited_for_answer): the application hung; check the service and what it waits on (its log, stuck threads, its backends) on ",
+            ),
+            H,
+        ],
+        Cause::PathResetAfterRequest => &[
+            T("the RST after the request did not come from "),
+            H,
+            T(
+                " (its TTL differs from the server's other packets; see rst_hops, rst_sender_hops): a firewall or IPS on the path between ",
+            ),
+            C,
+            T(" and "),
+            H,
+            T(
+                " let the handshake through and reset the connection when it saw the request: check its rules",
+            ),
+        ],
+        Cause::PathResetTowardClient => &[
+            T("the RST the client got did not come from "),
+            H,
+            T(
+                " (its TTL differs from the server's other packets; see rst_hops, rst_sender_hops): check firewalls, IPSes and load balancers between ",
+            ),
+            C,
+            T(" and "),
+            H,
+        ],
+        Cause::PathResetTowardServer => &[
+            T("the RST "),
+            H,
+            T(" got did not come from the client "),
+            C,
+            T(
+                " (its TTL differs from the client's other packets; see rst_hops, rst_sender_hops): check firewalls, IPSes and load balancers on the path",
+            ),
+        ],
         Cause::TlsToPlaintext => &[
             T("the client spoke TLS but "),
             S,
@@ -818,6 +857,10 @@ mod tests {
         Cause::TlsHelloUnanswered,
         Cause::TlsVersionMismatch,
         Cause::TlsNoCommonCipher,
+        Cause::ServerHung,
+        Cause::PathResetAfterRequest,
+        Cause::PathResetTowardClient,
+        Cause::PathResetTowardServer,
     ];
 
     #[test]
