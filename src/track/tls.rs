@@ -275,8 +275,11 @@ impl TlsState {
         if c.hello.is_some() {
             return; // a second ClientHello (after a HelloRetryRequest)
         }
+        // A hello names SSL 3.0 to TLS 1.2 as its legacy version (TLS 1.3 keeps 0x0303):
+        // anything else is not a handshake, whatever its first bytes.
+        let Some(version) = be16(body, 4).filter(|v| is_legacy_version(*v)) else { return };
         c.hello = Some(pkt);
-        c.legacy_version = be16(body, 4).unwrap_or(0);
+        c.legacy_version = version;
         let Some(sid) = body.get(38).map(|&l| usize::from(l)) else { return };
         let mut i = 39 + sid;
         let Some(suites) = be16(body, i) else { return };
@@ -341,8 +344,9 @@ impl TlsState {
         if s.hello.is_some() {
             return;
         }
+        let Some(version) = be16(body, 4).filter(|v| is_legacy_version(*v)) else { return };
         s.hello = Some(pkt);
-        s.legacy_version = be16(body, 4).unwrap_or(0);
+        s.legacy_version = version;
         let Some(sid) = body.get(38).map(|&l| usize::from(l)) else { return };
         let mut i = 39 + sid + 2 + 1 + 2;
         while let (Some(ty), Some(elen)) = (be16(body, i), be16(body, i + 2)) {
@@ -391,6 +395,11 @@ impl TlsState {
 }
 
 /// A big-endian u16 at `i`.
+/// SSL 3.0 to TLS 1.2: the legacy versions a hello may carry (RFC 8446 §4.1.2, §D).
+fn is_legacy_version(v: u16) -> bool {
+    (0x0300..=0x0303).contains(&v)
+}
+
 fn be16(b: &[u8], i: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]))
 }
@@ -736,6 +745,20 @@ mod tests {
         server_silent: false,
         timed_out: false,
     };
+
+    /// A record that looks like a handshake but whose hello names no SSL/TLS version
+    /// (random bytes behind a 0x16 0x03 header) is no hello: no handshake is followed.
+    #[test]
+    fn a_hello_with_no_tls_version_is_not_a_hello() {
+        let mut ch = client_hello("x.test");
+        ch[9..11].copy_from_slice(&[0x37, 0x76]);
+        let mut sh = server_hello(false);
+        sh[9..11].copy_from_slice(&[0x56, 0x68]);
+        let mut f = Feed::new();
+        f.send(true, &ch);
+        f.send(false, &sh);
+        assert_eq!((f.tls.client.hello, f.tls.server.hello), (None, None));
+    }
 
     #[test]
     fn reads_the_hellos() {
