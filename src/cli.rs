@@ -283,6 +283,109 @@ pub struct CommonArgs {
     /// Tracker and incident settings.
     #[command(flatten)]
     pub tracker: TrackerArgs,
+
+    /// Publishing to NATS JetStream.
+    #[cfg(feature = "nats")]
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+/// `--publish` and its settings (`analyze` and `live`).
+#[cfg(feature = "nats")]
+#[derive(clap::Args, Debug)]
+pub struct PublishArgs {
+    /// Also publish every flow, incident and summary line (the JSON lines, with a `sensor`
+    /// field) to NATS JetStream, on SUBJECT.<sensor>.<type> (SUBJECT: `connlens`), each stored
+    /// once (message ids). Several servers: nats://a:4222,b:4222. Credentials from the
+    /// environment: CONNLENS_NATS_CREDS (a .creds file), CONNLENS_NATS_TOKEN, or
+    /// CONNLENS_NATS_USER and CONNLENS_NATS_PASSWORD.
+    #[arg(long, value_name = "nats://HOST[:PORT][/SUBJECT]", help_heading = "Publishing")]
+    pub publish: Option<String>,
+
+    /// The sensor's name in the lines and subjects [default: the host name].
+    #[arg(long, value_name = "NAME", help_heading = "Publishing")]
+    pub sensor: Option<String>,
+
+    /// The JetStream stream, created when missing (file storage, SUBJECT.>).
+    #[arg(long, value_name = "NAME", default_value = "CONNLENS", value_parser = stream_name, help_heading = "Publishing")]
+    pub stream: String,
+
+    /// A stream created by connlens keeps lines this many seconds (7 days).
+    #[arg(long, value_name = "SECONDS", default_value_t = 604_800.0, value_parser = positive_seconds, help_heading = "Publishing")]
+    pub stream_max_age: f64,
+
+    /// A stream created by connlens holds at most this many bytes (1 GiB), the oldest going
+    /// first.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30, value_parser = clap::value_parser!(u64).range(4096..(i64::MAX as u64)), help_heading = "Publishing")]
+    pub stream_max_bytes: u64,
+
+    /// Replicas of a stream created by connlens (3 on a 3-node cluster).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5), help_heading = "Publishing")]
+    pub stream_replicas: u8,
+
+    /// Keep lines the broker cannot take yet in this folder, sent in order when it is back
+    /// (also by a later run with the same folder). Without it they are held in memory.
+    #[arg(long, value_name = "DIR", help_heading = "Publishing")]
+    pub spool: Option<PathBuf>,
+
+    /// Bound of the spool (or, without one, of the lines held in memory); past it the oldest
+    /// lines are dropped and counted.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20, value_parser = clap::value_parser!(u64).range(4096..), help_heading = "Publishing")]
+    pub spool_max: u64,
+
+    /// At the end of the run, wait at most this long for every line to be stored; what is not
+    /// stays in the spool for a later run, and the exit status is 1.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = positive_seconds, help_heading = "Publishing")]
+    pub publish_wait: f64,
+}
+
+#[cfg(feature = "nats")]
+fn publish_url(s: &str) -> Result<connlens::publish::NatsUrl, String> {
+    let u: connlens::publish::NatsUrl = s.parse()?;
+    if let Some(subject) = &u.path
+        && !connlens::publish::valid_subject(subject)
+    {
+        return Err(format!(
+            "`{subject}` is not a subject: dot-separated words without spaces, `*` or `>`"
+        ));
+    }
+    Ok(u)
+}
+
+#[cfg(feature = "nats")]
+fn stream_name(s: &str) -> Result<String, String> {
+    if s.is_empty()
+        || s.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\'))
+    {
+        return Err(format!("`{s}`: a stream name has no spaces, `.`, `*`, `>` or slashes"));
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(feature = "nats")]
+impl PublishArgs {
+    /// The publishing options, when --publish is given; a bad URL is an error (checked here,
+    /// not by clap, whose message would repeat the URL and any password in it).
+    pub fn options(
+        &self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<connlens::publish::PublishOptions>, String> {
+        let Some(url) = &self.publish else { return Ok(None) };
+        let url = publish_url(url).map_err(|e| format!("--publish: {e}"))?;
+        Ok(Some(connlens::publish::PublishOptions {
+            servers: url.servers.clone(),
+            subject: url.path.clone().unwrap_or_else(|| "connlens".into()),
+            sensor: self.sensor.clone().unwrap_or_else(connlens::publish::host_name),
+            stream: self.stream.clone(),
+            max_age: std::time::Duration::from_secs_f64(self.stream_max_age),
+            max_bytes: i64::try_from(self.stream_max_bytes).unwrap_or(i64::MAX),
+            replicas: usize::from(self.stream_replicas),
+            spool: self.spool.clone(),
+            spool_max: self.spool_max,
+            wait: std::time::Duration::from_secs_f64(self.publish_wait),
+            auth: connlens::publish::Auth::from_env(var),
+        }))
+    }
 }
 
 /// The tracker's timers and limits and the incident thresholds (every subcommand).

@@ -26,6 +26,8 @@ pub mod flow;
 pub mod incident;
 pub mod output;
 pub mod pipeline;
+#[cfg(feature = "nats")]
+pub mod publish;
 pub mod report;
 pub mod search_list;
 #[cfg(any(test, feature = "synth"))]

@@ -75,6 +75,36 @@ fn sink_of(
     }
 }
 
+/// The stdout sink, teed to the broker when --publish is given.
+#[cfg(feature = "nats")]
+fn publishing(
+    common: &cli::CommonArgs,
+    sink: Box<dyn connlens::output::Sink>,
+) -> Result<Box<dyn connlens::output::Sink>, ExitCode> {
+    match common.publish.options(|k| std::env::var(k).ok()) {
+        Err(e) => {
+            error_line(e);
+            Err(ExitCode::from(2))
+        }
+        Ok(None) => Ok(sink),
+        Ok(Some(opts)) => match connlens::publish::PublishSink::start(opts, sink) {
+            Ok(s) => Ok(Box::new(s)),
+            Err(e) => {
+                error_line(format_args!("publishing: {e}"));
+                Err(ExitCode::from(1))
+            }
+        },
+    }
+}
+
+#[cfg(not(feature = "nats"))]
+fn publishing(
+    _: &cli::CommonArgs,
+    sink: Box<dyn connlens::output::Sink>,
+) -> Result<Box<dyn connlens::output::Sink>, ExitCode> {
+    Ok(sink)
+}
+
 /// Expands each argument on its own, so one bad argument is reported and the rest still read.
 fn expand_each(args: &[PathBuf]) -> (Vec<InputSpec>, Vec<String>) {
     let mut specs = Vec::new();
@@ -173,7 +203,11 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
     let (source, open_errors) = MergedSource::open(&specs);
     let bar = Bar::for_bytes(source.total_bytes());
     let terminal = io::stdout().is_terminal();
-    let mut sink = sink_of(&a.common, terminal, false, bar.as_ref().map(Bar::handle));
+    let sink = sink_of(&a.common, terminal, false, bar.as_ref().map(Bar::handle));
+    let mut sink = match publishing(&a.common, sink) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let bar = bar.map(|b| Box::new(b) as Box<dyn Progress>);
     let outcome = analyze(source, open_errors, a.config(), sink.as_mut(), bar);
     if a.timings
@@ -248,7 +282,11 @@ fn run_live(a: &LiveArgs) -> ExitCode {
     let filter = capture.applied_filter().map(|f| format!(" (filter: {f})")).unwrap_or_default();
     eprintln!("connlens: listening on {}{filter}", capture.interface());
     // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
-    let mut sink = sink_of(&a.common, io::stdout().is_terminal(), true, None);
+    let sink = sink_of(&a.common, io::stdout().is_terminal(), true, None);
+    let mut sink = match publishing(&a.common, sink) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
 }
 
