@@ -494,6 +494,17 @@ pub struct LiveArgs {
     #[arg(long, value_name = "BYTES", default_value_t = connlens::capture::live::DEFAULT_SNAPLEN, value_parser = clap::value_parser!(u32).range(128..=262_144))]
     pub snaplen: u32,
 
+    /// Serve the run's counters on http://ADDR:PORT/metrics in Prometheus text format
+    /// (attempts, verdicts by verdict and cause, incidents, packets read and dropped,
+    /// publishing, failures of the --metrics-top services).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// Services (protocol, server, port) with the most failures that /metrics names: a bound on
+    /// the label values.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    pub metrics_top: u16,
+
     /// Output and tracker settings.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -637,6 +648,7 @@ impl LiveArgs {
             count: self.count,
             filter: self.common.filter.filter(),
             stop,
+            metrics: None,
         }
     }
 }

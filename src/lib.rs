@@ -24,6 +24,7 @@ pub mod capture;
 pub mod decode;
 pub mod flow;
 pub mod incident;
+pub mod metrics;
 pub mod output;
 pub mod pipeline;
 #[cfg(feature = "nats")]

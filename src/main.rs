@@ -275,19 +275,50 @@ fn run_live(a: &LiveArgs) -> ExitCode {
             }
         },
     };
+    // Bound before the privileges go (a port below 1024 needs them); served after (the drop
+    // must come before any thread starts).
+    let metrics_listener = match a.metrics {
+        None => None,
+        Some(addr) => match std::net::TcpListener::bind(addr) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                error_line(format_args!("--metrics {addr}: cannot listen: {e}"));
+                return ExitCode::from(1);
+            }
+        },
+    };
     if let Err(e) = privileges::drop_privileges(&a.user) {
         error_line(e);
         return ExitCode::from(1);
     }
+    let metrics = match metrics_listener {
+        None => None,
+        Some(listener) => {
+            let m = Arc::new(connlens::metrics::Metrics::new(usize::from(a.metrics_top)));
+            let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            if let Err(e) = connlens::metrics::serve(listener, Arc::clone(&m)) {
+                error_line(format_args!("--metrics: cannot start the server: {e}"));
+                return ExitCode::from(1);
+            }
+            eprintln!("connlens: metrics on http://{local}/metrics");
+            Some(m)
+        }
+    };
     let filter = capture.applied_filter().map(|f| format!(" (filter: {f})")).unwrap_or_default();
     eprintln!("connlens: listening on {}{filter}", capture.interface());
     // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
     let sink = sink_of(&a.common, io::stdout().is_terminal(), true, None);
-    let mut sink = match publishing(&a.common, sink) {
+    let sink = match publishing(&a.common, sink) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
+    let mut options = a.options(stop);
+    let mut sink = match &metrics {
+        Some(m) => Box::new(connlens::metrics::MetricsSink::new(sink, Arc::clone(m))),
+        None => sink,
+    };
+    options.metrics = metrics;
+    exit_status(live(capture, evidence, options, sink.as_mut()), false)
 }
 
 /// `connlens report`: 0 when every input was read in full, 1 when something was skipped (after

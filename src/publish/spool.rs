@@ -383,7 +383,8 @@ mod tests {
         s.flush().unwrap();
         drop(s);
         let mut s = Spool::open(&dir, 1 << 20).unwrap();
-        let got: Vec<Record> = std::iter::from_fn(|| s.read_next().unwrap().map(|(r, _)| r)).collect();
+        let got: Vec<Record> =
+            std::iter::from_fn(|| s.read_next().unwrap().map(|(r, _)| r)).collect();
         assert_eq!(got, [rec(0), rec(1), rec(2)]);
         fs::remove_dir_all(&dir).unwrap();
     }
