@@ -82,9 +82,15 @@ that time (UTC) on the day of the first attempt read. Impossible dates and times
 Exit status: 0 when every input was read in full; 1 when some input (or a line of a log) was \
 skipped, after the report is written; 2 for usage errors.")]
 pub struct ReportArgs {
-    /// Capture files, JSON-lines verdict logs, or folders of them.
+    /// Capture files, JSON-lines verdict logs, or folders of them; or a JetStream stream that
+    /// sensors publish to, nats://HOST[:PORT]/STREAM (read in full, one input per sensor).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+
+    /// From a nats:// stream: only the lines of these sensors (repeatable).
+    #[cfg(feature = "nats")]
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Vec<String>,
 
     /// The report file (`-`: standard output, then --format is needed).
     #[arg(short, long, value_name = "OUT")]

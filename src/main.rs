@@ -321,6 +321,79 @@ fn run_live(a: &LiveArgs) -> ExitCode {
     exit_status(live(capture, evidence, options, sink.as_mut()), false)
 }
 
+/// Reads a `nats://HOST/STREAM` input into the report: one log input per sensor (in the order
+/// the sensors first appear), each with its lines in stream order.
+#[cfg(feature = "nats")]
+fn report_stream(
+    builder: &mut connlens::report::ReportBuilder,
+    url: &str,
+    a: &ReportArgs,
+) -> Result<(), ExitCode> {
+    use connlens::publish::{Auth, NatsUrl, read_stream, sensor_token};
+    let parsed: NatsUrl = match url.parse() {
+        Ok(u) => u,
+        Err(e) => {
+            error_line(e);
+            return Err(ExitCode::from(2));
+        }
+    };
+    let Some(stream) = parsed.path.clone() else {
+        error_line(format_args!("{url}: give the stream: nats://HOST[:PORT]/STREAM"));
+        return Err(ExitCode::from(2));
+    };
+    let shown = format!("{}/{stream}", parsed.servers.join(","));
+    let stored =
+        match read_stream(&parsed.servers, &stream, &Auth::from_env(|k| std::env::var(k).ok())) {
+            Ok(s) => s,
+            Err(e) => {
+                builder.add_input(&shown, "log");
+                builder.input_error(format!("{shown}: {e}"));
+                return Ok(());
+            }
+        };
+    let wanted: Vec<String> = a.sensor.iter().map(|s| sensor_token(s)).collect();
+    let mut sensors: Vec<(String, Vec<u8>)> = Vec::new();
+    for m in stored {
+        // SUBJECT.<sensor>.<type>: the sensor is the next-to-last token.
+        let mut tokens = m.subject.rsplit('.');
+        let sensor = tokens.nth(1).unwrap_or("?").to_string();
+        if !wanted.is_empty() && !wanted.contains(&sensor) {
+            continue;
+        }
+        let at = match sensors.iter().position(|(s, _)| *s == sensor) {
+            Some(i) => i,
+            None => {
+                sensors.push((sensor, Vec::new()));
+                sensors.len() - 1
+            }
+        };
+        sensors[at].1.extend_from_slice(&m.payload);
+        sensors[at].1.push(b'\n');
+    }
+    if sensors.is_empty() {
+        builder.add_input(&shown, "log");
+        builder.input_warning(format!("{shown}: no lines (of the sensors asked for)"));
+    }
+    for (sensor, lines) in sensors {
+        let name = format!("{shown} sensor {sensor}");
+        builder.add_input(&name, "log");
+        if let Err(e) = builder.read_log(&name, lines.as_slice()) {
+            builder.input_error(format!("{name}: {e}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "nats"))]
+fn report_stream(
+    _: &mut connlens::report::ReportBuilder,
+    url: &str,
+    _: &ReportArgs,
+) -> Result<(), ExitCode> {
+    error_line(format_args!("{url}: this connlens was built without the `nats` feature"));
+    Err(ExitCode::from(2))
+}
+
 /// `connlens report`: 0 when every input was read in full, 1 when something was skipped (after
 /// the report is written, with the problems in its inputs section and on stderr).
 fn run_report(a: &ReportArgs) -> ExitCode {
@@ -340,8 +413,17 @@ fn run_report(a: &ReportArgs) -> ExitCode {
     if let Err(code) = check_read_filter(a.filter.read_filter.as_deref()) {
         return code;
     }
-    let ReportInputs { captures, logs, errors: arg_errors } = sort_inputs(&a.inputs);
+    let (streams, files): (Vec<&PathBuf>, Vec<&PathBuf>) = a.inputs.iter().partition(|p| {
+        p.to_str().is_some_and(|s| s.starts_with("nats://") || s.starts_with("tls://"))
+    });
+    let files: Vec<PathBuf> = files.into_iter().cloned().collect();
+    let ReportInputs { captures, logs, errors: arg_errors } = sort_inputs(&files);
     let mut builder = ReportBuilder::new(a.filter());
+    for url in streams {
+        if let Err(code) = report_stream(&mut builder, url.to_str().unwrap_or_default(), a) {
+            return code;
+        }
+    }
     let (specs, expand_errors) = expand_each(&captures);
     if !specs.is_empty() {
         let (source, open_errors) = MergedSource::open(&specs);

@@ -273,3 +273,56 @@ fn bad_urls_are_usage_errors() {
         assert!(!err.contains("secret"), "{err}");
     }
 }
+
+/// Two sensors publish into one stream; `report nats://…/STREAM` gives the same document as
+/// `report` over the two runs' JSON-lines files, with one input per sensor; `--sensor` keeps
+/// one sensor's lines.
+#[test]
+fn a_fleet_report_from_the_stream_is_the_report_from_the_files() {
+    let store = tempdir("report-store");
+    let work = tempdir("report-work");
+    let server = Server::start(free_port(), &store);
+    let url = server.url();
+    let mut files = Vec::new();
+    for (sensor, input) in [("s1", FIXTURES.to_string()), ("s2", format!("{FIXTURES}/refused-v4"))]
+    {
+        let out = connlens(&[
+            "analyze",
+            &input,
+            "--format",
+            "jsonl",
+            "--publish",
+            &url,
+            "--sensor",
+            sensor,
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let file = work.join(format!("{sensor}.jsonl"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        files.push(file);
+    }
+    let report = |inputs: &[&str], extra: &[&str]| -> serde_json::Value {
+        let out = connlens(&[&["report"], inputs, &["-f", "json", "-o", "-"], extra].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let stream = format!("{url}/CONNLENS");
+    let mut from_stream = report(&[&stream], &[]);
+    let mut from_files = report(&[files[0].to_str().unwrap(), files[1].to_str().unwrap()], &[]);
+    let names: Vec<String> = from_stream["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, [format!("{stream} sensor s1"), format!("{stream} sensor s2")]);
+    from_stream.as_object_mut().unwrap().remove("inputs");
+    from_files.as_object_mut().unwrap().remove("inputs");
+    assert_eq!(from_stream, from_files);
+    let one = report(&[&stream], &["--sensor", "s2"]);
+    let alone = report(&[files[1].to_str().unwrap()], &[]);
+    assert_eq!(one["verdicts"], alone["verdicts"]);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&store);
+    let _ = std::fs::remove_dir_all(&work);
+}

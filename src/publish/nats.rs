@@ -350,15 +350,20 @@ impl Publisher {
     }
 }
 
-/// Every message of a stream, by sequence number.
+/// Every message of a stream, in order, through an ordered consumer (ephemeral: it leaves no
+/// state on the server), up to the last message there when the read began.
 pub(super) async fn read_stream(
     servers: &[String],
     stream: &str,
     auth: &Auth,
 ) -> std::io::Result<Vec<super::Stored>> {
+    use futures_util::StreamExt;
     let mut connect = async_nats::ConnectOptions::new()
         .name("connlens")
         .connection_timeout(Duration::from_secs(5));
+    if servers.iter().any(|s| s.starts_with("tls://")) {
+        connect = connect.require_tls(true);
+    }
     connect = match auth {
         Auth::None => connect,
         Auth::Token(t) => connect.token(t.clone()),
@@ -367,23 +372,36 @@ pub(super) async fn read_stream(
     };
     let client = connect.connect(servers).await.map_err(std::io::Error::other)?;
     let js = jetstream::new(client);
-    let mut s = js.get_stream(stream).await.map_err(std::io::Error::other)?;
+    let mut s = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| std::io::Error::other(format!("stream {stream}: {e}")))?;
     let info = s.info().await.map_err(std::io::Error::other)?;
-    let (first, last) = (info.state.first_sequence, info.state.last_sequence);
+    let last = info.state.last_sequence;
     let mut out = Vec::new();
     if info.state.messages == 0 {
         return Ok(out);
     }
-    for seq in first..=last {
-        match s.get_raw_message(seq).await {
-            Ok(m) => out.push(super::Stored {
-                seq,
-                subject: m.subject.to_string(),
-                id: m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_string()),
-                payload: m.payload.to_vec(),
-            }),
-            // Deleted (aged out): skipped.
-            Err(_) => continue,
+    let consumer = s
+        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+        .await
+        .map_err(std::io::Error::other)?;
+    let mut messages = consumer.messages().await.map_err(std::io::Error::other)?;
+    while let Some(m) = messages.next().await {
+        let m = m.map_err(std::io::Error::other)?;
+        let seq = m.info().map(|i| i.stream_sequence).map_err(std::io::Error::other)?;
+        out.push(super::Stored {
+            seq,
+            subject: m.subject.to_string(),
+            id: m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Msg-Id"))
+                .map(|v| v.as_str().to_string()),
+            payload: m.payload.to_vec(),
+        });
+        if seq >= last {
+            break;
         }
     }
     Ok(out)
