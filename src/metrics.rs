@@ -49,7 +49,8 @@ struct Counts {
     attempts: u64,
     verdicts: BTreeMap<(&'static str, &'static str), u64>,
     incidents: BTreeMap<&'static str, u64>,
-    services: FxHashMap<(Proto, Endpoint), u64>,
+    /// Failures by service, then by verdict.
+    services: FxHashMap<(Proto, Endpoint), BTreeMap<&'static str, u64>>,
     unranked_failures: u64,
 }
 
@@ -71,10 +72,11 @@ impl Metrics {
         if v.cause.is_failure() {
             let key = (v.proto, v.server);
             let len = c.services.len();
+            let verdict = v.kind().as_str();
             match c.services.get_mut(&key) {
-                Some(n) => *n += 1,
+                Some(by) => *by.entry(verdict).or_default() += 1,
                 None if len < SERVICE_CAP => {
-                    c.services.insert(key, 1);
+                    c.services.insert(key, BTreeMap::from([(verdict, 1)]));
                 }
                 None => c.unranked_failures += 1,
             }
@@ -109,18 +111,22 @@ impl Metrics {
             &mut s,
             "connlens_service_failures_total",
             "counter",
-            "Failed attempts by service, for the services with the most failures only.",
+            "Failed attempts by service and verdict, for the services with the most failures only.",
         );
-        let mut ranked: Vec<(&(Proto, Endpoint), &u64)> = c.services.iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-        for ((proto, server), n) in ranked.into_iter().take(self.top) {
-            let _ = writeln!(
-                s,
-                "connlens_service_failures_total{{proto=\"{}\",server=\"{}\",port=\"{}\"}} {n}",
-                proto.as_str(),
-                server.ip,
-                server.port
-            );
+        let mut ranked: Vec<(&(Proto, Endpoint), u64)> =
+            c.services.iter().map(|(k, by)| (k, by.values().sum())).collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        for ((proto, server), _) in ranked.into_iter().take(self.top) {
+            for (verdict, n) in c.services.get(&(*proto, *server)).into_iter().flatten() {
+                let _ = writeln!(
+                    s,
+                    "connlens_service_failures_total{{proto=\"{}\",server=\"{}\",port=\"{}\",verdict=\"{}\"}} {n}",
+                    proto.as_str(),
+                    server.ip,
+                    server.port,
+                    escape(verdict)
+                );
+            }
         }
         drop(c);
         family(&mut s, "connlens_packets_read_total", "counter", "Frames read from the capture.");

@@ -88,7 +88,7 @@ fn metrics_page_during_a_live_run() {
         value(
             &page,
             &format!(
-                "connlens_service_failures_total{{proto=\"tcp\",server=\"127.0.0.1\",port=\"{closed}\"}}"
+                "connlens_service_failures_total{{proto=\"tcp\",server=\"127.0.0.1\",port=\"{closed}\",verdict=\"refused\"}}"
             )
         ),
         refused
@@ -113,5 +113,24 @@ fn metrics_page_during_a_live_run() {
             );
         }
         Err(e) => panic!("promtool (Debian package prometheus; .ci/setup installs it): {e}"),
+    }
+}
+
+/// The README's Prometheus scrape configuration and alert rules (deploy/) are valid.
+#[test]
+fn deploy_prometheus_files_are_valid() {
+    let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
+    for args in [["check", "rules", "connlens.rules.yml"], ["check", "config", "prometheus.yml"]] {
+        let out = Command::new("promtool")
+            .args(args)
+            .current_dir(deploy)
+            .output()
+            .expect("promtool (Debian package prometheus; .ci/setup installs it)");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -326,3 +326,13 @@ fn a_fleet_report_from_the_stream_is_the_report_from_the_files() {
     let _ = std::fs::remove_dir_all(&store);
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// The README's cluster configurations (deploy/nats-*.conf) are valid for nats-server.
+#[test]
+fn deploy_cluster_configs_are_valid() {
+    for n in 1..=3 {
+        let conf = format!("{}/deploy/nats-{n}.conf", env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new("nats-server").args(["-c", &conf, "-t"]).output().unwrap();
+        assert!(out.status.success(), "{conf}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
