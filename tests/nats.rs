@@ -336,3 +336,54 @@ fn deploy_cluster_configs_are_valid() {
         assert!(out.status.success(), "{conf}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// An unreachable broker and refused credentials: one clear line each (the run still ends,
+/// exit 1, the lines counted as not stored), and no password in it.
+#[test]
+fn an_unreachable_broker_and_wrong_credentials_say_so_once() {
+    let dead = free_port();
+    let out = connlens(&[
+        "analyze",
+        &format!("{FIXTURES}/refused-v4"),
+        "--format",
+        "jsonl",
+        "--publish",
+        &server_url(dead),
+        "--publish-wait",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("cannot reach").count(), 1, "{err}");
+    assert!(err.contains("lines were not stored (--spool DIR"), "{err}");
+
+    let store = tempdir("auth");
+    let port = free_port();
+    let child = Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "--user", "u", "--pass", "right"])
+        .arg("-sd")
+        .arg(&store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child: Some(child), port };
+    let until = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_connlens"))
+        .args(["analyze", &format!("{FIXTURES}/refused-v4"), "--format", "jsonl"])
+        .args(["--publish", &server.url(), "--publish-wait", "1"])
+        .env("CONNLENS_NATS_USER", "u")
+        .env("CONNLENS_NATS_PASSWORD", "wrong-secret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("refused the credentials").count(), 1, "{err}");
+    assert!(!err.contains("wrong-secret"), "{err}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&store);
+}

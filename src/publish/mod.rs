@@ -315,9 +315,10 @@ impl Sink for PublishSink {
                 dir.display(),
                 if dropped > 0 { format!("; {dropped} lines lost") } else { String::new() }
             ))),
-            (_, _, dropped) => {
-                Err(io::Error::other(format!("publishing: {dropped} lines were not stored")))
-            }
+            (_, _, dropped) => Err(io::Error::other(format!(
+                "publishing: {dropped} lines were not stored{}",
+                if self.spool.is_none() { " (--spool DIR keeps them for a later run)" } else { "" }
+            ))),
         }
     }
 

@@ -79,40 +79,46 @@ pub(super) fn run(
 
 impl Publisher {
     async fn main(&mut self, opts: &PublishOptions) {
-        let mut connect = async_nats::ConnectOptions::new()
-            .name("connlens")
-            .retry_on_initial_connect()
-            .max_reconnects(None)
-            .connection_timeout(Duration::from_secs(2))
-            .reconnect_delay_callback(|n| Duration::from_millis((100 * n as u64).min(2000)))
-            .event_callback(|e| async move {
-                if let async_nats::Event::ServerError(e) = e {
-                    eprintln!("connlens: warning: publishing: the server says: {e}");
-                }
-            });
-        if opts.servers.iter().any(|s| s.starts_with("tls://")) {
-            connect = connect.require_tls(true);
-        }
-        connect = match &opts.auth {
-            Auth::None => connect,
-            Auth::Token(t) => connect.token(t.clone()),
-            Auth::UserPassword(u, p) => connect.user_and_password(u.clone(), p.clone()),
-            Auth::CredsFile(f) => match connect.credentials_file(f).await {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!(
-                        "connlens: error: publishing: {}: cannot read the credentials: {e}",
-                        f.display()
-                    );
-                    return self.offline().await;
-                }
-            },
+        let said = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let where_to = || if self.spool.is_some() { "spooled" } else { "held in memory" };
+        let servers = opts.servers.join(",");
+        // A first attempt, to say at once what is wrong; then a client that keeps trying in the
+        // background while lines are kept.
+        let first = match connect_options(opts, &said).await {
+            Ok(c) => c.connect(opts.servers.as_slice()).await,
+            Err(e) => {
+                eprintln!("connlens: error: publishing: {e}");
+                return self.offline().await;
+            }
         };
-        let client = match connect.connect(opts.servers.as_slice()).await {
+        let client = match first {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("connlens: error: publishing: cannot connect: {e}");
-                return self.offline().await;
+                use async_nats::ConnectErrorKind::{Authentication, AuthorizationViolation};
+                let (level, what) = match e.kind() {
+                    Authentication | AuthorizationViolation => {
+                        ("error", "the server refused the credentials".to_string())
+                    }
+                    _ => ("warning", format!("cannot reach {servers} yet ({e})")),
+                };
+                eprintln!(
+                    "connlens: {level}: publishing: {what}; lines are {} until it accepts them",
+                    where_to()
+                );
+                let retrying = match connect_options(opts, &said).await {
+                    Ok(c) => c.retry_on_initial_connect().connect(opts.servers.as_slice()).await,
+                    Err(e) => {
+                        eprintln!("connlens: error: publishing: {e}");
+                        return self.offline().await;
+                    }
+                };
+                match retrying {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("connlens: error: publishing: cannot connect: {e}");
+                        return self.offline().await;
+                    }
+                }
             }
         };
         let js = jetstream::ContextBuilder::new()
@@ -405,4 +411,40 @@ pub(super) async fn read_stream(
         }
     }
     Ok(out)
+}
+
+/// The client's options (a fresh set for each attempt: they are consumed by `connect`).
+async fn connect_options(
+    opts: &PublishOptions,
+    said: &Arc<std::sync::atomic::AtomicBool>,
+) -> Result<async_nats::ConnectOptions, String> {
+    let said = Arc::clone(said);
+    let mut connect = async_nats::ConnectOptions::new()
+        .name("connlens")
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(2))
+        .reconnect_delay_callback(|n| Duration::from_millis((100 * n as u64).min(2000)))
+        .event_callback(move |e| {
+            let said = Arc::clone(&said);
+            async move {
+                // Once: the same refusal comes back at every reconnect.
+                if let async_nats::Event::ServerError(e) = e
+                    && !said.swap(true, Relaxed)
+                {
+                    eprintln!("connlens: warning: publishing: the server says: {e}");
+                }
+            }
+        });
+    if opts.servers.iter().any(|s| s.starts_with("tls://")) {
+        connect = connect.require_tls(true);
+    }
+    Ok(match &opts.auth {
+        Auth::None => connect,
+        Auth::Token(t) => connect.token(t.clone()),
+        Auth::UserPassword(u, p) => connect.user_and_password(u.clone(), p.clone()),
+        Auth::CredsFile(f) => connect
+            .credentials_file(f)
+            .await
+            .map_err(|e| format!("{}: cannot read the credentials: {e}", f.display()))?,
+    })
 }
