@@ -387,3 +387,56 @@ fn an_unreachable_broker_and_wrong_credentials_say_so_once() {
     drop(server);
     let _ = std::fs::remove_dir_all(&store);
 }
+
+/// The broker is killed (SIGKILL) in the middle of a live run on `lo` and restarted on the
+/// same store: every line of the run is in the stream once, in order, the spool drained.
+/// Needs capture rights (root); says so and passes without them.
+#[test]
+fn a_broker_killed_during_a_live_run_loses_nothing() {
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("skipped: capturing on lo needs root");
+        return;
+    }
+    let store = tempdir("live-store");
+    let spool = tempdir("live-spool");
+    let port = free_port();
+    let mut server = Server::start(port, &store);
+    let closed = free_port();
+    let live = Command::new(env!("CARGO_BIN_EXE_connlens"))
+        .args(["live", "-i", "lo", "-Z", "root", "--format", "jsonl", "--duration", "5"])
+        .args(["--publish", &server.url(), "--sensor", "live", "--stream", "LIVE"])
+        .arg("--spool")
+        .arg(&spool)
+        .args(["tcp", "port", &closed.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let refuse = |n: usize| {
+        for _ in 0..n {
+            assert!(TcpStream::connect(("127.0.0.1", closed)).is_err());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    refuse(10);
+    std::thread::sleep(Duration::from_millis(500));
+    server.kill();
+    refuse(10);
+    std::thread::sleep(Duration::from_millis(1000));
+    let server = Server::start(port, &store);
+    refuse(10);
+    let out = live.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected = with_sensor(&out.stdout, "live");
+    assert!(expected.len() > 30, "{}", expected.len());
+    same_lines(&payloads(&server.read("LIVE"), "live"), &expected);
+    let s = summary(&out.stdout);
+    assert!(s["publish"]["spooled"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["publish"]["dropped"], 0);
+    assert_eq!(s["publish"]["left_in_spool"], 0);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&store);
+    let _ = std::fs::remove_dir_all(&spool);
+}
