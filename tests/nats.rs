@@ -440,3 +440,81 @@ fn a_broker_killed_during_a_live_run_loses_nothing() {
     let _ = std::fs::remove_dir_all(&store);
     let _ = std::fs::remove_dir_all(&spool);
 }
+
+/// A 3-node JetStream cluster on loopback, a stream of 3 replicas: one node is killed
+/// (SIGKILL) while a sensor publishes; every line of both runs is stored once, in order.
+#[test]
+fn a_cluster_node_killed_while_publishing_loses_nothing() {
+    let dir = tempdir("cluster");
+    let client: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let route: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let routes: Vec<String> = route.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect();
+    let mut nodes = Vec::new();
+    for n in 0..3 {
+        let conf = dir.join(format!("n{n}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "server_name: n{n}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\" }}\n\
+                 cluster {{ name: t, listen: 127.0.0.1:{}, routes: [{}] }}\n",
+                client[n],
+                dir.join(format!("store{n}")).display(),
+                route[n],
+                routes.join(", ")
+            ),
+        )
+        .unwrap();
+        let child = Command::new("nats-server")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        nodes.push(Server { child: Some(child), port: client[n] });
+    }
+    for n in &nodes {
+        let until = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", n.port)).is_err() {
+            assert!(Instant::now() < until);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let url = format!(
+        "nats://{}",
+        client.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+    );
+    let run = move |sensor: &str| {
+        connlens(&[
+            "analyze",
+            FIXTURES,
+            "--format",
+            "jsonl",
+            "--publish",
+            &url,
+            "--sensor",
+            sensor,
+            "--stream",
+            "R3",
+            "--stream-replicas",
+            "3",
+            "--publish-wait",
+            "60",
+        ])
+    };
+    let first = run("a");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let second = std::thread::spawn({
+        let run = run.clone();
+        move || run("b")
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    nodes[0].kill();
+    let second = second.join().unwrap();
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    let stored = nodes[1].read("R3");
+    same_lines(&payloads(&stored, "a"), &with_sensor(&first.stdout, "a"));
+    same_lines(&payloads(&stored, "b"), &with_sensor(&second.stdout, "b"));
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -146,6 +146,9 @@ impl Publisher {
                 match js.get_or_create_stream(config.clone()).await {
                     Ok(_) => stream_ready = true,
                     Err(e) => {
+                        // Not yet (a cluster electing its leader, JetStream off): ask again
+                        // in a while.
+                        tokio::time::sleep(Duration::from_millis(250)).await;
                         if !warned {
                             eprintln!(
                                 "connlens: warning: publishing: stream {}: {e}; lines are kept until it can be used",
