@@ -82,9 +82,15 @@ that time (UTC) on the day of the first attempt read. Impossible dates and times
 Exit status: 0 when every input was read in full; 1 when some input (or a line of a log) was \
 skipped, after the report is written; 2 for usage errors.")]
 pub struct ReportArgs {
-    /// Capture files, JSON-lines verdict logs, or folders of them.
+    /// Capture files, JSON-lines verdict logs, or folders of them; or a JetStream stream that
+    /// sensors publish to, nats://HOST[:PORT]/STREAM (read in full, one input per sensor).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+
+    /// From a nats:// stream: only the lines of these sensors (repeatable).
+    #[cfg(feature = "nats")]
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Vec<String>,
 
     /// The report file (`-`: standard output, then --format is needed).
     #[arg(short, long, value_name = "OUT")]
@@ -283,6 +289,109 @@ pub struct CommonArgs {
     /// Tracker and incident settings.
     #[command(flatten)]
     pub tracker: TrackerArgs,
+
+    /// Publishing to NATS JetStream.
+    #[cfg(feature = "nats")]
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+/// `--publish` and its settings (`analyze` and `live`).
+#[cfg(feature = "nats")]
+#[derive(clap::Args, Debug)]
+pub struct PublishArgs {
+    /// Also publish every flow, incident and summary line (the JSON lines, with a `sensor`
+    /// field) to NATS JetStream, on SUBJECT.<sensor>.<type> (SUBJECT: `connlens`), each stored
+    /// once (message ids). Several servers: nats://a:4222,b:4222. Credentials from the
+    /// environment: CONNLENS_NATS_CREDS (a .creds file), CONNLENS_NATS_TOKEN, or
+    /// CONNLENS_NATS_USER and CONNLENS_NATS_PASSWORD.
+    #[arg(long, value_name = "nats://HOST[:PORT][/SUBJECT]", help_heading = "Publishing")]
+    pub publish: Option<String>,
+
+    /// The sensor's name in the lines and subjects [default: the host name].
+    #[arg(long, value_name = "NAME", help_heading = "Publishing")]
+    pub sensor: Option<String>,
+
+    /// The JetStream stream, created when missing (file storage, SUBJECT.>).
+    #[arg(long, value_name = "NAME", default_value = "CONNLENS", value_parser = stream_name, help_heading = "Publishing")]
+    pub stream: String,
+
+    /// A stream created by connlens keeps lines this many seconds (7 days).
+    #[arg(long, value_name = "SECONDS", default_value_t = 604_800.0, value_parser = positive_seconds, help_heading = "Publishing")]
+    pub stream_max_age: f64,
+
+    /// A stream created by connlens holds at most this many bytes (1 GiB), the oldest going
+    /// first.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30, value_parser = clap::value_parser!(u64).range(4096..(i64::MAX as u64)), help_heading = "Publishing")]
+    pub stream_max_bytes: u64,
+
+    /// Replicas of a stream created by connlens (3 on a 3-node cluster).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5), help_heading = "Publishing")]
+    pub stream_replicas: u8,
+
+    /// Keep lines the broker cannot take yet in this folder, sent in order when it is back
+    /// (also by a later run with the same folder). Without it they are held in memory.
+    #[arg(long, value_name = "DIR", help_heading = "Publishing")]
+    pub spool: Option<PathBuf>,
+
+    /// Bound of the spool (or, without one, of the lines held in memory); past it the oldest
+    /// lines are dropped and counted.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20, value_parser = clap::value_parser!(u64).range(4096..), help_heading = "Publishing")]
+    pub spool_max: u64,
+
+    /// At the end of the run, wait at most this long for every line to be stored; what is not
+    /// stays in the spool for a later run, and the exit status is 1.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = positive_seconds, help_heading = "Publishing")]
+    pub publish_wait: f64,
+}
+
+#[cfg(feature = "nats")]
+fn publish_url(s: &str) -> Result<connlens::publish::NatsUrl, String> {
+    let u: connlens::publish::NatsUrl = s.parse()?;
+    if let Some(subject) = &u.path
+        && !connlens::publish::valid_subject(subject)
+    {
+        return Err(format!(
+            "`{subject}` is not a subject: dot-separated words without spaces, `*` or `>`"
+        ));
+    }
+    Ok(u)
+}
+
+#[cfg(feature = "nats")]
+fn stream_name(s: &str) -> Result<String, String> {
+    if s.is_empty()
+        || s.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\'))
+    {
+        return Err(format!("`{s}`: a stream name has no spaces, `.`, `*`, `>` or slashes"));
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(feature = "nats")]
+impl PublishArgs {
+    /// The publishing options, when --publish is given; a bad URL is an error (checked here,
+    /// not by clap, whose message would repeat the URL and any password in it).
+    pub fn options(
+        &self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<connlens::publish::PublishOptions>, String> {
+        let Some(url) = &self.publish else { return Ok(None) };
+        let url = publish_url(url).map_err(|e| format!("--publish: {e}"))?;
+        Ok(Some(connlens::publish::PublishOptions {
+            servers: url.servers.clone(),
+            subject: url.path.clone().unwrap_or_else(|| "connlens".into()),
+            sensor: self.sensor.clone().unwrap_or_else(connlens::publish::host_name),
+            stream: self.stream.clone(),
+            max_age: std::time::Duration::from_secs_f64(self.stream_max_age),
+            max_bytes: i64::try_from(self.stream_max_bytes).unwrap_or(i64::MAX),
+            replicas: usize::from(self.stream_replicas),
+            spool: self.spool.clone(),
+            spool_max: self.spool_max,
+            wait: std::time::Duration::from_secs_f64(self.publish_wait),
+            auth: connlens::publish::Auth::from_env(var),
+        }))
+    }
 }
 
 /// The tracker's timers and limits and the incident thresholds (every subcommand).
@@ -390,6 +499,17 @@ pub struct LiveArgs {
     /// the first 128 payload bytes its application checks read.
     #[arg(long, value_name = "BYTES", default_value_t = connlens::capture::live::DEFAULT_SNAPLEN, value_parser = clap::value_parser!(u32).range(128..=262_144))]
     pub snaplen: u32,
+
+    /// Serve the run's counters on http://ADDR:PORT/metrics in Prometheus text format
+    /// (attempts, verdicts by verdict and cause, incidents, packets read and dropped,
+    /// publishing, failures of the --metrics-top services).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// Services (protocol, server, port) with the most failures that /metrics names: a bound on
+    /// the label values.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    pub metrics_top: u16,
 
     /// Output and tracker settings.
     #[command(flatten)]
@@ -534,6 +654,7 @@ impl LiveArgs {
             count: self.count,
             filter: self.common.filter.filter(),
             stop,
+            metrics: None,
         }
     }
 }

@@ -24,8 +24,11 @@ pub mod capture;
 pub mod decode;
 pub mod flow;
 pub mod incident;
+pub mod metrics;
 pub mod output;
 pub mod pipeline;
+#[cfg(feature = "nats")]
+pub mod publish;
 pub mod report;
 pub mod search_list;
 #[cfg(any(test, feature = "synth"))]

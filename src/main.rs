@@ -75,6 +75,36 @@ fn sink_of(
     }
 }
 
+/// The stdout sink, teed to the broker when --publish is given.
+#[cfg(feature = "nats")]
+fn publishing(
+    common: &cli::CommonArgs,
+    sink: Box<dyn connlens::output::Sink>,
+) -> Result<Box<dyn connlens::output::Sink>, ExitCode> {
+    match common.publish.options(|k| std::env::var(k).ok()) {
+        Err(e) => {
+            error_line(e);
+            Err(ExitCode::from(2))
+        }
+        Ok(None) => Ok(sink),
+        Ok(Some(opts)) => match connlens::publish::PublishSink::start(opts, sink) {
+            Ok(s) => Ok(Box::new(s)),
+            Err(e) => {
+                error_line(format_args!("publishing: {e}"));
+                Err(ExitCode::from(1))
+            }
+        },
+    }
+}
+
+#[cfg(not(feature = "nats"))]
+fn publishing(
+    _: &cli::CommonArgs,
+    sink: Box<dyn connlens::output::Sink>,
+) -> Result<Box<dyn connlens::output::Sink>, ExitCode> {
+    Ok(sink)
+}
+
 /// Expands each argument on its own, so one bad argument is reported and the rest still read.
 fn expand_each(args: &[PathBuf]) -> (Vec<InputSpec>, Vec<String>) {
     let mut specs = Vec::new();
@@ -173,7 +203,11 @@ fn run_analyze(a: &AnalyzeArgs) -> ExitCode {
     let (source, open_errors) = MergedSource::open(&specs);
     let bar = Bar::for_bytes(source.total_bytes());
     let terminal = io::stdout().is_terminal();
-    let mut sink = sink_of(&a.common, terminal, false, bar.as_ref().map(Bar::handle));
+    let sink = sink_of(&a.common, terminal, false, bar.as_ref().map(Bar::handle));
+    let mut sink = match publishing(&a.common, sink) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let bar = bar.map(|b| Box::new(b) as Box<dyn Progress>);
     let outcome = analyze(source, open_errors, a.config(), sink.as_mut(), bar);
     if a.timings
@@ -241,15 +275,123 @@ fn run_live(a: &LiveArgs) -> ExitCode {
             }
         },
     };
+    // Bound before the privileges go (a port below 1024 needs them); served after (the drop
+    // must come before any thread starts).
+    let metrics_listener = match a.metrics {
+        None => None,
+        Some(addr) => match std::net::TcpListener::bind(addr) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                error_line(format_args!("--metrics {addr}: cannot listen: {e}"));
+                return ExitCode::from(1);
+            }
+        },
+    };
     if let Err(e) = privileges::drop_privileges(&a.user) {
         error_line(e);
         return ExitCode::from(1);
     }
+    let metrics = match metrics_listener {
+        None => None,
+        Some(listener) => {
+            let m = Arc::new(connlens::metrics::Metrics::new(usize::from(a.metrics_top)));
+            let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            if let Err(e) = connlens::metrics::serve(listener, Arc::clone(&m)) {
+                error_line(format_args!("--metrics: cannot start the server: {e}"));
+                return ExitCode::from(1);
+            }
+            eprintln!("connlens: metrics on http://{local}/metrics");
+            Some(m)
+        }
+    };
     let filter = capture.applied_filter().map(|f| format!(" (filter: {f})")).unwrap_or_default();
     eprintln!("connlens: listening on {}{filter}", capture.interface());
     // Live output is flushed verdict by verdict whatever stdout is: it is watched as it comes.
-    let mut sink = sink_of(&a.common, io::stdout().is_terminal(), true, None);
-    exit_status(live(capture, evidence, a.options(stop), sink.as_mut()), false)
+    let sink = sink_of(&a.common, io::stdout().is_terminal(), true, None);
+    let sink = match publishing(&a.common, sink) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut options = a.options(stop);
+    let mut sink = match &metrics {
+        Some(m) => Box::new(connlens::metrics::MetricsSink::new(sink, Arc::clone(m))),
+        None => sink,
+    };
+    options.metrics = metrics;
+    exit_status(live(capture, evidence, options, sink.as_mut()), false)
+}
+
+/// Reads a `nats://HOST/STREAM` input into the report: one log input per sensor (in the order
+/// the sensors first appear), each with its lines in stream order.
+#[cfg(feature = "nats")]
+fn report_stream(
+    builder: &mut connlens::report::ReportBuilder,
+    url: &str,
+    a: &ReportArgs,
+) -> Result<(), ExitCode> {
+    use connlens::publish::{Auth, NatsUrl, read_stream, sensor_token};
+    let parsed: NatsUrl = match url.parse() {
+        Ok(u) => u,
+        Err(e) => {
+            error_line(e);
+            return Err(ExitCode::from(2));
+        }
+    };
+    let Some(stream) = parsed.path.clone() else {
+        error_line(format_args!("{url}: give the stream: nats://HOST[:PORT]/STREAM"));
+        return Err(ExitCode::from(2));
+    };
+    let shown = format!("{}/{stream}", parsed.servers.join(","));
+    let stored =
+        match read_stream(&parsed.servers, &stream, &Auth::from_env(|k| std::env::var(k).ok())) {
+            Ok(s) => s,
+            Err(e) => {
+                builder.add_input(&shown, "log");
+                builder.input_error(format!("{shown}: {e}"));
+                return Ok(());
+            }
+        };
+    let wanted: Vec<String> = a.sensor.iter().map(|s| sensor_token(s)).collect();
+    let mut sensors: Vec<(String, Vec<u8>)> = Vec::new();
+    for m in stored {
+        // SUBJECT.<sensor>.<type>: the sensor is the next-to-last token.
+        let mut tokens = m.subject.rsplit('.');
+        let sensor = tokens.nth(1).unwrap_or("?").to_string();
+        if !wanted.is_empty() && !wanted.contains(&sensor) {
+            continue;
+        }
+        let at = match sensors.iter().position(|(s, _)| *s == sensor) {
+            Some(i) => i,
+            None => {
+                sensors.push((sensor, Vec::new()));
+                sensors.len() - 1
+            }
+        };
+        sensors[at].1.extend_from_slice(&m.payload);
+        sensors[at].1.push(b'\n');
+    }
+    if sensors.is_empty() {
+        builder.add_input(&shown, "log");
+        builder.input_warning(format!("{shown}: no lines (of the sensors asked for)"));
+    }
+    for (sensor, lines) in sensors {
+        let name = format!("{shown} sensor {sensor}");
+        builder.add_input(&name, "log");
+        if let Err(e) = builder.read_log(&name, lines.as_slice()) {
+            builder.input_error(format!("{name}: {e}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "nats"))]
+fn report_stream(
+    _: &mut connlens::report::ReportBuilder,
+    url: &str,
+    _: &ReportArgs,
+) -> Result<(), ExitCode> {
+    error_line(format_args!("{url}: this connlens was built without the `nats` feature"));
+    Err(ExitCode::from(2))
 }
 
 /// `connlens report`: 0 when every input was read in full, 1 when something was skipped (after
@@ -271,8 +413,17 @@ fn run_report(a: &ReportArgs) -> ExitCode {
     if let Err(code) = check_read_filter(a.filter.read_filter.as_deref()) {
         return code;
     }
-    let ReportInputs { captures, logs, errors: arg_errors } = sort_inputs(&a.inputs);
+    let (streams, files): (Vec<&PathBuf>, Vec<&PathBuf>) = a.inputs.iter().partition(|p| {
+        p.to_str().is_some_and(|s| s.starts_with("nats://") || s.starts_with("tls://"))
+    });
+    let files: Vec<PathBuf> = files.into_iter().cloned().collect();
+    let ReportInputs { captures, logs, errors: arg_errors } = sort_inputs(&files);
     let mut builder = ReportBuilder::new(a.filter());
+    for url in streams {
+        if let Err(code) = report_stream(&mut builder, url.to_str().unwrap_or_default(), a) {
+            return code;
+        }
+    }
     let (specs, expand_errors) = expand_each(&captures);
     if !specs.is_empty() {
         let (source, open_errors) = MergedSource::open(&specs);

@@ -15,7 +15,9 @@ use std::io;
 pub use csv::CsvSink;
 pub use jsonl::JsonLinesSink;
 pub use jsonl::{write_flow_line, write_incident_line};
-pub use summary::{InputCounts, LiveCounters, RunStats, Summary, input_warnings, plural};
+pub use summary::{
+    InputCounts, LiveCounters, PublishCounters, RunStats, Summary, input_warnings, plural,
+};
 pub use table::{TableOptions, TableSink};
 
 use crate::incident::Incident;
@@ -54,6 +56,10 @@ pub trait Sink {
     fn incident(&mut self, i: &Incident) -> io::Result<()>;
     /// The end of the run. `summary` is `None` when the user asked for no summary.
     fn finish(&mut self, summary: Option<&Summary>) -> io::Result<()>;
+    /// The publishing counters of a sink that publishes to a broker, for the summary.
+    fn publish_counters(&self) -> Option<std::sync::Arc<PublishCounters>> {
+        None
+    }
 }
 
 /// Builds the sink for a format over a writer (stdout in the CLI). `flush_each` makes every

@@ -204,6 +204,41 @@ pub struct Summary {
     incident_lines: Vec<String>,
     /// Reading-side counters, set at the end of the run.
     pub run: RunStats,
+    /// Publishing counters (`--publish`), read when the summary is written.
+    pub publish: Option<std::sync::Arc<PublishCounters>>,
+}
+
+/// What became of the lines published to a broker (`--publish`): shared between the output
+/// stage and the publisher thread, read by the summary and the metrics page.
+#[derive(Debug, Default)]
+pub struct PublishCounters {
+    /// Lines the stream acknowledged as stored.
+    pub published: std::sync::atomic::AtomicU64,
+    /// Of those, ones the stream already held (a re-send after a lost acknowledgement).
+    pub duplicates: std::sync::atomic::AtomicU64,
+    /// Lines written to the on-disk spool while the broker was away.
+    pub spooled: std::sync::atomic::AtomicU64,
+    /// Sends after the first of a line (no acknowledgement came in time).
+    pub resent: std::sync::atomic::AtomicU64,
+    /// Lines lost: the spool's oldest past its bound, or no spool and no broker at the end.
+    pub dropped: std::sync::atomic::AtomicU64,
+    /// Lines not yet stored, left in the spool for a later run.
+    pub left_in_spool: std::sync::atomic::AtomicU64,
+}
+
+impl PublishCounters {
+    /// The counters as a JSON object (the summary's `publish`).
+    pub fn to_json(&self) -> Value {
+        use std::sync::atomic::Ordering::Relaxed;
+        json!({
+            "published": self.published.load(Relaxed),
+            "duplicates": self.duplicates.load(Relaxed),
+            "spooled": self.spooled.load(Relaxed),
+            "resent": self.resent.load(Relaxed),
+            "dropped": self.dropped.load(Relaxed),
+            "left_in_spool": self.left_in_spool.load(Relaxed),
+        })
+    }
 }
 
 impl Summary {
@@ -428,6 +463,19 @@ impl Summary {
                 l.interface, k.received, k.dropped, k.if_dropped, l.dropped_by_connlens
             );
         }
+        if let Some(p) = &self.publish {
+            use std::sync::atomic::Ordering::Relaxed;
+            let _ = writeln!(
+                s,
+                "  published: {} stored ({} already held), {} spooled, {} re-sent, {} dropped, {} left in the spool",
+                p.published.load(Relaxed),
+                p.duplicates.load(Relaxed),
+                p.spooled.load(Relaxed),
+                p.resent.load(Relaxed),
+                p.dropped.load(Relaxed),
+                p.left_in_spool.load(Relaxed),
+            );
+        }
         for e in &r.errors {
             let _ = writeln!(s, "  input error: {e}");
         }
@@ -523,6 +571,9 @@ impl Summary {
             }
             if !r.warnings.is_empty() {
                 o.insert("warnings".into(), json!(r.warnings));
+            }
+            if let Some(p) = &self.publish {
+                o.insert("publish".into(), p.to_json());
             }
         }
         if let (Some(l), Some(o)) = (&r.live, obj.as_object_mut()) {

@@ -168,6 +168,8 @@ pub struct LiveOptions {
     pub filter: crate::report::Filter,
     /// Set (by a signal handler, or by the caller) to stop the run cleanly.
     pub stop: Arc<AtomicBool>,
+    /// Where the capture thread keeps its packet counters up to date (`--metrics`).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Where a live run keeps the captured frames (`-w FILE`).
@@ -211,9 +213,10 @@ pub fn live(
     let (tx, rx) = bounded::<Message>(LIVE_IN_FLIGHT);
     let (recycle_tx, recycle_rx) = bounded::<Vec<Packet>>(LIVE_IN_FLIGHT + 2);
     let stop = options.stop.clone();
+    let metrics = options.metrics.clone();
     let reader = thread::Builder::new()
         .name("connlens-capture".into())
-        .spawn(move || capture_live(capture, writer, tx, recycle_rx, stop))?;
+        .spawn(move || capture_live(capture, writer, tx, recycle_rx, stop, metrics))?;
     let control = LiveControl {
         stop: options.stop.clone(),
         deadline: options.duration.map(|d| Instant::now() + d),
@@ -240,6 +243,7 @@ fn capture_live(
     tx: Sender<Message>,
     recycled: Receiver<Vec<Packet>>,
     stop: Arc<AtomicBool>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 ) -> ReadStats {
     let mut stats = ReadStats::default();
     let mut counters =
@@ -248,6 +252,23 @@ fn capture_live(
     let mut last_flush = Instant::now();
     let mut writer_dirty = false;
     let mut failed = None;
+    let mut last_stats = Instant::now();
+    // Keeps the metrics page's packet counters up to date (about once a second for the
+    // kernel's, which cost a system call).
+    let mut publish = |capture: &mut LiveCapture, stats: &ReadStats, counters: &LiveCounters| {
+        if let Some(m) = &metrics {
+            m.packets_read.store(stats.frames, Ordering::Relaxed);
+            m.dropped_by_connlens.store(counters.dropped_by_connlens, Ordering::Relaxed);
+            if last_stats.elapsed() >= std::time::Duration::from_secs(1) {
+                last_stats = Instant::now();
+                if let Some(k) = capture.stats() {
+                    m.kernel_received.store(k.received, Ordering::Relaxed);
+                    m.dropped_by_kernel.store(k.dropped, Ordering::Relaxed);
+                    m.dropped_by_interface.store(k.if_dropped, Ordering::Relaxed);
+                }
+            }
+        }
+    };
 
     // Hands the batch over if the tracker has room; otherwise counts its packets as dropped.
     let hand_over = |batch: &mut Vec<Packet>, counters: &mut LiveCounters| -> bool {
@@ -288,6 +309,7 @@ fn capture_live(
                 }
                 if last_flush.elapsed() >= FLUSH_EVERY {
                     last_flush = Instant::now();
+                    publish(&mut capture, &stats, &counters);
                 }
             }
             LiveRead::Timeout => {
@@ -295,6 +317,7 @@ fn capture_live(
                     break;
                 }
                 last_flush = Instant::now();
+                publish(&mut capture, &stats, &counters);
                 // A quiet moment: make the evidence file complete up to now.
                 if writer_dirty {
                     if let Some(w) = &mut writer {
@@ -322,6 +345,13 @@ fn capture_live(
         let _ = tx.send(Message::Error(e));
     }
     counters.kernel = capture.stats();
+    if let (Some(m), Some(k)) = (&metrics, counters.kernel) {
+        m.packets_read.store(stats.frames, Ordering::Relaxed);
+        m.dropped_by_connlens.store(counters.dropped_by_connlens, Ordering::Relaxed);
+        m.kernel_received.store(k.received, Ordering::Relaxed);
+        m.dropped_by_kernel.store(k.dropped, Ordering::Relaxed);
+        m.dropped_by_interface.store(k.if_dropped, Ordering::Relaxed);
+    }
     stats.live = Some(counters);
     stats
 }

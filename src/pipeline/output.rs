@@ -186,6 +186,7 @@ impl Output {
         match result {
             Ok(()) => {
                 self.summary.run = stats.clone();
+                self.summary.publish = sink.publish_counters();
                 let shown = if show_summary { Some(&self.summary) } else { None };
                 if let Err(e) = sink.finish(shown) {
                     if e.kind() == io::ErrorKind::BrokenPipe {

@@ -428,8 +428,8 @@ impl IncidentRecord {
         }
     }
 
-    /// The record of a log's `type: incident` line: every field but the incident's own is its
-    /// subject. Only a numeric `ts` is required (a line from another version may lack the
+    /// The record of a log's `type: incident` line: every field but the incident's own (and the
+    /// `sensor` a published line carries) is its subject. Only a numeric `ts` is required (a line from another version may lack the
     /// rest, which then reads as empty).
     pub fn from_log(mut obj: Map<String, Value>) -> Result<Self, String> {
         let ts = obj
@@ -447,7 +447,7 @@ impl IncidentRecord {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
         };
-        for k in ["type", "ts", "detected_ts"] {
+        for k in ["type", "ts", "detected_ts", "sensor"] {
             obj.remove(k);
         }
         Ok(IncidentRecord { ts, detected_ts, kind, subject: obj, evidence, hint })
