@@ -512,7 +512,19 @@ fn a_cluster_node_killed_while_publishing_loses_nothing() {
     nodes[0].kill();
     let second = second.join().unwrap();
     assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
-    let stored = nodes[1].read("R3");
+    // The two nodes left elect a new leader for the stream: reads may time out meanwhile
+    // (seconds on a loaded machine), so they are tried again for a while.
+    let until = Instant::now() + Duration::from_secs(60);
+    let stored = loop {
+        match read_stream(&[nodes[1].url()], "R3", &Auth::None) {
+            Ok(stored) => break stored,
+            Err(e) if Instant::now() < until => {
+                eprintln!("reading the stream after the kill: {e}; trying again");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => panic!("the stream could not be read after a node was killed: {e}"),
+        }
+    };
     same_lines(&payloads(&stored, "a"), &with_sensor(&first.stdout, "a"));
     same_lines(&payloads(&stored, "b"), &with_sensor(&second.stdout, "b"));
     drop(nodes);
