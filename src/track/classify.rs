@@ -324,6 +324,21 @@ impl TcpState {
         let service = ctx.hosts.service(host, flow.server.port);
         let speaks_tls = service.tls || is_tls_port(flow.server.port);
 
+        // SSH on one side only: an HTTP request to an SSH server (which answers its banner,
+        // then 'Protocol mismatch.'), or an SSH client at an HTTP server.
+        let bytes = |side: &Option<Box<(PayloadPrefix, Origin)>>| {
+            side.as_deref().map(|(p, _)| p.as_slice().starts_with(b"SSH-"))
+        };
+        match (bytes(&self.client.first), bytes(&self.server.first), server_kind) {
+            (Some(false), Some(true), _) if client_kind == Some(FirstBytes::Text) => {
+                return Cause::ProtocolMismatch;
+            }
+            (Some(true), _, Some(FirstBytes::HttpResponse { .. })) => {
+                return Cause::ProtocolMismatch;
+            }
+            _ => {}
+        }
+
         match (client_kind, server_kind) {
             (Some(FirstBytes::TlsClientHello), Some(k))
                 if !matches!(k, FirstBytes::TlsAlert { .. } | FirstBytes::TlsRecord) =>

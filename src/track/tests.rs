@@ -2785,3 +2785,41 @@ fn what_a_port_speaks_tells_a_mismatch_from_a_rejection() {
     let v = r.finish();
     assert_eq!(v[1].cause.word(), "tls-to-plaintext");
 }
+
+/// curl to an SSH port: the server's banner, the client's HTTP request, OpenSSH's
+/// 'Protocol mismatch.' and its close — the client has the wrong port.
+#[test]
+fn http_to_an_ssh_server_is_a_protocol_mismatch() {
+    let mut r = Run::new();
+    handshake(&mut r, 0.0, 40130, 22);
+    let banner = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+    r.tcp_data(0.03, S, 22, C, 40130, ACK | PSH_, 5001, 1001, 500, banner);
+    r.tcp_data(
+        0.04,
+        C,
+        40130,
+        S,
+        22,
+        ACK | PSH_,
+        1001,
+        5001 + banner.len() as u32,
+        500,
+        b"GET / HTTP/1.1\r\n\r\n",
+    );
+    r.tcp_data(
+        0.05,
+        S,
+        22,
+        C,
+        40130,
+        ACK | PSH_,
+        5001 + banner.len() as u32,
+        1019,
+        500,
+        b"Protocol mismatch.\n",
+    );
+    r.tcp(0.06, S, 22, C, 40130, RST | ACK, 5020 + banner.len() as u32, 1019, 61);
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Mismatch, "protocol-mismatch"));
+    assert!(v.cause.is_failure());
+}

@@ -350,6 +350,10 @@ causes! {
     TlsNoCommonCipher = Mismatch, "tls-no-common-cipher", Client,
         "The server answered the ClientHello with a fatal handshake_failure or insufficient_security alert: no cipher suite (or group, signature algorithm) both sides accept.",
         "The cipher suites, groups and signature algorithms the client offers against the server's (`openssl s_client -cipher`, the server's cipher list).";
+    /// SSH on one side only.
+    ProtocolMismatch = Mismatch, "protocol-mismatch", Client,
+        "The client and the server speak different protocols: the server greeted with an SSH banner and the client sent text (an HTTP request to an SSH port: OpenSSH answers 'Protocol mismatch.'), or an SSH client met an HTTP server.",
+        "The port the client uses (`client_first_bytes`, `server_first_bytes`): the service it meant is elsewhere.";
     /// The server closed on the ClientHello without a TLS answer.
     TlsHelloClosed = Mismatch, "tls-hello-closed", Client,
         "The server closed on the client's TLS hello without a TLS answer: a plaintext service, or one refusing the hello.",

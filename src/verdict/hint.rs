@@ -472,6 +472,15 @@ fn template(cause: Cause) -> &'static [HintPart] {
             S,
             T(" expects TLS: use https:// (or enable TLS in the client)"),
         ],
+        Cause::ProtocolMismatch => &[
+            T("the client "),
+            C,
+            T(" and "),
+            S,
+            T(
+                " speak different protocols (see the first bytes of each side): the client has the wrong port for the service it wants",
+            ),
+        ],
         Cause::TlsHelloClosed => &[
             S,
             T(
@@ -817,6 +826,7 @@ mod tests {
         Cause::ReplyUndeliverable,
         Cause::ResetByClient,
         Cause::ClientSideNotCaptured,
+        Cause::ProtocolMismatch,
         Cause::DiscoveryName,
         Cause::SearchList,
         Cause::ClientAborted,
