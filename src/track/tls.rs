@@ -221,6 +221,12 @@ impl TlsState {
                     self.tls13 = true;
                 }
                 let tls13 = self.tls13;
+                // TLS 1.2 application data comes only after its sender's ChangeCipherSpec,
+                // which may have been beyond the kept bytes of its segment (behind a
+                // NewSessionTicket): the sender's handshake is over.
+                if ty == 23 && !tls13 {
+                    self.side(from_client).ccs = true;
+                }
                 if from_client && self.client.first_long.is_some() {
                     if tls13 && SHORT_RECORD.contains(&len16) {
                         self.client_alert_after_handshake(len16, pkt);
@@ -575,7 +581,9 @@ impl TlsState {
         }
         // The server said hello, then closed before its Finished (TLS 1.2: its
         // ChangeCipherSpec; TLS 1.3: the client's Finished never came either).
-        let unfinished = if self.tls13 { c.first_long.is_none() } else { !s.ccs };
+        // (A client sends application data only once it has the server's Finished: then the
+        // handshake is over, whatever of the server's flight the kept bytes missed.)
+        let unfinished = !c.data && if self.tls13 { c.first_long.is_none() } else { !s.ccs };
         if s.hello.is_some() && unfinished && close.server_first {
             return Some((Cause::TlsServerClosedHandshake, None, facts));
         }
@@ -745,6 +753,36 @@ mod tests {
         server_silent: false,
         timed_out: false,
     };
+
+    /// TLS 1.2 whose server's ChangeCipherSpec was beyond the kept bytes (behind a long
+    /// NewSessionTicket), then its application data, then the server's close: a finished
+    /// handshake, not one the server closed.
+    #[test]
+    fn tls12_application_data_means_the_handshake_ended() {
+        let mut f = Feed::new();
+        f.send(true, &client_hello("www.example.test"));
+        f.send(false, &server_hello(false));
+        let mut flight = record(22, &[16; 70]);
+        flight.extend_from_slice(&CCS);
+        flight.extend(sealed(40));
+        f.send(true, &flight);
+        let mut tickets = record(22, &[4; 200]);
+        tickets.extend_from_slice(&CCS);
+        tickets.extend(sealed(40));
+        f.send(false, &tickets);
+        f.send(false, &sealed(1400));
+        assert_eq!(f.cause(SERVER_CLOSED).map(|c| c.0), None);
+        // The client's request before the server's application data: the same.
+        let mut f = Feed::new();
+        f.send(true, &client_hello("www.example.test"));
+        f.send(false, &server_hello(false));
+        f.send(true, &flight);
+        let mut long_ticket = record(22, &[4; 200]);
+        long_ticket.extend_from_slice(&CCS);
+        f.send(false, &long_ticket[..150]);
+        f.send(true, &sealed(300));
+        assert_eq!(f.cause(SERVER_CLOSED).map(|c| c.0), None);
+    }
 
     /// A record that looks like a handshake but whose hello names no SSL/TLS version
     /// (random bytes behind a 0x16 0x03 header) is no hello: no handshake is followed.
