@@ -10,22 +10,33 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use connlens::capture::{Frame, LinkType, Origin};
 use connlens::decode::{Packet, Proto, TcpFlags, Transport, decode};
 use connlens::flow::Endpoint;
-use connlens::synth::frame::{self, Icmp, Ip, Link, Tcp, VlanTag};
+use connlens::synth::frame::{self, Encap, Icmp, Ip, Link, Radio, Tcp, Tunnel, VlanTag, Wifi};
 use connlens::time::{Duration, Timestamp};
 use connlens::track::{Tracker, TrackerConfig};
 use connlens::verdict::{Verdict, VerdictKind};
 use proptest::prelude::*;
 
-const LINKS: [LinkType; 11] = [
+/// Every link type the decoder reads, and one it must skip.
+const LINKS: [LinkType; 21] = [
     LinkType::NULL,
     LinkType::ETHERNET,
+    LinkType::PPP,
     LinkType::RAW_BSD12,
     LinkType::RAW_BSD14,
+    LinkType::PPP_HDLC,
+    LinkType::PPP_ETHER,
     LinkType::RAW,
+    LinkType::C_HDLC,
+    LinkType::IEEE802_11,
+    LinkType::IEEE802_11_PRISM,
+    LinkType::IEEE802_11_RADIOTAP,
+    LinkType::IEEE802_11_AVS,
+    LinkType::PPI,
     LinkType::LOOP,
     LinkType::LINUX_SLL,
     LinkType::IPV4,
     LinkType::IPV6,
+    LinkType::NFLOG,
     LinkType::LINUX_SLL2,
     LinkType(147),
 ];
@@ -63,16 +74,76 @@ fn ip_packets() -> Vec<Vec<u8>> {
     out
 }
 
-const LINK_BUILDERS: [Link; 8] = [
-    Link::Ethernet,
-    Link::Vlan(VlanTag { tpid: 0x8100, vid: 7 }),
-    Link::QinQ(VlanTag { tpid: 0x88a8, vid: 1 }, VlanTag { tpid: 0x8100, vid: 2 }),
-    Link::Sll,
-    Link::Sll2,
-    Link::Raw(LinkType::RAW),
-    Link::Null { big_endian: true },
-    Link::Loop,
-];
+/// Every link and encapsulation the builders write: the damaged-frame and truncation properties
+/// below run through each decoder, tunnels nested in Ethernet included.
+fn link_builders() -> Vec<Link> {
+    let outer4 =
+        (IpAddr::from(Ipv4Addr::new(203, 0, 113, 1)), IpAddr::from(Ipv4Addr::new(203, 0, 113, 2)));
+    let outer6 = (
+        IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 9, 0, 0, 0, 0, 1)),
+        IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 9, 0, 0, 0, 0, 2)),
+    );
+    let tunnel = |encap, outer, inner_vlan| Link::Tunnel(Tunnel { encap, outer, inner_vlan });
+    let mut links = vec![
+        Link::Ethernet,
+        Link::Vlan(VlanTag { tpid: 0x8100, vid: 7 }),
+        Link::QinQ(VlanTag { tpid: 0x88a8, vid: 1 }, VlanTag { tpid: 0x8100, vid: 2 }),
+        Link::Sll,
+        Link::Sll2,
+        Link::Raw(LinkType::RAW),
+        Link::Null { big_endian: true },
+        Link::Loop,
+        Link::Nflog,
+        tunnel(Encap::Vxlan { vni: 42 }, outer4, Some(5)),
+        tunnel(Encap::Geneve { vni: 7, options: 2 }, outer6, None),
+        tunnel(
+            Encap::Gre { checksum: true, key: Some(9), seq: Some(1), ethernet: false },
+            outer4,
+            None,
+        ),
+        tunnel(
+            Encap::Gre { checksum: false, key: None, seq: None, ethernet: true },
+            outer6,
+            Some(3),
+        ),
+        tunnel(Encap::ErspanII { session: 12 }, outer4, None),
+        tunnel(Encap::ErspanIII { session: 13, platform: true }, outer4, None),
+        tunnel(Encap::IpIp, outer4, None),
+        tunnel(Encap::IpIp, outer6, None),
+        tunnel(Encap::Mpls { labels: [16, 17], back: [18, 19], pseudowire: false }, outer4, None),
+        tunnel(Encap::Mpls { labels: [20, 21], back: [22, 23], pseudowire: true }, outer4, None),
+        tunnel(Encap::Pppoe { session: 0x11 }, outer4, None),
+        tunnel(Encap::GtpU { teid: 1, back: 2, extension: true }, outer4, None),
+    ];
+    for radio in [Radio::None, Radio::Radiotap, Radio::Ppi, Radio::Prism, Radio::Avs] {
+        links.push(Link::Wifi(Wifi { radio, from_ds: false, qos: true }));
+        links.push(Link::Wifi(Wifi { radio, from_ds: true, qos: false }));
+    }
+    links
+}
+
+/// Teredo carries IPv6 only.
+fn teredo() -> Link {
+    Link::Tunnel(Tunnel {
+        encap: Encap::Teredo,
+        outer: (Ipv4Addr::new(203, 0, 113, 1).into(), Ipv4Addr::new(203, 0, 113, 2).into()),
+        inner_vlan: None,
+    })
+}
+
+/// (link, packet) pairs: every packet on every link, and the IPv6 ones in Teredo.
+fn framed() -> Vec<(Link, Vec<u8>)> {
+    let mut out = Vec::new();
+    for ip in ip_packets() {
+        for l in link_builders() {
+            out.push((l, frame::frame(l, &ip)));
+        }
+        if ip.first().is_some_and(|b| b >> 4 == 6) {
+            out.push((teredo(), frame::frame(teredo(), &ip)));
+        }
+    }
+    out
+}
 
 proptest! {
     #![proptest_config(config())]
@@ -86,15 +157,16 @@ proptest! {
         let _ = decode(&frame_of(LINKS[link], &data, orig_len));
     }
 
-    /// Flipping bytes of a valid frame: the decoder reads every header field as hostile.
+    /// Flipping bytes of a valid frame: the decoder reads every header field as hostile, in
+    /// every link layer and tunnel header.
     #[test]
     fn decode_never_panics_on_damaged_frames(
-        which in 0..10usize,
-        link in 0..LINK_BUILDERS.len(),
+        which in any::<prop::sample::Index>(),
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
     ) {
-        let l = LINK_BUILDERS[link];
-        let mut f = frame::frame(l, &ip_packets()[which]);
+        let all = framed();
+        let (l, f) = &all[which.index(all.len())];
+        let mut f = f.clone();
         for (at, b) in flips {
             let i = at.index(f.len());
             f[i] = b;
@@ -103,21 +175,36 @@ proptest! {
     }
 }
 
-/// Every truncation of every valid frame, on every link: decodes or is skipped, never panics;
-/// and the full frame decodes.
+/// Every truncation of every valid frame, on every link and in every tunnel: decodes or is
+/// skipped, never panics; and the full frame decodes to the same conversation as the bare IP
+/// packet it carries.
 #[test]
 fn decode_never_panics_on_any_truncation() {
+    let mut checked = 0;
     for ip in ip_packets() {
-        for l in LINK_BUILDERS {
+        let bare = packet(&ip, Timestamp(0));
+        let mut links = link_builders();
+        if ip.first().is_some_and(|b| b >> 4 == 6) {
+            links.push(teredo());
+        }
+        for l in links {
             let f = frame::frame(l, &ip);
-            assert!(decode(&frame_of(l.link_type(), &f, f.len() as u32)).is_ok(), "{l:?}");
+            let whole = decode(&frame_of(l.link_type(), &f, f.len() as u32));
+            let whole = whole.unwrap_or_else(|e| panic!("{l:?}: {e:?}"));
+            assert_eq!(
+                (whole.src, whole.dst, whole.transport),
+                (bare.src, bare.dst, bare.transport),
+                "{l:?} carries another packet than it was given"
+            );
             for cut in 0..f.len() {
                 let _ = decode(&frame_of(l.link_type(), &f[..cut], f.len() as u32));
                 // A record whose wire length is a lie (shorter than what was captured).
                 let _ = decode(&frame_of(l.link_type(), &f[..cut], cut as u32 / 2));
             }
+            checked += 1;
         }
     }
+    assert!(checked > 250, "{checked} frames");
 }
 
 /// Decodes an IP packet as a raw-IP frame at `ts`.

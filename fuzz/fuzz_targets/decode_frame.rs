@@ -9,16 +9,27 @@ use connlens::decode::{Transport, decode};
 use connlens::time::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
-const LINKS: [LinkType; 11] = [
+/// Every link type the decoder reads (tunnels are reached through them), and one it must skip.
+const LINKS: [LinkType; 21] = [
     LinkType::NULL,
     LinkType::ETHERNET,
+    LinkType::PPP,
     LinkType::RAW_BSD12,
     LinkType::RAW_BSD14,
+    LinkType::PPP_HDLC,
+    LinkType::PPP_ETHER,
     LinkType::RAW,
+    LinkType::C_HDLC,
+    LinkType::IEEE802_11,
+    LinkType::IEEE802_11_PRISM,
+    LinkType::IEEE802_11_RADIOTAP,
+    LinkType::IEEE802_11_AVS,
+    LinkType::PPI,
     LinkType::LOOP,
     LinkType::LINUX_SLL,
     LinkType::IPV4,
     LinkType::IPV6,
+    LinkType::NFLOG,
     LinkType::LINUX_SLL2,
     LinkType(147), // a user link type: must be skipped, not decoded
 ];
