@@ -2720,132 +2720,6 @@ fn nflog() -> Scenario {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::capture::CaptureReader;
-    use crate::decode::{Skip, decode};
-
-    #[test]
-    fn every_frame_of_every_scenario_decodes() {
-        // Frames the odd scenarios hold on purpose that are no packet of their own.
-        let skips = |name| match name {
-            "fragments-and-extension-headers" => vec![Skip::Fragment, Skip::Fragment],
-            "odd-records" => vec![Skip::Truncated, Skip::Truncated],
-            _ => vec![],
-        };
-        for sc in all() {
-            let mut r = CaptureReader::new(&sc.bytes[..], 0).unwrap();
-            let mut n = 0;
-            let mut skipped = Vec::new();
-            while let Some(f) = r.next_frame().unwrap() {
-                n += 1;
-                if let Err(e) = decode(&f) {
-                    skipped.push(e);
-                }
-            }
-            assert_eq!(skipped, skips(sc.name), "{}", sc.name);
-            assert!(n > 0, "{} has frames", sc.name);
-            // A few KB; the jumbo frame's 9 KB more.
-            assert!(sc.bytes.len() < 8192 + 9014, "{} is a few KB", sc.name);
-        }
-    }
-
-    #[test]
-    fn names_are_unique_and_files_match_formats() {
-        let all = all();
-        let mut names: Vec<_> = all.iter().map(|s| s.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), all.len());
-        for s in &all {
-            let pcapng = s.bytes[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
-            assert_eq!(s.file_name.ends_with(".pcapng"), pcapng, "{}", s.name);
-        }
-    }
-
-    /// A flow line as connlens writes it, with only the fields the check reads.
-    fn line(client: &str, port: u16, vlan: Option<u32>, verdict: &str, cause: &str) -> String {
-        let vlan = vlan.map(|v| format!(",\"vlan\":{v}")).unwrap_or_default();
-        format!(
-            "{{\"type\":\"flow\",\"proto\":\"tcp\",\"client\":\"{client}\",\"client_port\":{port},\
-             \"server\":\"198.51.100.20\",\"server_port\":80,\"verdict\":\"{verdict}\",\
-             \"cause\":\"{cause}\"{vlan}}}\n"
-        )
-    }
-
-    fn two_attempts() -> Scenario {
-        let flow = |port, vlan| format!("192.0.2.10:{port} → 198.51.100.20:80 tcp (VLAN {vlan})");
-        Scenario {
-            name: "test",
-            description: "",
-            args: &[],
-            file_name: "input.pcap",
-            format: "",
-            attempts: vec![
-                attempt(flow(1, 100), "refused", "host-reset", ""),
-                attempt(flow(1, 200), "unanswered", "no-response", "").but_connlens_says(
-                    "unanswered",
-                    "filtered",
-                    "",
-                ),
-            ],
-            bytes: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn output_that_matches_the_declaration_passes() {
-        let s = two_attempts();
-        let out = line("192.0.2.10", 1, Some(200), "unanswered", "filtered")
-            + &line("192.0.2.10", 1, Some(100), "refused", "host-reset")
-            + "{\"type\":\"summary\",\"attempts\":2}\n";
-        assert_eq!(s.disagreements(&out), vec![]);
-    }
-
-    #[test]
-    fn every_kind_of_departure_is_named() {
-        let s = two_attempts();
-        let said = |out: &str| -> Vec<String> {
-            s.disagreements(out).iter().map(ToString::to_string).collect()
-        };
-        // Another cause; the known wrong one fixed; on the wrong VLAN; missing and extra.
-        assert_eq!(
-            said(
-                &(line("192.0.2.10", 1, Some(100), "refused", "path-reset")
-                    + &line("192.0.2.10", 1, Some(200), "unanswered", "no-response"))
-            ),
-            [
-                "scenario test, attempt 1: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 100): \
-                 declared refused / host-reset, connlens says refused / path-reset",
-                "scenario test, attempt 2: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 200): \
-                 connlens now says the declared unanswered / no-response: the known error is \
-                 fixed, so remove `but_connlens_says` from the declaration",
-            ]
-        );
-        assert_eq!(
-            said(
-                &(line("192.0.2.10", 1, Some(100), "refused", "host-reset")
-                    + &line("192.0.2.10", 1, Some(300), "unanswered", "filtered"))
-            ),
-            [
-                "scenario test, attempt 2: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 200): \
-                 declared unanswered / no-response, but connlens gives no verdict for it",
-                "scenario test: connlens gives unanswered / filtered for 192.0.2.10:1 → \
-                 198.51.100.20:80 tcp (VLAN 300), which the scenario does not declare",
-            ]
-        );
-        assert_eq!(said("not json\n").len(), 3, "the bad line and both attempts missing");
-    }
-
-    #[test]
-    fn generation_is_deterministic() {
-        let a: Vec<Vec<u8>> = all().into_iter().map(|s| s.bytes).collect();
-        let b: Vec<Vec<u8>> = all().into_iter().map(|s| s.bytes).collect();
-        assert_eq!(a, b);
-    }
-}
-
 /// A host that never answers anything (no packet of its in the capture).
 const SILENT4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 77));
 
@@ -2989,13 +2863,13 @@ impl SctpConv {
     }
 
     /// The client's packet as it reached a point `ttl` away.
-    fn from_client(&self, ttl: u8, vtag: u32, chunks: &[frame::SctpChunk<'_>]) -> Vec<u8> {
+    fn client_packet(&self, ttl: u8, vtag: u32, chunks: &[frame::SctpChunk<'_>]) -> Vec<u8> {
         let ip = Ip::new(self.client.0, self.server.0).ttl(ttl);
         frame::sctp(&ip, (self.client.1, self.server.1), vtag, chunks)
     }
 
     fn client(&self, s: &mut Script, at: f64, vtag: u32, chunks: &[frame::SctpChunk<'_>]) {
-        s.packet(at, ETH, Dir::Out, &self.from_client(CLIENT_TTL, vtag, chunks));
+        s.packet(at, ETH, Dir::Out, &self.client_packet(CLIENT_TTL, vtag, chunks));
     }
 
     fn server(&self, s: &mut Script, at: f64, vtag: u32, chunks: &[frame::SctpChunk<'_>]) {
@@ -3073,7 +2947,7 @@ fn sctp() -> Scenario {
     // (ports and the verification tag 0).
     let d = SctpConv { client: (CLIENT4, 40003), server: (GONE4, 3868), tags: (0x1111_0004, 0) };
     d.init(&mut s, 12.0);
-    let q = d.from_client(63, 0, &[(SCTP_INIT, 0, &SctpConv::init_value(d.tags.0, 1000, false))]);
+    let q = d.client_packet(63, 0, &[(SCTP_INIT, 0, &SctpConv::init_value(d.tags.0, 1000, false))]);
     icmp_to(
         &mut s,
         12.0042,
@@ -3137,5 +3011,131 @@ fn sctp() -> Scenario {
             ),
         ],
         bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CaptureReader;
+    use crate::decode::{Skip, decode};
+
+    #[test]
+    fn every_frame_of_every_scenario_decodes() {
+        // Frames the odd scenarios hold on purpose that are no packet of their own.
+        let skips = |name| match name {
+            "fragments-and-extension-headers" => vec![Skip::Fragment, Skip::Fragment],
+            "odd-records" => vec![Skip::Truncated, Skip::Truncated],
+            _ => vec![],
+        };
+        for sc in all() {
+            let mut r = CaptureReader::new(&sc.bytes[..], 0).unwrap();
+            let mut n = 0;
+            let mut skipped = Vec::new();
+            while let Some(f) = r.next_frame().unwrap() {
+                n += 1;
+                if let Err(e) = decode(&f) {
+                    skipped.push(e);
+                }
+            }
+            assert_eq!(skipped, skips(sc.name), "{}", sc.name);
+            assert!(n > 0, "{} has frames", sc.name);
+            // A few KB; the jumbo frame's 9 KB more.
+            assert!(sc.bytes.len() < 8192 + 9014, "{} is a few KB", sc.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_files_match_formats() {
+        let all = all();
+        let mut names: Vec<_> = all.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        for s in &all {
+            let pcapng = s.bytes[..4] == [0x0a, 0x0d, 0x0d, 0x0a];
+            assert_eq!(s.file_name.ends_with(".pcapng"), pcapng, "{}", s.name);
+        }
+    }
+
+    /// A flow line as connlens writes it, with only the fields the check reads.
+    fn line(client: &str, port: u16, vlan: Option<u32>, verdict: &str, cause: &str) -> String {
+        let vlan = vlan.map(|v| format!(",\"vlan\":{v}")).unwrap_or_default();
+        format!(
+            "{{\"type\":\"flow\",\"proto\":\"tcp\",\"client\":\"{client}\",\"client_port\":{port},\
+             \"server\":\"198.51.100.20\",\"server_port\":80,\"verdict\":\"{verdict}\",\
+             \"cause\":\"{cause}\"{vlan}}}\n"
+        )
+    }
+
+    fn two_attempts() -> Scenario {
+        let flow = |port, vlan| format!("192.0.2.10:{port} → 198.51.100.20:80 tcp (VLAN {vlan})");
+        Scenario {
+            name: "test",
+            description: "",
+            args: &[],
+            file_name: "input.pcap",
+            format: "",
+            attempts: vec![
+                attempt(flow(1, 100), "refused", "host-reset", ""),
+                attempt(flow(1, 200), "unanswered", "no-response", "").but_connlens_says(
+                    "unanswered",
+                    "filtered",
+                    "",
+                ),
+            ],
+            bytes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn output_that_matches_the_declaration_passes() {
+        let s = two_attempts();
+        let out = line("192.0.2.10", 1, Some(200), "unanswered", "filtered")
+            + &line("192.0.2.10", 1, Some(100), "refused", "host-reset")
+            + "{\"type\":\"summary\",\"attempts\":2}\n";
+        assert_eq!(s.disagreements(&out), vec![]);
+    }
+
+    #[test]
+    fn every_kind_of_departure_is_named() {
+        let s = two_attempts();
+        let said = |out: &str| -> Vec<String> {
+            s.disagreements(out).iter().map(ToString::to_string).collect()
+        };
+        // Another cause; the known wrong one fixed; on the wrong VLAN; missing and extra.
+        assert_eq!(
+            said(
+                &(line("192.0.2.10", 1, Some(100), "refused", "path-reset")
+                    + &line("192.0.2.10", 1, Some(200), "unanswered", "no-response"))
+            ),
+            [
+                "scenario test, attempt 1: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 100): \
+                 declared refused / host-reset, connlens says refused / path-reset",
+                "scenario test, attempt 2: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 200): \
+                 connlens now says the declared unanswered / no-response: the known error is \
+                 fixed, so remove `but_connlens_says` from the declaration",
+            ]
+        );
+        assert_eq!(
+            said(
+                &(line("192.0.2.10", 1, Some(100), "refused", "host-reset")
+                    + &line("192.0.2.10", 1, Some(300), "unanswered", "filtered"))
+            ),
+            [
+                "scenario test, attempt 2: 192.0.2.10:1 → 198.51.100.20:80 tcp (VLAN 200): \
+                 declared unanswered / no-response, but connlens gives no verdict for it",
+                "scenario test: connlens gives unanswered / filtered for 192.0.2.10:1 → \
+                 198.51.100.20:80 tcp (VLAN 300), which the scenario does not declare",
+            ]
+        );
+        assert_eq!(said("not json\n").len(), 3, "the bad line and both attempts missing");
+    }
+
+    #[test]
+    fn generation_is_deterministic() {
+        let a: Vec<Vec<u8>> = all().into_iter().map(|s| s.bytes).collect();
+        let b: Vec<Vec<u8>> = all().into_iter().map(|s| s.bytes).collect();
+        assert_eq!(a, b);
     }
 }
