@@ -317,6 +317,11 @@ struct ScanPattern {
 
 impl ScanPattern {
     fn observe(&mut self, v: &Verdict, w: Duration) -> Option<Incident> {
+        // A ping has no port: pings that fail are no port scan (a host that is down fails
+        // them all; the host-down pattern counts them).
+        if v.proto == Proto::Icmp {
+            return None;
+        }
         // A half-open probe of an open port (SYN, SYN-ACK, the client's RST) is no failure,
         // but a SYN scan of open ports is made of them: they count here, and only here.
         let probe = v.cause == Cause::ClientAbortedHandshake;

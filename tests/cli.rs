@@ -415,7 +415,8 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn skipped_frames_still_move_the_clock() {
-    // A SYN, then 10 s later only an ICMP echo (not a connection packet): the SYN's timeout
+    // A SYN, then 10 s later only an ICMP timestamp request (not a connection packet, nor a
+    // ping): the SYN's timeout
     // passed inside the capture, so it is unanswered by timeout, not "capture ended".
     let dir = Scratch::new("clock");
     let syn = frame::tcp(
@@ -426,7 +427,7 @@ fn skipped_frames_still_move_the_clock() {
     let echo = frame::ip_packet(
         &Ip::new([192, 0, 2, 1], [203, 0, 113, 1]),
         1,
-        &[8, 0, 0xf7, 0xff, 0, 0, 0, 0],
+        &[13, 0, 0xf2, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
     );
     let mut w =
         PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535, TsResolution::Micro, false).unwrap();

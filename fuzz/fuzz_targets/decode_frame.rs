@@ -47,7 +47,8 @@ fuzz_target!(|data: &[u8]| {
         match p.transport {
             Transport::Tcp(t) => assert!(t.payload.as_slice().len() <= frame.data.len()),
             Transport::Udp(u) => assert!(u.payload.as_slice().len() <= frame.data.len()),
-            Transport::IcmpError(_) | Transport::Neighbor(_) => {}
+            Transport::Sctp(s) => assert!(s.chunks != 0),
+            Transport::IcmpError(_) | Transport::Neighbor(_) | Transport::Echo(_) => {}
         }
     }
 });

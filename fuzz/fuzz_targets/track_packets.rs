@@ -11,8 +11,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use connlens::capture::Origin;
 use connlens::decode::{
-    IcmpError, IcmpErrorKind, LinkDest, NeighborMessage, Packet, PayloadPrefix, Proto,
-    QuotedPacket, TcpFlags, TcpSegment, Transport, UdpDatagram,
+    EchoMessage, IcmpError, IcmpErrorKind, LinkDest, NeighborMessage, Packet, PayloadPrefix, Proto,
+    QuotedPacket, SctpPacket, TcpFlags, TcpSegment, Transport, UdpDatagram,
 };
 use connlens::time::{Duration, Timestamp};
 use connlens::track::{Tracker, TrackerConfig};
@@ -52,6 +52,24 @@ fn packet(n: u64, ts: Timestamp, c: &[u8; 8]) -> Packet {
             payload_len,
             payload,
         }),
+        // Pings (a few identifiers, sequence numbers, both directions) and SCTP chunks.
+        2 if c[7] & 12 == 12 => Transport::Echo(EchoMessage {
+            v6: false,
+            request: c[1] & 1 == 0,
+            id: sport,
+            seq: u16::from(c[2] & 7),
+            payload_len,
+        }),
+        2 if c[7] & 4 != 0 => Transport::Sctp(SctpPacket {
+            src_port: sport,
+            dst_port: dport,
+            vtag: SEQS[(c[2] & 3) as usize],
+            chunks: u16::from(c[1]) << (c[6] & 7),
+            abort_t: c[2] & 4 != 0,
+            error_cause: u16::from(c[2] >> 4),
+            initiate_tag: SEQS[((c[2] >> 2) & 3) as usize],
+            data_len: payload_len,
+        }),
         2 => Transport::Udp(UdpDatagram { src_port: sport, dst_port: dport, payload_len, payload }),
         _ if c[7] & 1 == 0 => {
             let (kind, icmp_type) = ICMP[(c[2] & 3) as usize];
@@ -62,7 +80,8 @@ fn packet(n: u64, ts: Timestamp, c: &[u8; 8]) -> Packet {
                 code: c[1] & 15,
                 mtu: None,
                 quoted: QuotedPacket {
-                    proto: if c[2] & 4 == 0 { Proto::Tcp } else { Proto::Udp },
+                    proto: [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Sctp]
+                        [usize::from((c[2] >> 2) & 1) + usize::from((c[7] >> 2) & 2)],
                     src: dst,
                     dst: HOSTS[(c[6] & 3) as usize],
                     src_port: dport,
@@ -74,6 +93,8 @@ fn packet(n: u64, ts: Timestamp, c: &[u8; 8]) -> Packet {
                         2 => Some(TcpFlags(TcpFlags::SYN | TcpFlags::ACK)),
                         _ => None,
                     },
+                    echo: (c[7] & 4 != 0).then_some((u16::from(c[6] >> 4), c[6] & 8 != 0)),
+                    sctp_vtag: (c[7] & 8 != 0).then_some(SEQS[(c[6] & 3) as usize]),
                     ttl: c[3],
                 },
             })

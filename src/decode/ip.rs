@@ -10,6 +10,7 @@ pub(super) const PROTO_ICMP: u8 = 1;
 pub(super) const PROTO_TCP: u8 = 6;
 pub(super) const PROTO_UDP: u8 = 17;
 pub(super) const PROTO_ICMPV6: u8 = 58;
+pub(super) const PROTO_SCTP: u8 = 132;
 
 /// IPv6 extension header chains longer than this are not walked (no real stack sends them).
 const MAX_EXT_HEADERS: usize = 8;
@@ -119,7 +120,7 @@ fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     loop {
         match nh {
             // Transports, and the packets and tunnels IPv6 may carry (4in6, 6in6, GRE, MPLS).
-            PROTO_TCP | PROTO_UDP | PROTO_ICMPV6 | 4 | 41 | 47 | 137 => break,
+            PROTO_TCP | PROTO_UDP | PROTO_ICMPV6 | PROTO_SCTP | 4 | 41 | 47 | 137 => break,
             // Hop-by-hop, routing, destination options: length in 8-byte units past the first 8.
             0 | 43 | 60 | 51 => {
                 need(off, 2)?;

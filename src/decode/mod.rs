@@ -4,7 +4,7 @@
 //! Linux cooked SLL/SLL2, raw IP, BSD loopback, PPP, Cisco HDLC, 802.11 behind radiotap, PPI,
 //! Prism or AVS headers, NFLOG), the encapsulations in between (VXLAN, Geneve, GRE, ERSPAN,
 //! IP in IP, MPLS, PPPoE, GTP-U, Teredo: see `tunnel`), IPv4/IPv6 with extension headers, and
-//! TCP/UDP/ICMP/ICMPv6, and for ICMP errors the datagram they quote. What it keeps is what the
+//! TCP/UDP/SCTP/ICMP/ICMPv6 (errors and echo), and for ICMP errors the datagram they quote. What it keeps is what the
 //! tracker needs and a person can check in Wireshark — never the whole frame. A frame that is
 //! not a connection-level packet is a counted [`Skip`], never an error.
 //!
@@ -16,7 +16,10 @@ mod icmp;
 mod ip;
 mod link;
 mod packet;
+mod sctp;
 mod tunnel;
+
+pub use sctp::error_cause_name as sctp_error_cause_name;
 
 pub use packet::*;
 
@@ -103,13 +106,18 @@ fn build<R>(
     let layer4 = match net.proto {
         ip::PROTO_TCP => Layer4::Tcp(ip::tcp(net.l4, l4_wire)?, net.l4),
         ip::PROTO_UDP => Layer4::Udp(ip::udp(net.l4, l4_wire)?, net.l4),
-        ip::PROTO_ICMP if !net.v6 => {
-            Layer4::Other(Transport::IcmpError(icmp::error(net.l4, false)?))
-        }
+        ip::PROTO_ICMP if !net.v6 => Layer4::Other(match icmp::echo(net.l4, false, l4_wire) {
+            Some(e) => Transport::Echo(e?),
+            None => Transport::IcmpError(icmp::error(net.l4, false)?),
+        }),
         ip::PROTO_ICMPV6 if net.v6 => Layer4::Other(match icmp::neighbor(net.l4) {
             Some(n) => Transport::Neighbor(n),
-            None => Transport::IcmpError(icmp::error(net.l4, true)?),
+            None => match icmp::echo(net.l4, true, l4_wire) {
+                Some(e) => Transport::Echo(e?),
+                None => Transport::IcmpError(icmp::error(net.l4, true)?),
+            },
         }),
+        ip::PROTO_SCTP => Layer4::Other(Transport::Sctp(sctp::decode(net.l4, l4_wire)?)),
         _ => return Err(Skip::OtherIpProtocol),
     };
     Ok(put(Packet {

@@ -19,6 +19,11 @@ pub enum Proto {
     Tcp,
     /// UDP (IP protocol 17).
     Udp,
+    /// ICMP or ICMPv6 echo (ping): `icmp` for both families, as Zeek's conn.log writes it
+    /// (the addresses say which).
+    Icmp,
+    /// SCTP (IP protocol 132).
+    Sctp,
 }
 
 impl Proto {
@@ -27,7 +32,15 @@ impl Proto {
         match self {
             Proto::Tcp => "tcp",
             Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Sctp => "sctp",
         }
+    }
+
+    /// Whether the protocol has ports (TCP, UDP, SCTP); a ping's `client_port` and
+    /// `server_port` are the echo request's and the echo reply's ICMP types, as in Zeek.
+    pub fn has_ports(self) -> bool {
+        !matches!(self, Proto::Icmp)
     }
 }
 
@@ -127,6 +140,101 @@ pub struct UdpDatagram {
     pub payload: PayloadPrefix,
 }
 
+/// An ICMP or ICMPv6 echo request or reply (ping; RFC 792, RFC 4443 §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EchoMessage {
+    /// ICMPv6 (true) or ICMPv4.
+    pub v6: bool,
+    /// An echo request (ICMP type 8 / ICMPv6 128), else a reply (0 / 129).
+    pub request: bool,
+    /// The identifier: one ping process's requests share it.
+    pub id: u16,
+    /// The sequence number.
+    pub seq: u16,
+    /// The data's length on the wire (after the 8-byte header).
+    pub payload_len: u32,
+}
+
+impl EchoMessage {
+    /// The ICMP type of an echo request of this family (8, ICMPv6 128), as a ping's
+    /// `client_port` holds it.
+    pub fn request_type(v6: bool) -> u16 {
+        if v6 { 128 } else { 8 }
+    }
+
+    /// The ICMP type of an echo reply of this family (0, ICMPv6 129), as a ping's
+    /// `server_port` holds it.
+    pub fn reply_type(v6: bool) -> u16 {
+        if v6 { 129 } else { 0 }
+    }
+}
+
+/// SCTP chunk types the tracker reads (RFC 9260 §3.2), as bits of [`SctpPacket::chunks`].
+pub mod sctp_chunk {
+    /// Payload data.
+    pub const DATA: u16 = 1 << 0;
+    /// Initiation.
+    pub const INIT: u16 = 1 << 1;
+    /// Initiation acknowledgement.
+    pub const INIT_ACK: u16 = 1 << 2;
+    /// Selective acknowledgement.
+    pub const SACK: u16 = 1 << 3;
+    /// Heartbeat request.
+    pub const HEARTBEAT: u16 = 1 << 4;
+    /// Heartbeat acknowledgement.
+    pub const HEARTBEAT_ACK: u16 = 1 << 5;
+    /// Abort.
+    pub const ABORT: u16 = 1 << 6;
+    /// Shutdown.
+    pub const SHUTDOWN: u16 = 1 << 7;
+    /// Shutdown acknowledgement.
+    pub const SHUTDOWN_ACK: u16 = 1 << 8;
+    /// Operation error.
+    pub const ERROR: u16 = 1 << 9;
+    /// State cookie.
+    pub const COOKIE_ECHO: u16 = 1 << 10;
+    /// Cookie acknowledgement.
+    pub const COOKIE_ACK: u16 = 1 << 11;
+    /// Shutdown complete.
+    pub const SHUTDOWN_COMPLETE: u16 = 1 << 14;
+    /// Any other chunk type (I-DATA, FORWARD-TSN, AUTH, ASCONF, …; types 12, 13 and 15 on).
+    pub const OTHER: u16 = 1 << 15;
+
+    /// The bit of chunk type `t` (types 0–14 have their own; the rest share [`OTHER`]).
+    pub fn bit(t: u8) -> u16 {
+        if t < 15 { 1 << t } else { OTHER }
+    }
+}
+
+/// An SCTP packet's common header and what its chunks say (RFC 9260 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SctpPacket {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// The verification tag (0 on an INIT).
+    pub vtag: u32,
+    /// The chunk types the packet carries ([`sctp_chunk`] bits), of the chunks captured.
+    pub chunks: u16,
+    /// An ABORT's flags: the T bit (the tag is the sender's own, RFC 9260 §8.5.1: it had
+    /// no association for the packet it answers).
+    pub abort_t: bool,
+    /// An ABORT's (or ERROR's) first error cause code (RFC 9260 §3.3.10), 0 when it has none.
+    pub error_cause: u16,
+    /// An INIT's or INIT-ACK's initiate tag (0 otherwise).
+    pub initiate_tag: u32,
+    /// User data bytes in the DATA chunks (their lengths on the wire, headers excluded).
+    pub data_len: u32,
+}
+
+impl SctpPacket {
+    /// Whether the packet carries a chunk of these ([`sctp_chunk`] bits).
+    pub fn has(&self, bits: u16) -> bool {
+        self.chunks & bits != 0
+    }
+}
+
 /// What kind of ICMP/ICMPv6 error it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IcmpErrorKind {
@@ -160,6 +268,12 @@ pub struct QuotedPacket {
     pub dst_port: u16,
     /// TCP sequence number, when the quote is TCP (the first 8 bytes hold it).
     pub tcp_seq: Option<u32>,
+    /// The quote is an ICMP echo: its sequence number, and whether it is a reply (an error
+    /// about a reply names the ping's server as the quote's source). `src_port` and
+    /// `dst_port` hold the echo identifier.
+    pub echo: Option<(u16, bool)>,
+    /// The quote is SCTP: its verification tag (0: an INIT, the client's first packet).
+    pub sctp_vtag: Option<u32>,
     /// TCP flags, when the quote holds more than 8 bytes of the TCP header.
     pub tcp_flags: Option<TcpFlags>,
     /// TTL/hop limit left in the quoted header when the reporter saw it.
@@ -200,8 +314,12 @@ pub enum Transport {
     Tcp(TcpSegment),
     /// A UDP datagram.
     Udp(UdpDatagram),
-    /// An ICMP/ICMPv6 error quoting a TCP or UDP packet.
+    /// An ICMP/ICMPv6 error quoting a TCP, UDP, SCTP or ICMP echo packet.
     IcmpError(IcmpError),
+    /// An ICMP/ICMPv6 echo request or reply.
+    Echo(EchoMessage),
+    /// An SCTP packet.
+    Sctp(SctpPacket),
     /// ARP or IPv6 neighbour discovery (`src`/`dst` are the sender's and target's addresses).
     Neighbor(NeighborMessage),
 }
@@ -286,11 +404,13 @@ pub enum Skip {
     Malformed,
     /// An IP fragment other than the first (no transport header to read).
     Fragment,
-    /// An IP protocol other than TCP, UDP, ICMP, ICMPv6 (GRE, ESP, OSPF, …).
+    /// An IP protocol other than TCP, UDP, SCTP, ICMP, ICMPv6 (ESP, OSPF, VRRP, …).
     OtherIpProtocol,
-    /// ICMP that is not an error (echo, neighbour discovery, router advertisements, …).
+    /// ICMP that is neither an error nor an echo (neighbour discovery, router advertisements,
+    /// timestamps, …).
     IcmpNotError,
-    /// An ICMP error whose quote is not a TCP/UDP packet, or too short to name one.
+    /// An ICMP error whose quote is not a TCP, UDP, SCTP or echo packet, or too short to name
+    /// one.
     IcmpUnusableQuote,
     /// An 802.11 frame with the Protected bit: its payload cannot be read without the keys.
     EncryptedWifi,

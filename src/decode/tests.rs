@@ -251,9 +251,9 @@ fn unusable_quotes() {
     // Ports but no sequence number: still a TCP quote.
     let err = frame::icmp_error(&back, Icmp::PORT_UNREACHABLE, &syn[..24]);
     assert_eq!(icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted.tcp_seq, None);
-    // A quoted ICMP echo.
-    let echo = frame::icmp_error(&v4(), Icmp::raw(8, 0), b"ping");
-    let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, &echo);
+    // A quoted ICMP timestamp request (not an echo: it names no ping).
+    let stamp = frame::icmp_error(&v4(), Icmp::raw(13, 0), b"0123456789ab");
+    let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, &stamp);
     assert_eq!(dec(Link::Ethernet, &err), Err(Skip::IcmpUnusableQuote));
     // A quoted GRE packet, an empty quote, a garbage quote.
     let gre = frame::ip_packet(&v4(), 47, &[0; 8]);
@@ -339,7 +339,7 @@ fn non_ip_and_other_protocols() {
 
 #[test]
 fn icmp_that_is_not_an_error() {
-    for (ip, ty) in [(v4(), 8), (v4(), 0), (v6(), 128), (v6(), 135), (v6(), 134), (v6(), 143)] {
+    for (ip, ty) in [(v4(), 13), (v4(), 9), (v6(), 133), (v6(), 135), (v6(), 134), (v6(), 143)] {
         let m = frame::icmp_error(&ip, Icmp::raw(ty, 0), b"data");
         assert_eq!(dec(Link::Ethernet, &m), Err(Skip::IcmpNotError), "type {ty}");
     }
@@ -1082,4 +1082,83 @@ fn random_nesting_decodes_without_panic_and_within_the_depth_limit() {
             let _ = dec_cut(LinkType(lt), &buf, (rng.next() % 2000) as usize);
         }
     }
+}
+
+/// Echo requests and replies of both families, with identifier and sequence number; a
+/// truncated one is skipped as such.
+#[test]
+fn echo_requests_and_replies() {
+    for (ip, v6) in [(v4(), false), (v6(), true)] {
+        for request in [true, false] {
+            let p = frame::echo(&ip, request, (0x1234, 7), &[0; 56]);
+            let got = dec(Link::Ethernet, &p).unwrap();
+            assert_eq!(
+                got.transport,
+                Transport::Echo(EchoMessage { v6, request, id: 0x1234, seq: 7, payload_len: 56 })
+            );
+        }
+        let p = frame::frame(Link::Ethernet, &frame::echo(&ip, true, (1, 1), &[]));
+        let cut = 14 + if v6 { 40 } else { 20 } + 6;
+        assert_eq!(dec_raw(LinkType::ETHERNET, &p[..cut]), Err(Skip::Truncated));
+    }
+    // ICMPv6's echo types inside ICMPv4 are other messages (128 is no ICMPv4 echo).
+    let odd = frame::icmp_error(&v4(), Icmp::raw(128, 0), b"12345678");
+    assert_eq!(dec(Link::Ethernet, &odd), Err(Skip::IcmpNotError));
+}
+
+/// An ICMP error quoting an echo request names the ping (its identifier as both ports);
+/// one quoting an SCTP INIT names the association (ports, tag 0).
+#[test]
+fn quoted_echo_and_sctp() {
+    let back = v4().reversed();
+    let req = frame::echo(&v4(), true, (0x4c43, 9), &[0; 56]);
+    let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, frame::quote_8(&req));
+    let q = icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted;
+    assert_eq!(
+        (q.proto, q.src_port, q.dst_port, q.echo),
+        (Proto::Icmp, 0x4c43, 0x4c43, Some((9, false)))
+    );
+    let reply = frame::echo(&v6(), false, (3, 4), &[]);
+    let err = frame::icmp_error(&v6().reversed(), Icmp::HOST_UNREACHABLE, &reply);
+    let q = icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted;
+    assert_eq!((q.proto, q.echo), (Proto::Icmp, Some((4, true))));
+    let init = frame::sctp(&v4(), (40000, 3868), 0, &[(1, 0, &[0; 16])]);
+    let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, frame::quote_8(&init));
+    let q = icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted;
+    assert_eq!((q.proto, q.src_port, q.dst_port, q.sctp_vtag), (Proto::Sctp, 40000, 3868, Some(0)));
+}
+
+/// SCTP over IPv4 and IPv6 (after extension headers), and a malformed chunk length.
+#[test]
+fn sctp_packets() {
+    for ip in [v4(), v6()] {
+        let p =
+            frame::sctp(&ip, (40000, 3868), 0, &[(1, 0, &7u32.to_be_bytes()), (0, 3, &[0; 12])]);
+        // (An INIT shorter than its fixed fields is malformed.)
+        assert_eq!(dec(Link::Ethernet, &p), Err(Skip::Malformed));
+        let mut init = 7u32.to_be_bytes().to_vec();
+        init.extend_from_slice(&[0; 12]);
+        let p = frame::sctp(&ip, (40000, 3868), 0, &[(1, 0, &init)]);
+        let Transport::Sctp(s) = dec(Link::Ethernet, &p).unwrap().transport else {
+            panic!("not SCTP")
+        };
+        assert_eq!((s.src_port, s.dst_port, s.initiate_tag), (40000, 3868, 7));
+        assert!(s.has(sctp_chunk::INIT));
+    }
+}
+
+/// The packet summary stays the size it was: the new transports fit in the largest variant.
+#[test]
+fn packet_size() {
+    assert!(std::mem::size_of::<EchoMessage>() <= 16);
+    assert!(std::mem::size_of::<SctpPacket>() <= 24);
+    assert!(std::mem::size_of::<IcmpError>() < std::mem::size_of::<TcpSegment>());
+    assert!(std::mem::size_of::<Transport>() <= std::mem::size_of::<TcpSegment>() + 8);
+    eprintln!(
+        "Packet {} Transport {} TcpSegment {} IcmpError {}",
+        std::mem::size_of::<Packet>(),
+        std::mem::size_of::<Transport>(),
+        std::mem::size_of::<TcpSegment>(),
+        std::mem::size_of::<IcmpError>()
+    );
 }

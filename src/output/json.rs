@@ -360,6 +360,7 @@ pub fn write_hint(out: &mut Vec<u8>, hint: &Hint) {
     for p in hint.parts() {
         match p {
             HintPart::Text(t) => out.extend_from_slice(t.as_bytes()),
+            HintPart::Server if hint.is_portless() => write_ip(out, server.ip),
             HintPart::Server => match server.ip {
                 IpAddr::V4(a) => {
                     write_ipv4(out, a);

@@ -426,7 +426,8 @@ impl Summary {
                 let _ = writeln!(
                     s,
                     "    {:<30} {:<3} {:>7}  ({})",
-                    ep.to_string(),
+                    // A ping has no port (its port fields hold ICMP types).
+                    if proto.has_ports() { ep.to_string() } else { ep.ip.to_string() },
                     proto.as_str(),
                     f.total,
                     causes.join(", ")

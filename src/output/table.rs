@@ -327,10 +327,62 @@ fn num(v: &Verdict, key: &str) -> Option<String> {
     }
 }
 
+/// A ping's few words: its identifier, requests and replies, and what decided it.
+fn ping_detail(v: &Verdict) -> String {
+    let e = |k: &str| num(v, k).unwrap_or_else(|| "?".into());
+    let id = format!("echo id {}", e("echo_id"));
+    match v.kind() {
+        VerdictKind::Answered => match (num(v, "rtt_min"), num(v, "rtt_avg"), num(v, "rtt_max")) {
+            (Some(lo), Some(avg), Some(hi)) => format!(
+                "{id}: {}/{} replied, {} lost, rtt {lo}/{avg}/{hi}s",
+                e("echo_replies"),
+                e("echo_requests"),
+                e("echo_lost")
+            ),
+            _ => format!("{id}: {}/{} replied", e("echo_replies"), e("echo_requests")),
+        },
+        VerdictKind::Unreachable | VerdictKind::TimeExceeded => format!(
+            "{id}: {} {}/{} from {} pkt {}",
+            e("icmp_version"),
+            e("icmp_type"),
+            e("icmp_code"),
+            e("reporter"),
+            e("icmp_packet")
+        ),
+        VerdictKind::Unanswered => format!(
+            "{id}: {} request(s) over {}s, waited {}s after the last",
+            e("echo_requests"),
+            e("echo_span"),
+            e("waited_after_last_request")
+        ),
+        _ => format!("{id}: {} request(s), {} replies", e("echo_requests"), e("echo_replies")),
+    }
+}
+
+/// An endpoint for the table: a ping's has no port.
+fn endpoint_text(v: &Verdict, ep: crate::flow::Endpoint) -> String {
+    if v.proto.has_ports() { ep.to_string() } else { ep.ip.to_string() }
+}
+
 /// A few words of evidence for the table; the JSON output has all of it.
 fn detail_of(v: &Verdict) -> String {
     let e = |k: &str| num(v, k).unwrap_or_else(|| "?".into());
+    if v.proto == crate::decode::Proto::Icmp {
+        return ping_detail(v);
+    }
     match v.kind() {
+        VerdictKind::Refused if v.proto == crate::decode::Proto::Sctp => {
+            let cause = num(v, "abort_cause").map(|c| format!(", {c}")).unwrap_or_default();
+            let t = if num(v, "abort_t_bit").as_deref() == Some("true") { ", T bit" } else { "" };
+            format!("ABORT pkt {} ttl {}{t}{cause}", e("abort_packet"), e("abort_ttl"))
+        }
+        VerdictKind::Unanswered if v.proto == crate::decode::Proto::Sctp => {
+            format!(
+                "{} INIT(s), waited {}s after the last",
+                e("init_count"),
+                e("waited_after_last_init")
+            )
+        }
         VerdictKind::Refused => match num(v, "host_ttl") {
             Some(h) => {
                 format!("RST pkt {} ttl {} (host's own ttl {h})", e("rst_packet"), e("rst_ttl"))
@@ -445,8 +497,8 @@ impl<W: Write> Sink for TableSink<W> {
             time,
             attempt: Some(AttemptRow {
                 proto: v.proto.as_str(),
-                client: v.client.to_string(),
-                server: v.server.to_string(),
+                client: endpoint_text(v, v.client),
+                server: endpoint_text(v, v.server),
                 verdict: v.kind().as_str(),
                 judgement,
                 cause: v.cause.word(),

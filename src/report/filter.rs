@@ -166,11 +166,16 @@ impl Matcher {
             return true;
         }
         let f = &self.filter;
-        let pass = (f.servers.is_empty()
-            || f.servers.iter().any(|h| h.matches(r.server, r.server_port)))
-            && (f.clients.is_empty()
-                || f.clients.iter().any(|h| h.matches(r.client, r.client_port)))
-            && (f.ports.is_empty() || f.ports.contains(&r.server_port))
+        // A ping has no ports (its port fields hold ICMP types): a port filter never keeps
+        // one, and `HOST` without a port does.
+        let ports = r.proto != "icmp";
+        let (sp, cp) = (ports.then_some(r.server_port), ports.then_some(r.client_port));
+        let matches = |h: &HostPort, ip, port: Option<u16>| {
+            h.ip == ip && h.port.is_none_or(|want| port == Some(want))
+        };
+        let pass = (f.servers.is_empty() || f.servers.iter().any(|h| matches(h, r.server, sp)))
+            && (f.clients.is_empty() || f.clients.iter().any(|h| matches(h, r.client, cp)))
+            && (f.ports.is_empty() || sp.is_some_and(|p| f.ports.contains(&p)))
             && (f.verdicts.is_empty() || f.verdicts.contains(&r.kind))
             && (!f.failed || r.cause.judgement(r.kind) == Judgement::Failure);
         pass && self.in_time(r.ts)

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, endpoint, incident_evidence, incident_subject, utc, width_text};
+use super::{Report, incident_evidence, incident_subject, proto_endpoint, utc, width_text};
 
 /// HTML-escapes text (element content and quoted attribute values).
 pub fn esc(s: &str) -> String {
@@ -365,7 +365,7 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                     o,
                     "<tr><td class=\"t\">{} {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td></tr>",
                     esc(&s.proto),
-                    esc(&endpoint(&s.server.to_string(), u64::from(s.port))),
+                    esc(&proto_endpoint(&s.proto, &s.server.to_string(), u64::from(s.port))),
                     s.failures,
                     s.clients,
                     causes_cell(&s.causes),
@@ -462,8 +462,8 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                 f.ts,
                 utc(f.ts),
                 esc(&f.proto),
-                esc(&endpoint(&f.client.to_string(), u64::from(f.client_port))),
-                esc(&endpoint(&f.server.to_string(), u64::from(f.server_port))),
+                esc(&proto_endpoint(&f.proto, &f.client.to_string(), u64::from(f.client_port))),
+                esc(&proto_endpoint(&f.proto, &f.server.to_string(), u64::from(f.server_port))),
                 f.verdict,
                 esc(&f.cause),
                 esc(&f.sentence),

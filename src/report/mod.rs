@@ -828,6 +828,12 @@ pub fn incident_subject(i: &IncidentRecord) -> String {
     }
 }
 
+/// `addr:port` of an attempt of `proto`: a ping's address alone (its port fields hold ICMP
+/// types, not ports).
+pub fn proto_endpoint(proto: &str, addr: &str, port: u64) -> String {
+    if proto == "icmp" { addr.to_string() } else { endpoint(addr, port) }
+}
+
 /// `addr:port`, with brackets for IPv6.
 pub fn endpoint(addr: &str, port: u64) -> String {
     if addr.contains(':') { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") }

@@ -166,6 +166,49 @@ fn evidence_sentence(m: &Map<String, Value>, kind: VerdictKind, proto: &str) -> 
     let pkt = |k: &str| text(k).map(|p| format!(" (pkt {p})")).unwrap_or_default();
     let hops = |n: i64| if n == 1 { "1 hop".to_string() } else { format!("{n} hops") };
     Some(match kind {
+        VerdictKind::Refused if proto == "sctp" => {
+            let t = match m.get("abort_t_bit").and_then(Value::as_bool) {
+                Some(true) => ", T bit set",
+                _ => "",
+            };
+            let why = text("abort_cause").map(|c| format!(", cause {c}")).unwrap_or_default();
+            format!(
+                "{} INIT(s) answered by an ABORT{}{t}{why}",
+                text("init_count").unwrap_or_else(|| "?".into()),
+                pkt("abort_packet")
+            )
+        }
+        VerdictKind::Unanswered if proto == "sctp" => {
+            let times = text("init_times").map(|t| format!(" (at {t} s)")).unwrap_or_default();
+            match text("waited_after_last_init") {
+                Some(w) => format!(
+                    "{} INIT(s){times}, nothing back for {w} s after the last",
+                    text("init_count")?
+                ),
+                None => format!("{} INIT(s){times}, nothing back", text("init_count")?),
+            }
+        }
+        VerdictKind::Unanswered if proto == "icmp" => match text("waited_after_last_request") {
+            Some(w) => format!(
+                "{} echo request(s) (id {}, over {} s), nothing back for {w} s after the last",
+                text("echo_requests")?,
+                text("echo_id").unwrap_or_else(|| "?".into()),
+                text("echo_span").unwrap_or_else(|| "0".into())
+            ),
+            None => format!("{} echo request(s), nothing back", text("echo_requests")?),
+        },
+        VerdictKind::Answered if proto == "icmp" => {
+            let rtt = match (text("rtt_min"), text("rtt_avg"), text("rtt_max")) {
+                (Some(a), Some(b), Some(c)) => format!(", rtt min/avg/max {a}/{b}/{c} s"),
+                _ => String::new(),
+            };
+            format!(
+                "{} of {} echo request(s) answered, {} lost{rtt}",
+                text("echo_replies")?,
+                text("echo_requests")?,
+                text("echo_lost").unwrap_or_else(|| "0".into())
+            )
+        }
         VerdictKind::Refused => {
             let rst = num("rst_ttl")?;
             match (num("host_ttl"), num("rst_hops"), num("host_hops")) {

@@ -29,6 +29,7 @@ const PROTO_ICMP: u8 = 1;
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
 const PROTO_ICMPV6: u8 = 58;
+const PROTO_SCTP: u8 = 132;
 
 /// The IP layer of a packet: endpoints and the header fields the decoder reports.
 ///
@@ -825,6 +826,69 @@ pub fn icmp_error(ip: &Ip, icmp: Icmp, quote: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(quote.len() + 70);
     write_icmp_error(&mut out, ip, icmp, quote);
     out
+}
+
+/// Appends an IP packet carrying an ICMP (IPv4) or ICMPv6 (IPv6) echo request (`request`)
+/// or reply with identifier `id`, sequence number `seq` and `data`, checksum computed.
+pub fn write_echo(out: &mut Vec<u8>, ip: &Ip, request: bool, (id, seq): (u16, u16), data: &[u8]) {
+    let v6 = ip.is_v6();
+    let proto = if v6 { PROTO_ICMPV6 } else { PROTO_ICMP };
+    let ty = match (v6, request) {
+        (false, true) => 8,
+        (false, false) => 0,
+        (true, true) => 128,
+        (true, false) => 129,
+    };
+    let l4 = write_ip_header(out, ip, proto, 8 + data.len());
+    out.extend_from_slice(&[ty, 0, 0, 0]);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(data);
+    let sum =
+        if v6 { l4_checksum(ip, PROTO_ICMPV6, &out[l4..]) } else { fold(sum_words(0, &out[l4..])) };
+    out[l4 + 2..l4 + 4].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// An IP packet carrying an ICMP/ICMPv6 echo request or reply (see [`write_echo`]).
+pub fn echo(ip: &Ip, request: bool, id_seq: (u16, u16), data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 70);
+    write_echo(&mut out, ip, request, id_seq, data);
+    out
+}
+
+/// One SCTP chunk: type, flags and value (the length and padding are written for it).
+pub type SctpChunk<'a> = (u8, u8, &'a [u8]);
+
+/// An IP packet carrying an SCTP packet (RFC 9260) between `ports` with verification tag
+/// `vtag` and these chunks, each padded to 4 bytes, with its CRC32c checksum.
+pub fn sctp(ip: &Ip, ports: (u16, u16), vtag: u32, chunks: &[SctpChunk<'_>]) -> Vec<u8> {
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&ports.0.to_be_bytes());
+    l4.extend_from_slice(&ports.1.to_be_bytes());
+    l4.extend_from_slice(&vtag.to_be_bytes());
+    l4.extend_from_slice(&[0; 4]);
+    for &(kind, flags, value) in chunks {
+        l4.extend_from_slice(&[kind, flags]);
+        l4.extend_from_slice(&((4 + value.len()) as u16).to_be_bytes());
+        l4.extend_from_slice(value);
+        l4.resize(l4.len().next_multiple_of(4), 0);
+    }
+    // RFC 9260 appendix A: CRC32c, written as Linux writes it (least significant byte first).
+    let crc = crc32c(&l4);
+    l4[8..12].copy_from_slice(&crc.to_le_bytes());
+    ip_packet(ip, PROTO_SCTP, &l4)
+}
+
+/// CRC32c (Castagnoli), bit by bit: the generator's captures are small.
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
+        }
+    }
+    !crc
 }
 
 /// The part of `ip_packet` that RFC 792 requires an ICMP error to quote: the IP header

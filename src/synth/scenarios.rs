@@ -703,6 +703,8 @@ pub fn all() -> Vec<Scenario> {
         gtp_u(),
         wifi_radiotap(),
         nflog(),
+        ping(),
+        sctp(),
     ]
 }
 
@@ -2714,6 +2716,300 @@ fn nflog() -> Scenario {
         file_name: "input.pcap",
         format: "pcap, Linux NFLOG (239), µs timestamps, little-endian",
         attempts,
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+/// A host that never answers anything (no packet of its in the capture).
+const SILENT4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 77));
+
+/// A host behind a routing loop.
+const LOOPED4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 30));
+
+/// A ping's flow as connlens writes it: the ports are the request's and the reply's ICMP
+/// types (8 and 0; ICMPv6 128 and 129), as in Zeek's conn.log. `_id` is for the reader.
+fn describe_ping(client: IpAddr, server: IpAddr, _id: u16) -> String {
+    let (req, rep) = if client.is_ipv6() { (128, 129) } else { (8, 0) };
+    describe(client, req, server, rep, "icmp")
+}
+
+/// An echo request from the client (TTL `ttl` as it reached the point that quotes it).
+fn echo_request(client: IpAddr, server: IpAddr, ttl: u8, id: u16, seq: u16) -> Vec<u8> {
+    // 56 bytes of data, as iputils' ping sends: a timestamp and a pattern.
+    let data: Vec<u8> = (0..56u8).collect();
+    frame::echo(&Ip::new(client, server).ttl(ttl), true, (id, seq), &data)
+}
+
+fn echo_reply(client: IpAddr, server: IpAddr, id: u16, seq: u16) -> Vec<u8> {
+    let data: Vec<u8> = (0..56u8).collect();
+    frame::echo(&Ip::new(server, client).ttl(SERVER_TTL).df(false), false, (id, seq), &data)
+}
+
+fn ping() -> Scenario {
+    let mut s = Script::new(START);
+    // A host that is not there: four requests, one a second, nothing back.
+    for seq in 1..=4u16 {
+        let at = f64::from(seq - 1);
+        s.packet(at, ETH, Dir::Out, &echo_request(CLIENT4, SILENT4, CLIENT_TTL, 0x2b01, seq));
+    }
+    // The server answers every request but the third (lost on the way), 12.1 ms later.
+    for seq in 1..=5u16 {
+        let at = 10.0 + f64::from(seq - 1);
+        s.packet(at, ETH, Dir::Out, &echo_request(CLIENT4, SERVER4, CLIENT_TTL, 0x2b02, seq));
+        if seq != 3 {
+            s.packet(at + 0.0121, ETH, Dir::In, &echo_reply(CLIENT4, SERVER4, 0x2b02, seq));
+        }
+    }
+    // The second router has no route to the host: ICMP 3/1 quoting the request (header + 8).
+    s.packet(20.0, ETH, Dir::Out, &echo_request(CLIENT4, GONE4, CLIENT_TTL, 0x2b03, 1));
+    let q = echo_request(CLIENT4, GONE4, 63, 0x2b03, 1);
+    icmp_to(
+        &mut s,
+        20.0042,
+        ETH,
+        (ROUTER2_4, 254),
+        CLIENT4,
+        Icmp::HOST_UNREACHABLE,
+        frame::quote_8(&q),
+    );
+    // A routing loop: the request's TTL runs out at the second router (11/0, quoting TTL 1).
+    s.packet(21.0, ETH, Dir::Out, &echo_request(CLIENT4, LOOPED4, CLIENT_TTL, 0x2b04, 1));
+    let q = echo_request(CLIENT4, LOOPED4, 1, 0x2b04, 1);
+    icmp_to(
+        &mut s,
+        21.0621,
+        ETH,
+        (ROUTER2_4, 254),
+        CLIENT4,
+        Icmp::TTL_EXCEEDED,
+        frame::quote_8(&q),
+    );
+    // ICMPv6: three requests, three replies, 15.3 ms.
+    for seq in 1..=3u16 {
+        let at = 22.0 + f64::from(seq - 1);
+        s.packet(at, ETH, Dir::Out, &echo_request(CLIENT6, SERVER6, CLIENT_TTL, 0x2b05, seq));
+        s.packet(at + 0.0153, ETH, Dir::In, &echo_reply(CLIENT6, SERVER6, 0x2b05, seq));
+    }
+    Scenario {
+        name: "ping",
+        description: "Pings (ICMP and ICMPv6 echo): answered with one request lost, four \
+                      requests to a silent host, host-unreachable from a router, a TTL that runs \
+                      out in a loop, and an ICMPv6 ping answered in full.",
+        args: &[],
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                describe_ping(CLIENT4, SILENT4, 0x2b01),
+                "unanswered",
+                "no-response",
+                "echo id 11009: 4 echo requests 1 s apart (seq 1-4), nothing from 198.51.100.77 anywhere in the \
+                 capture; the wait ends 5 s after the last",
+            ),
+            attempt(
+                describe_ping(CLIENT4, SERVER4, 0x2b02),
+                "answered",
+                "echo-loss",
+                "echo id 11010: 5 echo requests, replies to seq 1, 2, 4, 5 after 12.1 ms: seq 3 is lost",
+            ),
+            attempt(
+                describe_ping(CLIENT4, GONE4, 0x2b03),
+                "unreachable",
+                "host-unreachable",
+                "echo id 11011: ICMP 3/1 from router 203.0.113.2 (TTL 254) quoting the echo \
+                 request (header + 8)",
+            ),
+            attempt(
+                describe_ping(CLIENT4, LOOPED4, 0x2b04),
+                "time-exceeded",
+                "ttl-exceeded",
+                "echo id 11012: ICMP 11/0 from 203.0.113.2 quoting the echo request with TTL 1",
+            ),
+            attempt(
+                describe_ping(CLIENT6, SERVER6, 0x2b05),
+                "answered",
+                "reply-seen",
+                "echo id 11013: 3 ICMPv6 echo requests (128), 3 replies (129) after 15.3 ms; the capture ends \
+                 with nothing outstanding",
+            ),
+        ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+/// SCTP chunk types (RFC 9260 §3.2).
+const SCTP_DATA: u8 = 0;
+const SCTP_INIT: u8 = 1;
+const SCTP_INIT_ACK: u8 = 2;
+const SCTP_SACK: u8 = 3;
+const SCTP_ABORT: u8 = 6;
+const SCTP_SHUTDOWN: u8 = 7;
+const SCTP_SHUTDOWN_ACK: u8 = 8;
+const SCTP_COOKIE_ECHO: u8 = 10;
+const SCTP_COOKIE_ACK: u8 = 11;
+const SCTP_SHUTDOWN_COMPLETE: u8 = 14;
+
+/// One SCTP association of the scenario: its ends and both initiate tags.
+struct SctpConv {
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    /// The client's initiate tag (the server's packets carry it) and the server's.
+    tags: (u32, u32),
+}
+
+impl SctpConv {
+    fn describe(&self) -> String {
+        describe(self.client.0, self.client.1, self.server.0, self.server.1, "sctp")
+    }
+
+    /// The client's packet as it reached a point `ttl` away.
+    fn client_packet(&self, ttl: u8, vtag: u32, chunks: &[frame::SctpChunk<'_>]) -> Vec<u8> {
+        let ip = Ip::new(self.client.0, self.server.0).ttl(ttl);
+        frame::sctp(&ip, (self.client.1, self.server.1), vtag, chunks)
+    }
+
+    fn client(&self, s: &mut Script, at: f64, vtag: u32, chunks: &[frame::SctpChunk<'_>]) {
+        s.packet(at, ETH, Dir::Out, &self.client_packet(CLIENT_TTL, vtag, chunks));
+    }
+
+    fn server(&self, s: &mut Script, at: f64, vtag: u32, chunks: &[frame::SctpChunk<'_>]) {
+        let ip = Ip::new(self.server.0, self.client.0).ttl(SERVER_TTL);
+        let p = frame::sctp(&ip, (self.server.1, self.client.1), vtag, chunks);
+        s.packet(at, ETH, Dir::In, &p);
+    }
+
+    /// An INIT or INIT-ACK's fixed fields: tag, a_rwnd 106496, 10 streams each way, TSN.
+    fn init_value(tag: u32, tsn: u32, cookie: bool) -> Vec<u8> {
+        let mut v = tag.to_be_bytes().to_vec();
+        v.extend_from_slice(&106_496u32.to_be_bytes());
+        v.extend_from_slice(&[0, 10, 0, 10]);
+        v.extend_from_slice(&tsn.to_be_bytes());
+        if cookie {
+            // State cookie parameter (7) with 24 opaque bytes.
+            v.extend_from_slice(&[0, 7, 0, 28]);
+            v.extend_from_slice(&[0xc0; 24]);
+        }
+        v
+    }
+
+    fn init(&self, s: &mut Script, at: f64) {
+        self.client(s, at, 0, &[(SCTP_INIT, 0, &Self::init_value(self.tags.0, 1000, false))]);
+    }
+
+    /// INIT-ACK, COOKIE-ECHO and COOKIE-ACK after the INIT sent at `at`, `rtt` apart.
+    fn handshake(&self, s: &mut Script, at: f64, rtt: f64) {
+        let (c, v) = self.tags;
+        self.init(s, at);
+        self.server(s, at + rtt, c, &[(SCTP_INIT_ACK, 0, &Self::init_value(v, 5000, true))]);
+        self.client(s, at + rtt + 0.0001, v, &[(SCTP_COOKIE_ECHO, 0, &[0xc0; 24])]);
+        self.server(s, at + 2.0 * rtt + 0.0001, c, &[(SCTP_COOKIE_ACK, 0, &[])]);
+    }
+
+    /// One DATA chunk from the client (TSN 1000, stream 0, PPID 0: unspecified) and the SACK.
+    fn data(&self, s: &mut Script, at: f64, rtt: f64) {
+        let (c, v) = self.tags;
+        let mut d = 1000u32.to_be_bytes().to_vec();
+        d.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        d.extend_from_slice(b"NGSetupRequest");
+        self.client(s, at, v, &[(SCTP_DATA, 3, &d)]);
+        let mut sack = 1000u32.to_be_bytes().to_vec();
+        sack.extend_from_slice(&106_496u32.to_be_bytes());
+        sack.extend_from_slice(&[0, 0, 0, 0]);
+        self.server(s, at + rtt, c, &[(SCTP_SACK, 0, &sack)]);
+    }
+}
+
+fn sctp() -> Scenario {
+    let mut s = Script::new(START);
+    let rtt = 0.0121;
+    // A full association: handshake, one message, an orderly SHUTDOWN.
+    let a = SctpConv {
+        client: (CLIENT4, 40000),
+        server: (SERVER4, 5001),
+        tags: (0x1111_0001, 0x2222_0001),
+    };
+    a.handshake(&mut s, 0.0, rtt);
+    a.data(&mut s, 0.05, rtt);
+    a.client(&mut s, 1.0, a.tags.1, &[(SCTP_SHUTDOWN, 0, &1000u32.to_be_bytes())]);
+    a.server(&mut s, 1.0 + rtt, a.tags.0, &[(SCTP_SHUTDOWN_ACK, 0, &[])]);
+    a.client(&mut s, 1.0 + rtt + 0.0001, a.tags.1, &[(SCTP_SHUTDOWN_COMPLETE, 0, &[])]);
+    // A closed port: Linux answers the INIT with an ABORT, T bit set (the tag is the INIT's
+    // own initiate tag), no error cause.
+    let b = SctpConv { client: (CLIENT4, 40001), server: (SERVER4, 9999), tags: (0x1111_0002, 0) };
+    b.init(&mut s, 2.0);
+    b.server(&mut s, 2.0 + rtt, b.tags.0, &[(SCTP_ABORT, 1, &[])]);
+    // A firewall drops the INITs: RFC 9260's initial RTO of 1 s, doubled each time.
+    let c = SctpConv { client: (CLIENT4, 40002), server: (SERVER4, 3868), tags: (0x1111_0003, 0) };
+    for at in [3.0, 4.0, 6.0, 10.0] {
+        c.init(&mut s, at);
+    }
+    // No route to the host: the second router's ICMP 3/1 quotes the INIT's first 8 bytes
+    // (ports and the verification tag 0).
+    let d = SctpConv { client: (CLIENT4, 40003), server: (GONE4, 3868), tags: (0x1111_0004, 0) };
+    d.init(&mut s, 12.0);
+    let q = d.client_packet(63, 0, &[(SCTP_INIT, 0, &SctpConv::init_value(d.tags.0, 1000, false))]);
+    icmp_to(
+        &mut s,
+        12.0042,
+        ETH,
+        (ROUTER2_4, 254),
+        CLIENT4,
+        Icmp::HOST_UNREACHABLE,
+        frame::quote_8(&q),
+    );
+    // IPv6: an association the server aborts after a message, with "user-initiated abort".
+    let e = SctpConv {
+        client: (CLIENT6, 40004),
+        server: (SERVER6, 3868),
+        tags: (0x1111_0005, 0x2222_0005),
+    };
+    e.handshake(&mut s, 20.0, rtt);
+    e.data(&mut s, 20.05, rtt);
+    e.server(&mut s, 21.0, e.tags.0, &[(SCTP_ABORT, 0, &[0, 12, 0, 4])]);
+    Scenario {
+        name: "sctp",
+        description: "SCTP associations: set up (INIT, INIT-ACK, COOKIE-ECHO, COOKIE-ACK) and \
+                      shut down, refused by an ABORT with the T bit, INITs dropped by a firewall, \
+                      host-unreachable from a router quoting the INIT, and (IPv6) aborted by the \
+                      server after a message.",
+        args: &[],
+        file_name: "input.pcap",
+        format: PCAP_ETH_US_LE,
+        attempts: vec![
+            attempt(
+                a.describe(),
+                "established",
+                "shutdown",
+                "INIT, INIT-ACK, COOKIE-ECHO, COOKIE-ACK, DATA/SACK, then SHUTDOWN, \
+                 SHUTDOWN-ACK, SHUTDOWN-COMPLETE",
+            ),
+            attempt(
+                b.describe(),
+                "refused",
+                "abort",
+                "the INIT answered by an ABORT from the server (TTL 61), T bit set, no cause",
+            ),
+            attempt(
+                c.describe(),
+                "unanswered",
+                "filtered",
+                "4 INITs (at 0, 1, 3, 7 s), nothing back; 198.51.100.20 answers other \
+                 associations in the capture",
+            ),
+            attempt(
+                d.describe(),
+                "unreachable",
+                "host-unreachable",
+                "ICMP 3/1 from router 203.0.113.2 (TTL 254) quoting the INIT's header + 8 bytes",
+            ),
+            attempt(
+                e.describe(),
+                "established",
+                "aborted-by-server",
+                "the handshake and a DATA/SACK, then the server's ABORT with cause 12 \
+                 (user-initiated abort)",
+            ),
+        ],
         bytes: s.to_pcap(TsResolution::Micro, false),
     }
 }

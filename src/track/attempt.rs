@@ -6,11 +6,15 @@ use std::net::IpAddr;
 
 use super::linger::{Decided, Lingering};
 use super::payload;
+use super::ping::PingState;
+use super::sctp::{SctpEnd, SctpState};
 use super::tcp::{TcpEndpoint, TcpState, is_syn_only};
 use super::udp::UdpState;
 use super::{Ending, OneWayPorts, TrackerConfig, icmp_is_failure};
 use crate::capture::Origin;
-use crate::decode::{IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, Transport, Tunnel};
+use crate::decode::{
+    EchoMessage, IcmpError, IcmpErrorKind, Packet, Proto, TcpFlags, Transport, Tunnel, sctp_chunk,
+};
 use crate::flow::{Endpoint, FlowKey};
 use crate::time::{Duration, Timestamp};
 
@@ -35,6 +39,8 @@ pub(super) struct IcmpSeen {
     pub(super) code: u8,
     pub(super) mtu: Option<u32>,
     pub(super) quoted_seq: Option<u32>,
+    /// A quoted ICMP echo's sequence number.
+    pub(super) quoted_echo_seq: Option<u16>,
 }
 
 impl IcmpSeen {
@@ -50,6 +56,7 @@ impl IcmpSeen {
             code: e.code,
             mtu: e.mtu,
             quoted_seq: e.quoted.tcp_seq,
+            quoted_echo_seq: e.quoted.echo.map(|(seq, _)| seq),
         }
     }
 
@@ -62,6 +69,10 @@ impl IcmpSeen {
 pub(super) enum State {
     Tcp(Box<TcpState>),
     Udp(UdpState),
+    /// A ping: echo requests of one identifier and their replies.
+    Ping(Box<PingState>),
+    /// An SCTP association's handshake and end.
+    Sctp(Box<SctpState>),
     /// The verdict is out: only what absorbing late packets needs is kept (the attempt's
     /// state is freed, so the many conversations a flood leaves lingering stay small).
     Decided(Lingering),
@@ -218,13 +229,38 @@ impl Flow {
                             && payload::is_dns_format_response(u.payload.as_slice())));
                 (src, dst, State::Udp(UdpState { one_way, ..UdpState::default() }), !reply)
             }
+            Transport::Echo(e) => {
+                // The ports are the request's and the reply's ICMP types, as in Zeek's
+                // conn.log (the identifier is in the key and the evidence).
+                let (req, rep) = (EchoMessage::request_type(e.v6), EchoMessage::reply_type(e.v6));
+                let (src, dst) = if e.request {
+                    (Endpoint::new(p.src, req), Endpoint::new(p.dst, rep))
+                } else {
+                    (Endpoint::new(p.src, rep), Endpoint::new(p.dst, req))
+                };
+                (src, dst, State::Ping(Box::new(PingState::new(e))), e.request)
+            }
+            Transport::Sctp(c) => {
+                let src = Endpoint::new(p.src, c.src_port);
+                let dst = Endpoint::new(p.dst, c.dst_port);
+                let sender_is_client = if c.has(sctp_chunk::INIT) {
+                    true
+                } else if c.has(sctp_chunk::INIT_ACK) {
+                    false
+                } else {
+                    // Mid-association: the side with the lower port is most likely the service.
+                    c.src_port >= c.dst_port
+                };
+                (src, dst, State::Sctp(Box::default()), sender_is_client)
+            }
             Transport::IcmpError(_) | Transport::Neighbor(_) => {
-                unreachable!("conversations open on TCP/UDP packets")
+                unreachable!("conversations open on TCP/UDP/SCTP/echo packets")
             }
         };
         let (client, server) = if sender_is_client { (src, dst) } else { (dst, src) };
         let midstream = match &p.transport {
             Transport::Tcp(t) => !is_syn_only(t),
+            Transport::Sctp(c) => !c.has(sctp_chunk::INIT),
             _ => !sender_is_client,
         };
         let mut flow = Flow::new(id, key, (client, server), p, state);
@@ -300,6 +336,10 @@ impl Flow {
             (Proto::Tcp, Some(f)) if !f.has(TcpFlags::SYN) => q.src_port < q.dst_port,
             (Proto::Tcp, _) => false,
             (Proto::Udp, _) => is_udp_reply(q.src_port, q.dst_port),
+            // An echo reply quoted back: the ping's server sent it.
+            (Proto::Icmp, _) => q.echo.is_some_and(|(_, reply)| reply),
+            // An INIT (tag 0) is the client's; else the lower port is the service's.
+            (Proto::Sctp, _) => q.sctp_vtag.is_some_and(|t| t != 0) && q.src_port < q.dst_port,
         };
         let state = match q.proto {
             Proto::Tcp if from_server => State::Tcp(Box::new(TcpState {
@@ -311,9 +351,27 @@ impl Flow {
                 ..Default::default()
             })),
             Proto::Udp => State::Udp(UdpState::default()),
+            Proto::Icmp => {
+                let echo = EchoMessage {
+                    v6: e.v6,
+                    request: !from_server,
+                    id: q.src_port,
+                    seq: q.echo.map_or(0, |(s, _)| s),
+                    payload_len: 0,
+                };
+                State::Ping(Box::new(PingState::new(&echo)))
+            }
+            Proto::Sctp => State::Sctp(Box::default()),
         };
-        let (sender, receiver) =
-            (Endpoint::new(q.src, q.src_port), Endpoint::new(q.dst, q.dst_port));
+        let (sport, dport) = match q.proto {
+            // The quoted request's and reply's types stand for the ports (see `open`).
+            Proto::Icmp if from_server => {
+                (EchoMessage::reply_type(e.v6), EchoMessage::request_type(e.v6))
+            }
+            Proto::Icmp => (EchoMessage::request_type(e.v6), EchoMessage::reply_type(e.v6)),
+            _ => (q.src_port, q.dst_port),
+        };
+        let (sender, receiver) = (Endpoint::new(q.src, sport), Endpoint::new(q.dst, dport));
         let ends = if from_server { (receiver, sender) } else { (sender, receiver) };
         let mut flow = Flow::new(id, key, ends, p, state);
         // The error goes to the quoted packet's sender: outer endpoints server side first
@@ -330,11 +388,21 @@ impl Flow {
     /// Whether `p` opens a new attempt on this 5-tuple (a SYN with another initial sequence
     /// number, or any fresh SYN once the old attempt has its verdict).
     pub(super) fn starts_new_attempt(&self, p: &Packet) -> bool {
+        if let (Transport::Sctp(c), State::Sctp(s)) = (&p.transport, &self.state) {
+            // An INIT with another initiate tag: a new association (a retransmitted INIT
+            // keeps its tag); from the other side, once this one had an answer.
+            return c.has(sctp_chunk::INIT)
+                && if self.is_from_client(p) {
+                    s.client_tag.is_some_and(|t| t != c.initiate_tag)
+                } else {
+                    s.init_ack.is_some() || s.init_count > 0
+                };
+        }
         let Transport::Tcp(t) = &p.transport else { return false };
         let s = match &self.state {
             State::Tcp(s) => s,
             // (Once decided, the table holds a `Decided` record instead, which answers this.)
-            State::Udp(_) | State::Decided(_) => return false,
+            State::Udp(_) | State::Ping(_) | State::Sctp(_) | State::Decided(_) => return false,
         };
         if !is_syn_only(t) {
             return false;
@@ -397,6 +465,20 @@ impl Flow {
                     u.last_request_ts.add(retry_wait(u.request_gap, config).0)
                 }
             }
+            State::Ping(g) => match g.last_request {
+                Some((last, _)) => last.add(retry_wait(g.request_gap, config).0),
+                // Replies only: the capture missed the requests.
+                None => self.last_ts.add(config.syn_timeout),
+            },
+            State::Sctp(s) => {
+                if self.midstream || s.is_established() {
+                    self.last_ts.add(config.idle_timeout)
+                } else if s.init_ack.is_some() {
+                    self.last_ts.add(config.syn_timeout)
+                } else {
+                    s.last_init_ts.add(retry_wait(s.init_gap, config).0)
+                }
+            }
             // Decided: the linger deadline stands.
             State::Decided(_) => self.deadline,
         };
@@ -406,6 +488,18 @@ impl Flow {
     /// server's SYN-ACK acknowledging the client's SYN; after a SYN timeout, the client's SYN
     /// again (same ISN, not a copy) or any answer of the server.
     pub(super) fn contradicts_held(&self, p: &Packet) -> bool {
+        // A ping or an SCTP INIT whose wait ran out: any answer, or the client trying again
+        // (not a copy of its last try).
+        match (&self.held, &self.state, &p.transport) {
+            (Some(_), State::Ping(g), Transport::Echo(e)) => {
+                return !e.request
+                    || g.last_request.is_none_or(|(t, _)| !super::tcp::is_duplicate(p.ts, t));
+            }
+            (Some(_), State::Sctp(s), Transport::Sctp(_)) => {
+                return !self.is_from_client(p) || !super::tcp::is_duplicate(p.ts, s.last_init_ts);
+            }
+            _ => {}
+        }
         if let (Some(_), State::Udp(u), Transport::Udp(d)) = (&self.held, &self.state, &p.transport)
         {
             // UDP: any answer, or the client asking again (not a copy of its last request).
@@ -435,8 +529,21 @@ impl Flow {
     pub(super) fn awaits_answer(&self) -> bool {
         match &self.state {
             State::Tcp(s) => !(self.midstream || s.established.is_some() || s.client_went_on),
-            State::Udp(_) => !self.midstream,
+            State::Udp(_) | State::Ping(_) => !self.midstream,
+            State::Sctp(s) => !(self.midstream || s.is_established()),
             State::Decided(_) => false,
+        }
+    }
+
+    /// Whether `p` (of this conversation) came from the client. A ping's requests are the
+    /// client's and its replies the server's (a host pinging itself is both ends).
+    pub(super) fn is_from_client(&self, p: &Packet) -> bool {
+        match &p.transport {
+            Transport::Tcp(t) => p.src == self.client.ip && t.src_port == self.client.port,
+            Transport::Udp(u) => p.src == self.client.ip && u.src_port == self.client.port,
+            Transport::Sctp(c) => p.src == self.client.ip && c.src_port == self.client.port,
+            Transport::Echo(e) => e.request && p.src == self.client.ip,
+            Transport::IcmpError(_) | Transport::Neighbor(_) => false,
         }
     }
 
@@ -453,6 +560,8 @@ impl Flow {
         let (tcp, client_isn) = match &self.state {
             State::Tcp(s) => (true, s.client.isn),
             State::Udp(u) => (false, last_dns_id(u)),
+            State::Ping(g) => (false, g.last_seq()),
+            State::Sctp(s) => (false, s.client_tag),
             State::Decided(l) => (l.tcp, l.client_isn),
         };
         Decided {
@@ -470,15 +579,22 @@ impl Flow {
         if p.ts > self.last_ts {
             self.last_ts = p.ts;
         }
-        let (from_client, payload_len) = match &p.transport {
-            Transport::Tcp(t) => {
-                (p.src == self.client.ip && t.src_port == self.client.port, t.payload_len)
-            }
-            Transport::Udp(u) => {
-                (p.src == self.client.ip && u.src_port == self.client.port, u.payload_len)
-            }
+        let payload_len = match &p.transport {
+            Transport::Tcp(t) => t.payload_len,
+            Transport::Udp(u) => u.payload_len,
+            Transport::Echo(e) => e.payload_len,
+            Transport::Sctp(c) => c.data_len,
             Transport::IcmpError(_) | Transport::Neighbor(_) => return,
         };
+        let from_client = self.is_from_client(p);
+        if let Transport::Echo(e) = &p.transport
+            && !from_client
+            && (e.request || p.src != self.server.ip)
+        {
+            // The server pinging the client with the same identifier, or a reply from a
+            // third host: not this ping's.
+            return;
+        }
         let side = if from_client { &mut self.c2s } else { &mut self.s2c };
         let first_from_side = side.packets == 0;
         side.packets += 1;
@@ -523,6 +639,23 @@ impl Flow {
                     }
                 }
             }
+            (State::Ping(g), Transport::Echo(e)) => {
+                if from_client {
+                    g.request(p.ts, p.origin, e);
+                } else {
+                    g.reply(p.ts, p.origin, e);
+                }
+            }
+            (State::Sctp(s), Transport::Sctp(c)) => {
+                if self.midstream && from_client && c.has(sctp_chunk::INIT) {
+                    self.midstream = false;
+                }
+                self.decided = match s.apply((p.ts, p.origin, p.ttl), c, from_client) {
+                    Some(SctpEnd::Abort) => Some(Ending::Rst),
+                    Some(SctpEnd::Shutdown) => Some(Ending::Fin),
+                    None => None,
+                };
+            }
             _ => {}
         }
     }
@@ -540,6 +673,10 @@ impl Flow {
                     || matches!((s.client.isn, seen.quoted_seq), (Some(isn), Some(q)) if isn != q)
             }
             State::Udp(u) => u.first_reply.is_some() || self.midstream,
+            // A ping answered before stays answered: the error is about one of its requests
+            // (counted as lost), unless nothing came back yet.
+            State::Ping(g) => g.replies > 0 || self.midstream,
+            State::Sctp(s) => s.init_ack.is_some() || s.is_established() || self.midstream,
             State::Decided(_) => true,
         };
         if !about_client_packets || !seen.is_failure() || answered {
@@ -561,6 +698,8 @@ impl Flow {
         let lingering = match &self.state {
             State::Tcp(s) => Lingering { tcp: true, client_isn: s.client.isn },
             State::Udp(u) => Lingering { tcp: false, client_isn: last_dns_id(u) },
+            State::Ping(g) => Lingering { tcp: false, client_isn: g.last_seq() },
+            State::Sctp(s) => Lingering { tcp: false, client_isn: s.client_tag },
             State::Decided(l) => *l,
         };
         self.state = State::Decided(lingering);
@@ -576,6 +715,15 @@ impl Flow {
             State::Udp(u) if u.first_reply.is_some() => "SF",
             State::Udp(_) if self.from_icmp_only => "OTH",
             State::Udp(_) => "S0",
+            // Zeek gives ICMP conversations no state of their own.
+            State::Ping(_) => "OTH",
+            State::Sctp(s) => {
+                if self.from_icmp_only {
+                    "OTH"
+                } else {
+                    s.conn_state(self.midstream)
+                }
+            }
             State::Decided(_) => "OTH",
         }
     }

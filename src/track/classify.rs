@@ -13,10 +13,17 @@ use super::evidence::{
 use super::hosts::hops;
 use super::hosts::{HostFacts, HostKey};
 use super::payload::{self, DnsHeader, FirstBytes};
+use super::ping::PingState;
 use super::plaintext;
+use super::sctp::SctpState;
 use super::tcp::{RstSeen, TcpState, seq_after};
 use super::udp::UdpState;
 use super::{Context, Ending};
+
+/// The evidence key of a wait after the last SYN (TCP), request (UDP, ping) or INIT (SCTP).
+const AFTER_SYN: &str = "waited_after_last_syn";
+const AFTER_REQUEST: &str = "waited_after_last_request";
+const AFTER_INIT: &str = "waited_after_last_init";
 use crate::capture::Origin;
 use crate::decode::{IcmpErrorKind, PayloadPrefix};
 use crate::time::{Duration, Timestamp};
@@ -43,7 +50,7 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
         server: flow.server,
         cause,
         evidence,
-        hint: Hint::new(cause, flow.client, flow.server),
+        hint: Hint::for_proto(cause, flow.key.proto(), flow.client, flow.server),
         conn_state: flow.conn_state(),
         revised: flow.revised,
     }
@@ -64,19 +71,86 @@ pub(super) fn classify(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Diagno
         match &flow.state {
             State::Tcp(s) => s.classify(flow, ending, ctx, server_seen),
             State::Udp(u) => flow.classify_udp(u, ending, ctx, server_seen),
+            State::Ping(g) => flow.classify_ping(g, ending, ctx, server_seen),
+            State::Sctp(s) => flow.classify_sctp(s, ending, ctx, server_seen),
             // Never: a verdict is given once, and its state freed only then.
             State::Decided(_) => (Cause::Midstream, Detail::None),
         }
     };
     let mut ev = evidence::attempt(flow, ending);
     detail.record(&mut ev);
-    if let State::Tcp(s) = &flow.state {
-        evidence::syn(s, &mut ev);
+    match &flow.state {
+        State::Tcp(s) => evidence::syn(s, &mut ev),
+        State::Ping(g) => evidence::ping(g, (ctx.now, ctx.config.syn_timeout), &mut ev),
+        State::Sctp(s) => evidence::sctp(s, &mut ev),
+        _ => {}
     }
     Diagnosis { cause, evidence: ev }
 }
 
 impl Flow {
+    /// A ping: answered (some replies lost or not), or not answered at all.
+    pub(super) fn classify_ping(
+        &self,
+        g: &PingState,
+        ending: Ending,
+        ctx: &Context<'_>,
+        server: ServerSeen,
+    ) -> (Cause, Detail) {
+        if self.midstream || g.requests == 0 {
+            return (Cause::Midstream, Detail::None);
+        }
+        if g.replies > 0 {
+            let lost = g.lost(ctx.now, ctx.config.syn_timeout);
+            return (if lost > 0 { Cause::EchoLoss } else { Cause::ReplySeen }, Detail::None);
+        }
+        let last = g.last_request.map_or(self.first_ts, |(t, _)| t);
+        let (cause, wait) = unanswered(ending, ctx, (last, g.request_gap), AFTER_REQUEST, server);
+        (cause, Detail::Wait(wait))
+    }
+
+    /// An SCTP association: established (and how it ended), refused by an ABORT, begun but
+    /// not completed, or its INITs unanswered.
+    pub(super) fn classify_sctp(
+        &self,
+        s: &SctpState,
+        ending: Ending,
+        ctx: &Context<'_>,
+        server: ServerSeen,
+    ) -> (Cause, Detail) {
+        if s.is_established() {
+            let cause = match s.abort {
+                Some(a) if a.from_client => Cause::AbortedByClient,
+                Some(_) => Cause::AbortedByServer,
+                None if s.shutdown_complete.is_some() || s.shutdown.is_some() => Cause::Shutdown,
+                None => match ending {
+                    Ending::Timeout => Cause::Idle,
+                    Ending::Evicted => Cause::Evicted,
+                    Ending::Superseded => Cause::PortReused,
+                    _ => Cause::StillOpen,
+                },
+            };
+            return (cause, Detail::None);
+        }
+        if self.midstream {
+            return (Cause::Midstream, Detail::None);
+        }
+        match s.abort {
+            Some(a) if !a.from_client => return (Cause::Abort, Detail::None),
+            Some(_) if s.init_ack.is_some() => {
+                return (Cause::ClientAbortedHandshake, Detail::None);
+            }
+            Some(_) => return (Cause::ClientAborted, Detail::None),
+            None => {}
+        }
+        if s.init_ack.is_some() {
+            return (Cause::HandshakeIncomplete, Detail::None);
+        }
+        let (cause, wait) =
+            unanswered(ending, ctx, (s.last_init_ts, s.init_gap), AFTER_INIT, server);
+        (cause, Detail::Wait(wait))
+    }
+
     pub(super) fn classify_udp(
         &self,
         u: &UdpState,
@@ -97,7 +171,7 @@ impl Flow {
         }
         let wait = || {
             let last = (u.last_request_ts, u.request_gap);
-            unanswered(ending, ctx, last, false, server)
+            unanswered(ending, ctx, last, AFTER_REQUEST, server)
         };
         let mut dns = None;
         if let Some(d) = &u.dns {
@@ -193,7 +267,7 @@ pub(super) fn unanswered(
     ending: Ending,
     ctx: &Context<'_>,
     (last_try, gap): (Timestamp, Duration),
-    after_syn: bool,
+    after: &'static str,
     server: ServerSeen,
 ) -> (Cause, WaitFacts) {
     let (now, config) = (ctx.now, ctx.config);
@@ -202,7 +276,7 @@ pub(super) fn unanswered(
     // happened to move the clock), so a verdict does not depend on other flows' timing.
     let waited = if ending == Ending::Timeout { timeout } else { now.since(last_try) };
     let mut facts = WaitFacts {
-        after_syn,
+        after,
         waited: round_ms(waited.as_secs_f64()),
         timeout: if adaptive { round_ms(timeout.as_secs_f64()) } else { timeout.as_secs_f64() },
         retry_gap: adaptive.then(|| round_ms(gap.as_secs_f64())),
@@ -632,7 +706,7 @@ impl TcpState {
             return (Cause::ServerSideNotCaptured, Detail::Handshake { rst, wait: None });
         }
         let last = (self.last_syn_ts, self.syn_gap());
-        let (cause, wait) = unanswered(ending, ctx, last, true, server);
+        let (cause, wait) = unanswered(ending, ctx, last, AFTER_SYN, server);
         (cause, Detail::Handshake { rst, wait: Some(wait) })
     }
 }

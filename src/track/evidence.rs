@@ -7,9 +7,11 @@ use super::Ending;
 use super::attempt::{Flow, IcmpSeen};
 use super::hosts::hops;
 use super::payload::{self, FirstBytes};
+use super::ping::PingState;
 use super::plaintext;
+use super::sctp::{INIT_KEPT, SctpState};
 use super::tcp::{SYN_KEPT, TcpState};
-use crate::time::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::verdict::{Cause, Evidence, Fact};
 
 /// The facts every attempt's evidence starts with, in the order the output contract has them.
@@ -68,6 +70,80 @@ pub(super) fn syn(s: &TcpState, ev: &mut Evidence) {
     }
 }
 
+/// A ping's requests and replies: identifier, counts, sequence numbers, round-trip times and
+/// the requests lost (unanswered for at least `wait` before `now`).
+pub(super) fn ping(g: &PingState, (now, wait): (Timestamp, Duration), ev: &mut Evidence) {
+    ev.insert("echo_id", g.id);
+    ev.insert("echo_requests", g.requests);
+    ev.insert("echo_replies", g.replies);
+    if g.requests > 0 {
+        ev.insert("echo_lost", g.lost(now, wait));
+    }
+    if let Some((first, origin, seq)) = g.first_request {
+        ev.insert("echo_first_request_packet", origin.number);
+        ev.insert("echo_first_seq", seq);
+        if let Some((last, last_seq)) = g.last_request {
+            ev.insert("echo_last_seq", last_seq);
+            ev.insert("echo_span", secs(last, first));
+        }
+    }
+    if let Some((_, origin)) = g.first_reply {
+        ev.insert("echo_first_reply_packet", origin.number);
+    }
+    if g.replies > g.answered {
+        ev.insert("echo_unmatched_replies", g.replies - g.answered);
+    }
+    if g.answered > 0 {
+        let ms = |ns: i64| round_us(ns as f64 / 1e9);
+        ev.insert("rtt_min", ms(g.rtt_min));
+        ev.insert("rtt_avg", ms(g.rtt_sum / i64::from(g.answered)));
+        ev.insert("rtt_max", ms(g.rtt_max));
+    }
+}
+
+/// An SCTP association's handshake and end: the INITs (how many, when, which packets), the
+/// INIT-ACK, COOKIE-ECHO and COOKIE-ACK, the ABORT (who, its T bit and error cause) and the
+/// SHUTDOWN.
+pub(super) fn sctp(s: &SctpState, ev: &mut Evidence) {
+    if s.init_count > 0 {
+        let kept = (s.init_count as usize).min(INIT_KEPT);
+        let first = s.init_times[0];
+        ev.insert("init_count", s.init_count);
+        ev.insert("init_packets", Fact::u64_list(&s.init_numbers[..kept]));
+        ev.insert(
+            "init_times",
+            Fact::f64_list(s.init_times[..kept].iter().map(|t| secs(*t, first))),
+        );
+    }
+    if let Some((_, o)) = s.init_ack {
+        ev.insert("init_ack_packet", o.number);
+    }
+    if let Some(o) = s.cookie_echo {
+        ev.insert("cookie_echo_packet", o.number);
+    }
+    if let Some((_, o)) = s.established {
+        ev.insert("cookie_ack_packet", o.number);
+    }
+    if let Some((o, from_client)) = s.shutdown {
+        ev.insert("shutdown_packet", o.number);
+        ev.insert("shutdown_from", if from_client { "client" } else { "server" });
+    }
+    if let Some(o) = s.shutdown_complete {
+        ev.insert("shutdown_complete_packet", o.number);
+    }
+    if let Some(a) = s.abort {
+        ev.insert("abort_packet", a.origin.number);
+        ev.insert("abort_from", if a.from_client { "client" } else { "server" });
+        ev.insert("abort_t_bit", a.t_bit);
+        ev.insert("abort_ttl", a.ttl);
+        ev.insert("abort_hops", hops(a.ttl));
+        if a.cause != 0 {
+            ev.insert("abort_cause", crate::decode::sctp_error_cause_name(a.cause));
+            ev.insert("abort_cause_code", a.cause);
+        }
+    }
+}
+
 pub(super) fn icmp_json(i: &IcmpSeen, server: IpAddr) -> Fact {
     let mut m = Evidence::new();
     icmp_fields(&mut m, i, server, ["packet", "version", "type", "code", "mtu"]);
@@ -92,6 +168,9 @@ pub(super) fn icmp_fields(
     if let Some(mtu) = i.mtu {
         ev.insert(names[4], mtu);
     }
+    if let Some(seq) = i.quoted_echo_seq {
+        ev.insert("quoted_echo_seq", seq);
+    }
 }
 
 pub(super) fn icmp_evidence(ev: &mut Evidence, i: &IcmpSeen, server: IpAddr) {
@@ -114,6 +193,11 @@ pub(super) fn describe(b: &[u8]) -> String {
         FirstBytes::HttpResponse { .. } | FirstBytes::Text => payload::first_line(b),
         FirstBytes::Binary => "binary".into(),
     }
+}
+
+/// Seconds to the microsecond.
+pub(super) fn round_us(s: f64) -> f64 {
+    (s * 1e6).round() / 1e6
 }
 
 pub(super) fn round_ms(s: f64) -> f64 {
@@ -142,6 +226,9 @@ pub(super) enum Detail {
     Udp { dns: Option<DnsFacts>, reply: Option<ReplyFacts>, wait: Option<WaitFacts> },
     /// UDP of a one-way protocol: its name and the port that names it.
     OneWay { protocol: &'static str, port: u16 },
+    /// A ping or SCTP INIT that waited for an answer in vain (their own facts are recorded
+    /// after the detail, as a TCP attempt's SYNs are).
+    Wait(WaitFacts),
 }
 
 impl Detail {
@@ -164,6 +251,7 @@ impl Detail {
                     w.record(ev);
                 }
             }
+            Detail::Wait(w) => w.record(ev),
             Detail::OneWay { protocol, port } => {
                 ev.insert("protocol", protocol);
                 ev.insert("one_way_port", port);
@@ -186,8 +274,8 @@ impl Detail {
 
 /// How long an attempt waited for an answer that never came.
 pub(super) struct WaitFacts {
-    /// It waited after its last SYN (TCP), not its last request (UDP).
-    pub(super) after_syn: bool,
+    /// The key of the wait: after the last SYN (TCP), request (UDP, ping) or INIT (SCTP).
+    pub(super) after: &'static str,
     /// Seconds, to the millisecond.
     pub(super) waited: f64,
     /// The timeout it was given: `--syn-timeout`, or longer where the client's retries
@@ -205,9 +293,7 @@ pub(super) struct WaitFacts {
 
 impl WaitFacts {
     fn record(self, ev: &mut Evidence) {
-        let key =
-            if self.after_syn { "waited_after_last_syn" } else { "waited_after_last_request" };
-        ev.insert(key, self.waited);
+        ev.insert(self.after, self.waited);
         ev.insert("timeout", self.timeout);
         if let Some(gap) = self.retry_gap {
             ev.insert("timeout_basis", "retransmission-schedule");

@@ -146,6 +146,10 @@ pub(crate) fn sender_fact(p: &Packet) -> Option<Option<u8>> {
         Transport::Udp(_) if is_group_datagram(p) => None,
         Transport::Udp(_) => Some(Some(p.ttl)),
         Transport::IcmpError(_) => Some(None),
+        Transport::Echo(_) if is_group_datagram(p) => None,
+        // An ABORT may come from a middlebox, as an RST does: the host is up, its TTL unsure.
+        Transport::Sctp(c) if c.has(crate::decode::sctp_chunk::ABORT) => Some(None),
+        Transport::Echo(_) | Transport::Sctp(_) => Some(Some(p.ttl)),
         Transport::Neighbor(_) => None,
     }
 }

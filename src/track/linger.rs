@@ -36,6 +36,22 @@ impl Decided {
     /// initial sequence number, or any SYN from the other side; a DNS query from the client
     /// with another ID (resolvers that keep one port for many lookups: each is judged).
     pub(super) fn starts_new_attempt(&self, p: &Packet) -> bool {
+        match &p.transport {
+            // A ping's request with another sequence number than its last: the ping went on
+            // after its verdict (a new attempt, as a new SYN would be).
+            Transport::Echo(e) => {
+                return e.request
+                    && p.src == self.client.ip
+                    && self.client_isn.is_some_and(|s| s != u32::from(e.seq));
+            }
+            // An INIT with another initiate tag: a new association.
+            Transport::Sctp(c) => {
+                let from_client = p.src == self.client.ip && c.src_port == self.client.port;
+                return c.has(crate::decode::sctp_chunk::INIT)
+                    && (!from_client || self.client_isn.is_none_or(|t| t != c.initiate_tag));
+            }
+            _ => {}
+        }
         if let Transport::Udp(u) = &p.transport {
             let from_client = p.src == self.client.ip && u.src_port == self.client.port;
             let query = payload::dns_header(u.payload.as_slice())

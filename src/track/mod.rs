@@ -27,7 +27,9 @@ mod hosts;
 mod linger;
 pub mod oneway;
 mod payload;
+mod ping;
 mod plaintext;
+mod sctp;
 pub mod shard;
 mod table;
 mod tcp;
@@ -307,7 +309,9 @@ impl Tracker {
         self.capture_time(p.ts, out);
         out.tracking_packet();
         match &p.transport {
-            Transport::Tcp(_) | Transport::Udp(_) => self.conversation_packet(p, out),
+            Transport::Tcp(_) | Transport::Udp(_) | Transport::Echo(_) | Transport::Sctp(_) => {
+                self.conversation_packet(p, out)
+            }
             Transport::IcmpError(e) => self.icmp_error(p, e, out),
             Transport::Neighbor(n) => {
                 self.hosts.record_neighbor(p.vlan, p.tunnel.digest(), n);
@@ -498,12 +502,17 @@ impl Tracker {
         let (proto, sport, dport) = match &p.transport {
             Transport::Tcp(t) => (Proto::Tcp, t.src_port, t.dst_port),
             Transport::Udp(u) => (Proto::Udp, u.src_port, u.dst_port),
+            Transport::Sctp(c) => (Proto::Sctp, c.src_port, c.dst_port),
+            // A ping is named by its identifier, on both sides (its endpoints' "ports" are the
+            // ICMP types, see `Flow::open`).
+            Transport::Echo(e) => (Proto::Icmp, e.id, e.id),
             Transport::IcmpError(_) | Transport::Neighbor(_) => return,
         };
         let src = Endpoint::new(p.src, sport);
         let dst = Endpoint::new(p.dst, dport);
-        if proto == Proto::Udp && is_group_datagram(p) {
-            // Broadcast and multicast datagrams expect no reply: they are not attempts.
+        if matches!(proto, Proto::Udp | Proto::Icmp) && is_group_datagram(p) {
+            // Broadcast and multicast datagrams (and pings) expect no one reply: they are not
+            // attempts.
             self.stats.group_datagrams += 1;
             return;
         }
@@ -627,8 +636,12 @@ impl Tracker {
             }
             Some(handle) => {
                 let flow = self.table.open_mut(handle);
-                if flow.charge_icmp(seen, q.src == flow.client.ip && q.src_port == flow.client.port)
-                {
+                let about_client = match q.echo {
+                    // A ping's request (its port is the identifier, not the client's type).
+                    Some((_, reply)) => !reply && q.src == flow.client.ip,
+                    None => q.src == flow.client.ip && q.src_port == flow.client.port,
+                };
+                if flow.charge_icmp(seen, about_client) {
                     self.stats.icmp_matched += 1;
                     give_verdict(
                         flow,
@@ -748,6 +761,10 @@ fn emit_or_hold(
         // the exchange was still going.
         (attempt::State::Udp(_), Ending::Timeout) => {
             matches!(v.kind(), VerdictKind::Unanswered | VerdictKind::DnsFailure)
+        }
+        // An unanswered ping or SCTP INIT: a late answer, or the client trying again.
+        (attempt::State::Ping(_) | attempt::State::Sctp(_), Ending::Timeout) => {
+            v.kind() == VerdictKind::Unanswered
         }
         _ => false,
     };

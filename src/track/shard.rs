@@ -46,6 +46,9 @@ pub fn route(p: &Packet, shards: usize) -> Route {
     let (a, b) = match &p.transport {
         Transport::Tcp(t) => ((p.src, t.src_port), (p.dst, t.dst_port)),
         Transport::Udp(u) => ((p.src, u.src_port), (p.dst, u.dst_port)),
+        Transport::Sctp(c) => ((p.src, c.src_port), (p.dst, c.dst_port)),
+        // A ping is keyed by its identifier (as its quotes are).
+        Transport::Echo(e) => ((p.src, e.id), (p.dst, e.id)),
         // The endpoints of the flow it quotes, so it meets that flow's own packets.
         Transport::IcmpError(e) => {
             let q = &e.quoted;
@@ -154,6 +157,8 @@ mod tests {
             dst_port: qdport,
             tcp_seq: Some(1),
             tcp_flags: None,
+            echo: None,
+            sctp_vtag: None,
             ttl: 1,
         };
         let e = IcmpError {

@@ -193,6 +193,8 @@ fn quote_tcp(src: &str, sport: u16, dst: &str, dport: u16, seq: u32) -> QuotedPa
         dst_port: dport,
         tcp_seq: Some(seq),
         tcp_flags: None,
+        echo: None,
+        sctp_vtag: None,
         ttl: 63,
     }
 }
@@ -465,6 +467,8 @@ fn icmp_quoting_a_reply_blames_no_service() {
         dst_port: 59207,
         tcp_seq: None,
         tcp_flags: None,
+        echo: None,
+        sctp_vtag: None,
         ttl: 60,
     };
     r.icmp(0.0, C, S, 64, IcmpErrorKind::DestinationUnreachable, 3, reply);
@@ -540,6 +544,8 @@ fn udp_answered_unreachable_and_unanswered() {
         dst_port: 9999,
         tcp_seq: None,
         tcp_flags: None,
+        echo: None,
+        sctp_vtag: None,
         ttl: 64,
     };
     r.icmp(1.01, S, C, 64, IcmpErrorKind::DestinationUnreachable, 3, q);
@@ -573,6 +579,8 @@ fn icmp_about_a_late_reply_does_not_make_an_answered_flow_unreachable() {
         dst_port: 5000,
         tcp_seq: None,
         tcp_flags: None,
+        echo: None,
+        sctp_vtag: None,
         ttl: 64,
     };
     r.icmp(0.02, C, S, 64, IcmpErrorKind::DestinationUnreachable, 3, q);
@@ -1472,6 +1480,8 @@ fn an_icmp_error_quoting_a_syn_ack_names_the_right_client() {
         dst_port: 40500,
         tcp_seq: Some(5000),
         tcp_flags: Some(TcpFlags(SYN | ACK)),
+        echo: None,
+        sctp_vtag: None,
         ttl: 60,
     };
     r.icmp(0.0, "203.0.113.1", S, 250, IcmpErrorKind::DestinationUnreachable, 1, q);
@@ -1715,6 +1725,8 @@ fn quote_udp(src: &str, sport: u16, dst: &str, dport: u16) -> QuotedPacket {
         dst_port: dport,
         tcp_seq: None,
         tcp_flags: None,
+        echo: None,
+        sctp_vtag: None,
         ttl: 64,
     }
 }

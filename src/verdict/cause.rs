@@ -136,6 +136,18 @@ causes! {
     Evicted = Established, "evicted", None,
         "The connection worked; it was still open at the end, went idle, was replaced on the same ports, or pushed out of a full table.",
         "Nothing.";
+    /// SCTP: the association was closed by SHUTDOWN.
+    Shutdown = Established, "shutdown", None,
+        "The SCTP association was set up (INIT, INIT-ACK, COOKIE-ECHO, COOKIE-ACK) and closed in order (SHUTDOWN, SHUTDOWN-ACK, SHUTDOWN-COMPLETE): SCTP's normal close.",
+        "Nothing.";
+    /// SCTP: the client aborted an established association.
+    AbortedByClient = Established, "aborted-by-client", Client,
+        "The SCTP association was set up, then the client ended it with an ABORT (SCTP's reset) instead of a SHUTDOWN: an application closing abortively (SO_LINGER 0), or one giving up.",
+        "Nothing, unless the client's work was cut short: then the client application (`abort_cause`).";
+    /// SCTP: the server aborted an established association.
+    AbortedByServer = Established, "aborted-by-server", Server,
+        "The SCTP association was set up, then the server ended it with an ABORT (SCTP's reset) instead of a SHUTDOWN (`abort_cause` names its reason when it gave one).",
+        "The application on the server: its log (`abort_cause`).";
     /// An RST answering the SYN, then the server's real SYN-ACK and the conversation went on:
     /// the RST was forged on the path.
     InjectedReset = Established, "injected-reset", Path,
@@ -372,6 +384,10 @@ causes! {
     Reset = Refused, "reset", Server,
         "The SYN was answered by a reset; the capture had no earlier packet of the server to tell whether the server or the path sent it.",
         "Both: `ss -ltn` on the server, and firewalls on the path.";
+    /// SCTP: the INIT was answered by an ABORT.
+    Abort = Refused, "abort", Server,
+        "An SCTP INIT was answered by an ABORT: no endpoint listens on that port (Linux answers so, with the T bit set and no cause), or the server refused the association (`abort_cause`, e.g. out-of-resource).",
+        "That an SCTP service listens on the port (`ss -lS` on the server, the sctp module loaded) and the firewall rules.";
 
     // unreachable: ICMPv4 type 3 codes (RFC 792, RFC 1122, RFC 1812), then ICMPv6 type 1
     // codes (RFC 4443) that have no ICMPv4 twin
@@ -557,6 +573,11 @@ causes! {
         "Nothing (an ICMP error would have made it `unreachable`).";
 
     // partial
+    /// A ping answered, but not every request.
+    EchoLoss = Answered, "echo-loss", Path,
+        "The host answered the ping, but not every echo request: `echo_lost` of `echo_requests` went unanswered (sequence numbers `echo_first_seq` to `echo_last_seq`): packet loss on the path, or ICMP rate limiting at the target or a router.",
+        "Loss on the path (`mtr`), ICMP rate limits on the target (`net.ipv4.icmp_ratelimit`) and routers.";
+
     /// The capture began mid-conversation.
     Midstream = Partial, "midstream", Capture,
         "The capture began mid-conversation.",

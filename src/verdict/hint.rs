@@ -5,13 +5,79 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::Cause;
+use crate::decode::Proto;
 use crate::flow::Endpoint;
+
+/// A cause's hint where a protocol needs its own words (a ping has no port; an SCTP
+/// handshake has no SYN-ACK), else None.
+fn proto_template(cause: Cause, proto: Proto) -> Option<&'static [HintPart]> {
+    use HintPart::{Client as C, Host as H, Server as S, Text as T};
+    Some(match (proto, cause) {
+        (Proto::Icmp, Cause::Filtered) => &[
+            H,
+            T(
+                " answers other traffic but not ping (ICMP echo): a firewall drops it (check the ICMP rules on the path and on ",
+            ),
+            H,
+            T(")"),
+        ],
+        (Proto::Icmp, Cause::Midstream) => &[T(
+            "the capture holds echo replies without their requests: capture from before the ping starts",
+        )],
+        (Proto::Icmp, Cause::ReplySeen) => &[H, T(" answered the ping")],
+        (Proto::Sctp, Cause::ClientAbortedHandshake) => &[
+            T("the client "),
+            C,
+            T(" aborted the association after the INIT-ACK of "),
+            S,
+            T(": the port is open; the client chose not to go on (see abort_cause)"),
+        ],
+        (Proto::Sctp, Cause::ClientAborted) => &[
+            T("the client "),
+            C,
+            T(" aborted its attempt to "),
+            S,
+            T(" with nothing of the server in the capture: capture both directions"),
+        ],
+        (Proto::Sctp, Cause::HandshakeIncomplete) => &[T(
+            "packets of the SCTP handshake (COOKIE-ECHO, COOKIE-ACK) are missing from the capture: check for capture drops or asymmetric routing",
+        )],
+        _ => return None,
+    })
+}
 
 /// The parts of a cause's hint: text, and the endpoints to fill in. No text holds a character
 /// JSON would escape (a unit test checks).
 fn template(cause: Cause) -> &'static [HintPart] {
     use HintPart::{Client as C, Host as H, Port as P, Server as S, Text as T};
     match cause {
+        Cause::Abort => &[
+            T("nothing listens on SCTP port "),
+            P,
+            T(" of "),
+            H,
+            T(", or it refused the association: check `ss -lS` and the firewall rules on "),
+            H,
+        ],
+        Cause::Shutdown => &[T("SCTP association established and shut down")],
+        Cause::AbortedByClient => &[
+            T("the client "),
+            C,
+            T(" aborted the SCTP association: check the client application (see abort_cause)"),
+        ],
+        Cause::AbortedByServer => &[
+            T("the server aborted the SCTP association: check the service's log on "),
+            H,
+            T(" (see abort_cause)"),
+        ],
+        Cause::EchoLoss => &[
+            H,
+            T(
+                " answered the ping but not every request (see echo_lost): loss on the path (`mtr` to it) or ICMP rate limiting on ",
+            ),
+            H,
+            T(" or a router"),
+        ],
         Cause::HostReset => &[
             T("nothing listens on "),
             S,
@@ -626,6 +692,8 @@ pub struct Hint {
     parts: &'static [HintPart],
     client: IpAddr,
     server: Endpoint,
+    /// The server has no port (a ping): [`HintPart::Server`] is its address alone.
+    portless: bool,
 }
 
 /// A part of a hint: literal text or an endpoint to fill in.
@@ -646,7 +714,23 @@ pub enum HintPart {
 impl Hint {
     /// The hint for a cause, naming the hosts involved.
     pub fn new(cause: Cause, client: Endpoint, server: Endpoint) -> Self {
-        Hint { parts: template(cause), client: client.ip, server }
+        Hint { parts: template(cause), client: client.ip, server, portless: false }
+    }
+
+    /// The hint for a cause of an attempt of `proto`: a ping's names its server without a
+    /// port, and some causes read otherwise for a ping or SCTP.
+    pub fn for_proto(cause: Cause, proto: Proto, client: Endpoint, server: Endpoint) -> Self {
+        Hint {
+            parts: proto_template(cause, proto).unwrap_or_else(|| template(cause)),
+            client: client.ip,
+            server,
+            portless: !proto.has_ports(),
+        }
+    }
+
+    /// Whether the server has no port (a ping): [`HintPart::Server`] is its address alone.
+    pub fn is_portless(&self) -> bool {
+        self.portless
     }
 
     /// The parts of the hint, for a writer.
@@ -670,6 +754,7 @@ impl fmt::Display for Hint {
         for p in self.parts {
             match *p {
                 HintPart::Text(t) => f.write_str(t)?,
+                HintPart::Server if self.portless => write!(f, "{}", self.server.ip)?,
                 HintPart::Server => write!(f, "{}", self.server)?,
                 HintPart::Host => write!(f, "{}", self.server.ip)?,
                 HintPart::Port => write!(f, "{}", self.server.port)?,
@@ -823,6 +908,11 @@ mod tests {
     /// answer to a wrong request sent to the server's log only); and causes added since, whose
     /// hint the catch-alls never had.
     const NEW_HINTS: &[Cause] = &[
+        Cause::Abort,
+        Cause::Shutdown,
+        Cause::AbortedByClient,
+        Cause::AbortedByServer,
+        Cause::EchoLoss,
         Cause::ReplyUndeliverable,
         Cause::ResetByClient,
         Cause::ClientSideNotCaptured,
