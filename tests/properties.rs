@@ -69,6 +69,15 @@ fn ip_packets() -> Vec<Vec<u8>> {
         out.push(frame::udp(&ip, 40000, 53, b"\x12\x34\x01\x00\x00\x01\x00\x00"));
         out.push(frame::icmp_error(&ip.reversed(), Icmp::PORT_UNREACHABLE, frame::quote_8(&syn)));
         out.push(frame::icmp_error(&ip.reversed(), Icmp::too_big(1280), &syn));
+        let ping = frame::echo(&ip, true, (0x4c43, 1), b"abcdefgh");
+        out.push(frame::icmp_error(&ip.reversed(), Icmp::PORT_UNREACHABLE, &ping));
+        out.push(ping);
+        // SCTP INIT (type 1) with its fixed fields, then an ABORT (6) with the T bit.
+        let init = [0, 0, 0, 9, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 7];
+        let sctp = frame::sctp(&ip, (40000, 5060), 0, &[(1, 0, &init)]);
+        out.push(frame::icmp_error(&ip.reversed(), Icmp::PORT_UNREACHABLE, frame::quote_8(&sctp)));
+        out.push(sctp);
+        out.push(frame::sctp(&ip.reversed(), (5060, 40000), 9, &[(6, 1, &[])]));
         out.push(syn);
     }
     out
