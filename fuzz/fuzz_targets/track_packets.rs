@@ -75,6 +75,8 @@ fn packet(n: u64, ts: Timestamp, c: &[u8; 8]) -> Packet {
                         _ => None,
                     },
                     ttl: c[3],
+                    tunnel: Default::default(),
+                    tunnel_only: false,
                 },
             })
         }

@@ -4,7 +4,9 @@ use super::ip::{self, PROTO_TCP, PROTO_UDP};
 use super::link::IpVersion;
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::{IcmpError, IcmpErrorKind, NeighborMessage, Proto, QuotedPacket, Skip, TcpFlags};
+use super::{
+    IcmpError, IcmpErrorKind, NeighborMessage, Proto, QuotedPacket, Skip, TcpFlags, Tunnel,
+};
 
 /// Decodes an ICMP (`v6` false) or ICMPv6 message; only errors that quote a TCP or UDP
 /// packet give a result.
@@ -51,6 +53,10 @@ fn quote(q: &[u8]) -> Option<QuotedPacket> {
         6 => IpVersion::V6,
         _ => return None,
     };
+    // The outer packet of a tunnel: the conversation inside it, or the tunnel alone.
+    if let Some(tunnelled) = super::tunnel::quoted(q, version) {
+        return tunnelled;
+    }
     let net = ip::parse(q, version, None).ok()?;
     let proto = match net.proto {
         PROTO_TCP => Proto::Tcp,
@@ -69,5 +75,7 @@ fn quote(q: &[u8]) -> Option<QuotedPacket> {
         // 8 bytes were quoted.
         tcp_flags: if proto == Proto::Tcp { net.l4.get(13).map(|&b| TcpFlags(b)) } else { None },
         ttl: net.ttl,
+        tunnel: Tunnel::NONE,
+        tunnel_only: false,
     })
 }
