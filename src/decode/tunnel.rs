@@ -68,6 +68,8 @@ pub(super) struct Walk<'a> {
     /// Walking the packet an ICMP error quotes: IP lengths are not trusted (routers and NATs
     /// leave them wrong, and the quote is cut short anyway).
     quote: bool,
+    /// The bytes from the IP header the walk reached last (the inner packet, once it ends).
+    pub ip_at: &'a [u8],
 }
 
 /// Where the walk ended.
@@ -88,6 +90,7 @@ impl<'a> Walk<'a> {
             tunnel: Tunnel::NONE,
             depth: 0,
             quote: false,
+            ip_at: &[],
         }
     }
 
@@ -149,6 +152,7 @@ impl<'a> Walk<'a> {
 
     /// An IP packet: the end of the walk, or the tunnel it carries (`Err(next)`).
     fn ip(&mut self, v: IpVersion) -> Result<Result<Reached<'a>, Next>, Skip> {
+        self.ip_at = self.data;
         let net = ip::parse(self.data, v, (!self.quote).then_some(self.wire))?;
         let outer = Some((net.src, net.dst));
         let l4_wire = net.l4_wire.unwrap_or(net.l4.len());
