@@ -192,7 +192,8 @@ pub struct FilterArgs {
 
     /// A read filter in tcpdump's syntax, as one argument (`--filter 'host 10.0.0.5 and tcp
     /// port 443'`; tcpdump -r FILE EXPR), compiled by libpcap and widened as `live` widens its
-    /// FILTER, so the ICMP errors and tagged frames that explain the kept flows stay. Not for
+    /// FILTER, so the ICMP errors and tagged frames that explain the kept flows stay; a
+    /// tunnel's packet is kept when its outer packet or the one it carries matches. Not for
     /// `live`, whose trailing words are its filter.
     #[arg(long = "filter", value_name = "EXPR")]
     pub read_filter: Option<String>,
@@ -451,7 +452,10 @@ FILTER is a BPF filter in tcpdump's syntax (several words are joined). It is wid
 the packets that explain its flows are kept: `FILTER` becomes \
 `(FILTER) or icmp or icmp6 or (vlan and ((FILTER) or icmp or icmp6))` (without the vlan part \
 on `-i any`, whose cooked headers cannot express it), since ICMP errors come from routers and \
-match no port, and tagged frames match no untagged filter.
+match no port, and tagged frames match no untagged filter. A kernel filter cannot see inside a \
+tunnel, so every tunnel's outer packets pass it too (UDP 4789, 8472, 6081, 2152, 3544; IP \
+protocols 4, 41, 47; MPLS and PPPoE), and connlens applies FILTER itself to the packet each \
+carries: `tcp port 80` reports the port-80 conversations inside VXLAN, and nothing else of it.
 
 Capturing needs root, or once: setcap cap_net_raw,cap_net_admin=eip PATH-TO-connlens
 

@@ -628,3 +628,53 @@ fn a_written_report_is_named_on_stderr() {
     assert!(md.contains("| capture | read: 10 packets, all decoded |"), "{md}");
     assert!(md.contains("`ss -ltn`") && !md.contains("\\`"), "commands are code spans: {md}");
 }
+
+/// Issue 15, item 5: a read filter that names inner ports or addresses keeps what tunnels
+/// carry that matches it — BPF sees only the outer headers, so connlens runs the expression on
+/// the packet inside — and nothing else of the tunnel (`live` shares the code).
+#[test]
+fn a_read_filter_reaches_inside_tunnels() {
+    let fixture =
+        |name: &str| format!("{}/fixtures/generated/{name}/input.pcap", env!("CARGO_MANIFEST_DIR"));
+    let flows = |filter: &str, name: &str| {
+        let o = run(&["analyze", "--format", "jsonl", "--filter", filter, &fixture(name)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["type"] == "flow")
+            .map(|v| {
+                let tunnel = v["tunnel"]["type"].as_str().unwrap_or("").to_string();
+                (
+                    v["server_port"].as_u64().unwrap(),
+                    v["cause"].as_str().unwrap().to_string(),
+                    tunnel,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let f = |list: &[(u64, &str, &str)]| {
+        list.iter().map(|&(p, c, t)| (p, c.to_string(), t.to_string())).collect::<Vec<_>>()
+    };
+    // Port 80 in both VXLAN tenants; the refused 8080 left out; the overlay router's ICMP
+    // error is kept (ICMP always is) and names its attempt though the SYN was left out.
+    assert_eq!(
+        flows("tcp port 80", "vxlan"),
+        f(&[(80, "closed", "vxlan"), (80, "reset", "vxlan"), (22, "host-unreachable", "vxlan")])
+    );
+    // An inner address, in GRE and behind MPLS labels (by Ethertype).
+    assert_eq!(flows("host 10.0.1.99", "gre"), f(&[(22, "host-unreachable", "gre")]));
+    // (Without the port-80 conversation nothing shows the server's own TTL: a plain `reset`,
+    // written after the look-ahead.)
+    assert_eq!(
+        flows("tcp port 8080", "mpls"),
+        f(&[(22, "host-unreachable", "mpls"), (8080, "reset", "mpls")])
+    );
+    // An outer address keeps the whole tunnel.
+    assert_eq!(flows("host 192.0.2.2", "gtp-u").len(), 3);
+    // An error about a tunnel (from the underlay) is kept with the conversation it fails.
+    assert_eq!(
+        flows("udp port 5001", "tunnel-errors").last(),
+        Some(&(5001, "tunnel-mtu".to_string(), "ipip".to_string()))
+    );
+}

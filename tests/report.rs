@@ -89,6 +89,39 @@ fn golden_recorded_captures() {
     assert!(r["causes"].as_array().unwrap().iter().any(|c| c["cause"] == "nxdomain"));
 }
 
+/// Conversations in tunnels: each is shown with its tunnel, and two tenants' same private
+/// addresses (VXLAN 42 and 43 between the same VTEPs) are two clients and two services, not
+/// one (issue 15, item 3).
+#[test]
+fn golden_tunnels() {
+    let dir = scratch("tunnels");
+    let r = report_both(
+        &dir,
+        &["fixtures/generated/vxlan/input.pcap", "fixtures/generated/tunnel-errors/input.pcap"],
+        &[],
+        "tunnels",
+    );
+    let clients = r["clients"].as_array().unwrap();
+    let tenants: Vec<&str> = clients
+        .iter()
+        .filter(|c| c["client"] == "10.0.0.10")
+        .map(|c| c["tunnel"].as_str().unwrap())
+        .collect();
+    assert!(tenants.contains(&"vxlan:42 192.0.2.1>192.0.2.2"), "{tenants:?}");
+    assert!(tenants.contains(&"vxlan:43 192.0.2.1>192.0.2.2"), "{tenants:?}");
+    assert!(r["failed"].as_array().unwrap().iter().all(|f| f["tunnel"].is_string()));
+    let services: Vec<(&Value, &Value)> = r["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["server_port"] == 80)
+        .map(|s| (&s["server"], &s["tunnel"]))
+        .collect();
+    // Port 80 of 10.0.1.20 failed in VNI 43 (refused) and in GRE key 7 (the tunnel failed):
+    // two services; VNI 42's port 80 worked.
+    assert_eq!(services.len(), 2, "{services:?}");
+}
+
 /// A log written by `analyze` gives the same report as the capture it came from (except for
 /// the packet count, which a log does not carry, and the inputs).
 #[test]
@@ -124,6 +157,8 @@ fn a_log_gives_the_report_its_capture_gives() {
         ("generated/unreachable-icmp/input.pcap", false),
         ("generated/pcapng-two-interfaces/input.pcapng", false),
         ("generated/one-way-udp/input.pcap", true),
+        ("generated/vxlan/input.pcap", true),
+        ("generated/tunnel-errors/input.pcap", true),
     ] {
         let capture = format!("fixtures/{fixture}");
         let run = connlens(&["analyze", "--format", "jsonl", &capture]);

@@ -96,6 +96,8 @@ fn packet(n: u64, ts: Timestamp, c: &[u8; 8]) -> Packet {
                     echo: (c[7] & 4 != 0).then_some((u16::from(c[6] >> 4), c[6] & 8 != 0)),
                     sctp_vtag: (c[7] & 8 != 0).then_some(SEQS[(c[6] & 3) as usize]),
                     ttl: c[3],
+                    tunnel: Default::default(),
+                    tunnel_only: false,
                 },
             })
         }

@@ -1,7 +1,16 @@
-//! The offline read filter (`analyze --filter EXPR`, `report --filter EXPR`): a BPF filter in
-//! tcpdump's syntax, compiled by libpcap for each link type the inputs have and run on every
-//! frame read, as `tcpdump -r FILE EXPR` does. It is widened as `live` widens its filter
-//! ([`widen_filter`]), so the ICMP errors and tagged frames that explain the chosen flows stay.
+//! The read filter (`analyze --filter EXPR`, `report --filter EXPR`, and `live`'s filter once
+//! the kernel's has passed a frame): a BPF filter in tcpdump's syntax, compiled by libpcap for
+//! each link type the inputs have and run on every frame read, as `tcpdump -r FILE EXPR` does.
+//! It is widened as `live` widens its filter ([`widen_filter`]), so the ICMP errors and tagged
+//! frames that explain the chosen flows stay.
+//!
+//! BPF sees a tunnel's outer headers only: `tcp port 80` never matches a VXLAN datagram that
+//! carries port 80. So a frame the expression does not match is given a second chance when it
+//! is a tunnel's outer packet ([`carriers_filter`]): the expression, compiled a second time for
+//! raw IP, is run on the packet inside (found by the decoder's own walk, nothing allocated),
+//! and the frame is kept when that matches. A frame is kept when its outer packet or the
+//! packet its tunnel carries matches.
+//!
 //! Also the names libpcap gives link types (`link-type PPP (PPP)`, as tcpdump prints them).
 
 use std::fmt;
@@ -9,7 +18,7 @@ use std::fmt;
 use pcap::{BpfProgram, Capture, Linktype};
 
 use super::LinkType;
-use super::live::widen_filter;
+use super::live::{carriers_filter, widen_filter};
 
 /// The DLT_ value libpcap's compiler and name tables take for a LINKTYPE_ number: the two
 /// registries differ only for raw IP (LINKTYPE_RAW 101 is DLT_RAW 12 on most systems).
@@ -65,16 +74,21 @@ fn compile(link: LinkType, expr: &str) -> Result<BpfProgram, String> {
 }
 
 /// The compiled program for one link type: `None` when the filter cannot be compiled for it
-/// (reported once, and its frames are then all left out).
+/// (reported once, and its frames are then all left out); and the program that recognises
+/// tunnels' outer packets on it.
 struct Compiled {
     link: LinkType,
     program: Option<BpfProgram>,
+    carriers: Option<BpfProgram>,
 }
 
 /// A read filter: the user's expression, and its program for each link type met so far.
 pub struct ReadFilter {
     expr: String,
     programs: Vec<Compiled>,
+    /// The expression (widened) for raw IP, run on what a tunnel carries; `None` when it does
+    /// not compile for raw IP (`ether host …`: then only the outer frame is matched).
+    inner: Option<BpfProgram>,
     /// Link types the filter could not be compiled for, each reported once.
     pub errors: Vec<FilterError>,
 }
@@ -94,7 +108,8 @@ impl ReadFilter {
             link: LinkType::ETHERNET,
             message,
         })?;
-        Ok(ReadFilter { expr: expr.to_string(), programs: Vec::new(), errors: Vec::new() })
+        let inner = compile(LinkType::RAW, &widen_filter(expr, false)).ok();
+        Ok(ReadFilter { expr: expr.to_string(), programs: Vec::new(), inner, errors: Vec::new() })
     }
 
     /// The expression as typed.
@@ -104,7 +119,7 @@ impl ReadFilter {
 
     /// The program for `link`, compiled the first time: the user's expression widened with the
     /// VLAN part where the link type can express it, else without it.
-    fn program(&mut self, link: LinkType) -> Option<&BpfProgram> {
+    fn programs(&mut self, link: LinkType) -> &Compiled {
         let at = match self.programs.iter().position(|c| c.link == link) {
             Some(at) => at,
             None => {
@@ -117,16 +132,31 @@ impl ReadFilter {
                         .or_else(|_| compile(link, &widen_filter(&self.expr, false)))
                         .ok(),
                 };
-                self.programs.push(Compiled { link, program });
+                let carriers = [(true, true), (false, true), (true, false), (false, false)]
+                    .into_iter()
+                    .find_map(|(vlan, link_level)| {
+                        compile(link, &carriers_filter(vlan, link_level)).ok()
+                    });
+                self.programs.push(Compiled { link, program, carriers });
                 self.programs.len() - 1
             }
         };
-        self.programs[at].program.as_ref()
+        &self.programs[at]
     }
 
-    /// Whether a frame of `link` with these bytes passes the filter.
+    /// Whether a frame of `link` with these bytes passes the filter: its own packet matches
+    /// the (widened) expression, or it is a tunnel's outer packet and the packet inside does.
     pub fn keep(&mut self, link: LinkType, data: &[u8]) -> bool {
-        self.program(link).is_some_and(|p| p.filter(data))
+        let compiled = self.programs(link);
+        let Some(program) = &compiled.program else { return false };
+        if program.filter(data) {
+            return true;
+        }
+        if !compiled.carriers.as_ref().is_some_and(|c| c.filter(data)) {
+            return false;
+        }
+        let Some(inner) = &self.inner else { return false };
+        crate::decode::inner_ip_packet(link, data).is_some_and(|ip| inner.filter(ip))
     }
 }
 
@@ -181,5 +211,48 @@ mod tests {
         assert!(!ether.keep(LinkType::RAW, &frame(6, 443)[14..]));
         assert!(!ether.keep(LinkType::RAW, &frame(6, 443)[14..]));
         assert_eq!(ether.errors.len(), 1);
+    }
+
+    /// A tunnel's frame is kept when the packet it carries matches (BPF alone sees only the
+    /// outer headers), or when its outer packet does.
+    #[test]
+    fn tunnels_are_filtered_by_what_they_carry() {
+        use crate::synth::frame::{self, Encap, Ip, Link, Tcp, Tunnel};
+        let (a, b) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let inner = Ip::new([10, 0, 0, 10], [10, 0, 1, 20]);
+        let syn = |port| frame::tcp(&inner, &Tcp::new(40000, port).flags(2), b"");
+        let tunnels = [
+            Encap::Vxlan { vni: 42 },
+            Encap::Geneve { vni: 7, options: 1 },
+            Encap::Gre { checksum: true, key: Some(5), seq: None, ethernet: false },
+            Encap::IpIp,
+            Encap::GtpU { teid: 1, back: 2, extension: true },
+            Encap::Mpls { labels: [16, 17], back: [18, 19], pseudowire: false },
+            Encap::Pppoe { session: 9 },
+        ];
+        let mut port80 = ReadFilter::new("tcp port 80").unwrap();
+        let mut host = ReadFilter::new("host 10.0.1.20").unwrap();
+        let mut vtep = ReadFilter::new("host 192.0.2.1").unwrap();
+        for encap in tunnels {
+            let link = Link::Tunnel(Tunnel { encap, outer: (a, b), inner_vlan: None });
+            let f80 = frame::frame(link, &syn(80));
+            let f22 = frame::frame(link, &syn(22));
+            assert!(port80.keep(LinkType::ETHERNET, &f80), "{encap:?}");
+            assert!(!port80.keep(LinkType::ETHERNET, &f22), "{encap:?}");
+            assert!(host.keep(LinkType::ETHERNET, &f22), "{encap:?}");
+            let outer_named = !matches!(encap, Encap::Mpls { .. } | Encap::Pppoe { .. });
+            assert_eq!(vtep.keep(LinkType::ETHERNET, &f22), outer_named, "{encap:?}");
+        }
+        // A datagram to 4789 that is no VXLAN carries nothing to match.
+        let junk = frame::frame(Link::Ethernet, &frame::udp(&Ip::new(a, b), 1, 4789, &[0; 40]));
+        assert!(!port80.keep(LinkType::ETHERNET, &junk));
+        // An expression raw IP cannot express matches outer frames only.
+        let mut ether = ReadFilter::new("ether host 02:00:00:00:99:99").unwrap();
+        let vxlan = Link::Tunnel(Tunnel {
+            encap: Encap::Vxlan { vni: 1 },
+            outer: (a, b),
+            inner_vlan: None,
+        });
+        assert!(!ether.keep(LinkType::ETHERNET, &frame::frame(vxlan, &syn(80))));
     }
 }

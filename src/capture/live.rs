@@ -164,6 +164,39 @@ pub fn widen_filter(filter: &str, vlan: bool) -> String {
     if vlan { format!("{inner} or (vlan and ({inner}))") } else { inner }
 }
 
+/// The outer packets of the tunnels connlens decodes, by what a BPF filter can see of them:
+/// UDP to VXLAN's ports (4789, Linux's 8472), Geneve's (6081), GTP-U's (2152), Teredo's
+/// (3544 either way); IP protocols 4 and 41 (IP in IP, 6in4, 4in6, 6in6) and 47 (GRE, which
+/// carries ERSPAN too), over IPv4 and IPv6.
+pub const TUNNEL_CARRIERS: &str = "udp dst port 4789 or udp dst port 8472 or udp dst port 6081 \
+     or udp dst port 2152 or udp port 3544 or ip proto 4 or ip proto 41 or ip proto 47 \
+     or ip6 proto 4 or ip6 proto 41 or ip6 proto 47";
+
+/// The link-level carriers: MPLS (unicast and multicast) and PPPoE sessions, by Ethertype.
+/// Not libpcap's `mpls` and `pppoes` keywords: each moves the offsets of everything after it
+/// in the expression, so `mpls or tcp port 80` would look for port 80 behind a label.
+pub const LINK_CARRIERS: &str = "ether proto 0x8847 or ether proto 0x8848 or ether proto 0x8864";
+
+/// The carriers' part of a filter: IP-level always, link-level when `link_level`, inside
+/// VLAN tags too when `vlan`.
+pub fn carriers_filter(vlan: bool, link_level: bool) -> String {
+    let inner = if link_level {
+        format!("{TUNNEL_CARRIERS} or {LINK_CARRIERS}")
+    } else {
+        TUNNEL_CARRIERS.to_string()
+    };
+    if vlan { format!("{inner} or (vlan and ({inner}))") } else { inner }
+}
+
+/// The filter compiled into the kernel for the user's `filter`: [`widen_filter`]'s, and every
+/// tunnel's outer packets ([`carriers_filter`]) whatever they carry. A kernel filter cannot
+/// look inside a tunnel (`host 10.0.0.5` or `tcp port 80` never match a VXLAN datagram), so
+/// connlens lets the tunnels through and applies the user's expression to the packet inside
+/// itself (see `bpf::ReadFilter`).
+pub fn kernel_filter(filter: &str, vlan: bool, link_level: bool) -> String {
+    format!("{} or {}", widen_filter(filter, vlan), carriers_filter(vlan, link_level))
+}
+
 /// Names of the interfaces libpcap can capture on.
 pub fn interface_names() -> Vec<String> {
     Device::list().map(|l| l.into_iter().map(|d| d.name).collect()).unwrap_or_default()
@@ -209,6 +242,8 @@ pub struct LiveCapture {
     interface: String,
     link: LinkType,
     filter: Option<String>,
+    /// The user's filter expression, which connlens applies itself to what tunnels carry.
+    user_filter: Option<String>,
     snaplen: u32,
     number: u64,
 }
@@ -247,8 +282,15 @@ impl LiveCapture {
             .setnonblock()
             .map_err(other)?;
         let link = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
-        let mut live =
-            LiveCapture { cap, interface, link, filter: None, snaplen: config.snaplen, number: 0 };
+        let mut live = LiveCapture {
+            cap,
+            interface,
+            link,
+            filter: None,
+            user_filter: None,
+            snaplen: config.snaplen,
+            number: 0,
+        };
         if let Some(f) = config.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
             live.apply_filter(f)?;
         }
@@ -263,11 +305,16 @@ impl LiveCapture {
             message: pcap_message(&e),
         };
         self.cap.compile(user, true).map_err(bad)?;
-        let wide = widen_filter(user, true);
-        let chosen =
-            if self.cap.compile(&wide, true).is_ok() { wide } else { widen_filter(user, false) };
+        // The widest the link type can express: VLAN tags (not on cooked `any` captures),
+        // MPLS and PPPoE by Ethertype (not on raw IP).
+        let chosen = [(true, true), (false, true), (true, false), (false, false)]
+            .into_iter()
+            .map(|(vlan, link_level)| kernel_filter(user, vlan, link_level))
+            .find(|f| self.cap.compile(f, true).is_ok())
+            .unwrap_or_else(|| widen_filter(user, false));
         self.cap.filter(&chosen, true).map_err(bad)?;
         self.filter = Some(chosen);
+        self.user_filter = Some(user.to_string());
         Ok(())
     }
 
@@ -279,6 +326,12 @@ impl LiveCapture {
     /// The link type of the frames.
     pub fn link_type(&self) -> LinkType {
         self.link
+    }
+
+    /// The user's filter as typed, if any: the capture thread applies it to the frames the
+    /// kernel's passed (`bpf::ReadFilter`), to the packet inside a tunnel's.
+    pub fn user_filter(&self) -> Option<&str> {
+        self.user_filter.as_deref()
     }
 
     /// The filter compiled into the kernel (the widened one), if any.
@@ -380,6 +433,23 @@ mod tests {
         assert!(sll.compile(&widen_filter("tcp port 443", false), true).is_ok());
         assert!(sll.compile(&widen_filter("tcp port 443", true), true).is_err());
         assert!(eth.compile(&widen_filter("tcp port", true), true).is_err());
+    }
+
+    /// The kernel filter lets every tunnel's outer packets through, as far as each link type
+    /// can say it: MPLS and PPPoE by Ethertype where there is one, VLAN tags where they can be.
+    #[test]
+    fn the_kernel_filter_lets_tunnels_through_on_every_link_type() {
+        let f = kernel_filter("tcp port 80", true, true);
+        assert!(f.starts_with("(tcp port 80) or icmp or icmp6 or (vlan and"), "{f}");
+        assert!(f.contains("udp dst port 4789") && f.contains("ip proto 47"), "{f}");
+        assert!(f.contains("ether proto 0x8847") && !f.contains("mpls or"), "{f}");
+        let eth = Capture::dead(pcap::Linktype(1)).unwrap();
+        assert!(eth.compile(&kernel_filter("host 10.0.0.5", true, true), true).is_ok());
+        let sll = Capture::dead(pcap::Linktype(113)).unwrap();
+        assert!(sll.compile(&kernel_filter("tcp port 80", true, true), true).is_err());
+        assert!(sll.compile(&kernel_filter("tcp port 80", false, true), true).is_ok());
+        let raw = Capture::dead(pcap::Linktype(12)).unwrap();
+        assert!(raw.compile(&kernel_filter("tcp port 80", false, false), true).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use super::{
     EchoMessage, IcmpError, IcmpErrorKind, NeighborMessage, Proto, QuotedPacket, Skip, TcpFlags,
+    Tunnel,
 };
 
 /// Whether `icmp_type` is an echo request (`Some(true)`) or reply (`Some(false)`) of this
@@ -78,7 +79,17 @@ fn quote(q: &[u8]) -> Option<QuotedPacket> {
         6 => IpVersion::V6,
         _ => return None,
     };
+    // The outer packet of a tunnel: the conversation inside it, or the tunnel alone.
+    if let Some(tunnelled) = super::tunnel::quoted(q, version) {
+        return tunnelled;
+    }
     let net = ip::parse(q, version, None).ok()?;
+    quoted_conversation(&net)
+}
+
+/// The conversation a quoted (outer or inner) IP packet belongs to: TCP, UDP, SCTP ports, or
+/// an echo's identifier; `None` for anything that is no conversation.
+pub(super) fn quoted_conversation(net: &ip::Net<'_>) -> Option<QuotedPacket> {
     let proto = match net.proto {
         PROTO_TCP => Proto::Tcp,
         PROTO_UDP => Proto::Udp,
@@ -110,5 +121,7 @@ fn quote(q: &[u8]) -> Option<QuotedPacket> {
         // 8 bytes were quoted.
         tcp_flags: if proto == Proto::Tcp { net.l4.get(13).map(|&b| TcpFlags(b)) } else { None },
         ttl: net.ttl,
+        tunnel: Tunnel::NONE,
+        tunnel_only: false,
     })
 }

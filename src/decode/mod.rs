@@ -92,6 +92,26 @@ fn decapsulate<R>(
     }
 }
 
+/// The innermost IP packet of a tunnelled frame of `link` (from its IP header to the end of
+/// the capture), for a filter to run on what the tunnel carries (`--filter`, `live`'s
+/// filter: see `capture::bpf`); `None` when the frame carries no tunnel or does not decode.
+/// The same walk as [`decode`], nothing allocated.
+pub fn inner_ip_packet(link: crate::capture::LinkType, data: &[u8]) -> Option<&[u8]> {
+    let info = link::strip(link, data).ok()?;
+    let l3 = data.get(info.ip_offset..)?;
+    if let Next::Ip(version) = info.next {
+        let net = ip::parse(l3, version, Some(l3.len())).ok()?;
+        if !tunnel::may_carry(&net) {
+            return None;
+        }
+    }
+    let mut walk = tunnel::Walk::new(l3, l3.len(), info.vlan, info.dest);
+    match walk.run(info.next) {
+        Ok(tunnel::Reached::Ip(_)) if walk.tunnel.is_some() => Some(walk.ip_at),
+        _ => None,
+    }
+}
+
 /// The packet of the IP header `net`, from the link layer's (or tunnel's) facts.
 #[inline(always)]
 fn build<R>(

@@ -278,6 +278,16 @@ pub struct QuotedPacket {
     pub tcp_flags: Option<TcpFlags>,
     /// TTL/hop limit left in the quoted header when the reporter saw it.
     pub ttl: u8,
+    /// When the quoted packet is a tunnel's outer packet (an error about the tunnel itself:
+    /// its far end unreachable, the path's MTU too small for it): the tunnel, its outer
+    /// endpoints as the quoted packet carried them (source first). [`Tunnel::NONE`] for an
+    /// ordinary quote.
+    pub tunnel: Tunnel,
+    /// The quote was cut before the tunnelled conversation's ports (RFC 792 asks for the IP
+    /// header and 8 bytes only): it names the tunnel, not a conversation in it. `proto`,
+    /// `src`, `dst` and the ports are then the outer packet's (ports 0 when it has none), and
+    /// the error is about every conversation of that tunnel.
+    pub tunnel_only: bool,
 }
 
 /// An ICMP or ICMPv6 error message and the packet it quotes.
@@ -573,7 +583,7 @@ impl Encap {
     /// Whether the number is the same both ways and so names the tunnel in the flow key.
     /// MPLS labels and GTP-U TEIDs are chosen per direction (a reply carries another), and
     /// PPTP's call IDs too: they are shown, not keyed.
-    fn id_is_identity(self) -> bool {
+    pub fn id_is_identity(self) -> bool {
         matches!(
             self,
             Encap::Vxlan

@@ -255,9 +255,13 @@ fn unusable_quotes() {
     let stamp = frame::icmp_error(&v4(), Icmp::raw(13, 0), b"0123456789ab");
     let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, &stamp);
     assert_eq!(dec(Link::Ethernet, &err), Err(Skip::IcmpUnusableQuote));
-    // A quoted GRE packet, an empty quote, a garbage quote.
+    // A quoted GRE packet names its tunnel (not a conversation: an error about the tunnel).
     let gre = frame::ip_packet(&v4(), 47, &[0; 8]);
-    for q in [&gre[..], b"", b"\x00garbage-garbage-garbage-garbage"] {
+    let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, &gre);
+    let q = icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted;
+    assert!(q.tunnel_only && q.tunnel.kind == Encap::Gre, "{q:?}");
+    // An empty quote, a garbage quote.
+    for q in [b"" as &[u8], b"\x00garbage-garbage-garbage-garbage"] {
         let err = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, q);
         assert_eq!(dec(Link::Ethernet, &err), Err(Skip::IcmpUnusableQuote));
     }
@@ -1161,4 +1165,74 @@ fn packet_size() {
         std::mem::size_of::<TcpSegment>(),
         std::mem::size_of::<IcmpError>()
     );
+}
+
+/// An ICMP error about a tunnel's outer packet: a quote that reaches the inner ports names the
+/// conversation in its tunnel (the digest its own packets have); one cut after 8 bytes names
+/// the tunnel only (with its key when the 8 bytes hold it); an ERSPAN mirror's is no one's.
+#[test]
+fn errors_about_a_tunnel_name_the_conversation_or_the_tunnel() {
+    let seg = Tcp::new(40000, 443).seq(77).flags(TcpFlags::SYN);
+    let pkt = frame::tcp(&v4(), &seg, b"");
+    let reporter = Ip::new([203, 0, 113, 2], outer4().0).ttl(254);
+    for (link, kind, _, has_outer, _) in tunnels() {
+        if !has_outer {
+            continue;
+        }
+        let syn = dec(link, &pkt).unwrap();
+        let outer = frame::frame(link, &pkt)[14..].to_vec();
+        let mirror = matches!(kind, Encap::ErspanI | Encap::ErspanII | Encap::ErspanIII);
+        let long =
+            dec(Link::Ethernet, &frame::icmp_error(&reporter, Icmp::HOST_UNREACHABLE, &outer));
+        if mirror {
+            assert_eq!(long, Err(Skip::IcmpUnusableQuote), "{link:?}");
+        } else {
+            let q = icmp_of(&long.unwrap()).quoted;
+            assert!(!q.tunnel_only, "{link:?}");
+            assert_eq!(q.tunnel.digest(), syn.tunnel.digest(), "{link:?}");
+            assert_eq!(q.tunnel.outer(), Some(outer4()), "{link:?}");
+            let got = (q.proto, q.src, q.dst, q.src_port, q.dst_port, q.tcp_seq);
+            assert_eq!(got, (Proto::Tcp, v4().src, v4().dst, 40000, 443, Some(77)), "{link:?}");
+        }
+        let short = frame::icmp_error(&reporter, Icmp::HOST_UNREACHABLE, &outer[..28]);
+        let q = icmp_of(&dec(Link::Ethernet, &short).unwrap()).quoted;
+        assert!(q.tunnel_only, "{link:?}");
+        assert_eq!((q.src, q.dst), outer4(), "{link:?}");
+        assert_eq!(q.tunnel.outer(), Some(outer4()), "{link:?}");
+        let (want_kind, want_id) = match link {
+            Link::Tunnel(T { encap: E::Gre { checksum: false, key, .. }, .. }) => (Encap::Gre, key),
+            Link::Tunnel(T {
+                encap: E::Gre { .. } | E::ErspanII { .. } | E::ErspanIII { .. },
+                ..
+            }) => (Encap::Gre, None),
+            _ => (kind, None),
+        };
+        assert_eq!((q.tunnel.kind, q.tunnel.id()), (want_kind, want_id), "{link:?}");
+    }
+    // IP in IP, the inner IP header cut after 8 bytes.
+    let outer = frame::ip_packet(&Ip::new(outer4().0, outer4().1), 4, &pkt);
+    let err = frame::icmp_error(&reporter, Icmp::too_big(1400), &outer[..28]);
+    let e = icmp_of(&dec(Link::Ethernet, &err).unwrap());
+    assert!(e.quoted.tunnel_only && e.quoted.tunnel.kind == Encap::IpIp);
+    assert_eq!(e.mtu, Some(1400));
+    // A datagram to 4789 that is no VXLAN (the I flag clear) is plain UDP, quoted as such.
+    let plain = frame::udp(&v4(), 40000, 4789, &[0; 16]);
+    let err = frame::icmp_error(&v4().reversed(), Icmp::PORT_UNREACHABLE, &plain);
+    let q = icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted;
+    assert!(!q.tunnel_only && !q.tunnel.is_some() && q.dst_port == 4789);
+    // A ping inside a tunnel is a conversation of that tunnel (its identifier as both ports);
+    // another ICMP message inside one is no one's.
+    let echo = frame::echo(&v4(), true, (0x4c43, 2), &[0; 56]);
+    let outer = frame::frame(tun(E::Vxlan { vni: 1 }), &echo)[14..].to_vec();
+    let err = frame::icmp_error(&reporter, Icmp::PORT_UNREACHABLE, &outer);
+    let q = icmp_of(&dec(Link::Ethernet, &err).unwrap()).quoted;
+    assert_eq!(
+        (q.proto, q.src_port, q.dst_port, q.echo),
+        (Proto::Icmp, 0x4c43, 0x4c43, Some((2, false)))
+    );
+    assert!(q.tunnel.is_some() && !q.tunnel_only);
+    let other = frame::icmp_error(&v4(), Icmp::raw(13, 0), b"timestmp");
+    let outer = frame::frame(tun(E::Vxlan { vni: 1 }), &other)[14..].to_vec();
+    let err = frame::icmp_error(&reporter, Icmp::PORT_UNREACHABLE, &outer);
+    assert_eq!(dec(Link::Ethernet, &err), Err(Skip::IcmpUnusableQuote));
 }

@@ -14,7 +14,7 @@ use super::link::{
     self, ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST, ETHERTYPE_PPPOE_DISCOVERY,
     ETHERTYPE_PPPOE_SESSION, IpVersion, Next,
 };
-use super::{Encap, LinkDest, MAX_ENCAP_DEPTH, Skip, Tunnel, be16, be32};
+use super::{Encap, LinkDest, MAX_ENCAP_DEPTH, Proto, QuotedPacket, Skip, Tunnel, be16, be32};
 
 /// IP protocol numbers that carry another packet.
 const PROTO_IPV4: u8 = 4;
@@ -63,6 +63,11 @@ pub(super) struct Walk<'a> {
     pub dest: LinkDest,
     pub tunnel: Tunnel,
     depth: usize,
+    /// Walking the packet an ICMP error quotes: IP lengths are not trusted (routers and NATs
+    /// leave them wrong, and the quote is cut short anyway).
+    quote: bool,
+    /// The bytes from the IP header the walk reached last (the inner packet, once it ends).
+    pub ip_at: &'a [u8],
 }
 
 /// Where the walk ended.
@@ -75,7 +80,16 @@ pub(super) enum Reached<'a> {
 
 impl<'a> Walk<'a> {
     pub(super) fn new(data: &'a [u8], wire: usize, vlan: u32, dest: LinkDest) -> Self {
-        Walk { data, wire: wire.max(data.len()), vlan, dest, tunnel: Tunnel::NONE, depth: 0 }
+        Walk {
+            data,
+            wire: wire.max(data.len()),
+            vlan,
+            dest,
+            tunnel: Tunnel::NONE,
+            depth: 0,
+            quote: false,
+            ip_at: &[],
+        }
     }
 
     /// Moves past `n` bytes of header.
@@ -136,7 +150,8 @@ impl<'a> Walk<'a> {
 
     /// An IP packet: the end of the walk, or the tunnel it carries (`Err(next)`).
     fn ip(&mut self, v: IpVersion) -> Result<Result<Reached<'a>, Next>, Skip> {
-        let net = ip::parse(self.data, v, Some(self.wire))?;
+        self.ip_at = self.data;
+        let net = ip::parse(self.data, v, (!self.quote).then_some(self.wire))?;
         let outer = Some((net.src, net.dst));
         let l4_wire = net.l4_wire.unwrap_or(net.l4.len());
         let inner = |s: &mut Self| {
@@ -351,6 +366,102 @@ impl<'a> Walk<'a> {
             _ => Err(Skip::UnknownMplsPayload),
         }
     }
+}
+
+/// The kind of tunnel an outer packet is by its IP header alone (protocol, UDP destination
+/// port), for a quote too short to show the tunnel's own header. Teredo (its outer endpoints
+/// name no conversation) and MPLS in IP (no outer endpoints either) are none.
+fn carrier_kind(net: &Net<'_>) -> Option<Encap> {
+    Some(match (net.proto, net.v6) {
+        (PROTO_IPV4, false) => Encap::IpIp,
+        (PROTO_IPV6, false) => Encap::SixIn4,
+        (PROTO_IPV4, true) => Encap::FourIn6,
+        (PROTO_IPV6, true) => Encap::SixIn6,
+        (PROTO_GRE, _) => Encap::Gre,
+        (ip::PROTO_UDP, _) => match be16(net.l4, 2)? {
+            PORT_VXLAN | PORT_VXLAN_LINUX => Encap::Vxlan,
+            PORT_GENEVE => Encap::Geneve,
+            PORT_GTP_U => Encap::GtpU,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// What an ICMP error's quote `q` (an IP packet, cut short) says when the packet is a tunnel's
+/// outer packet: `None` when it is not (an ordinary quote); `Some(None)` when it carried
+/// something that is no conversation (a ping, ARP); else the quoted conversation in its
+/// tunnel — or, when the quote was cut before the inner ports, the tunnel alone
+/// (`tunnel_only`, with the outer packet's addresses). The same walk as a frame's, lengths
+/// not trusted, nothing allocated.
+pub(super) fn quoted(q: &[u8], v: IpVersion) -> Option<Option<QuotedPacket>> {
+    let outer = ip::parse(q, v, None).ok()?;
+    if !may_carry(&outer) {
+        return None;
+    }
+    let by_header = carrier_kind(&outer)?;
+    let mut walk = Walk::new(q, q.len(), 0, LinkDest::Unknown);
+    walk.quote = true;
+    let tunnel_only = |t: Tunnel| QuotedPacket {
+        proto: Proto::Udp,
+        src: outer.src,
+        dst: outer.dst,
+        src_port: be16(outer.l4, 0).filter(|_| outer.proto == ip::PROTO_UDP).unwrap_or(0),
+        dst_port: be16(outer.l4, 2).filter(|_| outer.proto == ip::PROTO_UDP).unwrap_or(0),
+        tcp_seq: None,
+        echo: None,
+        sctp_vtag: None,
+        tcp_flags: None,
+        ttl: outer.ttl,
+        tunnel: t,
+        tunnel_only: true,
+    };
+    let by_header = Tunnel::new(by_header, None, Some((outer.src, outer.dst)));
+    let reached = walk.run(Next::Ip(v));
+    // An ERSPAN session carries copies: its failing says nothing of the mirrored conversations.
+    let mirror = [Encap::ErspanI, Encap::ErspanII, Encap::ErspanIII]
+        .iter()
+        .any(|e| walk.tunnel.layers & 1 << e.index() != 0);
+    if mirror {
+        return Some(None);
+    }
+    Some(match reached {
+        Ok(Reached::Ip(inner)) if walk.tunnel.is_some() => {
+            let proto = inner.proto;
+            match super::icmp::quoted_conversation(&inner) {
+                Some(q) => Some(QuotedPacket { tunnel: walk.tunnel, ..q }),
+                // Cut before the inner ports: the tunnel alone. Anything else that is no
+                // conversation (ARP, an ICMP message other than an echo) is no one's.
+                None if ip::quoted_ports(inner.l4).is_none()
+                    && matches!(
+                        proto,
+                        ip::PROTO_TCP
+                            | ip::PROTO_UDP
+                            | ip::PROTO_SCTP
+                            | ip::PROTO_ICMP
+                            | ip::PROTO_ICMPV6
+                    ) =>
+                {
+                    Some(tunnel_only(walk.tunnel))
+                }
+                None => return Some(None),
+            }
+        }
+        // A datagram to a tunnel's port: a tunnel when the quote ends before its header
+        // could say otherwise; plain UDP when its header is there and is no tunnel's.
+        Ok(Reached::Ip(_)) => {
+            let payload = outer.l4.get(8..).unwrap_or(&[]);
+            if outer.proto == ip::PROTO_UDP && payload.len() < 8 {
+                Some(tunnel_only(by_header))
+            } else {
+                return None;
+            }
+        }
+        Ok(Reached::Arp(_)) => None,
+        // Cut inside the tunnel: what the walk saw of it, else what the outer header says.
+        Err(_) if walk.tunnel.is_some() => Some(tunnel_only(walk.tunnel)),
+        Err(_) => Some(tunnel_only(by_header)),
+    })
 }
 
 /// What an Ethertype carries, for those the walk follows.

@@ -311,6 +311,16 @@ fn table_hint(v: &Verdict) -> String {
 }
 
 /// `13.10` for a QinQ pair (outer << 12 | inner), `13` for one tag.
+/// A tunnel's compact mark for the detail column: `vxlan 42`, `gre key 7`, `gtp-u teid 4097`,
+/// `ipip` (its outer endpoints are in the JSON and CSV lines).
+fn tunnel_mark(t: &crate::decode::Tunnel) -> String {
+    match (t.id(), t.kind.id_name()) {
+        (Some(id), "vni") => format!("{} {id}", t.kind.as_str()),
+        (Some(id), name) => format!("{} {name} {id}", t.kind.as_str()),
+        (None, _) => t.kind.as_str().to_string(),
+    }
+}
+
 fn vlan_text(vlan: u32) -> String {
     if vlan > 0xfff { format!("{}.{}", vlan >> 12, vlan & 0xfff) } else { vlan.to_string() }
 }
@@ -482,6 +492,10 @@ impl<W: Write> Sink for TableSink<W> {
             return self.release(false);
         }
         let mut detail = String::new();
+        if let Some(t) = &v.tunnel {
+            detail.push_str(&tunnel_mark(t));
+            detail.push_str(", ");
+        }
         if v.vlan != 0 {
             detail.push_str(&format!("vlan {}, ", vlan_text(v.vlan)));
         }
@@ -619,6 +633,22 @@ mod tests {
         }
         let v = verdict(Cause::HttpServerError, Proto::Tcp, &facts);
         assert!(table_hint(&v).contains("(http_status 418)"), "{}", table_hint(&v));
+    }
+
+    #[test]
+    fn tunnels_are_marked_compactly() {
+        use crate::decode::{Encap, Tunnel};
+        let outer = Some(("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()));
+        assert_eq!(tunnel_mark(&Tunnel::new(Encap::Vxlan, Some(42), outer)), "vxlan 42");
+        assert_eq!(tunnel_mark(&Tunnel::new(Encap::Gre, Some(7), outer)), "gre key 7");
+        assert_eq!(tunnel_mark(&Tunnel::new(Encap::Gre, None, outer)), "gre");
+        assert_eq!(tunnel_mark(&Tunnel::new(Encap::IpIp, None, outer)), "ipip");
+        assert_eq!(tunnel_mark(&Tunnel::new(Encap::Mpls, Some(16), None)), "mpls label 16");
+        let mut v = verdict(Cause::HostReset, Proto::Tcp, &[]);
+        v.tunnel = Some(Tunnel::new(Encap::Vxlan, Some(43), outer));
+        let opts = TableOptions { width: Some(100), ..TableOptions::default() };
+        let out = table(opts, &[v]);
+        assert!(out.contains("vxlan 43, "), "{out}");
     }
 
     #[test]

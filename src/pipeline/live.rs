@@ -245,7 +245,12 @@ fn capture_live(
     stop: Arc<AtomicBool>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
 ) -> ReadStats {
-    let mut stats = ReadStats::default();
+    // The kernel's filter lets every tunnel's packets through; the user's expression is
+    // applied here to what they carry (and, for the others, again: it costs a BPF run each).
+    let mut stats = ReadStats {
+        filter: capture.user_filter().and_then(|f| crate::capture::ReadFilter::new(f).ok()),
+        ..ReadStats::default()
+    };
     let mut counters =
         LiveCounters { interface: capture.interface().to_string(), ..LiveCounters::default() };
     let mut batch = Vec::with_capacity(BATCH);

@@ -9,7 +9,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, incident_evidence, incident_subject, proto_endpoint, utc, width_text};
+use super::{
+    Report, in_tunnel, incident_evidence, incident_subject, proto_endpoint, utc, width_text,
+};
 
 /// HTML-escapes text (element content and quoted attribute values).
 pub fn esc(s: &str) -> String {
@@ -365,7 +367,8 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                     o,
                     "<tr><td class=\"t\">{} {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td></tr>",
                     esc(&s.proto),
-                    esc(&proto_endpoint(&s.proto, &s.server.to_string(), u64::from(s.port))),
+                    esc(&(proto_endpoint(&s.proto, &s.server.to_string(), u64::from(s.port))
+                        + &in_tunnel(&s.tunnel))),
                     s.failures,
                     s.clients,
                     causes_cell(&s.causes),
@@ -387,7 +390,7 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                 writeln!(
                     o,
                     "<tr><td class=\"t\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                    esc(&c.client.to_string()),
+                    esc(&(c.client.to_string() + &in_tunnel(&c.tunnel))),
                     c.attempts,
                     c.failures,
                     c.targets,
@@ -463,7 +466,8 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                 utc(f.ts),
                 esc(&f.proto),
                 esc(&proto_endpoint(&f.proto, &f.client.to_string(), u64::from(f.client_port))),
-                esc(&proto_endpoint(&f.proto, &f.server.to_string(), u64::from(f.server_port))),
+                esc(&(proto_endpoint(&f.proto, &f.server.to_string(), u64::from(f.server_port))
+                    + &in_tunnel(&f.tunnel))),
                 f.verdict,
                 esc(&f.cause),
                 esc(&f.sentence),

@@ -36,17 +36,17 @@ pub fn to_json(r: &Report) -> Value {
                 "counts": Value::Object(b.counts.iter().filter(|(_, n)| *n > 0).map(|(k, n)| ((*k).to_string(), json!(n))).collect()),
             })).collect::<Vec<_>>(),
         },
-        "servers": r.servers.iter().map(|s| json!({
+        "servers": r.servers.iter().map(|s| with_tunnel(json!({
             "proto": s.proto, "server": s.server.to_string(), "server_port": s.port,
             "failures": s.failures, "clients": s.clients, "causes": counts(&s.causes),
             "first_failure": s.first, "last_failure": s.last,
-        })).collect::<Vec<_>>(),
+        }), &s.tunnel)).collect::<Vec<_>>(),
         "servers_total": r.servers_total,
         "servers_unranked_failures": r.servers_unranked,
-        "clients": r.clients.iter().map(|c| json!({
+        "clients": r.clients.iter().map(|c| with_tunnel(json!({
             "client": c.client.to_string(), "attempts": c.attempts, "failures": c.failures,
             "targets": c.targets, "causes": counts(&c.causes),
-        })).collect::<Vec<_>>(),
+        }), &c.tunnel)).collect::<Vec<_>>(),
         "clients_total": r.clients_total,
         "clients_unranked_attempts": r.clients_unranked,
         "incidents": r.incidents.iter().map(IncidentRecord::to_json).collect::<Vec<_>>(),
@@ -55,11 +55,11 @@ pub fn to_json(r: &Report) -> Value {
             "verdict": c.verdict, "cause": c.cause, "attempts": c.count,
             "meaning": c.meaning, "check": c.check,
         })).collect::<Vec<_>>(),
-        "failed": r.failed.iter().map(|f| json!({
+        "failed": r.failed.iter().map(|f| with_tunnel(json!({
             "ts": f.ts, "proto": f.proto, "client": f.client.to_string(), "client_port": f.client_port,
             "server": f.server.to_string(), "server_port": f.server_port, "verdict": f.verdict,
             "cause": f.cause, "sentence": f.sentence, "evidence": f.evidence, "capture": f.capture, "packet": f.packet,
-        })).collect::<Vec<_>>(),
+        }), &f.tunnel)).collect::<Vec<_>>(),
         "failed_not_listed": r.failed_more,
         "inputs": r.inputs.iter().map(|i| json!({
             "name": i.name, "kind": i.kind, "ok": i.errors.is_empty(), "errors": i.errors,
@@ -74,4 +74,13 @@ pub fn render(r: &Report) -> String {
     let mut s = serde_json::to_string_pretty(&to_json(r)).unwrap_or_else(|_| "{}".into());
     s.push('\n');
     s
+}
+
+/// `v` with a `tunnel` field (short form) when the row was in one; without it otherwise, so a
+/// report of plain traffic reads as before.
+fn with_tunnel(mut v: Value, tunnel: &Option<String>) -> Value {
+    if let (Some(t), Some(m)) = (tunnel, v.as_object_mut()) {
+        m.insert("tunnel".into(), Value::from(t.as_str()));
+    }
+    v
 }

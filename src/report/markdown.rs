@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, causes_text, incident_evidence, proto_endpoint, utc, width_text};
+use super::{Report, causes_text, in_tunnel, incident_evidence, proto_endpoint, utc, width_text};
 
 /// Failed attempts listed in Markdown (a ticket cannot hold 10 000 rows; the HTML and JSON
 /// reports list more).
@@ -137,7 +137,8 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                     o,
                     "| {} {} | {} | {} | {} | {} | {} |",
                     s.proto,
-                    proto_endpoint(&s.proto, &s.server.to_string(), u64::from(s.port)),
+                    proto_endpoint(&s.proto, &s.server.to_string(), u64::from(s.port))
+                        + &in_tunnel(&s.tunnel),
                     s.failures,
                     s.clients,
                     causes_text(&s.causes),
@@ -158,7 +159,7 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                 writeln!(
                     o,
                     "| {} | {} | {} | {} | {} |",
-                    c.client,
+                    c.client.to_string() + &in_tunnel(&c.tunnel),
                     c.attempts,
                     c.failures,
                     c.targets,
@@ -223,7 +224,8 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
                 utc(f.ts),
                 cell(&f.proto),
                 proto_endpoint(&f.proto, &f.client.to_string(), u64::from(f.client_port)),
-                proto_endpoint(&f.proto, &f.server.to_string(), u64::from(f.server_port)),
+                proto_endpoint(&f.proto, &f.server.to_string(), u64::from(f.server_port))
+                    + &in_tunnel(&f.tunnel),
                 f.verdict,
                 cell(&f.cause),
                 cell(&f.sentence),

@@ -134,6 +134,14 @@ pub struct FailedRow {
     pub capture: String,
     /// Its packet number in that file (1-based), when known.
     pub packet: Option<u64>,
+    /// The tunnel that carried it (short form), if any.
+    pub tunnel: Option<String>,
+}
+
+/// ` (in vxlan:42 192.0.2.1>192.0.2.2)` after an endpoint that was reached in a tunnel, as the
+/// fixtures' declarations write it; empty otherwise.
+pub fn in_tunnel(tunnel: &Option<String>) -> String {
+    tunnel.as_deref().map(|t| format!(" (in {t})")).unwrap_or_default()
 }
 
 /// Aggregates verdicts into a [`Report`].
@@ -147,12 +155,12 @@ pub struct ReportBuilder {
     span: Option<(f64, f64)>,
     by_verdict: [u64; VerdictKind::ALL.len()],
     causes: BTreeMap<VerdictKind, BTreeMap<String, u64>>,
-    hosts: FxHashSet<IpAddr>,
+    hosts: FxHashSet<(IpAddr, Option<String>)>,
     hosts_capped: bool,
     timeline: Timeline,
-    servers: FxHashMap<(String, IpAddr, u16), ServerAgg>,
+    servers: FxHashMap<(String, IpAddr, u16, Option<String>), ServerAgg>,
     servers_unranked: u64,
-    clients: FxHashMap<IpAddr, ClientAgg>,
+    clients: FxHashMap<(IpAddr, Option<String>), ClientAgg>,
     clients_unranked: u64,
     incidents: Vec<IncidentRecord>,
     incidents_more: u64,
@@ -291,10 +299,14 @@ impl ReportBuilder {
         self.by_verdict[vi] += 1;
         let cause = r.cause.word();
         bump(self.causes.entry(r.kind).or_default(), cause);
+        // A conversation in a tunnel is the tunnel's: its hosts, its client and its server
+        // are not the same-addressed ones of another tenant (or of the underlay).
+        let tunnel = r.tunnel.as_deref().map(str::to_string);
         for ip in [r.client, r.server] {
+            let host = (ip, tunnel.clone());
             if self.hosts.len() < MAX_KEYS {
-                self.hosts.insert(ip);
-            } else if !self.hosts.contains(&ip) {
+                self.hosts.insert(host);
+            } else if !self.hosts.contains(&host) {
                 self.hosts_capped = true;
             }
         }
@@ -304,8 +316,9 @@ impl ReportBuilder {
         if judgement == Judgement::Undecided {
             self.undecided += 1;
         }
-        let client = if self.clients.len() < MAX_KEYS || self.clients.contains_key(&r.client) {
-            Some(self.clients.entry(r.client).or_default())
+        let client_key = (r.client, tunnel.clone());
+        let client = if self.clients.len() < MAX_KEYS || self.clients.contains_key(&client_key) {
+            Some(self.clients.entry(client_key).or_default())
         } else {
             None
         };
@@ -326,7 +339,7 @@ impl ReportBuilder {
             return;
         }
         self.failures += 1;
-        let key = (r.proto.to_string(), r.server, r.server_port);
+        let key = (r.proto.to_string(), r.server, r.server_port, tunnel.clone());
         let server = if self.servers.len() < MAX_KEYS || self.servers.contains_key(&key) {
             Some(self.servers.entry(key).or_insert(ServerAgg {
                 first: r.ts,
@@ -362,6 +375,7 @@ impl ReportBuilder {
                 evidence: r.evidence.brief(),
                 capture: r.capture.to_string(),
                 packet: r.first_packet,
+                tunnel,
             });
         } else {
             self.rows_more += 1;
@@ -463,10 +477,11 @@ impl ReportBuilder {
         let mut servers: Vec<ServerRow> = self
             .servers
             .into_iter()
-            .map(|((proto, server, port), s)| ServerRow {
+            .map(|((proto, server, port, tunnel), s)| ServerRow {
                 proto,
                 server,
                 port,
+                tunnel,
                 failures: s.failures,
                 clients: s.clients.len() as u64,
                 causes: sorted_counts(s.causes),
@@ -476,18 +491,19 @@ impl ReportBuilder {
             .collect();
         let servers_total = servers.len();
         servers.sort_by(|a, b| {
-            b.failures
-                .cmp(&a.failures)
-                .then(a.first.total_cmp(&b.first))
-                .then((&a.proto, a.server, a.port).cmp(&(&b.proto, b.server, b.port)))
+            b.failures.cmp(&a.failures).then(a.first.total_cmp(&b.first)).then(
+                (&a.proto, a.server, a.port, &a.tunnel)
+                    .cmp(&(&b.proto, b.server, b.port, &b.tunnel)),
+            )
         });
         servers.truncate(TOP);
         let mut clients: Vec<ClientRow> = self
             .clients
             .into_iter()
             .filter(|(_, c)| c.failures > 0)
-            .map(|(client, c)| ClientRow {
+            .map(|((client, tunnel), c)| ClientRow {
                 client,
+                tunnel,
                 attempts: c.attempts,
                 failures: c.failures,
                 targets: c.targets.len() as u64,
@@ -495,7 +511,9 @@ impl ReportBuilder {
             })
             .collect();
         let clients_total = clients.len();
-        clients.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.client.cmp(&b.client)));
+        clients.sort_by(|a, b| {
+            b.failures.cmp(&a.failures).then((a.client, &a.tunnel).cmp(&(b.client, &b.tunnel)))
+        });
         clients.truncate(TOP);
         let causes = self
             .causes
@@ -676,6 +694,8 @@ pub struct ServerRow {
     pub server: IpAddr,
     /// Port.
     pub port: u16,
+    /// The tunnel it was reached in (short form), if any.
+    pub tunnel: Option<String>,
     /// Failed attempts.
     pub failures: u64,
     /// Distinct clients that failed there.
@@ -693,6 +713,8 @@ pub struct ServerRow {
 pub struct ClientRow {
     /// Address.
     pub client: IpAddr,
+    /// The tunnel its attempts were in (short form), if any.
+    pub tunnel: Option<String>,
     /// Its attempts.
     pub attempts: u64,
     /// Of which failed.

@@ -232,16 +232,28 @@ fn evidence_sentence(m: &Map<String, Value>, kind: VerdictKind, proto: &str) -> 
         }
         VerdictKind::Unreachable | VerdictKind::TimeExceeded => {
             let reporter = text("reporter")?;
+            // An error about the tunnel: who said it, and how it was matched.
+            let tunnel = m.get("tunnel_error").and_then(Value::as_object);
+            let far_end = tunnel
+                .and_then(|t| t.get("reporter_is_far_end"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             let by = match (
                 m.get("reporter_is_server").and_then(Value::as_bool),
                 num("reporter_hops"),
             ) {
+                _ if far_end => " (the far tunnel end)".to_string(),
                 (Some(true), _) => " (the server itself)".to_string(),
                 (_, Some(h)) => format!(" (a router, {} away)", hops(h)),
                 _ => String::new(),
             };
+            let about = match tunnel.and_then(|t| t.get("match")).and_then(Value::as_str) {
+                Some("exact") => ", about the tunnel's packet carrying this attempt",
+                Some(_) => ", about the tunnel (its quote names no conversation)",
+                None => "",
+            };
             format!(
-                "{} type {} code {} from {reporter}{by}{}",
+                "{} type {} code {} from {reporter}{by}{}{about}",
                 text("icmp_version")
                     .unwrap_or_else(|| "icmp".into())
                     .to_uppercase()
@@ -379,6 +391,22 @@ pub struct FlowRecord<'a> {
     pub capture: Cow<'a, str>,
     /// Its packet number there, when known.
     pub first_packet: Option<u64>,
+    /// The tunnel that carried it, in short form (`vxlan:42 192.0.2.1>192.0.2.2`): part of
+    /// its identity (two tenants' 10.0.0.10 are two clients).
+    pub tunnel: Option<Cow<'a, str>>,
+}
+
+/// A log line's `tunnel` object in the short form the flow's own tunnel prints
+/// (`vxlan:42 192.0.2.1>192.0.2.2`, `ipip 192.0.2.1>192.0.2.4`, `mpls:16`).
+fn tunnel_short(t: &Map<String, Value>) -> Option<String> {
+    let mut s = t.get("type")?.as_str()?.to_string();
+    if let Some(id) = t.iter().find(|(k, v)| *k != "type" && *k != "outer" && v.is_u64()) {
+        s.push_str(&format!(":{}", id.1));
+    }
+    if let Some([a, b]) = t.get("outer").and_then(Value::as_array).map(Vec::as_slice) {
+        s.push_str(&format!(" {}>{}", a.as_str()?, b.as_str()?));
+    }
+    Some(s)
 }
 
 impl<'a> FlowRecord<'a> {
@@ -396,6 +424,7 @@ impl<'a> FlowRecord<'a> {
             evidence: Facts::Verdict(&v.evidence),
             capture: Cow::Borrowed(inputs.name(v.first_packet.file)),
             first_packet: Some(v.first_packet.number),
+            tunnel: v.tunnel.map(|t| Cow::Owned(t.to_string())),
         }
     }
 
@@ -437,6 +466,11 @@ impl<'a> FlowRecord<'a> {
             ),
             capture: Cow::Borrowed(obj.get("capture").and_then(Value::as_str).unwrap_or(log)),
             first_packet: obj.get("first_packet").and_then(Value::as_u64),
+            tunnel: obj
+                .get("tunnel")
+                .and_then(Value::as_object)
+                .and_then(tunnel_short)
+                .map(Cow::Owned),
         })
     }
 }

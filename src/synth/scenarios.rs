@@ -705,6 +705,7 @@ pub fn all() -> Vec<Scenario> {
         nflog(),
         ping(),
         sctp(),
+        tunnel_errors(),
     ]
 }
 
@@ -3010,6 +3011,118 @@ fn sctp() -> Scenario {
                  (user-initiated abort)",
             ),
         ],
+        bytes: s.to_pcap(TsResolution::Micro, false),
+    }
+}
+
+/// The far ends of the tunnels that fail in `tunnel-errors`: a GRE router and an IP-in-IP one.
+const FAR_GRE: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3));
+const FAR_IPIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 4));
+
+/// The outer IP packet a tunnel `link` makes of the inner packet `inner` (the frame without
+/// its Ethernet header), as an ICMP error about the tunnel quotes it.
+fn outer_packet(link: Link, inner: &[u8]) -> Vec<u8> {
+    frame::frame(link, inner)[14..].to_vec()
+}
+
+fn tunnel_errors() -> Scenario {
+    let mut s = Script::new(START);
+    // (a) VXLAN: the far VTEP has no VXLAN socket and answers the outer datagram with a
+    // port-unreachable quoting all of it (Linux quotes up to 576 bytes): the inner SYN's
+    // ports are in the quote.
+    let vxlan = Link::Tunnel(Tunnel {
+        encap: Encap::Vxlan { vni: 42 },
+        outer: (OUTER_A, OUTER_B),
+        inner_vlan: None,
+    });
+    let a = TcpConv::new(vxlan, (INNER_CLIENT, 43000), (INNER_SERVER, 443), (2_400_000_000, 0));
+    a.syn(&mut s, 0.0);
+    let q = outer_packet(vxlan, &a.syn_packet(CLIENT_TTL));
+    icmp_to(&mut s, 0.0003, Link::Ethernet, (OUTER_B, 64), OUTER_A, Icmp::PORT_UNREACHABLE, &q);
+    // (b) GRE key 7: two SYNs into the tunnel; a router on the underlay has no way to the far
+    // end and says so about the second, quoting the outer IP header and 8 bytes only (the GRE
+    // header and its key): it names the tunnel, not a conversation.
+    let gre = Link::Tunnel(Tunnel {
+        encap: Encap::Gre { checksum: false, key: Some(7), seq: None, ethernet: false },
+        outer: (OUTER_A, FAR_GRE),
+        inner_vlan: None,
+    });
+    let b1 = TcpConv::new(gre, (INNER_CLIENT, 43100), (INNER_SERVER, 80), (2_400_000_100, 0));
+    b1.syn(&mut s, 1.0);
+    let b2 = TcpConv::new(gre, (INNER_CLIENT, 43101), (INNER_SERVER, 22), (2_400_000_101, 0));
+    b2.syn(&mut s, 1.2);
+    let q = outer_packet(gre, &b2.syn_packet(CLIENT_TTL));
+    icmp_to(
+        &mut s,
+        1.2041,
+        Link::Ethernet,
+        (ROUTER2_4, 254),
+        OUTER_A,
+        Icmp::HOST_UNREACHABLE,
+        &q[..28],
+    );
+    // (c) IP in IP: a 1400-byte UDP datagram (DF) makes a 1448-byte outer packet (DF), too big
+    // for a 1400-byte link of the underlay: fragmentation needed, quoting 548 bytes (576 in
+    // all, as Linux does), the inner headers with them.
+    let inner = Ip::new(INNER_CLIENT, INNER_SERVER).ttl(CLIENT_TTL);
+    let datagram = frame::udp(&inner, 43200, 5001, &[0x5a; 1400]);
+    let outer = frame::ip_packet(&Ip::new(OUTER_A, FAR_IPIP), 4, &datagram);
+    s.packet(2.0, Link::Ethernet, Dir::Out, &outer);
+    icmp_to(
+        &mut s,
+        2.0035,
+        Link::Ethernet,
+        (ROUTER2_4, 254),
+        OUTER_A,
+        Icmp::too_big(1400),
+        &outer[..548],
+    );
+    let attempts = vec![
+        attempt(
+            format!("{} (in vxlan:42 192.0.2.1>192.0.2.2)", a.describe()),
+            "unreachable",
+            "tunnel-endpoint-unreachable",
+            "ICMP 3/3 from the far VTEP 192.0.2.2 about the outer UDP/4789 datagram; the quote \
+             holds the inner SYN: matched exactly",
+        ),
+        attempt(
+            format!("{} (in gre:7 192.0.2.1>192.0.2.3)", b1.describe()),
+            "unreachable",
+            "tunnel-endpoint-unreachable",
+            "ICMP 3/1 from router 203.0.113.2 about GRE key 7 to 192.0.2.3, quote cut after the \
+             key: every waiting conversation of that tunnel",
+        ),
+        attempt(
+            format!("{} (in gre:7 192.0.2.1>192.0.2.3)", b2.describe()),
+            "unreachable",
+            "tunnel-endpoint-unreachable",
+            "the same error (it quoted this SYN's outer packet, but only 8 bytes past its IP \
+             header)",
+        ),
+        attempt(
+            format!(
+                "{} (in ipip 192.0.2.1>192.0.2.4)",
+                describe(INNER_CLIENT, 43200, INNER_SERVER, 5001, "udp")
+            ),
+            "unreachable",
+            "tunnel-mtu",
+            "ICMP 3/4 (MTU 1400) from router 203.0.113.2 about the 1448-byte outer packet (DF); \
+             the 548-byte quote holds the inner UDP header: matched exactly",
+        ),
+    ];
+    Scenario {
+        name: "tunnel-errors",
+        description: "ICMP errors about tunnels themselves, from the underlay, quoting the outer \
+                      packet: a VXLAN VTEP without a VXLAN socket (port unreachable, whole \
+                      packet quoted), a GRE tunnel's far end unreachable (host unreachable, \
+                      8-byte quote: matched by tunnel, two conversations), an IP-in-IP \
+                      packet too big for the underlay (fragmentation needed). The outer \
+                      conversations are no attempts.",
+        args: &[],
+        file_name: "input.pcap",
+        format: "pcap, Ethernet (1), IPv4/UDP 4789/VXLAN, IPv4/GRE (K), IPv4/IPv4, ICMP \
+                 quoting them, µs timestamps, little-endian",
+        attempts,
         bytes: s.to_pcap(TsResolution::Micro, false),
     }
 }

@@ -41,6 +41,19 @@ pub(super) struct IcmpSeen {
     pub(super) quoted_seq: Option<u32>,
     /// A quoted ICMP echo's sequence number.
     pub(super) quoted_echo_seq: Option<u16>,
+    /// The error quoted a tunnel's outer packet: the tunnel failed the conversation.
+    pub(super) about_tunnel: Option<TunnelFault>,
+}
+
+/// An ICMP error about the tunnel a conversation travels in (its quote is the tunnel's outer
+/// packet), as evidence.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TunnelFault {
+    /// The tunnel, outer endpoints as the quoted packet carried them (its sender first).
+    pub(super) tunnel: Tunnel,
+    /// The quote reached the conversation's own ports (else it named the tunnel only, and the
+    /// error was charged to every conversation of that tunnel).
+    pub(super) exact: bool,
 }
 
 impl IcmpSeen {
@@ -57,11 +70,29 @@ impl IcmpSeen {
             mtu: e.mtu,
             quoted_seq: e.quoted.tcp_seq,
             quoted_echo_seq: e.quoted.echo.map(|(seq, _)| seq),
+            about_tunnel: e
+                .quoted
+                .tunnel
+                .is_some()
+                .then_some(TunnelFault { tunnel: e.quoted.tunnel, exact: !e.quoted.tunnel_only }),
         }
     }
 
+    /// Whether the error means the attempt failed. Path-MTU news (fragmentation needed,
+    /// packet too big) does too when it is about a tunnel's outer packet: the inner packet
+    /// was dropped, and its sender is not the one told (the tunnel endpoint is).
     pub(super) fn is_failure(&self) -> bool {
         icmp_is_failure(self.kind, self.v6, self.code)
+            || (self.about_tunnel.is_some() && self.is_mtu())
+    }
+
+    /// Fragmentation needed (ICMPv4 type 3 code 4) or packet too big (ICMPv6 type 2).
+    pub(super) fn is_mtu(&self) -> bool {
+        match self.kind {
+            IcmpErrorKind::PacketTooBig => true,
+            IcmpErrorKind::DestinationUnreachable => !self.v6 && self.code == 4,
+            _ => false,
+        }
     }
 }
 
@@ -374,9 +405,17 @@ impl Flow {
         let (sender, receiver) = (Endpoint::new(q.src, sport), Endpoint::new(q.dst, dport));
         let ends = if from_server { (receiver, sender) } else { (sender, receiver) };
         let mut flow = Flow::new(id, key, ends, p, state);
-        // The error goes to the quoted packet's sender: outer endpoints server side first
-        // when that is the client.
-        if !from_server {
+        if q.tunnel.is_some() {
+            // An error about the tunnel: the conversation is in the quoted tunnel (whose
+            // outer endpoints the quoted packet carried, its sender's first).
+            flow.tunnel = Some(Box::new(q.tunnel));
+            flow.tunnel_digest = q.tunnel.digest();
+            if from_server {
+                flow.reverse_tunnel();
+            }
+        } else if !from_server {
+            // The error goes to the quoted packet's sender: outer endpoints server side first
+            // when that is the client.
             flow.reverse_tunnel();
         }
         flow.from_icmp_only = true;

@@ -64,8 +64,12 @@ pub(super) fn classify(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Diagno
     let (cause, detail) = if let Some(icmp) = flow.icmp.as_deref() {
         // An error about the server's reply says the reply could not reach the client (it had
         // given up, its port is closed), not that the server failed.
-        let cause =
-            if flow.icmp_quotes_reply { Cause::ReplyUndeliverable } else { icmp_verdict(icmp) };
+        // (An error about the tunnel says the tunnel failed, whichever way the packet went.)
+        let cause = if flow.icmp_quotes_reply && icmp.about_tunnel.is_none() {
+            Cause::ReplyUndeliverable
+        } else {
+            icmp_verdict(icmp)
+        };
         (cause, Detail::Icmp(*icmp, flow.server.ip))
     } else {
         match &flow.state {
@@ -794,6 +798,14 @@ pub(super) fn rst_origin(s: &TcpState, r: &RstSeen, v4: bool) -> RstOriginFacts 
 }
 
 pub(super) fn icmp_verdict(i: &IcmpSeen) -> Cause {
+    if i.about_tunnel.is_some() {
+        return match i.kind {
+            IcmpErrorKind::TimeExceeded => Cause::TunnelTtlExceeded,
+            _ if i.is_mtu() => Cause::TunnelMtu,
+            _ if Cause::icmp_prohibited(i.v6, i.code) => Cause::TunnelProhibited,
+            _ => Cause::TunnelEndpointUnreachable,
+        };
+    }
     match i.kind {
         IcmpErrorKind::TimeExceeded => Cause::TtlExceeded,
         _ if i.v6 => Cause::icmp6_unreachable(i.code),

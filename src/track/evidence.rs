@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::Ending;
-use super::attempt::{Flow, IcmpSeen};
+use super::attempt::{Flow, IcmpSeen, TunnelFault};
 use super::hosts::hops;
 use super::payload::{self, FirstBytes};
 use super::ping::PingState;
@@ -171,6 +171,27 @@ pub(super) fn icmp_fields(
     if let Some(seq) = i.quoted_echo_seq {
         ev.insert("quoted_echo_seq", seq);
     }
+    if let Some(t) = &i.about_tunnel {
+        ev.insert("tunnel_error", tunnel_fault(t, i.reporter));
+    }
+}
+
+/// The tunnel an ICMP error was about: its kind and number (when the quote showed it), the
+/// outer endpoints of the quoted packet (its sender first), whether the reporter is the far
+/// end, and how the conversation was matched: `exact` (the quote reached its ports) or
+/// `tunnel` (it named the tunnel only; every conversation of the tunnel was charged).
+fn tunnel_fault(t: &TunnelFault, reporter: IpAddr) -> Fact {
+    let mut m = Evidence::new();
+    m.insert("type", t.tunnel.kind.as_str());
+    if let Some(id) = t.tunnel.id() {
+        m.insert(t.tunnel.kind.id_name(), id);
+    }
+    if let Some((src, dst)) = t.tunnel.outer() {
+        m.insert("outer", Fact::from(vec![Fact::from(src), Fact::from(dst)]));
+        m.insert("reporter_is_far_end", reporter == dst);
+    }
+    m.insert("match", if t.exact { "exact" } else { "tunnel" });
+    Fact::from(m)
 }
 
 pub(super) fn icmp_evidence(ev: &mut Evidence, i: &IcmpSeen, server: IpAddr) {

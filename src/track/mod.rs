@@ -246,7 +246,18 @@ pub struct Tracker {
     seen: u64,
     /// Conversations whose timers ran out together (kept for its room).
     due: Vec<Handle>,
+    /// Conversations an error about their tunnel is charged to (kept for its room).
+    tunnel_hits: Vec<(u64, Handle, bool)>,
+    /// Errors about a tunnel alone searched the table for in the current second of capture
+    /// time (the second, the count): see [`TUNNEL_SCANS_PER_SECOND`].
+    tunnel_scans: (i64, u32),
 }
+
+/// How many ICMP errors that name a tunnel but no conversation in it may search the flow
+/// table (a walk over the open attempts) per second of capture time; beyond it they are
+/// counted as informational. A tunnel that fails draws a few; a flood of forged ones must
+/// not cost a walk of the table each.
+pub const TUNNEL_SCANS_PER_SECOND: u32 = 64;
 
 /// How far capture time may leap at one packet without a second packet confirming it.
 const CLOCK_JUMP: Duration = Duration(3_600_000_000_000);
@@ -265,6 +276,8 @@ impl Tracker {
             jump: None,
             seen: 0,
             due: Vec::new(),
+            tunnel_hits: Vec::new(),
+            tunnel_scans: (i64::MIN, 0),
             stats: TrackerStats::default(),
         }
     }
@@ -611,11 +624,21 @@ impl Tracker {
 
     fn icmp_error(&mut self, p: &Packet, e: &IcmpError, out: &mut impl VerdictOut) {
         let q = &e.quoted;
-        // An error from inside a tunnel is about the conversation in that tunnel.
+        if q.tunnel_only {
+            return self.tunnel_error(p, e, out);
+        }
+        // An error from inside a tunnel is about the conversation in that tunnel; one about
+        // a tunnel's outer packet, about the conversation the quote shows inside it (whose
+        // VLAN tags, if any, the quote does not give: only the underlay's are known).
+        let (vlan, tunnel) = if q.tunnel.is_some() {
+            (0, q.tunnel.digest())
+        } else {
+            (self.vlan_key(p), p.tunnel.digest())
+        };
         let key = FlowKey::new(
             q.proto,
-            self.vlan_key(p),
-            p.tunnel.digest(),
+            vlan,
+            tunnel,
             Endpoint::new(q.src, q.src_port),
             Endpoint::new(q.dst, q.dst_port),
         );
@@ -679,6 +702,68 @@ impl Tracker {
             out,
         );
         self.table.insert_decided(flow.decided_record());
+    }
+
+    /// An ICMP error about a tunnel whose quote was cut before any conversation in it: charged
+    /// to every conversation of that tunnel still waiting for its answer (same kind, same
+    /// outer endpoints, and the same VNI or key when the quote shows one), in first-seen
+    /// order; conversations already answered keep it as evidence. No conversation is made up
+    /// from it: the quote names none.
+    fn tunnel_error(&mut self, p: &Packet, e: &IcmpError, out: &mut impl VerdictOut) {
+        let q = &e.quoted;
+        let seen = IcmpSeen::new(p, e);
+        self.hosts.record_sender(p);
+        let second = p.ts.0.div_euclid(1_000_000_000);
+        if self.tunnel_scans.0 != second {
+            self.tunnel_scans = (second, 0);
+        }
+        let (Some((from, to)), true) = (q.tunnel.outer(), seen.is_failure()) else {
+            self.stats.icmp_informational += 1;
+            return;
+        };
+        if self.tunnel_scans.1 >= TUNNEL_SCANS_PER_SECOND {
+            self.stats.icmp_informational += 1;
+            return;
+        }
+        self.tunnel_scans.1 += 1;
+        let kind = q.tunnel.kind;
+        let id = q.tunnel.id().filter(|_| kind.id_is_identity());
+        let mut hits = std::mem::take(&mut self.tunnel_hits);
+        hits.clear();
+        for (handle, f) in self.table.open_flows() {
+            let Some(t) = f.tunnel.as_deref() else { continue };
+            if t.kind != kind || f.held.is_some() || id.is_some_and(|id| t.id() != Some(id)) {
+                continue;
+            }
+            // The flow's outer endpoints are client side first.
+            match t.outer() {
+                Some(ends) if ends == (from, to) => hits.push((f.first_seen, handle, true)),
+                Some(ends) if ends == (to, from) => hits.push((f.first_seen, handle, false)),
+                _ => {}
+            }
+        }
+        hits.sort_unstable_by_key(|&(first_seen, _, _)| first_seen);
+        let mut charged = false;
+        for &(_, handle, about_client) in &hits {
+            let flow = self.table.open_mut(handle);
+            if flow.charge_icmp(seen, about_client) {
+                charged = true;
+                give_verdict(
+                    flow,
+                    Ending::Icmp,
+                    &Context::new(self.now, &self.config, &self.hosts),
+                    p.ts.add(self.config.linger),
+                    out,
+                );
+                self.table.decide(handle);
+            }
+        }
+        self.tunnel_hits = hits;
+        if charged {
+            self.stats.icmp_matched += 1;
+        } else {
+            self.stats.icmp_informational += 1;
+        }
     }
 
     /// Frees one slot when the table is full: the oldest conversation whose verdict is already

@@ -50,6 +50,9 @@ pub fn route(p: &Packet, shards: usize) -> Route {
         // A ping is keyed by its identifier (as its quotes are).
         Transport::Echo(e) => ((p.src, e.id), (p.dst, e.id)),
         // The endpoints of the flow it quotes, so it meets that flow's own packets.
+        // An error about a tunnel itself, its quote cut before any conversation: about every
+        // conversation of that tunnel, which are spread over the shards.
+        Transport::IcmpError(e) if e.quoted.tunnel_only => return Route::Every,
         Transport::IcmpError(e) => {
             let q = &e.quoted;
             ((q.src, q.src_port), (q.dst, q.dst_port))
@@ -160,6 +163,8 @@ mod tests {
             echo: None,
             sctp_vtag: None,
             ttl: 1,
+            tunnel: Default::default(),
+            tunnel_only: false,
         };
         let e = IcmpError {
             v6: ip(qsrc).is_ipv6(),
@@ -170,6 +175,18 @@ mod tests {
             quoted,
         };
         packet(reporter, qsrc, Transport::IcmpError(e))
+    }
+
+    /// An error about a tunnel alone concerns conversations on every shard; one that reaches a
+    /// conversation in the tunnel goes where that conversation is.
+    #[test]
+    fn an_error_about_a_tunnel_alone_goes_to_every_shard() {
+        let mut p = icmp("203.0.113.2", "192.0.2.1", 0, "192.0.2.2", 0);
+        if let Transport::IcmpError(e) = &mut p.transport {
+            e.quoted.tunnel_only = true;
+        }
+        assert_eq!(route(&p, 4), Route::Every);
+        assert_eq!(route(&p, 1), Route::Shard(0));
     }
 
     /// Client addresses spread over v4 and v6.

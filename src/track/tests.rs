@@ -196,6 +196,8 @@ fn quote_tcp(src: &str, sport: u16, dst: &str, dport: u16, seq: u32) -> QuotedPa
         echo: None,
         sctp_vtag: None,
         ttl: 63,
+        tunnel: Default::default(),
+        tunnel_only: false,
     }
 }
 
@@ -470,6 +472,8 @@ fn icmp_quoting_a_reply_blames_no_service() {
         echo: None,
         sctp_vtag: None,
         ttl: 60,
+        tunnel: Default::default(),
+        tunnel_only: false,
     };
     r.icmp(0.0, C, S, 64, IcmpErrorKind::DestinationUnreachable, 3, reply);
     let v = r.finish();
@@ -547,6 +551,8 @@ fn udp_answered_unreachable_and_unanswered() {
         echo: None,
         sctp_vtag: None,
         ttl: 64,
+        tunnel: Default::default(),
+        tunnel_only: false,
     };
     r.icmp(1.01, S, C, 64, IcmpErrorKind::DestinationUnreachable, 3, q);
     r.udp(2.0, C, 5002, S, 123);
@@ -582,6 +588,8 @@ fn icmp_about_a_late_reply_does_not_make_an_answered_flow_unreachable() {
         echo: None,
         sctp_vtag: None,
         ttl: 64,
+        tunnel: Default::default(),
+        tunnel_only: false,
     };
     r.icmp(0.02, C, S, 64, IcmpErrorKind::DestinationUnreachable, 3, q);
     let v = r.finish();
@@ -1483,6 +1491,8 @@ fn an_icmp_error_quoting_a_syn_ack_names_the_right_client() {
         echo: None,
         sctp_vtag: None,
         ttl: 60,
+        tunnel: Default::default(),
+        tunnel_only: false,
     };
     r.icmp(0.0, "203.0.113.1", S, 250, IcmpErrorKind::DestinationUnreachable, 1, q);
     let v = one(r);
@@ -1728,6 +1738,8 @@ fn quote_udp(src: &str, sport: u16, dst: &str, dport: u16) -> QuotedPacket {
         echo: None,
         sctp_vtag: None,
         ttl: 64,
+        tunnel: Default::default(),
+        tunnel_only: false,
     }
 }
 
@@ -2834,4 +2846,128 @@ fn http_to_an_ssh_server_is_a_protocol_mismatch() {
     let v = one(r);
     assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Mismatch, "protocol-mismatch"));
     assert!(v.cause.is_failure());
+}
+
+/// Decodes `ip_packet` in a frame of `link` (the synth builders') and tracks it at `ts`.
+fn track_frame(r: &mut Run, ts: f64, link: crate::synth::frame::Link, ip_packet: &[u8]) {
+    r.number += 1;
+    let bytes = crate::synth::frame::frame(link, ip_packet);
+    let f = crate::capture::Frame {
+        ts: Timestamp::from_secs_f64(1000.0 + ts),
+        link: link.link_type(),
+        orig_len: bytes.len() as u32,
+        data: &bytes,
+        origin: Origin { file: 0, number: r.number, offset: 0 },
+    };
+    let p = crate::decode::decode(&f).unwrap();
+    r.tracker.packet(&p, &mut r.out);
+}
+
+mod tunnel_errors {
+    use super::*;
+    use crate::synth::frame::{self, Encap, Icmp, Ip, Link, Tcp, Tunnel};
+
+    const A: [u8; 4] = [192, 0, 2, 1];
+
+    fn gre(key: u32) -> Link {
+        let encap = Encap::Gre { checksum: false, key: Some(key), seq: None, ethernet: false };
+        Link::Tunnel(Tunnel { encap, outer: (ip("192.0.2.1"), ip("192.0.2.2")), inner_vlan: None })
+    }
+
+    fn seg(r: &mut Run, ts: f64, link: Link, from_client: bool, port: u16, flags: u8) {
+        let (c, s) = (ip("10.0.0.10"), ip("10.0.1.20"));
+        let tcp = if flags & ACK != 0 {
+            Tcp::new(port, 80).seq(1001 + u32::from(port)).ack(9001).flags(flags)
+        } else {
+            Tcp::new(port, 80).seq(1000 + u32::from(port)).flags(flags)
+        };
+        let (link, ip, tcp) = if from_client {
+            (link, Ip::new(c, s), tcp)
+        } else {
+            let t = Tcp::new(80, port).seq(9000).ack(1001 + u32::from(port)).flags(flags);
+            (link.reversed(), Ip::new(s, c).ttl(61), t)
+        };
+        track_frame(r, ts, link, &frame::tcp(&ip, &tcp, b""));
+    }
+
+    /// The underlay's router says the far end of GRE key 7 is unreachable, quoting 8 bytes of
+    /// an outer packet: the waiting conversations of that tunnel are unreachable because of
+    /// it; the answered one keeps it as evidence; key 8's, the same endpoints, is untouched.
+    fn short_error(r: &mut Run, ts: f64, key: u32) {
+        let syn = frame::tcp(&Ip::new(ip("10.0.0.10"), ip("10.0.1.20")), &Tcp::new(1, 80), b"");
+        let outer = frame::frame(gre(key), &syn)[14..42].to_vec();
+        let err = frame::icmp_error(
+            &Ip::new([203, 0, 113, 2], A).ttl(254),
+            Icmp::HOST_UNREACHABLE,
+            &outer,
+        );
+        track_frame(r, ts, Link::Ethernet, &err);
+    }
+
+    #[test]
+    fn an_error_that_names_a_tunnel_fails_its_waiting_conversations() {
+        let mut r = Run::new();
+        seg(&mut r, 0.0, gre(7), true, 1000, SYN);
+        seg(&mut r, 0.01, gre(7), false, 1000, SYN | ACK);
+        seg(&mut r, 0.02, gre(7), true, 1000, ACK);
+        seg(&mut r, 1.0, gre(7), true, 1001, SYN);
+        seg(&mut r, 1.0, gre(7), true, 1002, SYN);
+        seg(&mut r, 1.0, gre(8), true, 1001, SYN);
+        short_error(&mut r, 1.1, 7);
+        assert_eq!(r.tracker.stats().icmp_matched, 1);
+        let v = r.finish();
+        let by_port = |port: u16, key: u32| {
+            v.iter()
+                .find(|v| v.client.port == port && v.tunnel.and_then(|t| t.id()) == Some(key))
+                .unwrap()
+        };
+        for port in [1001, 1002] {
+            let f = by_port(port, 7);
+            assert_eq!(
+                (f.kind(), f.cause.word()),
+                (VerdictKind::Unreachable, "tunnel-endpoint-unreachable")
+            );
+            assert_eq!(
+                f.evidence["tunnel_error"].to_value(),
+                json!({"type": "gre", "key": 7, "outer": ["192.0.2.1", "192.0.2.2"],
+                       "reporter_is_far_end": false, "match": "tunnel"})
+            );
+            assert_eq!(f.evidence["reporter"].to_value(), json!("203.0.113.2"));
+        }
+        let other = by_port(1001, 8);
+        assert_eq!(other.kind(), VerdictKind::Unanswered);
+        let answered = by_port(1000, 7);
+        assert_eq!(answered.kind(), VerdictKind::Established);
+        assert_eq!(answered.evidence["other_icmp_errors"], 1);
+        assert_eq!(
+            answered.evidence["other_icmp_first"].to_value()["tunnel_error"]["match"],
+            "tunnel"
+        );
+        // No conversation is made of the tunnel itself.
+        assert_eq!(v.len(), 4);
+    }
+
+    #[test]
+    fn an_error_about_a_tunnel_without_conversations_is_informational() {
+        let mut r = Run::new();
+        short_error(&mut r, 0.0, 7);
+        assert_eq!(r.tracker.stats().icmp_informational, 1);
+        assert!(r.finish().is_empty());
+    }
+
+    #[test]
+    fn tunnel_searches_are_bounded_per_second_of_capture_time() {
+        let mut r = Run::new();
+        seg(&mut r, 0.0, gre(7), true, 1001, SYN);
+        for i in 0..TUNNEL_SCANS_PER_SECOND {
+            short_error(&mut r, 0.1 + f64::from(i) * 0.001, 9);
+        }
+        // The budget of this second is spent: not searched, counted.
+        short_error(&mut r, 0.5, 7);
+        assert_eq!(r.tracker.stats().icmp_matched, 0);
+        short_error(&mut r, 1.2, 7);
+        assert_eq!(r.tracker.stats().icmp_matched, 1);
+        let v = r.finish();
+        assert_eq!(v[0].cause.word(), "tunnel-endpoint-unreachable");
+    }
 }

@@ -407,7 +407,8 @@ causes! {
     PortUnreachable = Unreachable, "port-unreachable", Server,
         "An ICMP port-unreachable came back: nothing listens on that port, or a REJECT rule.",
         "`ss -lun` / `ss -ltn` and the firewall on the target.";
-    /// ICMPv4 code 4 (never a verdict: path MTU news; kept for the code table).
+    /// ICMPv4 code 4 (never a verdict: path MTU news; kept for the code table. About a
+    /// tunnel's outer packet it is `tunnel-mtu`).
     FragmentationNeeded = Unreachable, "fragmentation-needed", Path,
         "An ICMP destination-unreachable with this code came back.",
         "The host or router that sent the ICMP error.";
@@ -483,12 +484,32 @@ causes! {
     UnreachableUnknownCode = Unreachable, "unreachable-unknown-code", Path,
         "An ICMP destination-unreachable with this code came back.",
         "The host or router that sent the ICMP error.";
+    // unreachable: errors about the tunnel the conversation travels in (the quote is the
+    // tunnel's outer packet)
+    /// Net, host, port, protocol unreachable (or another code) about the outer packet.
+    TunnelEndpointUnreachable = Unreachable, "tunnel-endpoint-unreachable", Path,
+        "The conversation travels in a tunnel, and an ICMP destination-unreachable came back about the tunnel's outer packet: the far tunnel endpoint (`tunnel_error.outer`) is unreachable (no route, host down) or does not take the tunnel (port-unreachable: no VXLAN/Geneve/GTP-U socket; protocol-unreachable: no GRE/IPIP). The inner packet never reached the far end.",
+        "The far tunnel endpoint and the underlay's routing to it (`tunnel_error`: the outer endpoints, the ICMP code and its reporter).";
+    /// Administratively prohibited (ICMPv4 codes 9, 10, 13; ICMPv6 code 1) about the outer
+    /// packet.
+    TunnelProhibited = Unreachable, "tunnel-prohibited", Path,
+        "The conversation travels in a tunnel, and an ICMP 'administratively prohibited' came back about the tunnel's outer packet: a firewall on the underlay rejects the tunnel's traffic (its UDP port, or GRE/IPIP as a protocol).",
+        "The firewall of the reporter (`tunnel_error`): it must let the tunnel's outer packets through between the tunnel endpoints.";
+    /// Fragmentation needed (ICMPv4 type 3 code 4) or packet too big (ICMPv6 type 2) about the
+    /// outer packet.
+    TunnelMtu = Unreachable, "tunnel-mtu", Path,
+        "The conversation travels in a tunnel, and an ICMP 'fragmentation needed' / 'packet too big' came back about the tunnel's outer packet: with the tunnel's headers the packet was too big for a link of the underlay (`icmp_mtu`), and it was dropped. The tunnel endpoint was told, not the inner sender: unless the tunnel passes it on, the conversation's big packets keep vanishing (the classic tunnel MTU black hole).",
+        "The MTU inside the tunnel (interface MTU minus the tunnel's headers: 50 bytes for VXLAN over IPv4, 24 or more for GRE, 20 for IPIP), or MSS clamping on the tunnel.";
 
     // time-exceeded
     /// ICMP time exceeded in transit.
     TtlExceeded = TimeExceeded, "ttl-exceeded", Path,
         "The packet's TTL ran out on the way: a routing loop or a too-small initial TTL.",
         "`traceroute` to the server; routing on the path.";
+    /// ICMP time exceeded in transit, about the tunnel's outer packet.
+    TunnelTtlExceeded = TimeExceeded, "tunnel-ttl-exceeded", Path,
+        "The conversation travels in a tunnel, and the TTL of the tunnel's outer packet ran out on the underlay: a routing loop between the tunnel endpoints, or a tunnel that sends its outer packets with a too-small TTL.",
+        "`traceroute` between the tunnel endpoints (`tunnel_error.outer`); the tunnel's TTL setting.";
 
     // unanswered
     /// No answer, from a host that answers other traffic.
@@ -678,6 +699,12 @@ impl Cause {
             15 => Cause::PrecedenceCutoff,
             _ => Cause::UnreachableUnknownCode,
         }
+    }
+
+    /// Whether a destination-unreachable code says a firewall refused (administratively
+    /// prohibited: ICMPv4 codes 9, 10, 13; ICMPv6 code 1).
+    pub fn icmp_prohibited(v6: bool, code: u8) -> bool {
+        if v6 { code == 1 } else { matches!(code, 9 | 10 | 13) }
     }
 
     /// Names an ICMPv6 destination-unreachable code (RFC 4443).

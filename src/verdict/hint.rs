@@ -157,6 +157,32 @@ fn template(cause: Cause) -> &'static [HintPart] {
             H,
             T("`) or a too-small initial TTL"),
         ],
+        Cause::TunnelEndpointUnreachable => &[
+            T("the tunnel carrying this conversation to "),
+            S,
+            T(
+                " failed: its far end (`tunnel_error.outer` in the evidence) is unreachable or does not take the tunnel; check that endpoint and the path to it (the underlay's routing)",
+            ),
+        ],
+        Cause::TunnelProhibited => &[
+            T("a firewall on the underlay rejects the tunnel carrying this conversation to "),
+            S,
+            T(": let the tunnel's outer packets through at the reporter of the ICMP error"),
+        ],
+        Cause::TunnelMtu => &[
+            T("a packet to "),
+            S,
+            T(
+                " was too big for a link on the path once in the tunnel (`icmp_mtu`): lower the MTU inside the tunnel or clamp the MSS",
+            ),
+        ],
+        Cause::TunnelTtlExceeded => &[
+            T("the tunnel's outer packet to "),
+            S,
+            T(
+                " ran out of TTL on the underlay: look for a routing loop between the tunnel endpoints (`tunnel_error.outer`)",
+            ),
+        ],
         Cause::CaptureEnded => &[
             T(
                 "the capture ended before the timeout: re-capture longer to tell a drop from a slow answer from ",
@@ -961,6 +987,10 @@ mod tests {
         Cause::PathResetAfterRequest,
         Cause::PathResetTowardClient,
         Cause::PathResetTowardServer,
+        Cause::TunnelEndpointUnreachable,
+        Cause::TunnelProhibited,
+        Cause::TunnelMtu,
+        Cause::TunnelTtlExceeded,
     ];
 
     #[test]
