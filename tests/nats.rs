@@ -274,31 +274,42 @@ fn bad_urls_are_usage_errors() {
     }
 }
 
-/// Two sensors publish into one stream; `report nats://…/STREAM` gives the same document as
-/// `report` over the two runs' JSON-lines files, with one input per sensor; `--sensor` keeps
-/// one sensor's lines.
+/// Two sensors publish overlapping captures into one stream at once (s1 the whole fixture
+/// set, s2 `refused-v4`, which s1 holds too); `report nats://…/STREAM` gives the same document
+/// as `report` over the two runs' JSON-lines files (with the `sensor` field the published
+/// lines carry), with one input per sensor; the attempts both saw are joined, failures once
+/// each with what each sensor saw; `--sensor` keeps one sensor's lines.
 #[test]
 fn a_fleet_report_from_the_stream_is_the_report_from_the_files() {
     let store = tempdir("report-store");
     let work = tempdir("report-work");
     let server = Server::start(free_port(), &store);
     let url = server.url();
+    let runs: Vec<_> = [("s1", FIXTURES.to_string()), ("s2", format!("{FIXTURES}/refused-v4"))]
+        .into_iter()
+        .map(|(sensor, input)| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let out = connlens(&[
+                    "analyze",
+                    &input,
+                    "--format",
+                    "jsonl",
+                    "--publish",
+                    &url,
+                    "--sensor",
+                    sensor,
+                ]);
+                (sensor, out)
+            })
+        })
+        .collect();
     let mut files = Vec::new();
-    for (sensor, input) in [("s1", FIXTURES.to_string()), ("s2", format!("{FIXTURES}/refused-v4"))]
-    {
-        let out = connlens(&[
-            "analyze",
-            &input,
-            "--format",
-            "jsonl",
-            "--publish",
-            &url,
-            "--sensor",
-            sensor,
-        ]);
+    for run in runs {
+        let (sensor, out) = run.join().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let file = work.join(format!("{sensor}.jsonl"));
-        std::fs::write(&file, &out.stdout).unwrap();
+        std::fs::write(&file, with_sensor(&out.stdout, sensor).join("\n") + "\n").unwrap();
         files.push(file);
     }
     let report = |inputs: &[&str], extra: &[&str]| -> serde_json::Value {
@@ -315,13 +326,43 @@ fn a_fleet_report_from_the_stream_is_the_report_from_the_files() {
         .iter()
         .map(|i| i["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, [format!("{stream} sensor s1"), format!("{stream} sensor s2")]);
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, [format!("{stream} sensor s1"), format!("{stream} sensor s2")]);
     from_stream.as_object_mut().unwrap().remove("inputs");
     from_files.as_object_mut().unwrap().remove("inputs");
     assert_eq!(from_stream, from_files);
+    // The two failures of refused-v4 were seen by both sensors: joined, once each, with what
+    // each sensor saw (the same verdicts when s1's merged analysis agrees with s2's).
+    let fleet = &from_stream["fleet"];
+    let sensors: Vec<&str> = fleet["sensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sensor"].as_str().unwrap())
+        .collect();
+    assert_eq!(sensors.len(), 2);
+    let joined = fleet["seen_by_several"].as_array().unwrap();
+    let ports: Vec<u64> = joined.iter().map(|j| j["client_port"].as_u64().unwrap()).collect();
+    assert_eq!(ports, [40080, 40443], "{fleet}");
+    for j in joined {
+        let mut seen: Vec<&str> =
+            j["seen"].as_array().unwrap().iter().map(|s| s["sensor"].as_str().unwrap()).collect();
+        seen.sort();
+        assert_eq!(seen, ["s1", "s2"]);
+        let verdicts: Vec<(&serde_json::Value, &serde_json::Value)> =
+            j["seen"].as_array().unwrap().iter().map(|s| (&s["verdict"], &s["cause"])).collect();
+        assert_eq!(j["agree"], verdicts[0] == verdicts[1]);
+    }
+    let s2 = fleet["sensors"].as_array().unwrap().iter().find(|s| s["sensor"] == "s2").unwrap();
+    assert_eq!(
+        (s2["attempts"].as_u64(), s2["failures_seen_by_others"].as_u64()),
+        (Some(3), Some(2))
+    );
     let one = report(&[&stream], &["--sensor", "s2"]);
     let alone = report(&[files[1].to_str().unwrap()], &[]);
     assert_eq!(one["verdicts"], alone["verdicts"]);
+    assert_eq!(one["fleet"]["seen_by_several_total"], 0);
     drop(server);
     let _ = std::fs::remove_dir_all(&store);
     let _ = std::fs::remove_dir_all(&work);
