@@ -200,6 +200,65 @@ fn a_broker_down_at_the_start_gets_everything_when_it_comes() {
     let _ = std::fs::remove_dir_all(&spool);
 }
 
+/// The broker is down while a run writes far more than a small spool holds, then comes back:
+/// the stream holds every line but exactly the ones the summary counts as dropped, and those
+/// are the oldest (the spool drops its oldest segments); the run says how many were lost.
+#[test]
+fn a_spool_smaller_than_the_gap_drops_exactly_the_counted_oldest_lines() {
+    let store = tempdir("bound-store");
+    let spool = tempdir("bound-spool");
+    let port = free_port();
+    let url = server_url(port);
+    let child = std::thread::spawn({
+        let spool = spool.clone();
+        move || {
+            connlens(&[
+                "analyze",
+                FIXTURES,
+                "--format",
+                "jsonl",
+                "--publish",
+                &url,
+                "--sensor",
+                "bound",
+                "--stream",
+                "BOUND",
+                "--spool",
+                spool.to_str().unwrap(),
+                "--spool-max",
+                "16384",
+                "--publish-wait",
+                "30",
+            ])
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let server = Server::start(port, &store);
+    let out = child.join().unwrap();
+    let expected = with_sensor(&out.stdout, "bound");
+    let s = summary(&out.stdout);
+    let dropped = s["publish"]["dropped"].as_u64().unwrap() as usize;
+    // Everything the fixtures give is far more than 16 KiB: most of it was dropped.
+    let bytes: usize = expected.iter().map(String::len).sum();
+    assert!(bytes > 4 * 16384, "{bytes}");
+    eprintln!("{} lines ({bytes} bytes), {dropped} dropped", expected.len());
+    assert!(dropped > 0 && dropped < expected.len(), "{s}");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("publishing: {dropped} lines were not stored")), "{err}");
+    assert_eq!(s["publish"]["left_in_spool"], 0, "{s}");
+    // The stream: all lines but the `dropped` oldest, in order, once each.
+    let stored = server.read("BOUND");
+    same_lines(&payloads(&stored, "bound"), &expected[dropped..]);
+    // The summary published in the stream counted the same drops.
+    let published: serde_json::Value =
+        serde_json::from_slice(&stored.last().unwrap().payload).unwrap();
+    assert_eq!(published["publish"]["dropped"], dropped as u64);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&store);
+    let _ = std::fs::remove_dir_all(&spool);
+}
+
 fn server_url(port: u16) -> String {
     format!("nats://127.0.0.1:{port}")
 }
