@@ -630,3 +630,132 @@ fn a_cluster_node_killed_while_publishing_loses_nothing() {
     drop(nodes);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A certificate authority and a certificate for 127.0.0.1 it signed, made by `openssl` in `dir`:
+/// (ca.pem, server.pem, server.key).
+fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run(&[&["req", "-x509"], &ec[..], &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"]]
+        .concat()
+        .iter()
+        .copied()
+        .chain(["-subj", "/CN=connlens test CA"])
+        .collect::<Vec<_>>());
+    run(&[
+        &["req"],
+        &ec[..],
+        &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
+    ]
+    .concat());
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+/// The connection options the README documents, against a real `nats-server` with TLS and a
+/// token: tls:// with the CA in CONNLENS_NATS_CA and the token in CONNLENS_NATS_TOKEN stores
+/// every line and `report tls://…` reads them back; a wrong token, a missing CA file and a
+/// missing credentials file are one clear line each (exit 1); no secret is ever printed.
+#[test]
+fn tls_token_and_credential_files_from_the_environment() {
+    let dir = tempdir("tls");
+    let (ca, cert, key) = test_certificates(&dir);
+    let port = free_port();
+    let token = "s3cret-t0ken-value";
+    let child = Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "--auth", token, "--tls"])
+        .arg("--tlscert")
+        .arg(&cert)
+        .arg("--tlskey")
+        .arg(&key)
+        .arg("-sd")
+        .arg(dir.join("store"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child: Some(child), port };
+    let until = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("tls://127.0.0.1:{port}");
+    let input = format!("{FIXTURES}/refused-v4");
+    let run = |envs: &[(&str, &std::ffi::OsStr)], args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_connlens"))
+            .args(args)
+            .env_remove("CONNLENS_NATS_TOKEN")
+            .env_remove("CONNLENS_NATS_CA")
+            .env_remove("CONNLENS_NATS_CREDS")
+            .env_remove("CONNLENS_NATS_USER")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        for text in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(text);
+            assert!(
+                !text.contains(token) && !text.contains("wrong-one"),
+                "a secret printed: {text}"
+            );
+        }
+        out
+    };
+    let publish = ["analyze", &input, "--format", "jsonl", "--publish", &url, "--sensor", "t"];
+    let good = [("CONNLENS_NATS_CA", ca.as_os_str()), ("CONNLENS_NATS_TOKEN", token.as_ref())];
+    let out = run(&good, &[&publish[..], &["--stream", "TLS", "--publish-wait", "20"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(summary(&out.stdout)["publish"]["published"], lines as u64);
+    let stream = format!("{url}/TLS");
+    let report = run(&good, &["report", &stream, "-f", "json", "-o", "-"]);
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(r["headline"]["attempts"], 3);
+
+    let wrong =
+        [("CONNLENS_NATS_CA", ca.as_os_str()), ("CONNLENS_NATS_TOKEN", "wrong-one".as_ref())];
+    let out = run(&wrong, &[&publish[..], &["--publish-wait", "1"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("refused the credentials").count(), 1, "{err}");
+
+    let missing = dir.join("no-such-ca.pem");
+    let no_ca =
+        [("CONNLENS_NATS_CA", missing.as_os_str()), ("CONNLENS_NATS_TOKEN", token.as_ref())];
+    let out = run(&no_ca, &[&publish[..], &["--publish-wait", "1"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("cannot read the CA (CONNLENS_NATS_CA)").count(), 1, "{err}");
+
+    let creds = dir.join("no-such.creds");
+    let out = run(
+        &[("CONNLENS_NATS_CA", ca.as_os_str()), ("CONNLENS_NATS_CREDS", creds.as_os_str())],
+        &[&publish[..], &["--publish-wait", "1"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("cannot read the credentials").count(), 1, "{err}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
