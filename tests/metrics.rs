@@ -1,8 +1,7 @@
-//! `live --metrics`: the page scraped during a live run on the loopback interface (and on a veth
-//! in a namespace pair, with real traffic) passes
+//! `live --metrics`: the page scraped during a live run on the loopback interface passes
 //! `promtool check metrics` (Debian package `prometheus`), and its counters match the run's
-//! summary. Needs capture rights (root); says so and passes without them.
-
+//! summary; the same on a veth in a namespace pair with real traffic. Needs capture rights
+//! (root): the loopback test says so and passes without them; the veth test fails on CI.
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
