@@ -2,6 +2,7 @@
 //! `promtool check metrics` (Debian package `prometheus`), and its counters match the run's
 //! summary; the same on a veth in a namespace pair with real traffic. Needs capture rights
 //! (root): the loopback test says so and passes without them; the veth test fails on CI.
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
