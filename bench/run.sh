@@ -9,6 +9,8 @@
 #   mix       SIZE         realistic conversations and failures: the speed figure
 #   flood     FLOOD_SIZE   (default 200M) 60-74 byte SYN flood answered by RSTs and ICMP errors
 #   synflood  SYN_FLOWS    (default 10000000; 0 skips) distinct unanswered SYNs: memory bound
+#   publish   PUBLISH_SIZE (default 30M; 0 skips) a flood analyzed with --format jsonl > file,
+#             then also with --publish to a local nats-server -js: verdicts published per second
 # plus tshark (`-q -z conv,tcp`, far slower) on a TSHARK_SIZE (default 100M) mix.
 #
 # Needs (installs nothing itself): tcpdump, python3, GNU time at /usr/bin/time (Debian
@@ -24,6 +26,7 @@ SEED=${SEED:-1}
 FLOOD_SIZE=${FLOOD_SIZE:-200M}
 TSHARK_SIZE=${TSHARK_SIZE:-100M}
 SYN_FLOWS=${SYN_FLOWS:-10000000}
+PUBLISH_SIZE=${PUBLISH_SIZE:-30M}
 THREADS=${THREADS:-1 2}
 cd "$(dirname "$0")/.."
 OUT=bench/out
@@ -34,6 +37,10 @@ command -v tcpdump >/dev/null || { echo "run.sh: tcpdump not found (apt-get inst
 [ -x /usr/bin/time ] || { echo "run.sh: GNU time not found at /usr/bin/time (apt-get install -y time)" >&2; missing=1; }
 command -v python3 >/dev/null || { echo "run.sh: python3 not found" >&2; missing=1; }
 [ "$missing" = 0 ] || exit 1
+HAVE_NATS=0
+if command -v nats-server >/dev/null; then HAVE_NATS=1; else
+    echo "run.sh: nats-server not found (apt-get install -y nats-server): the publish rows are skipped" >&2
+fi
 HAVE_TSHARK=0
 if command -v tshark >/dev/null; then HAVE_TSHARK=1; else
     echo "run.sh: tshark not found (apt-get install -y tshark): its rows are skipped" >&2
@@ -198,6 +205,51 @@ print("synflood %s flows, --max-flows %s: %.2f s wall, %.2f s CPU, %.1f MB peak 
           flows, cap, float(wall), float(user) + float(sys_), int(rss) / 1024, lines, evicted))
 EOF
     done
+fi
+# --- publish: verdicts per second to a local JetStream, against a file ------------------------
+if [ "$PUBLISH_SIZE" != 0 ] && [ "$HAVE_NATS" = 1 ] && "$CONNLENS" analyze --help | grep -q -- '--publish'; then
+    generate flood "publish-$PUBLISH_SIZE" --size "$PUBLISH_SIZE"
+    CAP="$OUT/publish-$PUBLISH_SIZE.pcap"
+    MEAS="$OUT/measurements-publish.txt"
+    : > "$MEAS"
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    echo "== publish-$PUBLISH_SIZE: --format jsonl > file, then also --publish to nats-server -js on 127.0.0.1:$PORT ($RUNS runs each)"
+    measure "$MEAS" jsonl-file "$OUT/publish.verdicts.jsonl" "$CONNLENS" analyze --format jsonl "$CAP"
+    for ((i = 1; i <= RUNS; i++)); do
+        # A fresh broker and store for every run: each run stores into an empty stream.
+        rm -rf "$OUT/nats-store"
+        nats-server -js -a 127.0.0.1 -p "$PORT" -sd "$OUT/nats-store" > "$OUT/nats.log" 2>&1 &
+        NATS_PID=$!
+        for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+        /usr/bin/time -f "%e %U %S %M" -o "$TIMEF" "$CONNLENS" analyze --format jsonl \
+            --publish "nats://127.0.0.1:$PORT/bench" --sensor bench --stream BENCH \
+            --stream-max-bytes 4294967296 "$CAP" > "$OUT/publish.published.jsonl" 2> "$OUT/.stderr" || {
+            echo "run.sh: connlens --publish failed:" >&2; cat "$OUT/.stderr" >&2; }
+        kill "$NATS_PID"; wait "$NATS_PID" 2>/dev/null || true
+        read -r wall user sys rss < "$TIMEF"
+        echo "jsonl+publish $wall $user $sys $rss" >> "$MEAS"
+        echo "   jsonl+publish run $i: ${wall} s wall, ${user} s user + ${sys} s sys, ${rss} KB peak RSS"
+    done
+    rm -rf "$OUT/nats-store"
+    python3 - "$MEAS" "$OUT/publish.verdicts.jsonl" "$OUT/publish.published.jsonl" <<'EOF' | tee -a "$RESULTS"
+import json, statistics, sys
+meas, plain, published = sys.argv[1:]
+lines = sum(1 for _ in open(plain))
+flows = sum(1 for l in open(plain) if l.startswith('{"type":"flow"'))
+summary = json.loads(open(published).read().splitlines()[-1])
+runs = {}
+for line in open(meas):
+    tool, wall, user, sys_, rss = line.split()
+    runs.setdefault(tool, []).append((float(wall), float(user) + float(sys_), int(rss)))
+print()
+print("== publish: %d lines (%d verdicts), medians of %d runs" % (lines, flows, len(runs["jsonl-file"])))
+print("%-14s %7s %7s %12s %12s %8s" % ("output", "wall s", "CPU s", "lines/s", "verdicts/s", "peak MB"))
+for tool, rs in runs.items():
+    wall, cpu, rss = (statistics.median(r[i] for r in rs) for i in range(3))
+    print("%-14s %7.2f %7.2f %12.0f %12.0f %8.1f" % (tool, wall, cpu, lines / wall, flows / wall, rss / 1024))
+print("last run's publish counters: %s" % json.dumps(summary.get("publish")))
+EOF
+    rm -f "$OUT/publish.verdicts.jsonl" "$OUT/publish.published.jsonl"
 fi
 rm -f "$TIMEF" "$OUT/.stderr"
 echo

@@ -87,10 +87,16 @@ pub struct ReportArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// From a nats:// stream: only the lines of these sensors (repeatable).
-    #[cfg(feature = "nats")]
+    /// Only the lines of these sensors (repeatable), from a nats:// stream or from logs whose
+    /// lines carry a `sensor` field; captures given beside are analyzed as usual.
     #[arg(long, value_name = "NAME")]
     pub sensor: Vec<String>,
+
+    /// One attempt seen by several sensors (same protocol, addresses, ports and tunnel) is
+    /// joined when its first packets at the sensors are at most this far apart: the sensors'
+    /// clocks differ.
+    #[arg(long, value_name = "SECONDS", default_value_t = connlens::report::fleet::DEFAULT_JOIN_WITHIN, value_parser = parse_join_within)]
+    pub join_within: f64,
 
     /// The report file (`-`: standard output, then --format is needed).
     #[arg(short, long, value_name = "OUT")]
@@ -152,6 +158,14 @@ impl ReportArgs {
             // The report filters its attempts itself (logs too).
             filter: connlens::report::Filter::default(),
         }
+    }
+}
+
+/// `--join-within`: a finite number of seconds, not negative.
+fn parse_join_within(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("`{s}` is not a number of seconds (0 or more)")),
     }
 }
 

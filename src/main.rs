@@ -418,7 +418,8 @@ fn run_report(a: &ReportArgs) -> ExitCode {
     });
     let files: Vec<PathBuf> = files.into_iter().cloned().collect();
     let ReportInputs { captures, logs, errors: arg_errors } = sort_inputs(&files);
-    let mut builder = ReportBuilder::new(a.filter());
+    let mut builder =
+        ReportBuilder::new(a.filter()).join_within(a.join_within).only_sensors(a.sensor.clone());
     for url in streams {
         if let Err(code) = report_stream(&mut builder, url.to_str().unwrap_or_default(), a) {
             return code;

@@ -200,6 +200,65 @@ fn a_broker_down_at_the_start_gets_everything_when_it_comes() {
     let _ = std::fs::remove_dir_all(&spool);
 }
 
+/// The broker is down while a run writes far more than a small spool holds, then comes back:
+/// the stream holds every line but exactly the ones the summary counts as dropped, and those
+/// are the oldest (the spool drops its oldest segments); the run says how many were lost.
+#[test]
+fn a_spool_smaller_than_the_gap_drops_exactly_the_counted_oldest_lines() {
+    let store = tempdir("bound-store");
+    let spool = tempdir("bound-spool");
+    let port = free_port();
+    let url = server_url(port);
+    let child = std::thread::spawn({
+        let spool = spool.clone();
+        move || {
+            connlens(&[
+                "analyze",
+                FIXTURES,
+                "--format",
+                "jsonl",
+                "--publish",
+                &url,
+                "--sensor",
+                "bound",
+                "--stream",
+                "BOUND",
+                "--spool",
+                spool.to_str().unwrap(),
+                "--spool-max",
+                "16384",
+                "--publish-wait",
+                "30",
+            ])
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let server = Server::start(port, &store);
+    let out = child.join().unwrap();
+    let expected = with_sensor(&out.stdout, "bound");
+    let s = summary(&out.stdout);
+    let dropped = s["publish"]["dropped"].as_u64().unwrap() as usize;
+    // Everything the fixtures give is far more than 16 KiB: most of it was dropped.
+    let bytes: usize = expected.iter().map(String::len).sum();
+    assert!(bytes > 4 * 16384, "{bytes}");
+    eprintln!("{} lines ({bytes} bytes), {dropped} dropped", expected.len());
+    assert!(dropped > 0 && dropped < expected.len(), "{s}");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("publishing: {dropped} lines were not stored")), "{err}");
+    assert_eq!(s["publish"]["left_in_spool"], 0, "{s}");
+    // The stream: all lines but the `dropped` oldest, in order, once each.
+    let stored = server.read("BOUND");
+    same_lines(&payloads(&stored, "bound"), &expected[dropped..]);
+    // The summary published in the stream counted the same drops.
+    let published: serde_json::Value =
+        serde_json::from_slice(&stored.last().unwrap().payload).unwrap();
+    assert_eq!(published["publish"]["dropped"], dropped as u64);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&store);
+    let _ = std::fs::remove_dir_all(&spool);
+}
+
 fn server_url(port: u16) -> String {
     format!("nats://127.0.0.1:{port}")
 }
@@ -274,31 +333,42 @@ fn bad_urls_are_usage_errors() {
     }
 }
 
-/// Two sensors publish into one stream; `report nats://…/STREAM` gives the same document as
-/// `report` over the two runs' JSON-lines files, with one input per sensor; `--sensor` keeps
-/// one sensor's lines.
+/// Two sensors publish overlapping captures into one stream at once (s1 the whole fixture
+/// set, s2 `refused-v4`, which s1 holds too); `report nats://…/STREAM` gives the same document
+/// as `report` over the two runs' JSON-lines files (with the `sensor` field the published
+/// lines carry), with one input per sensor; the attempts both saw are joined, failures once
+/// each with what each sensor saw; `--sensor` keeps one sensor's lines.
 #[test]
 fn a_fleet_report_from_the_stream_is_the_report_from_the_files() {
     let store = tempdir("report-store");
     let work = tempdir("report-work");
     let server = Server::start(free_port(), &store);
     let url = server.url();
+    let runs: Vec<_> = [("s1", FIXTURES.to_string()), ("s2", format!("{FIXTURES}/refused-v4"))]
+        .into_iter()
+        .map(|(sensor, input)| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let out = connlens(&[
+                    "analyze",
+                    &input,
+                    "--format",
+                    "jsonl",
+                    "--publish",
+                    &url,
+                    "--sensor",
+                    sensor,
+                ]);
+                (sensor, out)
+            })
+        })
+        .collect();
     let mut files = Vec::new();
-    for (sensor, input) in [("s1", FIXTURES.to_string()), ("s2", format!("{FIXTURES}/refused-v4"))]
-    {
-        let out = connlens(&[
-            "analyze",
-            &input,
-            "--format",
-            "jsonl",
-            "--publish",
-            &url,
-            "--sensor",
-            sensor,
-        ]);
+    for run in runs {
+        let (sensor, out) = run.join().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let file = work.join(format!("{sensor}.jsonl"));
-        std::fs::write(&file, &out.stdout).unwrap();
+        std::fs::write(&file, with_sensor(&out.stdout, sensor).join("\n") + "\n").unwrap();
         files.push(file);
     }
     let report = |inputs: &[&str], extra: &[&str]| -> serde_json::Value {
@@ -315,13 +385,43 @@ fn a_fleet_report_from_the_stream_is_the_report_from_the_files() {
         .iter()
         .map(|i| i["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, [format!("{stream} sensor s1"), format!("{stream} sensor s2")]);
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, [format!("{stream} sensor s1"), format!("{stream} sensor s2")]);
     from_stream.as_object_mut().unwrap().remove("inputs");
     from_files.as_object_mut().unwrap().remove("inputs");
     assert_eq!(from_stream, from_files);
+    // The two failures of refused-v4 were seen by both sensors: joined, once each, with what
+    // each sensor saw (the same verdicts when s1's merged analysis agrees with s2's).
+    let fleet = &from_stream["fleet"];
+    let sensors: Vec<&str> = fleet["sensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sensor"].as_str().unwrap())
+        .collect();
+    assert_eq!(sensors.len(), 2);
+    let joined = fleet["seen_by_several"].as_array().unwrap();
+    let ports: Vec<u64> = joined.iter().map(|j| j["client_port"].as_u64().unwrap()).collect();
+    assert_eq!(ports, [40080, 40443], "{fleet}");
+    for j in joined {
+        let mut seen: Vec<&str> =
+            j["seen"].as_array().unwrap().iter().map(|s| s["sensor"].as_str().unwrap()).collect();
+        seen.sort();
+        assert_eq!(seen, ["s1", "s2"]);
+        let verdicts: Vec<(&serde_json::Value, &serde_json::Value)> =
+            j["seen"].as_array().unwrap().iter().map(|s| (&s["verdict"], &s["cause"])).collect();
+        assert_eq!(j["agree"], verdicts[0] == verdicts[1]);
+    }
+    let s2 = fleet["sensors"].as_array().unwrap().iter().find(|s| s["sensor"] == "s2").unwrap();
+    assert_eq!(
+        (s2["attempts"].as_u64(), s2["failures_seen_by_others"].as_u64()),
+        (Some(3), Some(2))
+    );
     let one = report(&[&stream], &["--sensor", "s2"]);
     let alone = report(&[files[1].to_str().unwrap()], &[]);
     assert_eq!(one["verdicts"], alone["verdicts"]);
+    assert_eq!(one["fleet"]["seen_by_several_total"], 0);
     drop(server);
     let _ = std::fs::remove_dir_all(&store);
     let _ = std::fs::remove_dir_all(&work);
@@ -528,5 +628,134 @@ fn a_cluster_node_killed_while_publishing_loses_nothing() {
     same_lines(&payloads(&stored, "a"), &with_sensor(&first.stdout, "a"));
     same_lines(&payloads(&stored, "b"), &with_sensor(&second.stdout, "b"));
     drop(nodes);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A certificate authority and a certificate for 127.0.0.1 it signed, made by `openssl` in `dir`:
+/// (ca.pem, server.pem, server.key).
+fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run(&[&["req", "-x509"], &ec[..], &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"]]
+        .concat()
+        .iter()
+        .copied()
+        .chain(["-subj", "/CN=connlens test CA"])
+        .collect::<Vec<_>>());
+    run(&[
+        &["req"],
+        &ec[..],
+        &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
+    ]
+    .concat());
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+/// The connection options the README documents, against a real `nats-server` with TLS and a
+/// token: tls:// with the CA in CONNLENS_NATS_CA and the token in CONNLENS_NATS_TOKEN stores
+/// every line and `report tls://…` reads them back; a wrong token, a missing CA file and a
+/// missing credentials file are one clear line each (exit 1); no secret is ever printed.
+#[test]
+fn tls_token_and_credential_files_from_the_environment() {
+    let dir = tempdir("tls");
+    let (ca, cert, key) = test_certificates(&dir);
+    let port = free_port();
+    let token = "s3cret-t0ken-value";
+    let child = Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "--auth", token, "--tls"])
+        .arg("--tlscert")
+        .arg(&cert)
+        .arg("--tlskey")
+        .arg(&key)
+        .arg("-sd")
+        .arg(dir.join("store"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child: Some(child), port };
+    let until = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("tls://127.0.0.1:{port}");
+    let input = format!("{FIXTURES}/refused-v4");
+    let run = |envs: &[(&str, &std::ffi::OsStr)], args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_connlens"))
+            .args(args)
+            .env_remove("CONNLENS_NATS_TOKEN")
+            .env_remove("CONNLENS_NATS_CA")
+            .env_remove("CONNLENS_NATS_CREDS")
+            .env_remove("CONNLENS_NATS_USER")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        for text in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(text);
+            assert!(
+                !text.contains(token) && !text.contains("wrong-one"),
+                "a secret printed: {text}"
+            );
+        }
+        out
+    };
+    let publish = ["analyze", &input, "--format", "jsonl", "--publish", &url, "--sensor", "t"];
+    let good = [("CONNLENS_NATS_CA", ca.as_os_str()), ("CONNLENS_NATS_TOKEN", token.as_ref())];
+    let out = run(&good, &[&publish[..], &["--stream", "TLS", "--publish-wait", "20"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(summary(&out.stdout)["publish"]["published"], lines as u64);
+    let stream = format!("{url}/TLS");
+    let report = run(&good, &["report", &stream, "-f", "json", "-o", "-"]);
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(r["headline"]["attempts"], 3);
+
+    let wrong =
+        [("CONNLENS_NATS_CA", ca.as_os_str()), ("CONNLENS_NATS_TOKEN", "wrong-one".as_ref())];
+    let out = run(&wrong, &[&publish[..], &["--publish-wait", "1"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("refused the credentials").count(), 1, "{err}");
+
+    let missing = dir.join("no-such-ca.pem");
+    let no_ca =
+        [("CONNLENS_NATS_CA", missing.as_os_str()), ("CONNLENS_NATS_TOKEN", token.as_ref())];
+    let out = run(&no_ca, &[&publish[..], &["--publish-wait", "1"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("cannot read the CA (CONNLENS_NATS_CA)").count(), 1, "{err}");
+
+    let creds = dir.join("no-such.creds");
+    let out = run(
+        &[("CONNLENS_NATS_CA", ca.as_os_str()), ("CONNLENS_NATS_CREDS", creds.as_os_str())],
+        &[&publish[..], &["--publish-wait", "1"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("cannot read the credentials").count(), 1, "{err}");
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

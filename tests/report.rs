@@ -549,3 +549,75 @@ fn one_way_conversations_are_counted_not_failed() {
     let html = format!("{dir}/out.html");
     assert!(connlens(&["report", &log, "--verdict", "one-way", "-o", &html]).status.success());
 }
+
+/// Two sensors' logs (lines carrying `sensor`, as `--publish` writes them): the client's host
+/// and the load balancer in front of 10.2.0.80, whose clock is 0.35 s behind. Built by hand in
+/// `tests/fleet/` so that every number below follows from the lines:
+/// - 10.1.0.5:40001 → :443: the client's host saw a reset forged 1 hop away (path-reset), the
+///   load balancer only the SYN (unanswered): joined, the sensors disagree, and the client's
+///   TTLs (64 at client-host, 62 at lb) put client-host nearest the client;
+/// - :40002 → :443 unanswered at both and :40003 → :8443 refused by the host at both: joined,
+///   agreeing;
+/// - :40004 → 10.3.0.9:22 seen by client-host alone, 10.9.0.7 → :443 (established) by lb alone;
+/// - 10.1.0.5:40005 → the address 203.0.113.80 and 198.51.100.1:61005 → 10.2.0.80: one
+///   attempt through a NAT, other addresses on each side: not joined (the documented limit);
+/// - :40002 → :443 again 39 s later at lb: a new attempt, past the 2 s tolerance;
+/// - 10.1.0.5:39999 established at both: joined by nobody (no failure to show).
+#[test]
+fn golden_fleet_of_two_sensors() {
+    let dir = scratch("fleet");
+    let logs = ["tests/fleet/client-host.jsonl", "tests/fleet/lb.jsonl"];
+    let r = report_both(&dir, &logs, &[], "fleet");
+    assert_eq!(r["headline"]["sensors"], 2);
+    assert_eq!(
+        (r["headline"]["attempts"].as_u64(), r["headline"]["failures"].as_u64()),
+        (Some(13), Some(10))
+    );
+    let sensors: Vec<(&str, u64, u64, u64)> = r["fleet"]["sensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let n = |k: &str| s[k].as_u64().unwrap();
+            (
+                s["sensor"].as_str().unwrap(),
+                n("attempts"),
+                n("failures"),
+                n("failures_seen_by_others"),
+            )
+        })
+        .collect();
+    assert_eq!(sensors, [("client-host", 6, 5, 3), ("lb", 7, 5, 3)]);
+    let joined = r["fleet"]["seen_by_several"].as_array().unwrap();
+    let ports: Vec<u64> = joined.iter().map(|j| j["client_port"].as_u64().unwrap()).collect();
+    assert_eq!(ports, [40001, 40002, 40003]);
+    let first = &joined[0];
+    assert_eq!(first["agree"], false);
+    let seen: Vec<(&str, &str)> = first["seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["sensor"].as_str().unwrap(), s["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [("client-host", "refused"), ("lb", "unanswered")]);
+    assert!(first["note"].as_str().unwrap().contains("client-host is nearest the client"));
+    assert!(joined[1]["agree"].as_bool().unwrap() && joined[2]["agree"].as_bool().unwrap());
+    assert!(r["failed"].as_array().unwrap().iter().all(|f| f["sensor"].is_string()));
+
+    // A tolerance below the clocks' 0.35 s difference joins nothing.
+    let out = format!("{dir}/tight.json");
+    let run = connlens(&[&["report"], &logs[..], &["--join-within", "0.1", "-o", &out]].concat());
+    assert!(run.status.success());
+    let tight: Value = serde_json::from_str(&read(&out)).unwrap();
+    assert_eq!(tight["fleet"]["seen_by_several_total"], 0);
+    // --sensor keeps one sensor's lines from logs too.
+    let out = format!("{dir}/lb.json");
+    let run = connlens(&[&["report"], &logs[..], &["--sensor", "lb", "-o", &out]].concat());
+    assert!(run.status.success());
+    let lb: Value = serde_json::from_str(&read(&out)).unwrap();
+    assert_eq!(lb["headline"]["attempts"], 7);
+    assert_eq!(lb["headline"]["sensors"], 1);
+    // A report without sensors has no sensor section and no sensor column.
+    let md = read("tests/golden/log.md");
+    assert!(!md.contains("## Sensors") && !md.contains("| sensor |"));
+}

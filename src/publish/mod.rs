@@ -153,10 +153,7 @@ pub fn valid_subject(s: &str) -> bool {
 /// The sensor's name as one subject token: anything but letters, digits, `-` and `_` becomes
 /// `_` (`web1.example.com` → `web1_example_com`).
 pub fn sensor_token(sensor: &str) -> String {
-    sensor
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .collect()
+    crate::report::fleet::sensor_token(sensor)
 }
 
 /// The host's name (the default sensor name).

@@ -370,9 +370,7 @@ pub(super) async fn read_stream(
     let mut connect = async_nats::ConnectOptions::new()
         .name("connlens")
         .connection_timeout(Duration::from_secs(5));
-    if servers.iter().any(|s| s.starts_with("tls://")) {
-        connect = connect.require_tls(true);
-    }
+    connect = with_tls(connect, servers)?;
     connect = match auth {
         Auth::None => connect,
         Auth::Token(t) => connect.token(t.clone()),
@@ -416,6 +414,30 @@ pub(super) async fn read_stream(
     Ok(out)
 }
 
+/// TLS for `tls://` servers: required, and the certificate authorities of the PEM file
+/// `CONNLENS_NATS_CA` trusted besides the built-in ones (a private cluster's own CA).
+fn with_tls(
+    connect: async_nats::ConnectOptions,
+    servers: &[String],
+) -> std::io::Result<async_nats::ConnectOptions> {
+    if !servers.iter().any(|s| s.starts_with("tls://")) {
+        return Ok(connect);
+    }
+    let mut connect = connect.require_tls(true);
+    if let Some(ca) = std::env::var_os("CONNLENS_NATS_CA") {
+        let ca = std::path::PathBuf::from(ca);
+        // Read here so that a wrong path is one clear line, not a failed handshake.
+        std::fs::metadata(&ca).map_err(|e| {
+            std::io::Error::other(format!(
+                "{}: cannot read the CA (CONNLENS_NATS_CA): {e}",
+                ca.display()
+            ))
+        })?;
+        connect = connect.add_root_certificates(ca);
+    }
+    Ok(connect)
+}
+
 /// The client's options (a fresh set for each attempt: they are consumed by `connect`).
 async fn connect_options(
     opts: &PublishOptions,
@@ -438,9 +460,7 @@ async fn connect_options(
                 }
             }
         });
-    if opts.servers.iter().any(|s| s.starts_with("tls://")) {
-        connect = connect.require_tls(true);
-    }
+    connect = with_tls(connect, &opts.servers).map_err(|e| e.to_string())?;
     Ok(match &opts.auth {
         Auth::None => connect,
         Auth::Token(t) => connect.token(t.clone()),

@@ -320,6 +320,10 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     for (k, v) in cells {
         writeln!(o, "<div><b>{}</b>{k}</div>", esc(&v))?;
     }
+    let sensors = r.fleet.sensors.len() as u64;
+    if sensors > 0 {
+        writeln!(o, "<div><b>{sensors}</b>{}</div>", word(sensors, "sensor", "sensors"))?;
+    }
     writeln!(o, "</div>")?;
     if !r.filters.is_empty() {
         writeln!(o, "<p>Filters: {}</p>", esc(&r.filters.join("; ")))?;
@@ -400,6 +404,7 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
             writeln!(o, "</tbody></table></div>")?;
         }
     }
+    fleet(o, r)?;
     writeln!(o, "<h2>Incidents</h2>")?;
     if r.incidents.is_empty() {
         writeln!(o, "<p>No incidents (scans, services down, hosts down, overload) detected.</p>")?;
@@ -456,12 +461,17 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
         )?;
         writeln!(
             o,
-            "<div class=\"scroll\"><table id=\"failed\"><thead><tr><th data-type=\"num\">time</th><th>proto</th><th>client</th><th>server</th><th>verdict</th><th>cause</th><th>evidence</th><th>capture</th><th data-type=\"num\">packet</th></tr></thead><tbody>"
+            "<div class=\"scroll\"><table id=\"failed\"><thead><tr><th data-type=\"num\">time</th><th>proto</th><th>client</th><th>server</th><th>verdict</th><th>cause</th><th>evidence</th><th>capture</th><th data-type=\"num\">packet</th>{}</tr></thead><tbody>",
+            if sensors > 0 { "<th>sensor</th>" } else { "" }
         )?;
         for f in &r.failed {
+            let sensor = match (sensors > 0, &f.sensor) {
+                (false, _) => String::new(),
+                (true, s) => format!("<td class=\"t\">{}</td>", esc(s.as_deref().unwrap_or(""))),
+            };
             writeln!(
                 o,
-                "<tr><td class=\"t\" data-v=\"{}\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"w\">{}<details><summary>all facts</summary>{}</details></td><td class=\"t\">{}</td><td class=\"n\">{}</td></tr>",
+                "<tr><td class=\"t\" data-v=\"{}\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"w\">{}<details><summary>all facts</summary>{}</details></td><td class=\"t\">{}</td><td class=\"n\">{}</td>{sensor}</tr>",
                 f.ts,
                 utc(f.ts),
                 esc(&f.proto),
@@ -505,6 +515,99 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     }
     writeln!(o, "</tbody></table></div>")?;
     writeln!(o, "<script>{SCRIPT}</script>\n</body>\n</html>")
+}
+
+/// The per-sensor table and the attempts several sensors saw (nothing without sensors).
+fn fleet(o: &mut String, r: &Report) -> std::fmt::Result {
+    let f = &r.fleet;
+    if f.sensors.is_empty() {
+        return Ok(());
+    }
+    writeln!(o, "<h2>Sensors</h2>")?;
+    writeln!(
+        o,
+        "<div class=\"scroll\"><table id=\"sensors\"><thead><tr><th>sensor</th><th>attempts</th><th>failed</th><th>failures another sensor saw too</th><th>causes</th><th>first attempt</th><th>last attempt</th></tr></thead><tbody>"
+    )?;
+    for s in &f.sensors {
+        writeln!(
+            o,
+            "<tr><td class=\"t\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td></tr>",
+            esc(&s.name),
+            s.attempts,
+            s.failures,
+            s.joined,
+            causes_cell(&s.causes),
+            utc(s.first),
+            utc(s.last)
+        )?;
+    }
+    writeln!(o, "</tbody></table></div>")?;
+    if f.unlisted > 0 {
+        writeln!(
+            o,
+            "<p>{} of more sensors not listed.</p>",
+            plural(f.unlisted, "attempt", "attempts")
+        )?;
+    }
+    writeln!(o, "<h2>Seen by several sensors</h2>")?;
+    writeln!(
+        o,
+        "<p>Failed attempts that several sensors saw: the same protocol, addresses, ports and tunnel, first packets at most {} s apart (addresses a NAT rewrote between two sensors are not joined).</p>",
+        f.within
+    )?;
+    if f.joined.is_empty() {
+        writeln!(o, "<p>None.</p>")?;
+    } else {
+        writeln!(
+            o,
+            "<div class=\"scroll\"><table id=\"joined\"><thead><tr><th>time</th><th>proto</th><th>client</th><th>server</th><th>what each sensor saw</th><th>in short</th></tr></thead><tbody>"
+        )?;
+        for j in &f.joined {
+            let seen = j
+                .seen
+                .iter()
+                .map(|s| {
+                    let mut t =
+                        format!("<b>{}</b>: {} ({})", esc(&s.sensor), s.verdict, esc(&s.cause));
+                    if !s.sentence.is_empty() {
+                        t.push_str(" — ");
+                        t.push_str(&esc(&s.sentence));
+                    }
+                    t
+                })
+                .collect::<Vec<_>>()
+                .join("<br>");
+            writeln!(
+                o,
+                "<tr><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"t\">{}</td><td class=\"w\">{seen}</td><td class=\"w\">{}</td></tr>",
+                utc(j.ts),
+                esc(&match &j.tunnel {
+                    Some(t) => format!("{} in {t}", j.proto),
+                    None => j.proto.clone(),
+                }),
+                esc(&proto_endpoint(&j.proto, &j.client.to_string(), u64::from(j.client_port))),
+                esc(&proto_endpoint(&j.proto, &j.server.to_string(), u64::from(j.server_port))),
+                esc(&j.note)
+            )?;
+        }
+        writeln!(o, "</tbody></table></div>")?;
+        let more = f.joined_total - f.joined.len();
+        if more > 0 {
+            writeln!(
+                o,
+                "<p>{} not listed.</p>",
+                plural(more as u64, "more joined attempt", "more joined attempts")
+            )?;
+        }
+    }
+    if f.not_joined > 0 {
+        writeln!(
+            o,
+            "<p>{} past the join's memory bound were counted, not joined.</p>",
+            plural(f.not_joined, "attempt", "attempts")
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

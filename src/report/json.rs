@@ -2,10 +2,39 @@
 
 use serde_json::{Value, json};
 
-use super::{IncidentRecord, Report, utc};
+use super::{FleetModel, IncidentRecord, Report, utc};
 
 fn counts(c: &[(String, u64)]) -> Value {
     Value::Object(c.iter().map(|(k, n)| (k.clone(), json!(n))).collect())
+}
+
+/// The per-sensor counts and the attempts several sensors saw.
+fn fleet(f: &FleetModel) -> Value {
+    json!({
+        "sensors": f.sensors.iter().map(|s| json!({
+            "sensor": s.name, "attempts": s.attempts, "failures": s.failures,
+            "causes": counts(&s.causes), "first": s.first, "last": s.last,
+            "failures_seen_by_others": s.joined,
+        })).collect::<Vec<_>>(),
+        "sensors_unlisted_attempts": f.unlisted,
+        "join_within": f.within,
+        "seen_by_several": f.joined.iter().map(|j| {
+            let mut row = json!({
+                "ts": j.ts, "proto": j.proto, "client": j.client.to_string(), "client_port": j.client_port,
+                "server": j.server.to_string(), "server_port": j.server_port, "agree": j.agree,
+                "note": j.note,
+                "seen": j.seen.iter().map(|s| json!({
+                    "sensor": s.sensor, "ts": s.ts, "verdict": s.verdict, "cause": s.cause,
+                    "sentence": s.sentence, "client_ttl": s.client_ttl, "server_ttl": s.server_ttl,
+                })).collect::<Vec<_>>(),
+            });
+            row = with_tunnel(row, &j.tunnel);
+            row
+        }).collect::<Vec<_>>(),
+        "seen_by_several_total": f.joined_total,
+        "seen_by_several_not_listed": f.joined_total - f.joined.len(),
+        "sightings_not_joined": f.not_joined,
+    })
 }
 
 /// The report as a JSON value (the same numbers as the other formats).
@@ -26,6 +55,7 @@ pub fn to_json(r: &Report) -> Value {
             "failures": r.failures,
             "failure_rate_percent": r.failure_rate_percent(),
             "undecided": r.undecided,
+            "sensors": r.fleet.sensors.len(),
             "filters": r.filters,
         },
         "verdicts": Value::Object(r.by_verdict.iter().map(|(k, n)| ((*k).to_string(), json!(n))).collect()),
@@ -55,11 +85,18 @@ pub fn to_json(r: &Report) -> Value {
             "verdict": c.verdict, "cause": c.cause, "attempts": c.count,
             "meaning": c.meaning, "check": c.check,
         })).collect::<Vec<_>>(),
-        "failed": r.failed.iter().map(|f| with_tunnel(json!({
-            "ts": f.ts, "proto": f.proto, "client": f.client.to_string(), "client_port": f.client_port,
-            "server": f.server.to_string(), "server_port": f.server_port, "verdict": f.verdict,
-            "cause": f.cause, "sentence": f.sentence, "evidence": f.evidence, "capture": f.capture, "packet": f.packet,
-        }), &f.tunnel)).collect::<Vec<_>>(),
+        "failed": r.failed.iter().map(|f| {
+            let mut row = with_tunnel(json!({
+                "ts": f.ts, "proto": f.proto, "client": f.client.to_string(), "client_port": f.client_port,
+                "server": f.server.to_string(), "server_port": f.server_port, "verdict": f.verdict,
+                "cause": f.cause, "sentence": f.sentence, "evidence": f.evidence, "capture": f.capture, "packet": f.packet,
+            }), &f.tunnel);
+            if let (Some(s), Some(o)) = (&f.sensor, row.as_object_mut()) {
+                o.insert("sensor".into(), json!(s));
+            }
+            row
+        }).collect::<Vec<_>>(),
+        "fleet": fleet(&r.fleet),
         "failed_not_listed": r.failed_more,
         "inputs": r.inputs.iter().map(|i| json!({
             "name": i.name, "kind": i.kind, "ok": i.errors.is_empty(), "errors": i.errors,

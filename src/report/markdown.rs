@@ -75,6 +75,14 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(o, "- **Attempts**: {}", r.attempts)?;
     writeln!(o, "- **Failed**: {} ({:.1} %)", r.failures, r.failure_rate_percent())?;
     writeln!(o, "- **Undecided** (the capture cannot tell): {}", r.undecided)?;
+    if !r.fleet.sensors.is_empty() {
+        writeln!(
+            o,
+            "- **Sensors**: {} ({} seen by several)",
+            r.fleet.sensors.len(),
+            plural(r.fleet.joined_total as u64, "failed attempt", "failed attempts")
+        )?;
+    }
     if !r.filters.is_empty() {
         writeln!(o, "- **Filters**: {}", cell(&r.filters.join("; ")))?;
     }
@@ -168,6 +176,7 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
             }
         }
     }
+    fleet(o, r)?;
     writeln!(o, "\n## Incidents\n")?;
     if r.incidents.is_empty() {
         writeln!(o, "No incidents (scans, services down, hosts down, overload) detected.")?;
@@ -213,14 +222,21 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
         writeln!(o, "\n## Failed attempts\n")?;
         let listed = r.failed.len().min(MD_ROWS);
         let not_listed = r.failed_more + (r.failed.len() - listed) as u64;
+        let sensors = !r.fleet.sensors.is_empty();
         writeln!(
             o,
-            "| time | proto | client | server | verdict | cause | evidence | capture | packet |\n|---|---|---|---|---|---|---|---|---:|"
+            "| time | proto | client | server | verdict | cause | evidence | capture | packet |{}\n|---|---|---|---|---|---|---|---|---:|{}",
+            if sensors { " sensor |" } else { "" },
+            if sensors { "---|" } else { "" }
         )?;
         for f in &r.failed[..listed] {
+            let sensor = match (sensors, &f.sensor) {
+                (false, _) => String::new(),
+                (true, s) => format!(" {} |", cell(s.as_deref().unwrap_or(""))),
+            };
             writeln!(
                 o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |{sensor}",
                 utc(f.ts),
                 cell(&f.proto),
                 proto_endpoint(&f.proto, &f.client.to_string(), u64::from(f.client_port)),
@@ -245,6 +261,93 @@ fn write(o: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(o, "| input | kind | status |\n|---|---|---|")?;
     for i in &r.inputs {
         writeln!(o, "| {} | {} | {} |", cell(&i.name), i.kind, cell(&i.status()))?;
+    }
+    Ok(())
+}
+
+/// The per-sensor section and the attempts several sensors saw (nothing without sensors).
+fn fleet(o: &mut String, r: &Report) -> std::fmt::Result {
+    let f = &r.fleet;
+    if f.sensors.is_empty() {
+        return Ok(());
+    }
+    writeln!(o, "\n## Sensors\n")?;
+    writeln!(
+        o,
+        "| sensor | attempts | failed | failures another sensor saw too | causes | first attempt | last attempt |\n|---|---:|---:|---:|---|---|---|"
+    )?;
+    for s in &f.sensors {
+        writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&s.name),
+            s.attempts,
+            s.failures,
+            s.joined,
+            cell(&causes_text(&s.causes)),
+            utc(s.first),
+            utc(s.last)
+        )?;
+    }
+    if f.unlisted > 0 {
+        writeln!(o, "\n{} of more sensors not listed.", plural(f.unlisted, "attempt", "attempts"))?;
+    }
+    writeln!(o, "\n## Seen by several sensors\n")?;
+    writeln!(
+        o,
+        "Failed attempts that several sensors saw: the same protocol, addresses, ports and tunnel, first packets at most {} s apart (addresses a NAT rewrote between two sensors are not joined).\n",
+        f.within
+    )?;
+    if f.joined.is_empty() {
+        writeln!(o, "None.")?;
+    } else {
+        writeln!(
+            o,
+            "| time | proto | client | server | what each sensor saw | in short |\n|---|---|---|---|---|---|"
+        )?;
+        for j in &f.joined {
+            let seen = j
+                .seen
+                .iter()
+                .map(|s| {
+                    let mut t = format!("{}: {} ({})", s.sensor, s.verdict, s.cause);
+                    if !s.sentence.is_empty() {
+                        t.push_str(" — ");
+                        t.push_str(&s.sentence);
+                    }
+                    t
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} |",
+                utc(j.ts),
+                cell(&match &j.tunnel {
+                    Some(t) => format!("{} in {t}", j.proto),
+                    None => j.proto.clone(),
+                }),
+                proto_endpoint(&j.proto, &j.client.to_string(), u64::from(j.client_port)),
+                proto_endpoint(&j.proto, &j.server.to_string(), u64::from(j.server_port)),
+                cell(&seen),
+                cell(&j.note)
+            )?;
+        }
+        let more = f.joined_total - f.joined.len();
+        if more > 0 {
+            writeln!(
+                o,
+                "\n{} not listed.",
+                plural(more as u64, "more joined attempt", "more joined attempts")
+            )?;
+        }
+    }
+    if f.not_joined > 0 {
+        writeln!(
+            o,
+            "\n{} past the join's memory bound were counted, not joined.",
+            plural(f.not_joined, "attempt", "attempts")
+        )?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 
 pub mod causes;
 mod filter;
+pub mod fleet;
 pub mod html;
 pub mod inputs;
 pub mod json;
@@ -30,6 +31,7 @@ use crate::output::{Inputs, Sink, Summary};
 use crate::verdict::{Judgement, Verdict, VerdictKind};
 
 pub use filter::{Filter, HostPort, Matcher, parse_host_port};
+pub use fleet::{FleetModel, JoinedRow, SeenRow, SensorRow};
 pub use record::{CauseWord, Facts, FlowRecord, IncidentRecord, logged_secs};
 pub use time::{TimeBound, parse_time_bound};
 
@@ -134,6 +136,8 @@ pub struct FailedRow {
     pub capture: String,
     /// Its packet number in that file (1-based), when known.
     pub packet: Option<u64>,
+    /// The sensor that saw it, when the line named one.
+    pub sensor: Option<String>,
     /// The tunnel that carried it (short form), if any.
     pub tunnel: Option<String>,
 }
@@ -167,6 +171,8 @@ pub struct ReportBuilder {
     rows: Vec<FailedRow>,
     rows_more: u64,
     max_rows: usize,
+    fleet: fleet::Fleet,
+    only_sensors: Vec<String>,
 }
 
 fn verdict_index(k: VerdictKind) -> usize {
@@ -210,12 +216,28 @@ impl ReportBuilder {
             rows: Vec::new(),
             rows_more: 0,
             max_rows: MAX_ROWS,
+            fleet: fleet::Fleet::default(),
+            only_sensors: Vec::new(),
         }
     }
 
     /// Lists at most `n` failed attempts one by one (default [`MAX_ROWS`]).
     pub fn max_rows(mut self, n: usize) -> Self {
         self.max_rows = n;
+        self
+    }
+
+    /// Joins the sightings of one attempt by several sensors whose first packets are at most
+    /// `seconds` apart (default [`fleet::DEFAULT_JOIN_WITHIN`]).
+    pub fn join_within(mut self, seconds: f64) -> Self {
+        self.fleet.set_within(seconds);
+        self
+    }
+
+    /// Reads only the log lines of these sensors (by name, or as the subject token
+    /// [`fleet::sensor_token`] makes of it); every line when empty.
+    pub fn only_sensors(mut self, names: Vec<String>) -> Self {
+        self.only_sensors = names.iter().map(|n| fleet::sensor_token(n)).collect();
         self
     }
 
@@ -313,6 +335,7 @@ impl ReportBuilder {
         self.timeline.add(r.ts, vi);
         let judgement = r.cause.judgement(r.kind);
         let failed = judgement == Judgement::Failure;
+        self.fleet.observe(r, cause, failed);
         if judgement == Judgement::Undecided {
             self.undecided += 1;
         }
@@ -376,6 +399,7 @@ impl ReportBuilder {
                 capture: r.capture.to_string(),
                 packet: r.first_packet,
                 tunnel,
+                sensor: r.sensor.as_deref().map(str::to_string),
             });
         } else {
             self.rows_more += 1;
@@ -462,6 +486,12 @@ impl ReportBuilder {
     /// Counts one log line: an attempt or an incident, made into the same record a verdict or
     /// an incident of this process becomes.
     fn log_object(&mut self, name: &str, obj: Map<String, Value>) -> Result<(), String> {
+        if !self.only_sensors.is_empty() {
+            let sensor = obj.get("sensor").and_then(Value::as_str).map(fleet::sensor_token);
+            if !sensor.is_some_and(|s| self.only_sensors.contains(&s)) {
+                return Ok(());
+            }
+        }
         match obj.get("type").and_then(Value::as_str) {
             Some("flow") => self.observe(&FlowRecord::from_log(&obj, name)?),
             Some("incident") => self.observe_incident(IncidentRecord::from_log(obj)?),
@@ -525,10 +555,19 @@ impl ReportBuilder {
             })
             .collect();
         let mut incidents = self.incidents;
-        incidents.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+        // Ties in time (several sensors, several logs read in whatever order a stream gave
+        // them) are broken by what the lines say, so the order does not depend on the inputs'.
+        incidents.sort_by(|a, b| {
+            a.ts.total_cmp(&b.ts).then_with(|| {
+                (&a.kind, Value::Object(a.subject.clone()).to_string())
+                    .cmp(&(&b.kind, Value::Object(b.subject.clone()).to_string()))
+            })
+        });
         let mut rows = self.rows;
-        rows.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+        // Stable: one sensor's attempts of the same time stay in the order they came.
+        rows.sort_by(|a, b| a.ts.total_cmp(&b.ts).then_with(|| a.sensor.cmp(&b.sensor)));
         Report {
+            fleet: self.fleet.finish(),
             inputs: self.inputs,
             filters: self.filter.filter().describe(),
             span: self.span,
@@ -787,6 +826,8 @@ pub struct Report {
     pub failed: Vec<FailedRow>,
     /// Failed attempts not listed (past the cap).
     pub failed_more: u64,
+    /// Per sensor, and the attempts several sensors saw (empty without sensors).
+    pub fleet: FleetModel,
 }
 
 impl Report {

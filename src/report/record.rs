@@ -128,6 +128,18 @@ impl Facts<'_> {
         }
     }
 
+    /// A fact that is a non-negative integer (`client_ttl`), read without building the map.
+    pub fn u64(&self, key: &str) -> Option<u64> {
+        match self {
+            Facts::Verdict(e) => match e.get(key)? {
+                crate::verdict::Fact::U64(n) => Some(*n),
+                crate::verdict::Fact::Json(v) => v.as_u64(),
+                _ => None,
+            },
+            Facts::Logged(m) => m.get(key)?.as_u64(),
+        }
+    }
+
     /// The deciding facts as the sentence a person reads first: `RST TTL 64 ≠ the server's 63
     /// (pkt 2): sent by a device 1 hop nearer than the server`. The full facts are
     /// [`Facts::brief`].
@@ -391,6 +403,9 @@ pub struct FlowRecord<'a> {
     pub capture: Cow<'a, str>,
     /// Its packet number there, when known.
     pub first_packet: Option<u64>,
+    /// The sensor that saw it: a log line's `sensor` field (lines published by `--publish`
+    /// carry it); none for an attempt analyzed in this process.
+    pub sensor: Option<Cow<'a, str>>,
     /// The tunnel that carried it, in short form (`vxlan:42 192.0.2.1>192.0.2.2`): part of
     /// its identity (two tenants' 10.0.0.10 are two clients).
     pub tunnel: Option<Cow<'a, str>>,
@@ -424,6 +439,7 @@ impl<'a> FlowRecord<'a> {
             evidence: Facts::Verdict(&v.evidence),
             capture: Cow::Borrowed(inputs.name(v.first_packet.file)),
             first_packet: Some(v.first_packet.number),
+            sensor: None,
             tunnel: v.tunnel.map(|t| Cow::Owned(t.to_string())),
         }
     }
@@ -466,6 +482,7 @@ impl<'a> FlowRecord<'a> {
             ),
             capture: Cow::Borrowed(obj.get("capture").and_then(Value::as_str).unwrap_or(log)),
             first_packet: obj.get("first_packet").and_then(Value::as_u64),
+            sensor: obj.get("sensor").and_then(Value::as_str).map(Cow::Borrowed),
             tunnel: obj
                 .get("tunnel")
                 .and_then(Value::as_object)

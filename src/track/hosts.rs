@@ -12,7 +12,7 @@ use crate::decode::{NeighborMessage, Packet, Transport};
 
 /// Hops a packet has travelled, guessing the sender's initial TTL as the next of the common
 /// defaults (32, 64, 128, 255) at or above what arrived.
-pub(super) fn hops(ttl: u8) -> u8 {
+pub(crate) fn hops(ttl: u8) -> u8 {
     let initial = [32u8, 64, 128, 255].into_iter().find(|&i| ttl <= i).unwrap_or(255);
     initial - ttl
 }

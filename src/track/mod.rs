@@ -24,6 +24,7 @@ mod classify;
 mod dns_names;
 mod evidence;
 mod hosts;
+pub(crate) use hosts::hops;
 mod linger;
 pub mod oneway;
 mod payload;
