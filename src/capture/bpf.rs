@@ -79,6 +79,9 @@ fn compile(link: LinkType, expr: &str) -> Result<BpfProgram, String> {
 struct Compiled {
     link: LinkType,
     program: Option<BpfProgram>,
+    /// The user's expression alone (with its VLAN part): a frame the widened program kept
+    /// but this one does not is an ICMP error, kept only if it quotes what the user named.
+    own: Option<BpfProgram>,
     carriers: Option<BpfProgram>,
 }
 
@@ -89,6 +92,11 @@ pub struct ReadFilter {
     /// The expression (widened) for raw IP, run on what a tunnel carries; `None` when it does
     /// not compile for raw IP (`ether host …`: then only the outer frame is matched).
     inner: Option<BpfProgram>,
+    /// The expression alone for raw IP, run on what a tunnel carries and on what an ICMP
+    /// error quotes.
+    inner_own: Option<BpfProgram>,
+    /// Tunnels' outer packets, for raw IP: an error quoting one is about a tunnel.
+    raw_carriers: Option<BpfProgram>,
     /// Link types the filter could not be compiled for, each reported once.
     pub errors: Vec<FilterError>,
 }
@@ -109,7 +117,16 @@ impl ReadFilter {
             message,
         })?;
         let inner = compile(LinkType::RAW, &widen_filter(expr, false)).ok();
-        Ok(ReadFilter { expr: expr.to_string(), programs: Vec::new(), inner, errors: Vec::new() })
+        let inner_own = compile(LinkType::RAW, expr).ok();
+        let raw_carriers = compile(LinkType::RAW, &carriers_filter(false, false)).ok();
+        Ok(ReadFilter {
+            expr: expr.to_string(),
+            programs: Vec::new(),
+            inner,
+            inner_own,
+            raw_carriers,
+            errors: Vec::new(),
+        })
     }
 
     /// The expression as typed.
@@ -132,12 +149,15 @@ impl ReadFilter {
                         .or_else(|_| compile(link, &widen_filter(&self.expr, false)))
                         .ok(),
                 };
+                let own = compile(link, &format!("({0}) or (vlan and ({0}))", self.expr))
+                    .or_else(|_| compile(link, &self.expr))
+                    .ok();
                 let carriers = [(true, true), (false, true), (true, false), (false, false)]
                     .into_iter()
                     .find_map(|(vlan, link_level)| {
                         compile(link, &carriers_filter(vlan, link_level)).ok()
                     });
-                self.programs.push(Compiled { link, program, carriers });
+                self.programs.push(Compiled { link, program, own, carriers });
                 self.programs.len() - 1
             }
         };
@@ -145,18 +165,44 @@ impl ReadFilter {
     }
 
     /// Whether a frame of `link` with these bytes passes the filter: its own packet matches
-    /// the (widened) expression, or it is a tunnel's outer packet and the packet inside does.
+    /// the expression, or it is a tunnel's outer packet and the packet inside does, or it is
+    /// an ICMP error (plain or in a tunnel) quoting a packet the expression matches — the
+    /// widening lets ICMP errors through to explain the chosen conversations, not others.
     pub fn keep(&mut self, link: LinkType, data: &[u8]) -> bool {
         let compiled = self.programs(link);
         let Some(program) = &compiled.program else { return false };
         if program.filter(data) {
-            return true;
+            if compiled.own.as_ref().is_none_or(|own| own.filter(data)) {
+                return true;
+            }
+            return self.quote_matches(link, data);
         }
         if !compiled.carriers.as_ref().is_some_and(|c| c.filter(data)) {
             return false;
         }
         let Some(inner) = &self.inner else { return false };
-        crate::decode::inner_ip_packet(link, data).is_some_and(|ip| inner.filter(ip))
+        let Some(ip) = crate::decode::inner_ip_packet(link, data) else { return false };
+        if !inner.filter(ip) {
+            return false;
+        }
+        self.inner_own.as_ref().is_none_or(|own| own.filter(ip)) || self.quote_matches(link, data)
+    }
+
+    /// Whether the frame is an ICMP error whose quote the expression matches (a quote the
+    /// expression cannot be run on, as with `ether host …`, is kept: nothing says otherwise).
+    /// An error about a tunnel quotes the outer packet: the conversation inside the quote is
+    /// matched, and a quote cut before it (which names the tunnel only) is kept, since it may
+    /// be about the chosen conversations.
+    fn quote_matches(&self, link: LinkType, data: &[u8]) -> bool {
+        let Some(own) = &self.inner_own else { return true };
+        let Some(quote) = crate::decode::icmp_error_quote(link, data) else { return false };
+        if own.filter(quote) {
+            return true;
+        }
+        match crate::decode::inner_ip_packet(LinkType::RAW, quote) {
+            Some(inner) => own.filter(inner),
+            None => self.raw_carriers.as_ref().is_some_and(|c| c.filter(quote)),
+        }
     }
 }
 
@@ -202,7 +248,19 @@ mod tests {
         assert!(filter.keep(LinkType::ETHERNET, &frame(6, 443)));
         assert!(!filter.keep(LinkType::ETHERNET, &frame(6, 80)));
         assert!(!filter.keep(LinkType::ETHERNET, &frame(17, 443)));
-        assert!(filter.keep(LinkType::ETHERNET, &frame(1, 0)), "ICMP is kept: it explains flows");
+        // An ICMP error is kept when it quotes what the expression names: it explains a chosen
+        // conversation. One about another conversation is not.
+        let error = |dport: u16| {
+            use crate::synth::frame::{self, Icmp, Ip, Link, Tcp};
+            let ip = Ip::new([192, 0, 2, 1], [198, 51, 100, 7]);
+            let syn = frame::tcp(&ip, &Tcp::new(40000, dport).flags(2), b"");
+            let err = frame::icmp_error(&ip.reversed(), Icmp::PORT_UNREACHABLE, &syn);
+            frame::frame(Link::Ethernet, &err)
+        };
+        assert!(filter.keep(LinkType::ETHERNET, &error(443)), "it explains a chosen flow");
+        assert!(!filter.keep(LinkType::ETHERNET, &error(80)), "it is about another flow");
+        assert!(!filter.keep(LinkType::ETHERNET, &frame(1, 0)), "no error: an echo reply");
+        assert!(ReadFilter::new("icmp").unwrap().keep(LinkType::ETHERNET, &frame(1, 0)));
         // Raw IP: the same packet without the Ethernet header.
         assert!(filter.keep(LinkType::RAW, &frame(6, 443)[14..]));
         assert!(!filter.keep(LinkType::RAW, &frame(6, 80)[14..]));
@@ -217,7 +275,7 @@ mod tests {
     /// outer headers), or when its outer packet does.
     #[test]
     fn tunnels_are_filtered_by_what_they_carry() {
-        use crate::synth::frame::{self, Encap, Ip, Link, Tcp, Tunnel};
+        use crate::synth::frame::{self, Encap, Icmp, Ip, Link, Tcp, Tunnel};
         let (a, b) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
         let inner = Ip::new([10, 0, 0, 10], [10, 0, 1, 20]);
         let syn = |port| frame::tcp(&inner, &Tcp::new(40000, port).flags(2), b"");
@@ -242,6 +300,27 @@ mod tests {
             assert!(host.keep(LinkType::ETHERNET, &f22), "{encap:?}");
             let outer_named = !matches!(encap, Encap::Mpls { .. } | Encap::Pppoe { .. });
             assert_eq!(vtep.keep(LinkType::ETHERNET, &f22), outer_named, "{encap:?}");
+        }
+        // ICMP errors: inside a tunnel, kept when they quote a chosen conversation; about a
+        // tunnel (quoting its outer packet), kept when the conversation inside the quote is
+        // chosen, or when the quote is cut before it (it names the tunnel only).
+        let vxlan = Link::Tunnel(Tunnel {
+            encap: Encap::Vxlan { vni: 42 },
+            outer: (a, b),
+            inner_vlan: None,
+        });
+        let back = Ip::new(b, a);
+        for (port, kept) in [(80, true), (22, false)] {
+            let inside = frame::icmp_error(&inner.reversed(), Icmp::PORT_UNREACHABLE, &syn(port));
+            assert_eq!(port80.keep(LinkType::ETHERNET, &frame::frame(vxlan, &inside)), kept);
+            let outer = frame::frame(vxlan, &syn(port))[14..].to_vec();
+            let about = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, &outer);
+            assert_eq!(
+                port80.keep(LinkType::ETHERNET, &frame::frame(Link::Ethernet, &about)),
+                kept
+            );
+            let cut = frame::icmp_error(&back, Icmp::HOST_UNREACHABLE, &outer[..28]);
+            assert!(port80.keep(LinkType::ETHERNET, &frame::frame(Link::Ethernet, &cut)));
         }
         // A datagram to 4789 that is no VXLAN carries nothing to match.
         let junk = frame::frame(Link::Ethernet, &frame::udp(&Ip::new(a, b), 1, 4789, &[0; 40]));

@@ -193,8 +193,14 @@ pub fn carriers_filter(vlan: bool, link_level: bool) -> String {
 /// look inside a tunnel (`host 10.0.0.5` or `tcp port 80` never match a VXLAN datagram), so
 /// connlens lets the tunnels through and applies the user's expression to the packet inside
 /// itself (see `bpf::ReadFilter`).
+///
+/// The VLAN part comes last, once: libpcap's `vlan` keyword moves the offsets of everything
+/// after it in the expression, so `… or (vlan and (…)) or udp dst port 4789` would look for
+/// the VXLAN port behind a tag that untagged frames do not have.
 pub fn kernel_filter(filter: &str, vlan: bool, link_level: bool) -> String {
-    format!("{} or {}", widen_filter(filter, vlan), carriers_filter(vlan, link_level))
+    let untagged =
+        format!("{} or {}", widen_filter(filter, false), carriers_filter(false, link_level));
+    if vlan { format!("{untagged} or (vlan and ({untagged}))") } else { untagged }
 }
 
 /// Names of the interfaces libpcap can capture on.
@@ -440,7 +446,10 @@ mod tests {
     #[test]
     fn the_kernel_filter_lets_tunnels_through_on_every_link_type() {
         let f = kernel_filter("tcp port 80", true, true);
-        assert!(f.starts_with("(tcp port 80) or icmp or icmp6 or (vlan and"), "{f}");
+        assert!(f.starts_with("(tcp port 80) or icmp or icmp6 or udp dst port 4789"), "{f}");
+        // One VLAN part, last: `vlan` moves the offsets of whatever follows it.
+        assert_eq!(f.matches("vlan and").count(), 1, "{f}");
+        assert!(f.ends_with("0x8864))"), "{f}");
         assert!(f.contains("udp dst port 4789") && f.contains("ip proto 47"), "{f}");
         assert!(f.contains("ether proto 0x8847") && !f.contains("mpls or"), "{f}");
         let eth = Capture::dead(pcap::Linktype(1)).unwrap();

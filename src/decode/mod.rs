@@ -112,6 +112,22 @@ pub fn inner_ip_packet(link: crate::capture::LinkType, data: &[u8]) -> Option<&[
     }
 }
 
+/// The packet an ICMP or ICMPv6 error in a frame of `link` quotes (in a tunnel, the
+/// innermost packet's), from its IP header to the end of the capture; `None` for any other
+/// frame. Lets a read filter keep only the errors about what it names (see `capture::bpf`).
+pub fn icmp_error_quote(link: crate::capture::LinkType, data: &[u8]) -> Option<&[u8]> {
+    let info = link::strip(link, data).ok()?;
+    let l3 = data.get(info.ip_offset..)?;
+    let mut walk = tunnel::Walk::new(l3, l3.len(), info.vlan, info.dest);
+    let Ok(tunnel::Reached::Ip(net)) = walk.run(info.next) else { return None };
+    let error_types: &[u8] = match (net.v6, net.proto) {
+        (false, ip::PROTO_ICMP) => &[3, 4, 5, 11, 12],
+        (true, ip::PROTO_ICMPV6) => &[1, 2, 3, 4],
+        _ => return None,
+    };
+    error_types.contains(net.l4.first()?).then(|| net.l4.get(8..)).flatten()
+}
+
 /// The packet of the IP header `net`, from the link layer's (or tunnel's) facts.
 #[inline(always)]
 fn build<R>(
