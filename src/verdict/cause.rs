@@ -510,7 +510,7 @@ causes! {
         "Capture longer.";
     /// The client reset (TCP) or aborted (SCTP) its own attempt before any answer.
     ClientAborted = Unanswered, "client-aborted", Capture,
-        "The client ended its attempt while nothing of the server is in the capture. TCP: an RST, usually its answer to a SYN-ACK the capture missed (a stack does not reset a connection it abandons before an answer), else a stale connection. SCTP: an ABORT, the answer to an INIT-ACK the capture missed, or an application that gave up on its unanswered INITs (SCTP, unlike TCP, sends an ABORT then).",
+        "The client ended its attempt while nothing of the server is in the capture. TCP: an RST, usually its answer to a SYN-ACK the capture missed (a stack does not reset a connection it abandons before an answer), else a stale connection. SCTP: an ABORT, the answer to an INIT-ACK the capture missed, or an application that aborted while its INITs were unanswered (an SCTP stack, unlike TCP's, sends an ABORT then).",
         "Capture both directions (asymmetric routing, a one-sided capture); then the client.";
     /// Pushed out of a full table before its timeout.
     EvictedBeforeTimeout = Unanswered, "evicted-before-timeout", Capture,
