@@ -3,7 +3,8 @@
 //! prohibited routes, a rejecting firewall and a loop, absent hosts, applications that turn
 //! clients away, a full accept queue, TLS mismatches, DNS errors, an nmap scan, normal traffic
 //! that is no failure, MariaDB, PostgreSQL, Redis and nginx refusing in plaintext, conversations
-//! inside VXLAN, GRE, Geneve, IPIP, 6in4 and QinQ captured on the underlay), captures with
+//! inside VXLAN, GRE, Geneve, IPIP, 6in4 and QinQ captured on the underlay, pings answered,
+//! lost, dropped, unreachable and out of TTL), captures with
 //! tcpdump, and connlens must give each attempt the same verdict and cause as the checked-in
 //! recording of that scenario (see `BOUNDS_ONLY` and `VERDICT_ONLY` for the two scenarios whose
 //! outcome varies, `EPHEMERAL_DNS` for the one whose resolver picks its own ports). Timestamps,
@@ -52,16 +53,18 @@ fn flows(jsonl: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// (proto, client, client_port, server, server_port, verdict[, cause], vlan, tunnel) of each
-/// flow line: the VLAN tags and the tunnel (kind, identifier, outer endpoints) are part of what
-/// must come out the same, where there are any.
+/// (proto, client, client_port, server, server_port, verdict[, cause], vlan, tunnel, echo id)
+/// of each flow line: the VLAN tags and the tunnel (kind, identifier, outer endpoints) are part
+/// of what must come out the same, where there are any; so is a ping's identifier (its ports
+/// are the ICMP types, the same for every ping: `record.sh` pins each ping's identifier with
+/// `ping -e`, so it names the ping as a client port names a connection).
 fn attempts(jsonl: &str, with_cause: bool) -> BTreeSet<String> {
     flows(jsonl)
         .iter()
         .map(|v| {
             let cause = if with_cause { v["cause"].as_str().unwrap() } else { "" };
             format!(
-                "{} {}:{} -> {}:{} {} {} {} {}",
+                "{} {}:{} -> {}:{} {} {} {} {} {}",
                 v["proto"].as_str().unwrap(),
                 v["client"].as_str().unwrap(),
                 v["client_port"],
@@ -70,7 +73,8 @@ fn attempts(jsonl: &str, with_cause: bool) -> BTreeSet<String> {
                 v["verdict"].as_str().unwrap(),
                 cause,
                 v["vlan"],
-                v["tunnel"]
+                v["tunnel"],
+                v["evidence"]["echo_id"]
             )
         })
         .collect()
@@ -212,6 +216,6 @@ fn recording_real_traffic_again_gives_the_same_verdicts() {
         checked += 1;
     }
     let _ = fs::remove_dir_all(&out);
-    let want = if only.is_empty() { 30 } else { only.len() };
+    let want = if only.is_empty() { 31 } else { only.len() };
     assert_eq!(checked, want, "every recorded scenario must be re-recorded and checked");
 }

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use super::*;
 use crate::capture::Origin;
 use crate::decode::{
-    IcmpError, IcmpErrorKind, LinkDest, Packet, PayloadPrefix, QuotedPacket, TcpFlags, TcpSegment,
-    Transport, UdpDatagram,
+    EchoMessage, IcmpError, IcmpErrorKind, LinkDest, Packet, PayloadPrefix, QuotedPacket,
+    SctpPacket, TcpFlags, TcpSegment, Transport, UdpDatagram, sctp_chunk,
 };
 use crate::verdict::{Verdict, VerdictKind};
 use serde_json::json;
@@ -181,6 +181,62 @@ impl Run {
     fn finish(mut self) -> Vec<Verdict> {
         self.tracker.finish(&mut self.out);
         self.out
+    }
+    /// An ICMP/ICMPv6 echo request (from the client) or reply (from the server).
+    #[allow(clippy::too_many_arguments)]
+    fn echo(&mut self, ts: f64, src: &str, dst: &str, ttl: u8, request: bool, id: u16, seq: u16) {
+        let v6 = ip(src).is_ipv6();
+        let e = EchoMessage { v6, request, id, seq, payload_len: 56 };
+        self.push(ts, src, dst, ttl, Transport::Echo(e));
+    }
+    /// An SCTP packet with these chunks ([`sctp_chunk`] bits).
+    #[allow(clippy::too_many_arguments)]
+    fn sctp(
+        &mut self,
+        ts: f64,
+        (src, sport): (&str, u16),
+        (dst, dport): (&str, u16),
+        ttl: u8,
+        chunks: u16,
+        vtag: u32,
+        initiate_tag: u32,
+    ) {
+        let c = SctpPacket {
+            src_port: sport,
+            dst_port: dport,
+            vtag,
+            chunks,
+            abort_t: false,
+            error_cause: 0,
+            initiate_tag,
+            data_len: if chunks & sctp_chunk::DATA != 0 { 100 } else { 0 },
+        };
+        self.push(ts, src, dst, ttl, Transport::Sctp(c));
+    }
+    /// An SCTP ABORT: its T bit and first error cause (0: none).
+    fn sctp_abort(
+        &mut self,
+        ts: f64,
+        (src, sport): (&str, u16),
+        (dst, dport): (&str, u16),
+        ttl: u8,
+        (vtag, t_bit, cause): (u32, bool, u16),
+    ) {
+        let c = SctpPacket {
+            src_port: sport,
+            dst_port: dport,
+            vtag,
+            chunks: sctp_chunk::ABORT,
+            abort_t: t_bit,
+            error_cause: cause,
+            initiate_tag: 0,
+            data_len: 0,
+        };
+        self.push(ts, src, dst, ttl, Transport::Sctp(c));
+    }
+    /// A frame that is no conversation's: capture time moves on (timers run out).
+    fn tick(&mut self, ts: f64) {
+        self.tracker.other_packet(Timestamp::from_secs_f64(1000.0 + ts), &mut self.out);
     }
 }
 
@@ -2970,4 +3026,408 @@ mod tunnel_errors {
         let v = r.finish();
         assert_eq!(v[0].cause.word(), "tunnel-endpoint-unreachable");
     }
+}
+
+// ---------------------------------------------------------------- ping
+
+const PING: u16 = 3301;
+
+fn quote_echo(src: &str, dst: &str, id: u16, seq: u16, reply: bool) -> QuotedPacket {
+    QuotedPacket {
+        proto: Proto::Icmp,
+        src: ip(src),
+        dst: ip(dst),
+        src_port: id,
+        dst_port: id,
+        tcp_seq: None,
+        tcp_flags: None,
+        echo: Some((seq, reply)),
+        sctp_vtag: None,
+        ttl: 1,
+        tunnel: Default::default(),
+        tunnel_only: false,
+    }
+}
+
+/// `ping -c 3`: three requests a second apart, each answered 10, 20, 30 ms later. Decided when
+/// the ping has been silent for the wait after its last request (5 s: its 1 s interval asks
+/// for less), answered, with its round-trip times; the ports are the ICMP types.
+#[test]
+fn a_ping_answered_is_reply_seen_with_its_round_trip_times() {
+    let mut r = Run::new();
+    for (i, rtt) in [0.01, 0.02, 0.03].into_iter().enumerate() {
+        let (t, seq) = (i as f64, i as u16 + 1);
+        r.echo(t, C, S, 64, true, PING, seq);
+        r.echo(t + rtt, S, C, 60, false, PING, seq);
+    }
+    r.tick(6.9);
+    assert!(r.out.is_empty(), "decided 5 s after the last request, at 7 s");
+    r.tick(7.1);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Answered, "reply-seen")]);
+    let v = &r.out[0];
+    assert_eq!(v.proto, Proto::Icmp);
+    assert_eq!((v.client.to_string(), v.server.to_string()), (format!("{C}:8"), format!("{S}:0")));
+    let e = &v.evidence;
+    assert_eq!(e["echo_id"], PING);
+    assert_eq!((e["echo_requests"].to_value(), e["echo_replies"].to_value()), (json!(3), json!(3)));
+    assert_eq!(e["echo_lost"], 0);
+    assert_eq!(
+        (e["echo_first_seq"].to_value(), e["echo_last_seq"].to_value()),
+        (json!(1), json!(3))
+    );
+    assert_eq!(e["echo_span"], 2.0);
+    assert_eq!(e["echo_first_request_packet"], 1);
+    assert_eq!(e["echo_first_reply_packet"], 2);
+    assert_eq!((e["rtt_min"].to_value(), e["rtt_avg"].to_value()), (json!(0.01), json!(0.02)));
+    assert_eq!(e["rtt_max"], 0.03);
+    assert!(e.get("echo_unmatched_replies").is_none());
+    assert!(!v.cause.is_failure());
+}
+
+/// Four requests, the second never answered: answered, one lost — counted once it has gone
+/// unanswered for the wait.
+#[test]
+fn a_ping_with_a_lost_request_is_echo_loss() {
+    let mut r = Run::new();
+    for seq in 1..=4u16 {
+        let t = f64::from(seq - 1) * 0.2;
+        r.echo(t, C, S, 64, true, PING, seq);
+        if seq != 2 {
+            r.echo(t + 0.001, S, C, 63, false, PING, seq);
+        }
+    }
+    r.tick(10.0);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Answered, "echo-loss")]);
+    let e = &r.out[0].evidence;
+    assert_eq!((e["echo_requests"].to_value(), e["echo_replies"].to_value()), (json!(4), json!(3)));
+    assert_eq!(e["echo_lost"], 1);
+    assert_eq!(e["echo_last_seq"], 4);
+    assert_eq!(e["rtt_max"], 0.001);
+    assert!(!r.out[0].cause.is_failure());
+}
+
+/// `ping -i 3`: three requests 3 s apart, nothing back: one attempt, unanswered once the wait
+/// after the last request (twice its interval plus 1 s: 7 s, more than the 5 s floor) and the
+/// 1 s look-ahead have passed; the server showed nothing else, so no-response; every request
+/// lost.
+#[test]
+fn an_unanswered_ping_waits_after_its_last_request() {
+    let mut r = Run::new();
+    for (t, seq) in [(0.0, 1), (3.0, 2), (6.0, 3)] {
+        r.echo(t, C, S, 64, true, PING, seq);
+        assert!(r.out.is_empty());
+    }
+    r.tick(13.9);
+    assert!(r.out.is_empty(), "the wait after the last request runs to 13 s, then the look-ahead");
+    r.tick(14.1);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
+    let e = &r.out[0].evidence;
+    assert_eq!((e["echo_requests"].to_value(), e["echo_replies"].to_value()), (json!(3), json!(0)));
+    assert_eq!(e["echo_lost"], 3);
+    assert_eq!(e["echo_span"], 6.0);
+    assert_eq!(e["waited_after_last_request"], 7.0);
+    assert_eq!(e["timeout_basis"], "retransmission-schedule");
+    assert_eq!(e["last_retry_gap"], 3.0);
+    assert!(e.get("rtt_min").is_none());
+    assert!(e.get("echo_first_reply_packet").is_none());
+    assert_eq!(r.out[0].conn_state, "OTH");
+    assert!(r.out[0].cause.is_failure());
+}
+
+/// A router's host unreachable quoting the request decides at once (IPv4), and so does an
+/// ICMPv6 time exceeded quoting an IPv6 request; the quote's sequence number is in the
+/// evidence, the reporter is not the server.
+#[test]
+fn an_icmp_error_quoting_a_ping_request_decides_it() {
+    let mut r = Run::new();
+    r.echo(0.0, C, S, 64, true, PING, 1);
+    r.icmp(
+        0.001,
+        "192.0.2.254",
+        C,
+        64,
+        IcmpErrorKind::DestinationUnreachable,
+        1,
+        quote_echo(C, S, PING, 1, false),
+    );
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unreachable, "host-unreachable")]);
+    let v = &r.out[0];
+    assert_eq!((v.client.port, v.server.port), (8, 0));
+    assert_eq!(v.evidence["quoted_echo_seq"], 1);
+    assert_eq!(v.evidence["reporter"], "192.0.2.254");
+    assert_eq!(v.evidence["reporter_is_server"], false);
+    assert_eq!(v.evidence["echo_requests"], 1);
+    assert_eq!(v.evidence["echo_id"], PING);
+
+    let (c6, s6, router6) = ("2001:db8::1", "2001:db8:1::7", "2001:db8::fe");
+    let mut r = Run::new();
+    r.echo(0.0, c6, s6, 1, true, PING, 1);
+    let e = IcmpError {
+        v6: true,
+        kind: IcmpErrorKind::TimeExceeded,
+        icmp_type: 3,
+        code: 0,
+        mtu: None,
+        quoted: quote_echo(c6, s6, PING, 1, false),
+    };
+    r.push(0.001, router6, c6, 64, Transport::IcmpError(e));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::TimeExceeded, "ttl-exceeded")]);
+    let v = &r.out[0];
+    assert_eq!((v.client.port, v.server.port), (128, 129), "ICMPv6's echo types");
+    assert_eq!(v.evidence["reporter"], router6);
+    assert_eq!(v.evidence["quoted_echo_seq"], 1);
+}
+
+/// An ICMP error quoting an echo *reply* (the capture holds only the error): the reply could
+/// not reach the pinging host. Its sender is the ping's server; no failure.
+#[test]
+fn an_icmp_error_quoting_an_echo_reply_is_reply_undeliverable() {
+    let mut r = Run::new();
+    let reply = quote_echo(S, C, PING, 5, true);
+    r.icmp(0.0, "203.0.113.1", S, 250, IcmpErrorKind::DestinationUnreachable, 1, reply);
+    let v = r.finish();
+    assert_eq!(kinds(&v), vec![(VerdictKind::Partial, "reply-undeliverable")]);
+    assert_eq!(
+        (v[0].client.to_string(), v[0].server.to_string()),
+        (format!("{C}:8"), format!("{S}:0"))
+    );
+    assert_eq!(v[0].evidence["attempt_packets_captured"], false);
+    assert_eq!(v[0].evidence["quoted_echo_seq"], 5);
+    assert_eq!(v[0].evidence["reporter"], "203.0.113.1");
+    assert!(!v[0].cause.is_failure());
+}
+
+/// Two pings at once from one client to one server, identifiers 1 and 2: two attempts. The
+/// first is answered; the second not — and since the server answered the first, its silence
+/// to the second is filtering, not a host that is down.
+#[test]
+fn two_pings_with_different_identifiers_are_two_attempts() {
+    let mut r = Run::new();
+    for seq in 1..=3u16 {
+        let t = f64::from(seq - 1);
+        r.echo(t, C, S, 64, true, 1, seq);
+        r.echo(t + 0.01, S, C, 60, false, 1, seq);
+        r.echo(t + 0.5, C, S, 64, true, 2, seq);
+    }
+    r.tick(20.0);
+    let mut v = r.finish();
+    v.sort_by_key(|v| v.evidence["echo_id"].to_value().as_u64());
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Answered, "reply-seen"), (VerdictKind::Unanswered, "filtered")]
+    );
+    assert_eq!(
+        (v[0].evidence["echo_id"].to_value(), v[1].evidence["echo_id"].to_value()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(
+        (v[0].evidence["echo_requests"].to_value(), v[1].evidence["echo_requests"].to_value()),
+        (json!(3), json!(3))
+    );
+    assert_eq!(
+        (v[0].evidence["echo_replies"].to_value(), v[1].evidence["echo_replies"].to_value()),
+        (json!(3), json!(0))
+    );
+    assert_ne!(v[0].id, v[1].id);
+}
+
+/// `ping -i 10`: a verdict 5 s after the first request; the request 10 s later, with the next
+/// sequence number, is a new attempt (as a new SYN would be), while a copy of the decided
+/// request is only a late packet.
+#[test]
+fn a_ping_request_with_a_new_sequence_number_after_the_verdict_is_a_new_attempt() {
+    let mut r = Run::new();
+    r.echo(0.0, C, S, 64, true, PING, 1);
+    r.echo(0.01, S, C, 60, false, PING, 1);
+    r.tick(6.0);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Answered, "reply-seen")]);
+    r.echo(6.5, C, S, 64, true, PING, 1);
+    r.echo(10.0, C, S, 64, true, PING, 2);
+    r.echo(10.02, S, C, 60, false, PING, 2);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Answered, "reply-seen"), (VerdictKind::Answered, "reply-seen")]
+    );
+    assert_eq!(v[0].evidence["echo_requests"], 1);
+    assert_eq!(
+        (v[1].evidence["echo_first_seq"].to_value(), v[1].evidence["echo_requests"].to_value()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(v[1].evidence["echo_first_request_packet"], 4);
+    assert_eq!(v[1].evidence["rtt_min"], 0.02);
+    assert_ne!(v[0].id, v[1].id);
+}
+
+// ---------------------------------------------------------------- SCTP
+
+const INIT: u16 = sctp_chunk::INIT;
+const INIT_ACK: u16 = sctp_chunk::INIT_ACK;
+const COOKIE_ECHO: u16 = sctp_chunk::COOKIE_ECHO;
+const COOKIE_ACK: u16 = sctp_chunk::COOKIE_ACK;
+/// The client's and the server's initiate tags (each side's packets carry the other's).
+const CTAG: u32 = 0xc11e_0001;
+const STAG: u32 = 0x5e4e_0001;
+
+/// INIT, INIT-ACK, COOKIE-ECHO, COOKIE-ACK between C:port and S:3868.
+fn sctp_setup(r: &mut Run, t: f64, port: u16) {
+    r.sctp(t, (C, port), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp(t + 0.01, (S, 3868), (C, port), 60, INIT_ACK, CTAG, STAG);
+    r.sctp(t + 0.02, (C, port), (S, 3868), 64, COOKIE_ECHO, STAG, 0);
+    r.sctp(t + 0.03, (S, 3868), (C, port), 60, COOKIE_ACK, CTAG, 0);
+}
+
+/// The four-way handshake, then data: established, still open at the end of the input, with
+/// each step's packet in the evidence.
+#[test]
+fn an_sctp_four_way_handshake_is_established() {
+    let mut r = Run::new();
+    sctp_setup(&mut r, 0.0, 5000);
+    r.sctp(0.1, (C, 5000), (S, 3868), 64, sctp_chunk::DATA, STAG, 0);
+    r.sctp(0.11, (S, 3868), (C, 5000), 60, sctp_chunk::SACK, CTAG, 0);
+    let v = one(r);
+    assert_eq!((v.kind(), v.cause.word()), (VerdictKind::Established, "still-open"));
+    assert_eq!(v.proto, Proto::Sctp);
+    assert_eq!(
+        (v.client.to_string(), v.server.to_string()),
+        (format!("{C}:5000"), format!("{S}:3868"))
+    );
+    let e = &v.evidence;
+    assert_eq!(e["init_count"], 1);
+    assert_eq!(e["init_packets"], json!([1]));
+    assert_eq!(
+        (
+            e["init_ack_packet"].to_value(),
+            e["cookie_echo_packet"].to_value(),
+            e["cookie_ack_packet"].to_value()
+        ),
+        (json!(2), json!(3), json!(4))
+    );
+    assert!(e.get("abort_packet").is_none());
+    assert_eq!(v.conn_state, "S1");
+}
+
+/// Linux's answer to an INIT for a port nobody listens on: ABORT with the T bit and no cause,
+/// at once — refused, the ABORT's facts in the evidence.
+#[test]
+fn an_sctp_init_answered_by_an_abort_is_refused() {
+    let mut r = Run::new();
+    r.sctp(0.0, (C, 5001), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp_abort(0.001, (S, 3868), (C, 5001), 64, (0, true, 0));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Refused, "abort")]);
+    let v = &r.out[0];
+    let e = &v.evidence;
+    assert_eq!(e["abort_from"], "server");
+    assert_eq!(e["abort_t_bit"], true);
+    assert_eq!(
+        (e["abort_packet"].to_value(), e["abort_ttl"].to_value(), e["abort_hops"].to_value()),
+        (json!(2), json!(64), json!(0))
+    );
+    assert!(e.get("abort_cause").is_none());
+    assert_eq!(e["init_count"], 1);
+    assert_eq!(v.conn_state, "REJ");
+    assert!(v.cause.is_failure());
+}
+
+/// INITs at 0, 3 and 9 s (Linux's 3 s initial RTO, doubled), nothing back: one attempt,
+/// unanswered after twice the last gap plus 1 s (13 s) and the look-ahead.
+#[test]
+fn retransmitted_sctp_inits_with_nothing_back_are_unanswered() {
+    let mut r = Run::new();
+    for t in [0.0, 3.0, 9.0] {
+        r.sctp(t, (C, 5002), (S, 3868), 64, INIT, 0, CTAG);
+    }
+    r.tick(22.9);
+    assert!(r.out.is_empty(), "the wait after the last INIT runs to 22 s, then the look-ahead");
+    r.tick(23.1);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
+    let v = &r.out[0];
+    let e = &v.evidence;
+    assert_eq!(e["init_count"], 3);
+    assert_eq!(e["init_packets"], json!([1, 2, 3]));
+    assert_eq!(e["init_times"], json!([0.0, 3.0, 9.0]));
+    assert_eq!(e["waited_after_last_init"], 13.0);
+    assert_eq!(e["last_retry_gap"], 6.0);
+    assert_eq!(v.conn_state, "S0");
+}
+
+/// An INIT with another initiate tag on the same ports is a new association: the first
+/// (retransmitted once, same tag: one attempt) gives way, superseded; the second completes.
+#[test]
+fn an_sctp_init_with_a_new_initiate_tag_is_a_new_attempt() {
+    let mut r = Run::new();
+    r.sctp(0.0, (C, 5003), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp(3.0, (C, 5003), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp(4.0, (C, 5003), (S, 3868), 64, INIT, 0, CTAG + 1);
+    r.sctp(4.01, (S, 3868), (C, 5003), 60, INIT_ACK, CTAG + 1, STAG);
+    r.sctp(4.02, (C, 5003), (S, 3868), 64, COOKIE_ECHO, STAG, 0);
+    r.sctp(4.03, (S, 3868), (C, 5003), 60, COOKIE_ACK, CTAG + 1, 0);
+    let v = r.finish();
+    assert_eq!(
+        kinds(&v),
+        vec![(VerdictKind::Unanswered, "superseded"), (VerdictKind::Established, "still-open")]
+    );
+    assert_eq!(v[0].evidence["init_count"], 2);
+    assert_eq!(v[1].evidence["init_count"], 1);
+    assert_eq!(v[1].evidence["init_packets"], json!([3]));
+    assert_eq!(v[1].evidence["cookie_ack_packet"], 6);
+    assert_ne!(v[0].id, v[1].id);
+}
+
+/// ABORTs after the association was set up: the client's (with a user-initiated-abort cause)
+/// and the server's name their sender; not failures.
+#[test]
+fn an_abort_after_setup_names_the_side() {
+    let mut r = Run::new();
+    sctp_setup(&mut r, 0.0, 5004);
+    r.sctp_abort(0.5, (C, 5004), (S, 3868), 64, (STAG, false, 12));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Established, "aborted-by-client")]);
+    let v = &r.out[0];
+    let e = &v.evidence;
+    assert_eq!(
+        (e["abort_from"].to_value(), e["abort_t_bit"].to_value()),
+        (json!("client"), json!(false))
+    );
+    assert_eq!(
+        (e["abort_cause"].to_value(), e["abort_cause_code"].to_value()),
+        (json!("user-initiated-abort"), json!(12))
+    );
+    assert_eq!(e["abort_packet"], 5);
+    assert_eq!(e["cookie_ack_packet"], 4);
+    assert_eq!(v.conn_state, "RSTO");
+    assert!(!v.cause.is_failure());
+
+    let mut r = Run::new();
+    sctp_setup(&mut r, 0.0, 5005);
+    r.sctp_abort(0.5, (S, 3868), (C, 5005), 60, (CTAG, false, 0));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Established, "aborted-by-server")]);
+    let e = &r.out[0].evidence;
+    assert_eq!(
+        (e["abort_from"].to_value(), e["abort_ttl"].to_value()),
+        (json!("server"), json!(60))
+    );
+    assert!(e.get("abort_cause").is_none());
+    assert_eq!(r.out[0].conn_state, "RSTR");
+}
+
+/// SHUTDOWN, SHUTDOWN-ACK, SHUTDOWN-COMPLETE after the setup: SCTP's orderly close, decided
+/// at the SHUTDOWN-COMPLETE.
+#[test]
+fn an_sctp_shutdown_is_an_orderly_close() {
+    let mut r = Run::new();
+    sctp_setup(&mut r, 0.0, 5006);
+    r.sctp(0.5, (C, 5006), (S, 3868), 64, sctp_chunk::SHUTDOWN, STAG, 0);
+    r.sctp(0.51, (S, 3868), (C, 5006), 60, sctp_chunk::SHUTDOWN_ACK, CTAG, 0);
+    assert!(r.out.is_empty());
+    r.sctp(0.52, (C, 5006), (S, 3868), 64, sctp_chunk::SHUTDOWN_COMPLETE, STAG, 0);
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Established, "shutdown")]);
+    let v = &r.out[0];
+    let e = &v.evidence;
+    assert_eq!(
+        (e["shutdown_from"].to_value(), e["shutdown_packet"].to_value()),
+        (json!("client"), json!(5))
+    );
+    assert_eq!(e["shutdown_complete_packet"], 7);
+    assert_eq!(v.conn_state, "SF");
+    assert!(!v.cause.is_failure());
 }

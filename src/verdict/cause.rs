@@ -153,11 +153,12 @@ causes! {
     InjectedReset = Established, "injected-reset", Path,
         "The connection worked, but an RST that answered the SYN came first, before the server's real SYN-ACK: something on the path (an IPS, a censor, an off-path attacker) forged it and the client's stack did not take it (`ignored_rst_packet`).",
         "Firewalls and IPSes on the path that inject resets.";
-    /// The client reset after the server's SYN-ACK: a half-open probe. The port is open, the
-    /// server's part of the handshake done: Zeek's `RSTO`, "established, originator aborted".
+    /// The client reset after the server's SYN-ACK (TCP) or aborted after its INIT-ACK (SCTP):
+    /// a half-open probe. The port is open, the server's part of the handshake done: Zeek's
+    /// `RSTO`, "established, originator aborted".
     ClientAbortedHandshake = Established, "client-aborted-handshake", Client,
-        "The client answered the server's SYN-ACK with a reset: the server is listening and accepted, the client chose not to go on. A half-open probe (SYN scanners, many health checkers) does this, and so does a client that had given up on its SYNs or got a SYN-ACK that did not acknowledge its SYN. Nothing is missing from the capture.",
-        "Nothing, unless the probe is unexpected: then the client that sent it (`syn_times`, `syn_ack_packet`).";
+        "The client answered the server's part of the handshake by ending it: a TCP RST instead of its ACK of the SYN-ACK, or an SCTP ABORT after the INIT-ACK before the association was up. The server is listening and accepted; the client chose not to go on. A half-open probe (SYN scanners, many health checkers) does this, and so does a client that had given up on its SYNs or INITs, or got a SYN-ACK that did not acknowledge its SYN. Nothing is missing from the capture.",
+        "Nothing, unless the probe is unexpected: then the client that sent it (`syn_times`, `syn_ack_packet`; SCTP: `init_times`, `init_ack_packet`, `abort_cause`).";
     /// Answered only after SYN retransmissions.
     SlowAccept = Established, "slow-accept", Server,
         "It got through, but only after SYN retransmissions: the server's SYN backlog or accept queue was full.",
@@ -528,9 +529,9 @@ causes! {
     CaptureEnded = Unanswered, "capture-ended", Capture,
         "The capture ended before the timeout: no answer yet, but it cannot tell a drop from a slow answer.",
         "Capture longer.";
-    /// The client reset its own attempt before any answer.
+    /// The client reset (TCP) or aborted (SCTP) its own attempt before any answer.
     ClientAborted = Unanswered, "client-aborted", Capture,
-        "The client reset its attempt while nothing of the server is in the capture: usually its answer to a SYN-ACK the capture missed (a stack does not reset a connection it abandons before an answer), else a stale connection.",
+        "The client ended its attempt while nothing of the server is in the capture. TCP: an RST, usually its answer to a SYN-ACK the capture missed (a stack does not reset a connection it abandons before an answer), else a stale connection. SCTP: an ABORT, the answer to an INIT-ACK the capture missed, or an application that aborted while its INITs were unanswered (an SCTP stack, unlike TCP's, sends an ABORT then).",
         "Capture both directions (asymmetric routing, a one-sided capture); then the client.";
     /// Pushed out of a full table before its timeout.
     EvictedBeforeTimeout = Unanswered, "evicted-before-timeout", Capture,
