@@ -1,6 +1,6 @@
 //! Round trips from the synth builders through the decoder, and robustness on damaged input.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use super::*;
 use crate::capture::{Frame, LinkType, Origin};
@@ -716,6 +716,31 @@ fn ip_in_ip_of_every_family_and_teredo() {
     // The other way (from the server's port 3544) too.
     let p = dec(tun(E::Teredo).reversed(), &frame::udp(&v6(), 5, 53, b"q")).unwrap();
     assert_eq!(p.tunnel.kind, Encap::Teredo);
+}
+
+/// A qualified Teredo client talks to a relay on the relay's own port: an IPv6 packet to or
+/// from a Teredo address (2001:0::/32) filling a datagram between other ports is Teredo too,
+/// and the conversation is the same as through the server (Teredo's outer endpoints are no
+/// part of its identity). Other IPv6-looking payloads stay UDP.
+#[test]
+fn teredo_through_a_relay_on_any_port() {
+    let client = Ipv6Addr::new(0x2001, 0, 0x4137, 0x9e50, 0x8000, 0xf12a, 0xb9c8, 0x2815);
+    let peer = Ipv6Addr::new(0x2001, 0x4860, 0, 0x2001, 0, 0, 0, 0x68);
+    let reply = frame::echo(&Ip::new(peer, client), false, (0xd373, 1), &[]);
+    let relay = Ip::new([83, 170, 1, 38], [192, 168, 2, 16]);
+    let p = dec(Link::Ethernet, &frame::udp(&relay, 32900, 3797, &reply)).unwrap();
+    assert_eq!((p.tunnel.kind, p.src, p.dst), (Encap::Teredo, peer.into(), client.into()));
+    let via_server = dec(tun(E::Teredo), &reply).unwrap();
+    assert_eq!(p.tunnel.digest(), via_server.tunnel.digest());
+    // An IPv6 packet between addresses of other prefixes, and a payload that only begins
+    // like one, are the datagram's own content.
+    let other = frame::echo(&v6(), false, (1, 1), &[]);
+    let p = dec(Link::Ethernet, &frame::udp(&relay, 32900, 3797, &other)).unwrap();
+    assert!(!p.tunnel.is_some() && matches!(p.transport, Transport::Udp(_)));
+    let mut cut = reply.clone();
+    cut.truncate(30);
+    let p = dec(Link::Ethernet, &frame::udp(&relay, 32900, 3797, &cut)).unwrap();
+    assert!(!p.tunnel.is_some() && matches!(p.transport, Transport::Udp(_)));
 }
 
 #[test]

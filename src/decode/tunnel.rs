@@ -46,11 +46,25 @@ pub(super) fn may_carry(net: &Net<'_>) -> bool {
             (Some(s), Some(d)) => {
                 matches!(d, PORT_VXLAN | PORT_VXLAN_LINUX | PORT_GENEVE | PORT_GTP_U | PORT_TEREDO)
                     || s == PORT_TEREDO
+                    || teredo_by_content(net.l4.get(8..).unwrap_or(&[]))
             }
             _ => false,
         },
         _ => false,
     }
+}
+
+/// Whether a UDP payload on ports other than 3544 is Teredo all the same: once qualified, a
+/// Teredo client talks to relays and peers on whatever port they have (RFC 4380 §5.2), so
+/// its IPv6 packets come and go on the client's mapped port, not 3544. Taken as Teredo, as
+/// Zeek does, when the payload is an IPv6 header whose source or destination is a Teredo
+/// address (2001:0::/32) — first byte tested first, so other UDP passes by at once. (The
+/// length check that follows is the walk's.)
+#[inline(always)]
+fn teredo_by_content(b: &[u8]) -> bool {
+    const TEREDO_PREFIX: [u8; 4] = [0x20, 0x01, 0x00, 0x00];
+    b.first().is_some_and(|v| v >> 4 == 6)
+        && (b.get(8..12) == Some(&TEREDO_PREFIX[..]) || b.get(24..28) == Some(&TEREDO_PREFIX[..]))
 }
 
 /// Where the walk is: the bytes from the current layer on, and what the layers so far said.
@@ -543,7 +557,7 @@ fn udp_tunnel(
             let v = link::first_nibble(b, off).map_err(|_| Skip::NotIp)?;
             Some((Encap::GtpU, Some(teid), off, Next::Ip(v)))
         }
-        _ if src_port == PORT_TEREDO || dst_port == PORT_TEREDO => {
+        _ if src_port == PORT_TEREDO || dst_port == PORT_TEREDO || teredo_by_content(b) => {
             // Optional authentication (00 01) and origin indication (00 00) headers, then an
             // IPv6 packet (RFC 4380 5.1.1) whose length fills the datagram exactly.
             let mut off = 0;
