@@ -861,7 +861,7 @@ mod tests {
                 Endpoint::new(server.parse().unwrap(), port),
             ),
             conn_state: "S0",
-            revised: false,
+            revises: None,
         }
     }
 

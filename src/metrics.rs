@@ -48,6 +48,8 @@ pub struct Metrics {
 struct Counts {
     attempts: u64,
     verdicts: BTreeMap<(&'static str, &'static str), u64>,
+    /// Verdicts written and then corrected (live), by the verdict and cause taken back.
+    revised: BTreeMap<(&'static str, &'static str), u64>,
     incidents: BTreeMap<&'static str, u64>,
     /// Failures by service, then by verdict.
     services: FxHashMap<(Proto, Endpoint), BTreeMap<&'static str, u64>>,
@@ -67,7 +69,14 @@ impl Metrics {
     /// Counts one verdict.
     pub fn verdict(&self, v: &Verdict) {
         let mut c = self.counts();
-        c.attempts += 1;
+        match v.revises {
+            // A correction: the attempt was counted with its first line. Counters only go up,
+            // so the verdict taken back is counted apart.
+            Some(earlier) => {
+                *c.revised.entry((earlier.kind().as_str(), earlier.word())).or_default() += 1;
+            }
+            None => c.attempts += 1,
+        }
         *c.verdicts.entry((v.kind().as_str(), v.cause.word())).or_default() += 1;
         if v.cause.is_failure() {
             let key = (v.proto, v.server);
@@ -99,6 +108,20 @@ impl Metrics {
             let _ = writeln!(
                 s,
                 "connlens_verdicts_total{{verdict=\"{}\",cause=\"{}\"}} {n}",
+                escape(verdict),
+                escape(cause)
+            );
+        }
+        family(
+            &mut s,
+            "connlens_verdicts_revised_total",
+            "counter",
+            "Verdicts written and then corrected by a later line of the same attempt, by the verdict and cause taken back (verdicts_total minus these counts each attempt's last verdict).",
+        );
+        for ((verdict, cause), n) in &c.revised {
+            let _ = writeln!(
+                s,
+                "connlens_verdicts_revised_total{{verdict=\"{}\",cause=\"{}\"}} {n}",
                 escape(verdict),
                 escape(cause)
             );
@@ -284,5 +307,31 @@ mod tests {
             page.contains("# TYPE connlens_attempts_total counter\nconnlens_attempts_total 0\n")
         );
         assert!(!page.contains("publish"));
+    }
+
+    /// A correction counts no new attempt; the verdict it takes back is counted apart.
+    #[test]
+    fn a_correction_is_counted_as_revised() {
+        use crate::decode::Proto;
+        use crate::flow::Endpoint;
+        use crate::verdict::Cause;
+        let (c, s) =
+            (Endpoint::new([192, 0, 2, 1].into(), 40000), Endpoint::new([192, 0, 2, 2].into(), 80));
+        let first = Verdict::for_test(Cause::Reset, Proto::Tcp, c, s);
+        let mut second = Verdict::for_test(Cause::InjectedReset, Proto::Tcp, c, s);
+        second.revises = Some(Cause::Reset);
+        let m = Metrics::new(10);
+        m.verdict(&first);
+        m.verdict(&second);
+        let page = m.render();
+        assert!(page.contains("\nconnlens_attempts_total 1\n"), "{page}");
+        assert!(
+            page.contains(
+                "connlens_verdicts_revised_total{verdict=\"refused\",cause=\"reset\"} 1\n"
+            )
+        );
+        assert!(page.contains(
+            "connlens_verdicts_total{verdict=\"established\",cause=\"injected-reset\"} 1\n"
+        ));
     }
 }

@@ -67,8 +67,10 @@ pub fn write_flow_line(line: &mut Vec<u8>, v: &Verdict, inputs: &Inputs) -> io::
     json::write_str(line, inputs.name(v.first_packet.file));
     line.extend_from_slice(b",\"first_packet\":");
     json::write_u64(line, v.first_packet.number);
-    if v.revised {
-        line.extend_from_slice(b",\"revised\":true");
+    if let Some(earlier) = v.revises {
+        line.extend_from_slice(b",\"revised\":true,\"revised_from\":\"");
+        line.extend_from_slice(earlier.word().as_bytes());
+        line.push(b'"');
     }
     line.push(b'}');
     Ok(())

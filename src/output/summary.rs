@@ -166,6 +166,16 @@ impl CauseCounts {
         }
     }
 
+    /// Takes back one count of `cause` (a live verdict its correction replaced).
+    fn take_back(&mut self, cause: Cause) {
+        if let Some(at) = self.0.iter().position(|(c, _)| *c == cause) {
+            self.0[at].1 -= 1;
+            if self.0[at].1 == 0 {
+                self.0.remove(at);
+            }
+        }
+    }
+
     /// The counts by cause word, in word order. Two causes of different verdicts may share a
     /// word (`no-response` of an unanswered SYN and of an unanswered DNS query): their counts
     /// add up, as the word is all the output shows.
@@ -242,9 +252,13 @@ impl PublishCounters {
 }
 
 impl Summary {
-    /// Counts one verdict.
+    /// Counts one verdict. A live correction (`revises`) replaces the earlier line's count:
+    /// the attempt is counted once, with its last verdict.
     pub fn observe(&mut self, v: &Verdict) {
-        self.attempts += 1;
+        match v.revises {
+            Some(earlier) => self.take_back(earlier, v),
+            None => self.attempts += 1,
+        }
         if let Some(c) = self.by_verdict.get_mut(v.kind() as usize) {
             c.bump(v.cause);
         }
@@ -278,6 +292,33 @@ impl Summary {
             *self.clients.entry(v.client.ip).or_default() += 1;
         } else if let Some(n) = self.clients.get_mut(&v.client.ip) {
             *n += 1;
+        }
+    }
+
+    /// Takes back the count of an earlier line of `v`'s attempt whose cause was `earlier`.
+    fn take_back(&mut self, earlier: Cause, v: &Verdict) {
+        if let Some(c) = self.by_verdict.get_mut(earlier.kind() as usize) {
+            c.take_back(earlier);
+        }
+        if !earlier.is_failure() {
+            return;
+        }
+        let key = (v.proto, v.server);
+        match self.servers.get_mut(&key) {
+            Some(f) => {
+                f.total = f.total.saturating_sub(1);
+                f.causes.take_back(earlier);
+                if f.total == 0 {
+                    self.servers.remove(&key);
+                }
+            }
+            None => self.unranked_failures = self.unranked_failures.saturating_sub(1),
+        }
+        if let Some(n) = self.clients.get_mut(&v.client.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.clients.remove(&v.client.ip);
+            }
         }
     }
 
@@ -625,5 +666,26 @@ mod tests {
             json["verdicts"]["unanswered"]["causes"],
             json!({"capture-ended": 1, "no-response": 1})
         );
+    }
+
+    /// Live, a refusal corrected by an `injected-reset` line: one attempt, established, no
+    /// failure left for the service or the client; the summary is as if only the last line
+    /// had been written.
+    #[test]
+    fn a_correction_takes_the_earlier_line_back() {
+        let mut s = Summary::default();
+        let first = verdict(Cause::Reset, 40000);
+        let mut second = verdict(Cause::InjectedReset, 40000);
+        second.revises = Some(first.cause);
+        s.observe(&first);
+        s.observe(&verdict(Cause::HostReset, 40001));
+        s.observe(&second);
+        let mut only_last = Summary::default();
+        only_last.observe(&verdict(Cause::HostReset, 40001));
+        only_last.observe(&verdict(Cause::InjectedReset, 40000));
+        assert_eq!(s.to_json(), only_last.to_json());
+        let json = s.to_json();
+        assert_eq!((&json["attempts"], &json["failures"]), (&json!(2), &json!(1)));
+        assert_eq!(json["verdicts"]["refused"]["causes"], json!({"host-reset": 1}));
     }
 }

@@ -723,7 +723,7 @@ mod tests {
             evidence,
             hint: Hint::new(Cause::HostReset, client, server),
             conn_state: "REJ",
-            revised: false,
+            revises: None,
         }
     }
 

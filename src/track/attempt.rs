@@ -114,6 +114,8 @@ pub(super) enum State {
 pub(super) struct Held {
     /// The verdict, until it is written (offline); `None` once written (live).
     pub(super) verdict: Option<crate::verdict::Verdict>,
+    /// The cause of the verdict already written (live), for its correction to name.
+    pub(super) written: Option<crate::verdict::Cause>,
     /// An RST refused the attempt (the server's real SYN-ACK would show it forged); else its
     /// wait ran out (a retransmitted SYN or a SYN-ACK would show it still going).
     pub(super) refused: bool,
@@ -164,8 +166,9 @@ pub(super) struct Flow {
     pub(super) state: State,
     /// A verdict waiting for the look-ahead to end.
     pub(super) held: Option<Box<Held>>,
-    /// Live: an earlier line of this attempt was contradicted; its verdict corrects it.
-    pub(super) revised: bool,
+    /// Live: an earlier line of this attempt, with this cause, was contradicted; its verdict
+    /// corrects it.
+    pub(super) revises: Option<crate::verdict::Cause>,
 }
 
 /// How much later than the client's next expected retry an attempt still waits.
@@ -337,7 +340,7 @@ impl Flow {
             decided: None,
             state,
             held: None,
-            revised: false,
+            revises: None,
         }
     }
 

@@ -52,7 +52,7 @@ pub(super) fn verdict(flow: &Flow, ending: Ending, ctx: &Context<'_>) -> Verdict
         evidence,
         hint: Hint::for_proto(cause, flow.key.proto(), flow.client, flow.server),
         conn_state: flow.conn_state(),
-        revised: flow.revised,
+        revises: flow.revises,
     }
 }
 

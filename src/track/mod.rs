@@ -855,14 +855,16 @@ fn emit_or_hold(
         _ => false,
     };
     if config.look_ahead.0 > 0 && contradictable {
-        let verdict = if config.hold_verdicts {
-            Some(v)
+        let (verdict, written) = if config.hold_verdicts {
+            (Some(v), None)
         } else {
+            let cause = v.cause;
             out.emit(v);
-            None
+            (None, Some(cause))
         };
         let refused = ending == Ending::Rst;
-        flow.held = Some(Box::new(Held { verdict, refused, linger_until: until, late: 0 }));
+        flow.held =
+            Some(Box::new(Held { verdict, written, refused, linger_until: until, late: 0 }));
         flow.deadline = at.add(config.look_ahead);
         return false;
     }
@@ -890,7 +892,7 @@ fn settle(flow: &mut Flow, now: Timestamp, stats: &mut TrackerStats, out: &mut i
 /// kept for the evidence). Live, the verdict was written: the attempt's next one corrects it.
 fn reopen(flow: &mut Flow, held: &Held) {
     if held.verdict.is_none() {
-        flow.revised = true;
+        flow.revises = held.written;
     }
     if held.refused
         && let attempt::State::Tcp(s) = &mut flow.state

@@ -2024,7 +2024,7 @@ fn an_rst_before_the_real_syn_ack_is_forged_and_the_attempt_established() {
     assert_eq!(v[0].evidence["ignored_rst_packet"], 2);
     assert_eq!(v[0].evidence["ended"], "closed");
     assert_eq!(v[0].cause.blames(), crate::verdict::Party::Path);
-    assert!(!v[0].revised);
+    assert!(v[0].revises.is_none());
 }
 
 #[test]
@@ -2068,8 +2068,8 @@ fn live_a_contradicted_verdict_is_corrected_by_a_later_line() {
         vec![(VerdictKind::Refused, "reset"), (VerdictKind::Established, "injected-reset")]
     );
     assert_eq!(v[1].evidence["attempt"], v[0].evidence["attempt"]);
-    assert!(!v[0].revised);
-    assert!(v[1].revised);
+    assert!(v[0].revises.is_none());
+    assert_eq!(v[1].revises, Some(v[0].cause));
 }
 
 /// A UDP answer that comes just after the wait ran out revises the unanswered verdict within

@@ -132,8 +132,9 @@ pub struct Verdict {
     /// users who cross-check with Zeek.
     pub conn_state: &'static str,
     /// Live: this line corrects an earlier line of the same attempt (same `attempt` number),
-    /// whose verdict later packets contradicted (see the README's output contract).
-    pub revised: bool,
+    /// whose verdict later packets contradicted (see the README's output contract): the
+    /// cause that line gave, so counts can take it back.
+    pub revises: Option<Cause>,
 }
 
 impl Verdict {
@@ -155,7 +156,7 @@ impl Verdict {
             evidence: Evidence::new(),
             hint: Hint::new(cause, client, server),
             conn_state: "S0",
-            revised: false,
+            revises: None,
         }
     }
 
