@@ -50,9 +50,17 @@ impl HostFacts {
 
     /// Records what `p` shows of its sender (see [`sender_fact`]).
     pub(super) fn record_sender(&mut self, p: &Packet) {
-        let key = self.key(p.vlan, p.tunnel.digest(), p.src);
-        self.ttls.record_sender(key, p);
+        let tunnel = p.tunnel.digest();
+        // The host's key only when there is something to record: most packets repeat the
+        // fact their sender's last one showed.
+        if let Some(fact) = sender_fact(p)
+            && self.ttls.recent.is_new(p.vlan ^ tunnel, p.src, fact)
+        {
+            let key = self.key(p.vlan, tunnel, p.src);
+            self.ttls.record(key, fact);
+        }
         if let Some((port, speech)) = service_fact(p) {
+            let key = self.key(p.vlan, tunnel, p.src);
             self.services.record((key, port), speech);
         }
     }
@@ -115,9 +123,15 @@ pub(crate) struct OwnTtls {
 }
 
 impl OwnTtls {
+    #[inline]
     pub(super) fn add(&mut self, ttl: u8) {
-        let want = hops(ttl);
         let len = usize::from(self.len);
+        // Nearly every packet comes with a TTL already held (the same TTL is the same hop
+        // count): a compare, without the hop counts.
+        if self.ttls[..len.min(4)].contains(&ttl) {
+            return;
+        }
+        let want = hops(ttl);
         if len < self.ttls.len() && !self.ttls[..len].iter().any(|&t| hops(t) == want) {
             self.ttls[len] = ttl;
             self.len += 1;
@@ -193,15 +207,6 @@ impl RecentFacts {
 }
 
 impl HostTtls {
-    /// Records what `p` shows of its sender (see [`sender_fact`]).
-    fn record_sender(&mut self, host: HostKey, p: &Packet) {
-        if let Some(fact) = sender_fact(p)
-            && self.recent.is_new(p.vlan ^ p.tunnel.digest(), p.src, fact)
-        {
-            self.record(host, fact);
-        }
-    }
-
     fn record(&mut self, host: HostKey, ttl: Option<u8>) {
         // One lookup either way: while there is room, the entry; once full, only a host
         // already known is updated.
