@@ -28,9 +28,8 @@ pub(super) type HostKey = (u32, IpAddr);
 /// probed a dozen groups; [`HostHasher`] mixes the result.
 pub(super) type HostMap<K, V> = HashMap<K, V, BuildHasherDefault<HostHasher>>;
 
-/// Fx's word-at-a-time combining, finished with a full avalanche (SplitMix64's finalizer),
-/// so that the table's bucket (low bits) and tag (top bits) both depend on every bit of the
-/// key.
+/// Fx's word-at-a-time combining, finished with a fold and a multiply, so that the table's
+/// bucket (low bits) and tag (top bits) both depend on every bit of the key.
 #[derive(Clone, Copy, Default)]
 pub(super) struct HostHasher(u64);
 
@@ -77,10 +76,8 @@ impl Hasher for HostHasher {
     }
     #[inline]
     fn finish(&self) -> u64 {
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        let z = (self.0 ^ (self.0 >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z ^ (z >> 32)
     }
 }
 
