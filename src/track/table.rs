@@ -486,7 +486,9 @@ impl Table {
     /// (live or stale) is strictly before `now`.
     #[inline]
     pub(super) fn timer_due(&self, now: Timestamp) -> bool {
-        self.timers.peek().is_some_and(|Reverse((deadline, _, _))| *deadline <= now.0.saturating_sub(1))
+        self.timers
+            .peek()
+            .is_some_and(|Reverse((deadline, _, _))| *deadline <= now.0.saturating_sub(1))
     }
 
     /// Another conversation whose deadline is `deadline` (after [`pop_due`](Self::pop_due)
