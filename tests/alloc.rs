@@ -1,13 +1,15 @@
 //! No heap allocation per packet in the hot path: once a conversation is established, decoding
-//! its packets and tracking them allocates nothing. Counted with a global allocator that tallies
-//! every allocation (this test binary only).
+//! its packets and tracking them allocates nothing — on plain Ethernet and inside tunnels
+//! (decoding a tunnel allocates nothing either). Counted with a global allocator that tallies
+//! every allocation (this test binary only; one test, so no other test's allocations are
+//! counted with it).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use connlens::capture::{Frame, LinkType, Origin};
 use connlens::decode::{TcpFlags, decode};
-use connlens::synth::frame::{self, Ip, Link, Tcp};
+use connlens::synth::frame::{self, Encap, Ip, Link, Tcp, Tunnel};
 use connlens::time::Timestamp;
 use connlens::track::{Tracker, TrackerConfig};
 
@@ -32,6 +34,24 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn established_traffic_allocates_nothing_per_packet() {
+    let outer = ("203.0.113.1".parse().unwrap(), "203.0.113.2".parse().unwrap());
+    let tunnel = |encap| Link::Tunnel(Tunnel { encap, outer, inner_vlan: None });
+    let links = [
+        Link::Ethernet,
+        tunnel(Encap::Vxlan { vni: 42 }),
+        tunnel(Encap::Geneve { vni: 7, options: 2 }),
+        tunnel(Encap::Gre { checksum: true, key: Some(9), seq: Some(1), ethernet: false }),
+        tunnel(Encap::Mpls { labels: [16, 17], back: [18, 19], pseudowire: true }),
+        tunnel(Encap::GtpU { teid: 5, back: 6, extension: true }),
+    ];
+    for link in links {
+        established_allocates_nothing(link);
+    }
+}
+
+/// A conversation's handshake and 20 000 packets over `link` (the client's way; the server's
+/// packets come the other way).
+fn established_allocates_nothing(link: Link) {
     let c = Ip::new([192, 0, 2, 1], [198, 51, 100, 7]);
     let s = Ip::new([198, 51, 100, 7], [192, 0, 2, 1]).ttl(61);
     let payload = vec![0x5a; 1400];
@@ -57,7 +77,14 @@ fn established_traffic_allocates_nothing_per_packet() {
             b"",
         ));
     }
-    let frames: Vec<Vec<u8>> = frames.iter().map(|ip| frame::frame(Link::Ethernet, ip)).collect();
+    // The client's packets (source 192.0.2.1) one way, the server's the other.
+    let frames: Vec<Vec<u8>> = frames
+        .iter()
+        .map(|ip| {
+            let from_client = ip.get(12..16) == Some(&[192, 0, 2, 1][..]);
+            frame::frame(if from_client { link } else { link.reversed() }, ip)
+        })
+        .collect();
 
     let mut tracker = Tracker::new(TrackerConfig::default());
     let mut out = Vec::with_capacity(16);
@@ -72,6 +99,7 @@ fn established_traffic_allocates_nothing_per_packet() {
                 origin: Origin { file: 0, number: n + 1, offset: 0 },
             };
             let p = decode(&frame).expect("a valid frame");
+            assert_eq!(p.tunnel.is_some(), link != Link::Ethernet, "{link:?}");
             tracker.packet(&p, &mut out);
         }
     };
@@ -81,6 +109,6 @@ fn established_traffic_allocates_nothing_per_packet() {
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     feed(103..frames.len(), &mut tracker);
     let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    assert_eq!(during, 0, "{during} allocations for {} packets", frames.len() - 103);
+    assert_eq!(during, 0, "{link:?}: {during} allocations for {} packets", frames.len() - 103);
     assert!(out.is_empty());
 }

@@ -37,6 +37,8 @@ pub(super) struct ReadStats {
     /// The read filter (`--filter`), and the frames it left out.
     pub(super) filter: Option<ReadFilter>,
     pub(super) filtered: u64,
+    /// The input and link type of the frame counted last.
+    input_link: (usize, Option<LinkType>),
 }
 
 impl ReadStats {
@@ -93,25 +95,43 @@ impl ReadStats {
         }
         self.last = Some(frame.ts.max(self.last.unwrap_or(frame.ts)));
         self.latest = Some(frame.ts);
+        // Frames come in runs of one input and one link type: the input's first frame and
+        // a change of link type are noted once, off the common path.
         let i = usize::from(frame.origin.file);
-        if i >= self.per_input.len() {
-            self.per_input.resize(i + 1, InputCounts::default());
+        if (i, Some(frame.link)) != self.input_link {
+            self.note_input(i, frame.link);
         }
-        let input = &mut self.per_input[i];
-        input.frames += 1;
-        match input.link {
-            None => input.link = Some(frame.link),
-            Some(l) if l != frame.link => input.mixed_links = true,
-            Some(_) => {}
+        if let Some(input) = self.per_input.get_mut(i) {
+            input.frames += 1;
         }
         if let Some(f) = &mut self.filter
             && !f.keep(frame.link, frame.data)
         {
             self.filtered += 1;
-            input.filtered += 1;
+            if let Some(input) = self.per_input.get_mut(i) {
+                input.filtered += 1;
+            }
             return false;
         }
         true
+    }
+
+    /// Notes a frame of input `i` and link type `link` where the frame before was of another
+    /// input or link type: makes room for the input's counts, and records its link type (or
+    /// that it has several).
+    #[inline(never)]
+    fn note_input(&mut self, i: usize, link: LinkType) {
+        if i >= self.per_input.len() {
+            self.per_input.resize(i + 1, InputCounts::default());
+        }
+        if let Some(input) = self.per_input.get_mut(i) {
+            match input.link {
+                None => input.link = Some(link),
+                Some(l) if l != link => input.mixed_links = true,
+                Some(_) => {}
+            }
+        }
+        self.input_link = (i, Some(link));
     }
 
     /// Counts a decoding's outcome.

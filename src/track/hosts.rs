@@ -3,9 +3,9 @@
 //! resolution answered or not (to tell a filtered port from a host that is down). Every table
 //! is bounded.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
-
-use rustc_hash::FxHashMap;
 
 use super::is_group_datagram;
 use crate::decode::{NeighborMessage, Packet, Transport};
@@ -23,6 +23,64 @@ pub(crate) fn hops(ttl: u8) -> u8 {
 /// 200; and one private address in two tenants' tunnels is two hosts.
 pub(super) type HostKey = (u32, IpAddr);
 
+/// The tables of hosts. Keyed by address (and VLAN/tunnel word): Fx's multiply alone left
+/// their hashes clustered — the mix's hosts differ in a few low address bits — and a lookup
+/// probed a dozen groups; [`HostHasher`] mixes the result.
+pub(super) type HostMap<K, V> = HashMap<K, V, BuildHasherDefault<HostHasher>>;
+
+/// Fx's word-at-a-time combining, finished with a fold and a multiply, so that the table's
+/// bucket (low bits) and tag (top bits) both depend on every bit of the key.
+#[derive(Clone, Copy, Default)]
+pub(super) struct HostHasher(u64);
+
+impl HostHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+}
+
+impl Hasher for HostHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        let z = (self.0 ^ (self.0 >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z ^ (z >> 32)
+    }
+}
+
 /// Everything the tracker knows of the hosts: their own TTLs and their address resolution.
 pub(super) struct HostFacts {
     pub(super) ttls: HostTtls,
@@ -36,9 +94,9 @@ impl HostFacts {
     /// Tables of at most `cap` hosts each.
     pub(super) fn new(cap: usize, split_vlans: bool) -> Self {
         HostFacts {
-            ttls: HostTtls { map: FxHashMap::default(), cap, recent: RecentFacts::default() },
-            neighbors: Neighbors { map: FxHashMap::default(), cap },
-            services: Services { map: FxHashMap::default(), cap },
+            ttls: HostTtls { map: HostMap::default(), cap, recent: RecentFacts::default() },
+            neighbors: Neighbors { map: HostMap::default(), cap },
+            services: Services { map: HostMap::default(), cap },
             split_vlans,
         }
     }
@@ -50,9 +108,17 @@ impl HostFacts {
 
     /// Records what `p` shows of its sender (see [`sender_fact`]).
     pub(super) fn record_sender(&mut self, p: &Packet) {
-        let key = self.key(p.vlan, p.tunnel.digest(), p.src);
-        self.ttls.record_sender(key, p);
+        let tunnel = p.tunnel.digest();
+        // The host's key only when there is something to record: most packets repeat the
+        // fact their sender's last one showed.
+        if let Some(fact) = sender_fact(p)
+            && self.ttls.recent.is_new(p.vlan ^ tunnel, p.src, fact)
+        {
+            let key = self.key(p.vlan, tunnel, p.src);
+            self.ttls.record(key, fact);
+        }
         if let Some((port, speech)) = service_fact(p) {
+            let key = self.key(p.vlan, tunnel, p.src);
             self.services.record((key, port), speech);
         }
     }
@@ -96,7 +162,7 @@ impl HostFacts {
 /// tell a host's RST from one injected on the path, and a filtered port from a silent host.
 /// Bounded: past `cap` hosts, new ones are not recorded.
 pub(super) struct HostTtls {
-    pub(super) map: FxHashMap<HostKey, OwnTtls>,
+    pub(super) map: HostMap<HostKey, OwnTtls>,
     pub(super) cap: usize,
     /// Facts recorded last, so that a long conversation does not look its hosts up with
     /// every packet.
@@ -115,9 +181,15 @@ pub(crate) struct OwnTtls {
 }
 
 impl OwnTtls {
+    #[inline]
     pub(super) fn add(&mut self, ttl: u8) {
-        let want = hops(ttl);
         let len = usize::from(self.len);
+        // Nearly every packet comes with a TTL already held (the same TTL is the same hop
+        // count): a compare, without the hop counts.
+        if self.ttls[..len.min(4)].contains(&ttl) {
+            return;
+        }
+        let want = hops(ttl);
         if len < self.ttls.len() && !self.ttls[..len].iter().any(|&t| hops(t) == want) {
             self.ttls[len] = ttl;
             self.len += 1;
@@ -197,15 +269,6 @@ impl RecentFacts {
 }
 
 impl HostTtls {
-    /// Records what `p` shows of its sender (see [`sender_fact`]).
-    fn record_sender(&mut self, host: HostKey, p: &Packet) {
-        if let Some(fact) = sender_fact(p)
-            && self.recent.is_new(p.vlan ^ p.tunnel.digest(), p.src, fact)
-        {
-            self.record(host, fact);
-        }
-    }
-
     fn record(&mut self, host: HostKey, ttl: Option<u8>) {
         // One lookup either way: while there is room, the entry; once full, only a host
         // already known is updated.
@@ -226,7 +289,7 @@ impl HostTtls {
 /// Address resolution seen per address: solicitations, and whether anything answered for it.
 /// Bounded like [`HostTtls`].
 pub(crate) struct Neighbors {
-    pub(super) map: FxHashMap<HostKey, (u32, bool)>,
+    pub(super) map: HostMap<HostKey, (u32, bool)>,
     pub(super) cap: usize,
 }
 
@@ -323,7 +386,7 @@ impl RecentServices {
 /// What each TCP service spoke (see [`service_fact`]). Bounded like [`HostTtls`]: past `cap`
 /// services, new ones are not recorded.
 pub(crate) struct Services {
-    pub(super) map: FxHashMap<(HostKey, u16), Speech>,
+    pub(super) map: HostMap<(HostKey, u16), Speech>,
     pub(super) cap: usize,
 }
 

@@ -482,6 +482,15 @@ impl Table {
         self.pop_until(now.0.saturating_sub(1))
     }
 
+    /// Whether [`pop_due`](Self::pop_due) at `now` has anything to do: the earliest timer
+    /// (live or stale) is strictly before `now`.
+    #[inline]
+    pub(super) fn timer_due(&self, now: Timestamp) -> bool {
+        self.timers
+            .peek()
+            .is_some_and(|Reverse((deadline, _, _))| *deadline <= now.0.saturating_sub(1))
+    }
+
     /// Another conversation whose deadline is `deadline` (after [`pop_due`](Self::pop_due)
     /// gave one with it: no earlier deadline is left).
     pub(super) fn pop_at(&mut self, deadline: Timestamp) -> Option<Handle> {
