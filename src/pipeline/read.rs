@@ -38,7 +38,7 @@ pub(super) struct ReadStats {
     pub(super) filter: Option<ReadFilter>,
     pub(super) filtered: u64,
     /// The input and link type of the frame counted last.
-    input_link: (usize, Option<LinkType>),
+    pub(super) input_link: (usize, Option<LinkType>),
 }
 
 impl ReadStats {
