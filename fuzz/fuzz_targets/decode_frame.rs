@@ -9,36 +9,19 @@ use connlens::decode::{Transport, decode};
 use connlens::time::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
-/// Every link type the decoder reads (tunnels are reached through them), and one it must skip.
-const LINKS: [LinkType; 21] = [
-    LinkType::NULL,
-    LinkType::ETHERNET,
-    LinkType::PPP,
-    LinkType::RAW_BSD12,
-    LinkType::RAW_BSD14,
-    LinkType::PPP_HDLC,
-    LinkType::PPP_ETHER,
-    LinkType::RAW,
-    LinkType::C_HDLC,
-    LinkType::IEEE802_11,
-    LinkType::IEEE802_11_PRISM,
-    LinkType::IEEE802_11_RADIOTAP,
-    LinkType::IEEE802_11_AVS,
-    LinkType::PPI,
-    LinkType::LOOP,
-    LinkType::LINUX_SLL,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::NFLOG,
-    LinkType::LINUX_SLL2,
-    LinkType(147), // a user link type: must be skipped, not decoded
-];
+/// Every link type the decoder reads, and one it must skip (a user link type).
+fn links() -> Vec<LinkType> {
+    let mut links = LinkType::DECODED.to_vec();
+    links.push(LinkType(147));
+    links
+}
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 5 {
         return;
     }
-    let link = LINKS[data[0] as usize % LINKS.len()];
+    let links = links();
+    let link = links[data[0] as usize % links.len()];
     let orig_len = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
     let frame =
         Frame { ts: Timestamp(0), link, orig_len, data: &data[5..], origin: Origin::default() };

@@ -70,6 +70,30 @@ impl LinkType {
     /// Linux cooked capture v2 (`tcpdump -i any`).
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
+    /// Every link type the decoder reads (property tests and fuzz targets go through each).
+    pub const DECODED: [LinkType; 20] = [
+        LinkType::NULL,
+        LinkType::ETHERNET,
+        LinkType::PPP,
+        LinkType::RAW_BSD12,
+        LinkType::RAW_BSD14,
+        LinkType::PPP_HDLC,
+        LinkType::PPP_ETHER,
+        LinkType::RAW,
+        LinkType::C_HDLC,
+        LinkType::IEEE802_11,
+        LinkType::IEEE802_11_PRISM,
+        LinkType::IEEE802_11_RADIOTAP,
+        LinkType::IEEE802_11_AVS,
+        LinkType::PPI,
+        LinkType::LOOP,
+        LinkType::LINUX_SLL,
+        LinkType::IPV4,
+        LinkType::IPV6,
+        LinkType::NFLOG,
+        LinkType::LINUX_SLL2,
+    ];
+
     /// A short name for summaries: `ethernet`, `802.11-radiotap`, … (`linktype-N` for the
     /// numbers connlens does not decode).
     pub fn name(self) -> std::borrow::Cow<'static, str> {

@@ -389,3 +389,12 @@ pub struct FleetModel {
     /// The join's tolerance in seconds.
     pub within: f64,
 }
+
+/// The sentence that says which attempts the "seen by several sensors" section joins.
+pub(super) fn joined_intro(within: f64) -> String {
+    format!(
+        "Failed attempts that several sensors saw: the same protocol, addresses, ports and \
+         tunnel, first packets at most {within} s apart (addresses a NAT rewrote between two \
+         sensors are not joined)."
+    )
+}

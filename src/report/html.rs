@@ -550,11 +550,7 @@ fn fleet(o: &mut String, r: &Report) -> std::fmt::Result {
         )?;
     }
     writeln!(o, "<h2>Seen by several sensors</h2>")?;
-    writeln!(
-        o,
-        "<p>Failed attempts that several sensors saw: the same protocol, addresses, ports and tunnel, first packets at most {} s apart (addresses a NAT rewrote between two sensors are not joined).</p>",
-        f.within
-    )?;
+    writeln!(o, "<p>{}</p>", esc(&super::fleet::joined_intro(f.within)))?;
     if f.joined.is_empty() {
         writeln!(o, "<p>None.</p>")?;
     } else {

@@ -293,11 +293,7 @@ fn fleet(o: &mut String, r: &Report) -> std::fmt::Result {
         writeln!(o, "\n{} of more sensors not listed.", plural(f.unlisted, "attempt", "attempts"))?;
     }
     writeln!(o, "\n## Seen by several sensors\n")?;
-    writeln!(
-        o,
-        "Failed attempts that several sensors saw: the same protocol, addresses, ports and tunnel, first packets at most {} s apart (addresses a NAT rewrote between two sensors are not joined).\n",
-        f.within
-    )?;
+    writeln!(o, "{}\n", super::fleet::joined_intro(f.within))?;
     if f.joined.is_empty() {
         writeln!(o, "None.")?;
     } else {

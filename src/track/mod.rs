@@ -633,6 +633,26 @@ impl Tracker {
         if self.config.split_vlans { p.vlan } else { 0 }
     }
 
+    /// Charges an ICMP error to the open attempt `handle`; when it decides the attempt, its
+    /// verdict is given. Whether it did.
+    fn charge_icmp(
+        &mut self,
+        handle: Handle,
+        seen: IcmpSeen,
+        about_client: bool,
+        at: Timestamp,
+        out: &mut impl VerdictOut,
+    ) -> bool {
+        let flow = self.table.open_mut(handle);
+        if !flow.charge_icmp(seen, about_client) {
+            return false;
+        }
+        let context = Context::new(self.now, &self.config, &self.hosts);
+        give_verdict(flow, Ending::Icmp, &context, at.add(self.config.linger), out);
+        self.table.decide(handle);
+        true
+    }
+
     fn icmp_error(&mut self, p: &Packet, e: &IcmpError, out: &mut impl VerdictOut) {
         let q = &e.quoted;
         if q.tunnel_only {
@@ -675,16 +695,8 @@ impl Tracker {
                     Some((_, reply)) => !reply && q.src == flow.client.ip,
                     None => q.src == flow.client.ip && q.src_port == flow.client.port,
                 };
-                if flow.charge_icmp(seen, about_client) {
+                if self.charge_icmp(handle, seen, about_client, p.ts, out) {
                     self.stats.icmp_matched += 1;
-                    give_verdict(
-                        flow,
-                        Ending::Icmp,
-                        &Context::new(self.now, &self.config, &self.hosts),
-                        p.ts.add(self.config.linger),
-                        out,
-                    );
-                    self.table.decide(handle);
                 } else {
                     self.stats.icmp_informational += 1;
                 }
@@ -756,18 +768,7 @@ impl Tracker {
         hits.sort_unstable_by_key(|&(first_seen, _, _)| first_seen);
         let mut charged = false;
         for &(_, handle, about_client) in &hits {
-            let flow = self.table.open_mut(handle);
-            if flow.charge_icmp(seen, about_client) {
-                charged = true;
-                give_verdict(
-                    flow,
-                    Ending::Icmp,
-                    &Context::new(self.now, &self.config, &self.hosts),
-                    p.ts.add(self.config.linger),
-                    out,
-                );
-                self.table.decide(handle);
-            }
+            charged |= self.charge_icmp(handle, seen, about_client, p.ts, out);
         }
         self.tunnel_hits = hits;
         if charged {
