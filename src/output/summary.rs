@@ -593,6 +593,12 @@ impl Summary {
         {
             flows.insert("coverage_gaps".into(), json!(r.tracker.coverage_gaps));
         }
+        // Only when there were any: errors about a tunnel whose quote named the tunnel only.
+        if r.tracker.icmp_about_tunnels > 0
+            && let Some(icmp) = obj.get_mut("icmp_errors").and_then(Value::as_object_mut)
+        {
+            icmp.insert("about_tunnels".into(), json!(r.tracker.icmp_about_tunnels));
+        }
         // Present only when they say something, so that the summary of an ordinary run is
         // what it was.
         if let Some(o) = obj.as_object_mut() {

@@ -158,6 +158,9 @@ pub struct TrackerStats {
     pub icmp_matched: u64,
     /// ICMP errors that changed nothing (informational kinds, or about attempts already decided).
     pub icmp_informational: u64,
+    /// ICMP errors whose quote, cut short, named a tunnel only (charged to every waiting
+    /// conversation of it, or to none). Every tracker shard sees each of them.
+    pub icmp_about_tunnels: u64,
     /// Most conversations held at once.
     pub peak_flows: u64,
     /// UDP datagrams to or from broadcast/multicast addresses (not attempts; not tracked).
@@ -173,13 +176,15 @@ impl TrackerStats {
     /// Adds another shard's counters. `peak_flows` becomes the sum of the shards' peaks: an
     /// upper bound of the conversations held at once (the shards peak at different times).
     /// Every shard runs on the whole capture's clock, so each sees every clock jump:
-    /// `clock_jumps` is the same in all, not added up.
+    /// `clock_jumps` is the same in all, not added up; so is `icmp_about_tunnels` (such an
+    /// error goes to every shard: the conversations of one tunnel may be in any of them).
     pub fn add(&mut self, other: &TrackerStats) {
         self.attempts += other.attempts;
         self.evicted += other.evicted;
         self.late_packets += other.late_packets;
         self.icmp_matched += other.icmp_matched;
         self.icmp_informational += other.icmp_informational;
+        self.icmp_about_tunnels = self.icmp_about_tunnels.max(other.icmp_about_tunnels);
         self.peak_flows += other.peak_flows;
         self.group_datagrams += other.group_datagrams;
         self.clock_jumps = self.clock_jumps.max(other.clock_jumps);
@@ -740,12 +745,13 @@ impl Tracker {
         if self.tunnel_scans.0 != second {
             self.tunnel_scans = (second, 0);
         }
+        // Counted apart from `icmp_matched` and `icmp_informational`: every shard sees it, and
+        // whether it decided something in one shard is not known in another.
+        self.stats.icmp_about_tunnels += 1;
         let (Some((from, to)), true) = (q.tunnel.outer(), seen.is_failure()) else {
-            self.stats.icmp_informational += 1;
             return;
         };
         if self.tunnel_scans.1 >= TUNNEL_SCANS_PER_SECOND {
-            self.stats.icmp_informational += 1;
             return;
         }
         self.tunnel_scans.1 += 1;
@@ -766,16 +772,10 @@ impl Tracker {
             }
         }
         hits.sort_unstable_by_key(|&(first_seen, _, _)| first_seen);
-        let mut charged = false;
         for &(_, handle, about_client) in &hits {
-            charged |= self.charge_icmp(handle, seen, about_client, p.ts, out);
+            self.charge_icmp(handle, seen, about_client, p.ts, out);
         }
         self.tunnel_hits = hits;
-        if charged {
-            self.stats.icmp_matched += 1;
-        } else {
-            self.stats.icmp_informational += 1;
-        }
     }
 
     /// Frees one slot when the table is full: the oldest conversation whose verdict is already
