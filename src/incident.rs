@@ -312,15 +312,18 @@ type Service = (Proto, Endpoint);
 /// One client failing on many distinct targets.
 struct ScanPattern {
     windows: Windows<IpAddr>,
+    /// Pings that failed, by client: a sweep of many hosts (host discovery, `nmap -sn`).
+    sweeps: Windows<IpAddr>,
     targets: usize,
 }
 
 impl ScanPattern {
     fn observe(&mut self, v: &Verdict, w: Duration) -> Option<Incident> {
         // A ping has no port: pings that fail are no port scan (a host that is down fails
-        // them all; the host-down pattern counts them).
+        // them all; the host-down pattern counts them), but pings failing on many hosts are
+        // a sweep.
         if v.proto == Proto::Icmp {
-            return None;
+            return self.sweep(v, w);
         }
         // A half-open probe of an open port (SYN, SYN-ACK, the client's RST) is no failure,
         // but a SYN scan of open ports is made of them: they count here, and only here.
@@ -382,6 +385,42 @@ impl ScanPattern {
             subject: obj(json!({"client": v.client.ip.to_string()})),
             evidence,
             hint,
+        })
+    }
+}
+
+impl ScanPattern {
+    /// One client's pings unanswered or unreachable on as many hosts as a scan's targets.
+    fn sweep(&mut self, v: &Verdict, w: Duration) -> Option<Incident> {
+        if !counts_as_failure(v.cause)
+            || !matches!(v.kind(), VerdictKind::Unanswered | VerdictKind::Unreachable)
+        {
+            return None;
+        }
+        let win = self.sweeps.note(v.client.ip, v, w, (v.server.ip, 0))?;
+        if win.peers.len() < self.targets {
+            return None;
+        }
+        win.reported = true;
+        let (client, hosts, secs, causes) =
+            (v.client.ip, win.peers.len(), w.as_secs_f64(), win.causes_text());
+        Some(Incident {
+            ts: win.start,
+            detected_ts: v.ts,
+            kind: IncidentKind::Scan,
+            subject: obj(json!({"client": client.to_string()})),
+            evidence: obj(json!({
+                "failed_attempts": win.attempts,
+                "targets": hosts,
+                "hosts": hosts,
+                "ping_sweep": true,
+                "causes": win.causes_json(),
+                "blames": win.blames_json(),
+                "window": secs,
+            })),
+            hint: format!(
+                "{client} pinged {hosts} hosts within {secs}s without an answer ({causes}): a ping sweep (host discovery such as `nmap -sn`) or a monitor pinging hosts that are gone or filter ICMP; check what runs on {client}"
+            ),
         })
     }
 }
@@ -773,6 +812,7 @@ impl IncidentDetector {
             window: config.window,
             scans: ScanPattern {
                 windows: Windows::new(config.scan_targets),
+                sweeps: Windows::new(config.scan_targets),
                 targets: config.scan_targets,
             },
             services: ServiceDownPattern {
@@ -1591,5 +1631,45 @@ mod tests {
         let win = &d.d.scans.windows.map[&"192.0.2.66".parse::<IpAddr>().unwrap()];
         assert_eq!((win.attempts, win.peers.len()), (2000, 20));
         assert_eq!(kinds(&d), vec!["scan"]);
+    }
+
+    /// Pings unanswered by 20 hosts: a ping sweep, reported as a scan with `ping_sweep`; the
+    /// pings of one host that is down, however many, are no sweep (one target), and pings
+    /// never count toward a port scan.
+    #[test]
+    fn pings_unanswered_on_many_hosts_are_a_sweep() {
+        let ping = |ts: f64, host: u8, cause: &'static str| {
+            let mut v = verdict(
+                ts,
+                "192.0.2.1",
+                8,
+                &format!("198.51.100.{host}"),
+                0,
+                VerdictKind::Unanswered,
+                cause,
+            );
+            v.proto = Proto::Icmp;
+            v
+        };
+        let mut one = Recorder::default();
+        for i in 0..30 {
+            one.observe(&ping(f64::from(i), 200, "no-response"));
+        }
+        assert_eq!(kinds(&one), vec!["host-down"], "one host down is no sweep");
+        let mut d = Recorder::default();
+        for host in 1..=19 {
+            d.observe(&ping(f64::from(host), host, "no-response"));
+        }
+        assert!(kinds(&d).is_empty(), "19 hosts: below the 20 targets");
+        d.observe(&ping(21.0, 20, "no-response"));
+        assert_eq!(kinds(&d), vec!["scan"]);
+        let i = &d.incidents()[0];
+        assert_eq!(i.evidence["ping_sweep"], json!(true));
+        assert_eq!(i.evidence["hosts"], json!(20));
+        assert!(i.hint.starts_with("192.0.2.1 pinged 20 hosts within 60s"), "{}", i.hint);
+        assert_eq!(
+            crate::output::incident_sentence(i.kind.as_str(), &i.subject, &i.evidence),
+            "ping sweep by 192.0.2.1: 20 hosts unanswered or unreachable within 60 s"
+        );
     }
 }

@@ -101,6 +101,13 @@ pub fn incident_sentence(
         server.clone()
     };
     match kind {
+        "scan" if evidence.get("ping_sweep").and_then(serde_json::Value::as_bool) == Some(true) => {
+            format!(
+                "ping sweep by {}: {} unanswered or unreachable {within}",
+                text(subject, "client"),
+                plural(n("hosts"), "host", "hosts"),
+            )
+        }
         "scan" => format!(
             "scan by {}: {} on {} ({}, {}) {within}",
             text(subject, "client"),
