@@ -34,19 +34,24 @@ pub(super) fn echo(l4: &[u8], v6: bool, wire: usize) -> Option<Result<EchoMessag
     Some(Ok(EchoMessage { v6, request, id, seq, payload_len }))
 }
 
-/// Decodes an ICMP (`v6` false) or ICMPv6 error; only errors that quote a TCP, UDP, SCTP or
-/// ICMP echo packet give a result.
-pub(super) fn error(l4: &[u8], v6: bool) -> Result<IcmpError, Skip> {
-    let icmp_type = *l4.first().ok_or(Skip::Truncated)?;
-    let kind = match (v6, icmp_type) {
+/// The kind of error an ICMP (`v6` false) or ICMPv6 message of this type is, if it is one.
+pub(super) fn error_kind(v6: bool, icmp_type: u8) -> Option<IcmpErrorKind> {
+    Some(match (v6, icmp_type) {
         (false, 3) | (true, 1) => IcmpErrorKind::DestinationUnreachable,
         (false, 11) | (true, 3) => IcmpErrorKind::TimeExceeded,
         (false, 12) | (true, 4) => IcmpErrorKind::ParameterProblem,
         (false, 4) => IcmpErrorKind::SourceQuench,
         (false, 5) => IcmpErrorKind::Redirect,
         (true, 2) => IcmpErrorKind::PacketTooBig,
-        _ => return Err(Skip::IcmpNotError),
-    };
+        _ => return None,
+    })
+}
+
+/// Decodes an ICMP (`v6` false) or ICMPv6 error; only errors that quote a TCP, UDP, SCTP or
+/// ICMP echo packet give a result.
+pub(super) fn error(l4: &[u8], v6: bool) -> Result<IcmpError, Skip> {
+    let icmp_type = *l4.first().ok_or(Skip::Truncated)?;
+    let kind = error_kind(v6, icmp_type).ok_or(Skip::IcmpNotError)?;
     let h: &[u8; 8] = l4.get(..8).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
     let code = h[1];
     // Zero means "not given" (RFC 1191: routers older than path MTU discovery send zero).

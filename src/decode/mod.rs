@@ -120,12 +120,11 @@ pub fn icmp_error_quote(link: crate::capture::LinkType, data: &[u8]) -> Option<&
     let l3 = data.get(info.ip_offset..)?;
     let mut walk = tunnel::Walk::new(l3, l3.len(), info.vlan, info.dest);
     let Ok(tunnel::Reached::Ip(net)) = walk.run(info.next) else { return None };
-    let error_types: &[u8] = match (net.v6, net.proto) {
-        (false, ip::PROTO_ICMP) => &[3, 4, 5, 11, 12],
-        (true, ip::PROTO_ICMPV6) => &[1, 2, 3, 4],
-        _ => return None,
-    };
-    error_types.contains(net.l4.first()?).then(|| net.l4.get(8..)).flatten()
+    if !matches!((net.v6, net.proto), (false, ip::PROTO_ICMP) | (true, ip::PROTO_ICMPV6)) {
+        return None;
+    }
+    icmp::error_kind(net.v6, *net.l4.first()?)?;
+    net.l4.get(8..)
 }
 
 /// The packet of the IP header `net`, from the link layer's (or tunnel's) facts.
