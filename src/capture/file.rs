@@ -271,12 +271,29 @@ fn parse_idb(body: &[u8], be: bool) -> Result<Interface, String> {
 struct Current {
     ts: Timestamp,
     link: LinkType,
-    /// Bytes of FCS the frame ends with (the capture says so), to be cut off.
-    fcs: u8,
-    orig_len: u32,
+    /// A `u32` kept in 8 bytes: `advance` stores the frame and the capture loop loads it
+    /// right after, and two 4-byte fields side by side were stored apart but loaded as one
+    /// (a store-forwarding stall on every frame).
+    orig_len: u64,
     start: usize,
     len: usize,
-    origin: Origin,
+    /// The record's offset in the file. (Its input and number are the reader's: see
+    /// [`CaptureReader::current`].)
+    offset: u64,
+}
+
+impl Current {
+    /// Takes a frame's trailing `fcs` bytes of frame check sequence (the capture says how
+    /// many) off its wire length, and off its captured bytes as far as they reach into it:
+    /// the FCS is no part of the packet. Done here, once, so the frame handed on carries no
+    /// extra field (a wider `Current` cost a store-forwarding stall on every frame).
+    fn without_fcs(mut self, fcs: u8) -> Current {
+        if fcs != 0 {
+            self.orig_len = self.orig_len.saturating_sub(u64::from(fcs));
+            self.len = self.len.min(usize::try_from(self.orig_len).unwrap_or(usize::MAX));
+        }
+        self
+    }
 }
 
 /// One step of the pcapng block loop.
@@ -477,17 +494,15 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// The frame the last successful `advance` moved to.
+    #[inline(always)]
     pub(crate) fn current(&self) -> Option<Frame<'_>> {
         let c = self.current?;
-        let mut data = self.buf.get(c.start..c.start + c.len)?;
-        let mut orig_len = c.orig_len;
-        if c.fcs != 0 {
-            // The FCS is no part of the packet: off the wire length, and off the captured
-            // bytes as far as they reach into it.
-            orig_len = orig_len.saturating_sub(u32::from(c.fcs));
-            data = data.get(..data.len().min(orig_len as usize)).unwrap_or(data);
-        }
-        Some(Frame { ts: c.ts, link: c.link, orig_len, data, origin: c.origin })
+        let data = self.buf.get(c.start..c.start + c.len)?;
+        let orig_len = u32::try_from(c.orig_len).unwrap_or(u32::MAX);
+        // Built field by field: `advance` has just stored the frame, and copying it whole
+        // loaded padding stored apart (a store-forwarding stall on every frame).
+        let origin = Origin { file: self.file_index, number: self.number, offset: c.offset };
+        Some(Frame { ts: c.ts, link: c.link, orig_len, data, origin })
     }
 
     /// The current frame's timestamp (the merge's sort key).
@@ -575,15 +590,17 @@ impl<R: Read> CaptureReader<R> {
         let start = self.start + PCAP_RECORD_LEN;
         self.start += total;
         self.number += 1;
-        Ok(Some(Current {
-            ts,
-            link: self.link,
-            fcs: self.fcs,
-            orig_len: orig_len.max(caplen),
-            start,
-            len: caplen as usize,
-            origin: Origin { file: self.file_index, number: self.number, offset: off },
-        }))
+        Ok(Some(
+            Current {
+                ts,
+                link: self.link,
+                orig_len: u64::from(orig_len.max(caplen)),
+                start,
+                len: caplen as usize,
+                offset: off,
+            }
+            .without_fcs(self.fcs),
+        ))
     }
 
     fn pcapng_block(&mut self) -> Result<Step, ReadError> {
@@ -692,15 +709,17 @@ impl<R: Read> CaptureReader<R> {
                 let ts = iface.timestamp(units);
                 self.last_ts = ts;
                 self.number += 1;
-                Step::Packet(Current {
-                    ts,
-                    link: iface.link,
-                    fcs: iface.fcs,
-                    orig_len: orig_len.max(caplen),
-                    start: s + 8 + 20,
-                    len: caplen as usize,
-                    origin: Origin { file: self.file_index, number: self.number, offset: off },
-                })
+                Step::Packet(
+                    Current {
+                        ts,
+                        link: iface.link,
+                        orig_len: u64::from(orig_len.max(caplen)),
+                        start: s + 8 + 20,
+                        len: caplen as usize,
+                        offset: off,
+                    }
+                    .without_fcs(iface.fcs),
+                )
             }
             SPB => {
                 if body.len() < 4 {
@@ -719,15 +738,17 @@ impl<R: Read> CaptureReader<R> {
                     caplen = caplen.min(iface.snaplen);
                 }
                 self.number += 1;
-                Step::Packet(Current {
-                    ts: self.last_ts,
-                    link: iface.link,
-                    fcs: iface.fcs,
-                    orig_len,
-                    start: s + 8 + 4,
-                    len: caplen as usize,
-                    origin: Origin { file: self.file_index, number: self.number, offset: off },
-                })
+                Step::Packet(
+                    Current {
+                        ts: self.last_ts,
+                        link: iface.link,
+                        orig_len: u64::from(orig_len),
+                        start: s + 8 + 4,
+                        len: caplen as usize,
+                        offset: off,
+                    }
+                    .without_fcs(iface.fcs),
+                )
             }
             // NRB, ISB, DSB, custom and unknown blocks carry nothing connlens uses.
             _ => Step::Skipped,

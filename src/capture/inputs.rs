@@ -310,6 +310,23 @@ impl fmt::Debug for MergedSource {
     }
 }
 
+/// What takes each frame of [`MergedSource::next_frame_with`]. A trait rather than a
+/// closure so that its method can be inlined (`#[inline(always)]`) at both places the
+/// source hands a frame over.
+pub trait FrameSink {
+    /// What the sink makes of a frame.
+    type Out;
+    /// Takes one frame, borrowed from the source until the call returns.
+    fn frame(&mut self, frame: Frame<'_>) -> Self::Out;
+}
+
+/// Input `file`'s read error, with its name (from `names`, the inputs' names).
+#[inline(never)]
+fn read_error(names: &[String], file: u16, e: ReadError) -> SourceError {
+    let name = names.get(usize::from(file)).cloned().unwrap_or_default();
+    SourceError { file, name, kind: SourceErrorKind::Read(e) }
+}
+
 impl MergedSource {
     /// Opens every input. Inputs that cannot be opened (missing, not a capture, empty, ...)
     /// come back as errors, one each; the source reads the others.
@@ -405,12 +422,35 @@ impl MergedSource {
             return match reader.advance() {
                 Ok(true) => reader.current().map(Ok),
                 Ok(false) => None,
-                Err(e) => {
-                    let name = self.names.first().cloned().unwrap_or_default();
-                    Some(Err(SourceError { file: 0, name, kind: SourceErrorKind::Read(e) }))
-                }
+                Err(e) => Some(Err(read_error(&self.names, 0, e))),
             };
         }
+        self.next_merged()
+    }
+
+    /// [`next_frame`](Self::next_frame), with the frame handed to `use_frame` where it is
+    /// read: for the capture loop, inlined, so the frame stays in registers. (Handed back
+    /// through memory from two places, one input and several, it was stored in pieces and
+    /// loaded whole: a store-forwarding stall on every frame.)
+    #[inline(always)]
+    pub fn next_frame_with<S: FrameSink>(
+        &mut self,
+        sink: &mut S,
+    ) -> Option<Result<S::Out, SourceError>> {
+        if self.readers.len() == 1 {
+            let reader = self.readers.first_mut()?.as_mut()?;
+            return match reader.advance() {
+                Ok(true) => reader.current().map(|frame| Ok(sink.frame(frame))),
+                Ok(false) => None,
+                Err(e) => Some(Err(read_error(&self.names, 0, e))),
+            };
+        }
+        Some(self.next_merged()?.map(|frame| sink.frame(frame)))
+    }
+
+    /// [`next_frame`](Self::next_frame) from several inputs, in timestamp order.
+    #[inline(never)]
+    fn next_merged(&mut self) -> Option<Result<Frame<'_>, SourceError>> {
         while let Some(i) = self.pending.pop() {
             let Some(Some(reader)) = self.readers.get_mut(i as usize) else { continue };
             match reader.advance() {
@@ -422,12 +462,7 @@ impl MergedSource {
                 Ok(false) => self.coverage.finished(i as usize),
                 Err(e) => {
                     self.coverage.finished(i as usize);
-                    let name = self.names.get(i as usize).cloned().unwrap_or_default();
-                    return Some(Err(SourceError {
-                        file: i,
-                        name,
-                        kind: SourceErrorKind::Read(e),
-                    }));
+                    return Some(Err(read_error(&self.names, i, e)));
                 }
             }
         }

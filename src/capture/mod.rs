@@ -16,7 +16,8 @@ pub mod writer;
 pub use bpf::{FilterError, ReadFilter, link_type_name};
 pub use file::{CaptureReader, ReadError, ReadErrorKind};
 pub use inputs::{
-    InputError, InputSpec, MergedSource, NamedInput, SourceError, SourceErrorKind, expand_inputs,
+    FrameSink, InputError, InputSpec, MergedSource, NamedInput, SourceError, SourceErrorKind,
+    expand_inputs,
 };
 pub use live::{KernelStats, LiveCapture, LiveConfig, LiveError};
 pub use writer::{PcapWriter, PcapngWriter, TsResolution};

@@ -115,8 +115,8 @@ pub(super) fn quoted_conversation(net: &ip::Net<'_>) -> Option<QuotedPacket> {
     }
     Some(QuotedPacket {
         proto,
-        src: net.src,
-        dst: net.dst,
+        src: net.src(),
+        dst: net.dst(),
         src_port,
         dst_port,
         tcp_seq: if proto == Proto::Tcp { seq } else { None },

@@ -19,8 +19,11 @@ const MAX_EXT_HEADERS: usize = 8;
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Net<'a> {
     pub v6: bool,
-    pub src: IpAddr,
-    pub dst: IpAddr,
+    /// The source then the destination address, as the header has them (4 or 16 bytes
+    /// each): read into an [`IpAddr`] only where the packet is built, because moving two
+    /// `IpAddr`s (an IPv4 one being 4 of its 16 bytes) through the decoder's `Result`s cost
+    /// store-forwarding stalls on every frame.
+    addrs: &'a [u8],
     pub ttl: u8,
     pub ip_id: u16,
     pub dont_fragment: bool,
@@ -31,6 +34,31 @@ pub(super) struct Net<'a> {
     /// The upper-layer length on the wire, from the IP length (None in a quote, whose
     /// lengths are not trusted).
     pub l4_wire: Option<usize>,
+}
+
+impl Net<'_> {
+    /// The source address.
+    #[inline(always)]
+    pub fn src(&self) -> IpAddr {
+        self.addr(0)
+    }
+
+    /// The destination address.
+    #[inline(always)]
+    pub fn dst(&self) -> IpAddr {
+        self.addr(1)
+    }
+
+    #[inline(always)]
+    fn addr(&self, i: usize) -> IpAddr {
+        if self.v6 {
+            let a: Option<&[u8; 16]> = self.addrs.get(i * 16..).and_then(|b| b.first_chunk());
+            IpAddr::V6(Ipv6Addr::from(a.copied().unwrap_or([0; 16])))
+        } else {
+            let a: Option<&[u8; 4]> = self.addrs.get(i * 4..).and_then(|b| b.first_chunk());
+            IpAddr::V4(Ipv4Addr::from(a.copied().unwrap_or([0; 4])))
+        }
+    }
 }
 
 /// Parses an IP header. `wire_len` is the packet's length on the wire (from the frame's
@@ -80,8 +108,7 @@ fn ipv4(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     };
     Ok(Net {
         v6: false,
-        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
-        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        addrs: &h[12..20],
         ttl: h[8],
         ip_id: u16::from_be_bytes([h[4], h[5]]),
         dont_fragment: frag & 0x4000 != 0,
@@ -91,6 +118,7 @@ fn ipv4(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     })
 }
 
+#[inline(always)]
 fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     let h: &[u8; 40] = d.get(..40).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
     if h[0] >> 4 != 6 {
@@ -147,12 +175,9 @@ fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
     }
     need(off, 0)?;
     let end = declared.min(d.len());
-    let src: [u8; 16] = h[8..24].try_into().map_err(|_| Skip::Truncated)?;
-    let dst: [u8; 16] = h[24..40].try_into().map_err(|_| Skip::Truncated)?;
     Ok(Net {
         v6: true,
-        src: IpAddr::V6(Ipv6Addr::from(src)),
-        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+        addrs: &h[8..40],
         ttl: h[7],
         ip_id: 0,
         dont_fragment: false,
@@ -164,56 +189,46 @@ fn ipv6(d: &[u8], wire_len: Option<usize>) -> Result<Net<'_>, Skip> {
 
 /// Decodes a TCP header. `l4` is the captured segment, `wire` its length on the wire.
 #[inline(always)]
-pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpHead, Skip> {
+pub(super) fn tcp(l4: &[u8], wire: usize) -> Result<TcpHead<'_>, Skip> {
     if wire < 20 {
         return Err(Skip::Malformed);
     }
     // Ports, seq, ack, offset and flags are what matters; a snap length that cuts the rest of
     // the header (common with -s 54/64 on VLAN-tagged links) still leaves a usable segment.
-    let h: &[u8; 14] = l4.get(..14).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
+    let h: &[u8; 14] = l4.first_chunk().ok_or(Skip::Truncated)?;
     let hl = usize::from(h[12] >> 4) * 4;
     if hl < 20 || wire < hl {
         return Err(Skip::Malformed);
     }
-    Ok(TcpHead {
-        src_port: u16::from_be_bytes([h[0], h[1]]),
-        dst_port: u16::from_be_bytes([h[2], h[3]]),
-        seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-        ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
-        flags: TcpFlags(h[13]),
-        window: be16(l4, 14).unwrap_or(0),
-        payload_len: u32::try_from(wire - hl).unwrap_or(u32::MAX),
-        header_len: hl,
-    })
+    Ok(TcpHead { l4, payload_len: u32::try_from(wire - hl).unwrap_or(u32::MAX), header_len: hl })
 }
 
-/// A TCP header's facts, before its payload is copied: the decoder builds the whole packet
-/// in one place, so that it is not moved from function to function on its way to the batch.
+/// A TCP header, checked, before its fields and payload are copied: the decoder builds the
+/// whole packet in one place, so that it is not moved from function to function on its way
+/// to the batch. The fields are read from the frame there, not carried here: small fields
+/// moved through the decoder's enums cost store-forwarding stalls on every segment.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct TcpHead {
-    src_port: u16,
-    dst_port: u16,
-    seq: u32,
-    ack: u32,
-    flags: TcpFlags,
-    window: u16,
+pub(super) struct TcpHead<'a> {
+    /// The captured segment, at least the 14 bytes up to the flags.
+    l4: &'a [u8],
     payload_len: u32,
     header_len: usize,
 }
 
-impl TcpHead {
-    /// The segment, with the payload prefix from `l4` (the bytes [`tcp`] parsed).
+impl TcpHead<'_> {
+    /// The segment, with the payload prefix.
     #[inline(always)]
-    pub(super) fn segment(self, l4: &[u8]) -> TcpSegment {
+    pub(super) fn segment(self) -> TcpSegment {
+        let h: &[u8; 14] = self.l4.first_chunk().unwrap_or(&[0; 14]);
         TcpSegment {
-            src_port: self.src_port,
-            dst_port: self.dst_port,
-            seq: self.seq,
-            ack: self.ack,
-            flags: self.flags,
-            window: self.window,
+            src_port: u16::from_be_bytes([h[0], h[1]]),
+            dst_port: u16::from_be_bytes([h[2], h[3]]),
+            seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+            ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+            flags: TcpFlags(h[13]),
+            window: be16(self.l4, 14).unwrap_or(0),
             payload_len: self.payload_len,
-            payload: PayloadPrefix::new(l4.get(self.header_len..).unwrap_or(&[])),
+            payload: PayloadPrefix::new(self.l4.get(self.header_len..).unwrap_or(&[])),
         }
     }
 }

@@ -32,8 +32,10 @@ pub(super) enum Next {
 pub(super) struct LinkInfo {
     /// VLAN tags folded into one number (see [`super::Packet::vlan`]).
     pub vlan: u32,
-    /// Offset of the next layer (normally the IP header) in the frame.
-    pub ip_offset: usize,
+    /// Offset of the next layer (normally the IP header) in the frame. A `u32`, so that
+    /// a `Result<LinkInfo, Skip>` fits in two registers: handed back through memory it was
+    /// stored in pieces and loaded whole (a store-forwarding stall on every frame).
+    offset: u32,
     /// What is there.
     pub next: Next,
     /// Whom the link layer addressed the frame to.
@@ -42,7 +44,18 @@ pub(super) struct LinkInfo {
 
 impl LinkInfo {
     fn at(ip_offset: usize, next: Next) -> LinkInfo {
-        LinkInfo { vlan: 0, ip_offset, next, dest: LinkDest::Unknown }
+        LinkInfo::new(0, ip_offset, next, LinkDest::Unknown)
+    }
+
+    fn new(vlan: u32, ip_offset: usize, next: Next, dest: LinkDest) -> LinkInfo {
+        // An offset past 4 GiB is past any frame: the slice there is found missing.
+        LinkInfo { vlan, offset: u32::try_from(ip_offset).unwrap_or(u32::MAX), next, dest }
+    }
+
+    /// Offset of the next layer (normally the IP header) in the frame.
+    #[inline(always)]
+    pub fn ip_offset(&self) -> usize {
+        self.offset as usize
     }
 }
 
@@ -173,7 +186,7 @@ fn other_link(link: LinkType, data: &[u8]) -> Result<LinkInfo, Skip> {
                 LinkType::IEEE802_11 => wifi(data, len),
                 LinkType::ETHERNET => {
                     let info = ethernet(data.get(len..).ok_or(Skip::Truncated)?)?;
-                    Ok(LinkInfo { ip_offset: info.ip_offset + len, ..info })
+                    Ok(LinkInfo::new(info.vlan, info.ip_offset() + len, info.next, info.dest))
                 }
                 _ => Err(Skip::UnsupportedLinkType),
             }
@@ -198,7 +211,24 @@ pub(super) fn ethernet(data: &[u8]) -> Result<LinkInfo, Skip> {
         ETHERTYPE_IPV6 => IpVersion::V6,
         _ => return Ok(LinkInfo { dest, ..ethertype_chain(data, 14, et)? }),
     };
-    Ok(LinkInfo { vlan: 0, ip_offset: 14, next: Next::Ip(version), dest })
+    Ok(LinkInfo::new(0, 14, Next::Ip(version), dest))
+}
+
+/// Untagged IP over Ethernet, the common case, told apart without a `Result`: moving a
+/// `Result<LinkInfo, _>` through the decoder cost store-forwarding stalls on every frame.
+#[inline(always)]
+pub(super) fn plain_ethernet(link: LinkType, data: &[u8]) -> Option<LinkInfo> {
+    if link != LinkType::ETHERNET {
+        return None;
+    }
+    let h: &[u8; 14] = data.first_chunk()?;
+    let version = match u16::from_be_bytes([h[12], h[13]]) {
+        ETHERTYPE_IPV4 => IpVersion::V4,
+        ETHERTYPE_IPV6 => IpVersion::V6,
+        _ => return None,
+    };
+    let dest = if h[0] & 1 == 1 { LinkDest::Group } else { LinkDest::Unicast };
+    Some(LinkInfo::new(0, 14, Next::Ip(version), dest))
 }
 
 /// The IP version a packet's first nibble says.
@@ -356,7 +386,9 @@ fn sll_packet_type(t: u32) -> LinkDest {
 }
 
 /// Follows VLAN tags from `et` (the Ethertype/TPID read just before `off`) to the payload's
-/// Ethertype.
+/// Ethertype. Inlined: its `Result` handed back through memory was loaded in other pieces
+/// than it was stored (a store-forwarding stall on every tagged frame).
+#[inline(always)]
 fn ethertype_chain(data: &[u8], mut off: usize, mut et: u16) -> Result<LinkInfo, Skip> {
     let mut tags = [0u32; 2];
     let mut n = 0;
@@ -388,5 +420,5 @@ fn ethertype_chain(data: &[u8], mut off: usize, mut et: u16) -> Result<LinkInfo,
         // 802.3 length fields (< 0x0600, LLC/SNAP, STP), LLDP, …
         _ => return Err(Skip::NotIp),
     };
-    Ok(LinkInfo { vlan, ip_offset: off, next, dest: LinkDest::Unknown })
+    Ok(LinkInfo::new(vlan, off, next, LinkDest::Unknown))
 }

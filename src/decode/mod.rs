@@ -42,54 +42,78 @@ pub fn decode_into(frame: &Frame<'_>, packets: &mut Vec<Packet>) -> Result<(), S
     decode_with(frame, |p| packets.push(p))
 }
 
-/// The headers of a packet, parsed and checked, with the payload not yet copied.
-enum Layer4<'a> {
-    Tcp(ip::TcpHead, &'a [u8]),
-    Udp(ip::UdpHead, &'a [u8]),
-    Other(Transport),
+/// When and where a frame was captured: all a packet keeps of the frame itself. Handed on
+/// by value, so that the frame does not have to live in memory (its fields stored one by
+/// one and copied whole cost store-forwarding stalls on every frame).
+/// (`Origin`'s fields are kept apart for the same reason: copied as one struct, they were
+/// loaded in wider pieces than they were stored.)
+#[derive(Clone, Copy)]
+struct At {
+    ts: crate::time::Timestamp,
+    file: u16,
+    number: u64,
+    offset: u64,
+}
+
+impl At {
+    #[inline(always)]
+    fn of(frame: &Frame<'_>) -> At {
+        let o = frame.origin;
+        At { ts: frame.ts, file: o.file, number: o.number, offset: o.offset }
+    }
+
+    #[inline(always)]
+    fn origin(self) -> crate::capture::Origin {
+        crate::capture::Origin { file: self.file, number: self.number, offset: self.offset }
+    }
 }
 
 /// Decodes `frame` and hands the packet to `put`, which is given it as one expression.
 #[inline(always)]
 fn decode_with<R>(frame: &Frame<'_>, put: impl FnOnce(Packet) -> R) -> Result<R, Skip> {
-    let link = link::strip(frame.link, frame.data)?;
-    let l3 = frame.data.get(link.ip_offset..).ok_or(Skip::Truncated)?;
+    let at = At::of(frame);
+    let link = match link::plain_ethernet(frame.link, frame.data) {
+        Some(link) => link,
+        None => link::strip(frame.link, frame.data)?,
+    };
+    let l3 = frame.data.get(link.ip_offset()..).ok_or(Skip::Truncated)?;
     // The IP packet's length on the wire, for IP headers whose length field is zero.
     let wire = usize::try_from(frame.orig_len)
         .unwrap_or(usize::MAX)
         .max(frame.data.len())
-        .saturating_sub(link.ip_offset);
+        .saturating_sub(link.ip_offset());
     match link.next {
         Next::Ip(version) => {
             let net = ip::parse(l3, version, Some(wire))?;
             // The common case: a packet that carries no other.
             if !tunnel::may_carry(&net) {
-                return build(frame, link.vlan, link.dest, Tunnel::NONE, net, put);
+                return build(at, link.vlan, link.dest, Tunnel::NONE, net, put);
             }
         }
         Next::Arp => {
-            return Ok(put(arp(frame, link.vlan, link.dest, Tunnel::NONE, l3)?));
+            return Ok(put(arp(at, link.vlan, link.dest, Tunnel::NONE, l3)?));
         }
         _ => {}
     }
-    decapsulate(frame, link, l3, wire, put)
+    let (walk, reached) = decapsulate(link, l3, wire)?;
+    match reached {
+        tunnel::Reached::Ip(net) => build(at, walk.vlan, walk.dest, walk.tunnel, net, put),
+        tunnel::Reached::Arp(b) => Ok(put(arp(at, walk.vlan, walk.dest, walk.tunnel, b)?)),
+    }
 }
 
-/// Decodes a frame whose conversation is inside a tunnel (or behind a link layer that
-/// leads to one: MPLS, PPPoE, PPP).
+/// Walks a frame whose conversation is inside a tunnel (or behind a link layer that leads
+/// to one: MPLS, PPPoE, PPP) to the packet it carries. Out of line, and given nothing of the
+/// frame but its bytes, so that the common path keeps the frame in registers.
 #[inline(never)]
-fn decapsulate<R>(
-    frame: &Frame<'_>,
+fn decapsulate<'a>(
     link: link::LinkInfo,
-    l3: &[u8],
+    l3: &'a [u8],
     wire: usize,
-    put: impl FnOnce(Packet) -> R,
-) -> Result<R, Skip> {
+) -> Result<(tunnel::Walk<'a>, tunnel::Reached<'a>), Skip> {
     let mut walk = tunnel::Walk::new(l3, wire, link.vlan, link.dest);
-    match walk.run(link.next)? {
-        tunnel::Reached::Ip(net) => build(frame, walk.vlan, walk.dest, walk.tunnel, net, put),
-        tunnel::Reached::Arp(b) => Ok(put(arp(frame, walk.vlan, walk.dest, walk.tunnel, b)?)),
-    }
+    let reached = walk.run(link.next)?;
+    Ok((walk, reached))
 }
 
 /// The innermost IP packet of a tunnelled frame of `link` (from its IP header to the end of
@@ -98,7 +122,7 @@ fn decapsulate<R>(
 /// The same walk as [`decode`], nothing allocated.
 pub fn inner_ip_packet(link: crate::capture::LinkType, data: &[u8]) -> Option<&[u8]> {
     let info = link::strip(link, data).ok()?;
-    let l3 = data.get(info.ip_offset..)?;
+    let l3 = data.get(info.ip_offset()..)?;
     if let Next::Ip(version) = info.next {
         let net = ip::parse(l3, version, Some(l3.len())).ok()?;
         if !tunnel::may_carry(&net) {
@@ -117,7 +141,7 @@ pub fn inner_ip_packet(link: crate::capture::LinkType, data: &[u8]) -> Option<&[
 /// frame. Lets a read filter keep only the errors about what it names (see `capture::bpf`).
 pub fn icmp_error_quote(link: crate::capture::LinkType, data: &[u8]) -> Option<&[u8]> {
     let info = link::strip(link, data).ok()?;
-    let l3 = data.get(info.ip_offset..)?;
+    let l3 = data.get(info.ip_offset()..)?;
     let mut walk = tunnel::Walk::new(l3, l3.len(), info.vlan, info.dest);
     let Ok(tunnel::Reached::Ip(net)) = walk.run(info.next) else { return None };
     if !matches!((net.v6, net.proto), (false, ip::PROTO_ICMP) | (true, ip::PROTO_ICMPV6)) {
@@ -130,7 +154,7 @@ pub fn icmp_error_quote(link: crate::capture::LinkType, data: &[u8]) -> Option<&
 /// The packet of the IP header `net`, from the link layer's (or tunnel's) facts.
 #[inline(always)]
 fn build<R>(
-    frame: &Frame<'_>,
+    at: At,
     vlan: u32,
     link_dst: LinkDest,
     tunnel: Tunnel,
@@ -138,50 +162,75 @@ fn build<R>(
     put: impl FnOnce(Packet) -> R,
 ) -> Result<R, Skip> {
     let l4_wire = net.l4_wire.unwrap_or(net.l4.len());
-    let layer4 = match net.proto {
-        ip::PROTO_TCP => Layer4::Tcp(ip::tcp(net.l4, l4_wire)?, net.l4),
-        ip::PROTO_UDP => Layer4::Udp(ip::udp(net.l4, l4_wire)?, net.l4),
-        ip::PROTO_ICMP if !net.v6 => Layer4::Other(match icmp::echo(net.l4, false, l4_wire) {
+    let ip = IpFacts { at, vlan, link_dst, tunnel };
+    // Each transport's packet is built where it is put: joined first into one value, its
+    // fields were moved through memory in pieces (store-forwarding stalls on every packet).
+    match net.proto {
+        ip::PROTO_TCP => {
+            let head = ip::tcp(net.l4, l4_wire)?;
+            Ok(put(ip.packet(&net, Transport::Tcp(head.segment()))))
+        }
+        ip::PROTO_UDP => {
+            let head = ip::udp(net.l4, l4_wire)?;
+            Ok(put(ip.packet(&net, Transport::Udp(head.datagram(net.l4)))))
+        }
+        _ => Ok(put(ip.packet(&net, other_transport(&net, l4_wire)?))),
+    }
+}
+
+/// What a packet takes from its frame and the layers below its IP header.
+#[derive(Clone, Copy)]
+struct IpFacts {
+    at: At,
+    vlan: u32,
+    link_dst: LinkDest,
+    tunnel: Tunnel,
+}
+
+impl IpFacts {
+    /// The packet of IP header `net` carrying `transport`. (A function that is always
+    /// inlined, not a closure: a closure was left out of line, and its packet copied.)
+    #[inline(always)]
+    fn packet(self, net: &ip::Net<'_>, transport: Transport) -> Packet {
+        Packet {
+            ts: self.at.ts,
+            origin: self.at.origin(),
+            vlan: self.vlan,
+            src: net.src(),
+            dst: net.dst(),
+            ttl: net.ttl,
+            ip_id: net.ip_id,
+            dont_fragment: net.dont_fragment,
+            link_dst: self.link_dst,
+            tunnel: self.tunnel,
+            transport,
+        }
+    }
+}
+
+/// The transports other than TCP and UDP: ICMP and ICMPv6 (errors, echo, neighbour
+/// discovery) and SCTP. Out of line: they are rare next to TCP and UDP.
+#[inline(never)]
+fn other_transport(net: &ip::Net<'_>, l4_wire: usize) -> Result<Transport, Skip> {
+    Ok(match net.proto {
+        ip::PROTO_ICMP if !net.v6 => match icmp::echo(net.l4, false, l4_wire) {
             Some(e) => Transport::Echo(e?),
             None => Transport::IcmpError(icmp::error(net.l4, false)?),
-        }),
-        ip::PROTO_ICMPV6 if net.v6 => Layer4::Other(match icmp::neighbor(net.l4) {
+        },
+        ip::PROTO_ICMPV6 if net.v6 => match icmp::neighbor(net.l4) {
             Some(n) => Transport::Neighbor(n),
             None => match icmp::echo(net.l4, true, l4_wire) {
                 Some(e) => Transport::Echo(e?),
                 None => Transport::IcmpError(icmp::error(net.l4, true)?),
             },
-        }),
-        ip::PROTO_SCTP => Layer4::Other(Transport::Sctp(sctp::decode(net.l4, l4_wire)?)),
-        _ => return Err(Skip::OtherIpProtocol),
-    };
-    Ok(put(Packet {
-        ts: frame.ts,
-        origin: frame.origin,
-        vlan,
-        src: net.src,
-        dst: net.dst,
-        ttl: net.ttl,
-        ip_id: net.ip_id,
-        dont_fragment: net.dont_fragment,
-        link_dst,
-        tunnel,
-        transport: match layer4 {
-            Layer4::Tcp(head, l4) => Transport::Tcp(head.segment(l4)),
-            Layer4::Udp(head, l4) => Transport::Udp(head.datagram(l4)),
-            Layer4::Other(t) => t,
         },
-    }))
+        ip::PROTO_SCTP => Transport::Sctp(sctp::decode(net.l4, l4_wire)?),
+        _ => return Err(Skip::OtherIpProtocol),
+    })
 }
 
 /// An ARP request or reply for IPv4 over Ethernet (RFC 826); other ARP kinds are not IP.
-fn arp(
-    frame: &Frame<'_>,
-    vlan: u32,
-    link_dst: LinkDest,
-    tunnel: Tunnel,
-    b: &[u8],
-) -> Result<Packet, Skip> {
+fn arp(at: At, vlan: u32, link_dst: LinkDest, tunnel: Tunnel, b: &[u8]) -> Result<Packet, Skip> {
     let a: &[u8; 28] = b.get(..28).and_then(|s| s.try_into().ok()).ok_or(Skip::Truncated)?;
     if a[0..2] != [0, 1] || a[2..4] != [8, 0] || a[4] != 6 || a[5] != 4 {
         return Err(Skip::NotIp);
@@ -198,8 +247,8 @@ fn arp(
         _ => return Err(Skip::NotIp),
     };
     Ok(Packet {
-        ts: frame.ts,
-        origin: frame.origin,
+        ts: at.ts,
+        origin: at.origin(),
         vlan,
         src: sender,
         dst: target,

@@ -151,7 +151,7 @@ impl<'a> Walk<'a> {
                     let info = link::ethernet(self.data)?;
                     self.vlan = info.vlan;
                     self.dest = info.dest;
-                    self.skip(info.ip_offset)?;
+                    self.skip(info.ip_offset())?;
                     info.next
                 }
                 Next::Ethertype(et) => self.ethertype(et)?,
@@ -166,7 +166,7 @@ impl<'a> Walk<'a> {
     fn ip(&mut self, v: IpVersion) -> Result<Result<Reached<'a>, Next>, Skip> {
         self.ip_at = self.data;
         let net = ip::parse(self.data, v, (!self.quote).then_some(self.wire))?;
-        let outer = Some((net.src, net.dst));
+        let outer = Some((net.src(), net.dst()));
         let l4_wire = net.l4_wire.unwrap_or(net.l4.len());
         let inner = |s: &mut Self| {
             s.data = net.l4;
@@ -186,7 +186,7 @@ impl<'a> Walk<'a> {
             }
             PROTO_GRE => {
                 inner(self);
-                self.gre(net.src, net.dst)?
+                self.gre(net.src(), net.dst())?
             }
             PROTO_MPLS => {
                 inner(self);
@@ -418,8 +418,8 @@ pub(super) fn quoted(q: &[u8], v: IpVersion) -> Option<Option<QuotedPacket>> {
     walk.quote = true;
     let tunnel_only = |t: Tunnel| QuotedPacket {
         proto: Proto::Udp,
-        src: outer.src,
-        dst: outer.dst,
+        src: outer.src(),
+        dst: outer.dst(),
         src_port: be16(outer.l4, 0).filter(|_| outer.proto == ip::PROTO_UDP).unwrap_or(0),
         dst_port: be16(outer.l4, 2).filter(|_| outer.proto == ip::PROTO_UDP).unwrap_or(0),
         tcp_seq: None,
@@ -430,7 +430,7 @@ pub(super) fn quoted(q: &[u8], v: IpVersion) -> Option<Option<QuotedPacket>> {
         tunnel: t,
         tunnel_only: true,
     };
-    let by_header = Tunnel::new(by_header, None, Some((outer.src, outer.dst)));
+    let by_header = Tunnel::new(by_header, None, Some((outer.src(), outer.dst())));
     let reached = walk.run(Next::Ip(v));
     // An ERSPAN session carries copies: its failing says nothing of the mirrored conversations.
     let mirror = [Encap::ErspanI, Encap::ErspanII, Encap::ErspanIII]

@@ -3,7 +3,7 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::capture::{Frame, LinkType, MergedSource, ReadFilter};
+use crate::capture::{Frame, FrameSink, LinkType, MergedSource, ReadFilter};
 use crate::decode::{Encap, Packet, decode, decode_into};
 use crate::output::{InputCounts, LiveCounters};
 use crate::time::Timestamp;
@@ -283,21 +283,16 @@ pub(super) fn read_and_route(
     let mut in_batch = 0usize;
     let mut last_progress = 0u64;
     loop {
-        match source.next_frame() {
+        let mut sink = Decoder {
+            stats: &mut stats,
+            batches: &mut batches,
+            sender_facts: &mut sender_facts,
+            position: in_batch as u16,
+        };
+        match source.next_frame_with(&mut sink) {
             None => break,
             Some(Err(e)) => stats.errors.push(e.to_string()),
-            Some(Ok(frame)) => {
-                let tracked = if let [only] = batches.as_mut_slice() {
-                    stats.frame_into(&frame, &mut only.packets)
-                } else {
-                    match stats.frame(&frame) {
-                        Some(p) => {
-                            route_among(&mut batches, &mut sender_facts, p, in_batch as u16);
-                            true
-                        }
-                        None => false,
-                    }
-                };
+            Some(Ok(tracked)) => {
                 // Time no input recorded before this frame: before the packet at this
                 // position (the next one, when this frame is skipped).
                 if let Some((from, to)) = source.take_gap() {
@@ -331,6 +326,34 @@ pub(super) fn read_and_route(
         p.finish();
     }
     stats
+}
+
+/// The capture loop's work on one frame: counts and decodes it, and puts its packet in the
+/// sub-batch of the shard that tracks it; true when it is tracked.
+struct Decoder<'a> {
+    stats: &'a mut ReadStats,
+    batches: &'a mut [SubBatch],
+    sender_facts: &'a mut SenderFacts,
+    /// Where the packet goes in the batch.
+    position: u16,
+}
+
+impl FrameSink for Decoder<'_> {
+    type Out = bool;
+
+    #[inline(always)]
+    fn frame(&mut self, frame: Frame<'_>) -> bool {
+        if let [only] = &mut *self.batches {
+            return self.stats.frame_into(&frame, &mut only.packets);
+        }
+        match self.stats.frame(&frame) {
+            Some(p) => {
+                route_among(self.batches, self.sender_facts, p, self.position);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Puts packet `p`, at `position` in the batch, into the sub-batches of several shards: to
