@@ -140,6 +140,7 @@ pub(super) fn sctp(s: &SctpState, ev: &mut Evidence) {
         ev.insert("abort_packet", a.origin.number);
         ev.insert("abort_from", if a.from_client { "client" } else { "server" });
         ev.insert("abort_t_bit", a.t_bit);
+        ev.insert("abort_vtag", a.vtag);
         ev.insert("abort_ttl", a.ttl);
         ev.insert("abort_hops", hops(a.ttl));
         if a.cause != 0 {

@@ -14,6 +14,9 @@ pub(super) struct AbortSeen {
     pub(super) origin: Origin,
     pub(super) from_client: bool,
     pub(super) t_bit: bool,
+    /// Its verification tag: the peer's tag, 0 when the sender never learned it (an ABORT
+    /// in COOKIE-WAIT, before any INIT-ACK reached it).
+    pub(super) vtag: u32,
     pub(super) cause: u16,
     pub(super) ttl: u8,
 }
@@ -88,6 +91,7 @@ impl SctpState {
                 origin,
                 from_client,
                 t_bit: s.abort_t,
+                vtag: s.vtag,
                 cause: s.error_cause,
                 ttl,
             });

@@ -3355,6 +3355,49 @@ fn retransmitted_sctp_inits_with_nothing_back_are_unanswered() {
     assert_eq!(v.conn_state, "S0");
 }
 
+/// A client's ABORT before any INIT-ACK in the capture, read by its verification tag. The
+/// server's tag: the client got an INIT-ACK the capture missed (`client-aborted`, the capture
+/// blamed). Tag 0 (RFC 9260 §8.5.1: the peer's tag when known; Linux and FreeBSD send 0 from
+/// COOKIE-WAIT): no INIT-ACK reached the client, which gave up. After retries (INITs at 0 and
+/// 3 s, ABORT at 9 s), that is the unanswered INITs' verdict; on its one INIT after 0.5 s,
+/// sooner than the wait, the client gave up too soon to tell (`client-gave-up`).
+#[test]
+fn a_clients_abort_before_any_init_ack_is_read_by_its_tag() {
+    // The server's tag: an INIT-ACK was missed.
+    let mut r = Run::new();
+    r.sctp(0.0, (C, 5010), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp_abort(0.5, (C, 5010), (S, 3868), 64, (STAG, false, 12));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "client-aborted")]);
+    assert_eq!(r.out[0].cause.blames(), crate::verdict::Party::Capture);
+    assert_eq!(r.out[0].evidence["abort_vtag"], STAG);
+
+    // Tag 0 after two INITs: the client waited a retry and gave up; nothing else of the
+    // server in the capture.
+    let mut r = Run::new();
+    r.sctp(0.0, (C, 5011), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp(3.0, (C, 5011), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp_abort(9.0, (C, 5011), (S, 3868), 64, (0, false, 12));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "no-response")]);
+    let e = &r.out[0].evidence;
+    assert_eq!((e["abort_vtag"].to_value(), e["abort_packet"].to_value()), (json!(0), json!(3)));
+    assert_eq!(e["init_count"], 2);
+    assert_eq!(e["waited_after_last_init"], 6.0);
+    assert!(r.out[0].cause.is_failure());
+
+    // Tag 0 on its one INIT, half a second later: the client's own timeout.
+    let mut r = Run::new();
+    r.sctp(0.0, (C, 5012), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp_abort(0.5, (C, 5012), (S, 3868), 64, (0, false, 12));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "client-gave-up")]);
+    assert_eq!(r.out[0].cause.blames(), crate::verdict::Party::Client);
+    assert_eq!(r.out[0].evidence["waited_after_last_init"], 0.5);
+    let hint = r.out[0].hint.to_string();
+    assert!(
+        hint.contains("before any answer reached it (ABORT with verification tag 0)"),
+        "{hint}"
+    );
+}
+
 /// An INIT with another initiate tag on the same ports is a new association: the first
 /// (retransmitted once, same tag: one attempt) gives way, superseded; the second completes.
 #[test]

@@ -531,8 +531,13 @@ causes! {
         "Capture longer.";
     /// The client reset (TCP) or aborted (SCTP) its own attempt before any answer.
     ClientAborted = Unanswered, "client-aborted", Capture,
-        "The client ended its attempt while nothing of the server is in the capture. TCP: an RST, usually its answer to a SYN-ACK the capture missed (a stack does not reset a connection it abandons before an answer), else a stale connection. SCTP: an ABORT, the answer to an INIT-ACK the capture missed, or an application that aborted while its INITs were unanswered (an SCTP stack, unlike TCP's, sends an ABORT then).",
+        "The client ended its attempt while nothing of the server is in the capture. TCP: an RST, usually its answer to a SYN-ACK the capture missed (a stack does not reset a connection it abandons before an answer), else a stale connection. SCTP: an ABORT carrying the server's verification tag, which the client could only have learned from an INIT-ACK the capture missed.",
         "Capture both directions (asymmetric routing, a one-sided capture); then the client.";
+    /// SCTP: the client aborted its one INIT before any answer reached it, and before a
+    /// timeout could tell whether one would come.
+    ClientGaveUp = Unanswered, "client-gave-up", Client,
+        "SCTP: the client aborted its attempt after a single INIT, sooner than the timeout, and its ABORT carries verification tag 0: it never learned the server's tag, so no INIT-ACK had reached it. The client gave up too soon to tell a dropped INIT from a slow answer. (An SCTP stack sends an ABORT when its application gives up; a TCP stack gives up silently.)",
+        "The client's connect timeout; then, if it is long enough, the path to the server as for `no-response`.";
     /// Pushed out of a full table before its timeout.
     EvictedBeforeTimeout = Unanswered, "evicted-before-timeout", Capture,
         "Pushed out of a full flow table, or replaced by a new SYN, before its timeout.",

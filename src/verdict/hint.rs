@@ -39,6 +39,15 @@ fn proto_template(cause: Cause, proto: Proto) -> Option<&'static [HintPart]> {
             S,
             T(" with nothing of the server in the capture: capture both directions"),
         ],
+        (Proto::Sctp, Cause::ClientGaveUp) => &[
+            T("the client "),
+            C,
+            T(" aborted its INIT to "),
+            S,
+            T(
+                " before any answer reached it (ABORT with verification tag 0) and before a retry: check the client's connect timeout",
+            ),
+        ],
         (Proto::Sctp, Cause::HandshakeIncomplete) => &[T(
             "packets of the SCTP handshake (COOKIE-ECHO, COOKIE-ACK) are missing from the capture: check for capture drops or asymmetric routing",
         )],
@@ -219,6 +228,13 @@ fn template(cause: Cause) -> &'static [HintPart] {
             T(
                 " with nothing of the server in the capture: usually its answer to a SYN-ACK the capture missed; capture both directions",
             ),
+        ],
+        Cause::ClientGaveUp => &[
+            T("the client "),
+            C,
+            T(" gave up on "),
+            S,
+            T(" before any answer and before a retry: check the client's connect timeout"),
         ],
         Cause::EvictedBeforeTimeout => &[
             T("the flow table was full and this attempt to "),
@@ -946,6 +962,7 @@ mod tests {
         Cause::DiscoveryName,
         Cause::SearchList,
         Cause::ClientAborted,
+        Cause::ClientGaveUp,
         Cause::EvictedBeforeTimeout,
         Cause::Superseded,
         Cause::ClientAbortedHandshake,
