@@ -3018,6 +3018,9 @@ fn sctp() -> Scenario {
 /// The far ends of the tunnels that fail in `tunnel-errors`: a GRE router and an IP-in-IP one.
 const FAR_GRE: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3));
 const FAR_IPIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 4));
+/// The VTEPs of the VXLAN over an IPv6 underlay in `tunnel-errors`.
+const VTEP6_A: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xa, 0, 0, 0, 0, 1));
+const VTEP6_B: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xa, 0, 0, 0, 0, 2));
 
 /// The outer IP packet a tunnel `link` makes of the inner packet `inner` (the frame without
 /// its Ethernet header), as an ICMP error about the tunnel quotes it.
@@ -3077,6 +3080,19 @@ fn tunnel_errors() -> Scenario {
         Icmp::too_big(1400),
         &outer[..548],
     );
+    // (d) VXLAN over an IPv6 underlay: the last router before the far VTEP gets no answer to
+    // its neighbour solicitations and says address unreachable (ICMPv6 1/3), quoting the
+    // whole outer packet (ICMPv6 quotes up to 1280 bytes in all): the inner SYN's ports are in
+    // the quote.
+    let vxlan6 = Link::Tunnel(Tunnel {
+        encap: Encap::Vxlan { vni: 77 },
+        outer: (VTEP6_A, VTEP6_B),
+        inner_vlan: None,
+    });
+    let d = TcpConv::new(vxlan6, (INNER_CLIENT, 43300), (INNER_SERVER, 8443), (2_400_000_300, 0));
+    d.syn(&mut s, 3.0);
+    let q = outer_packet(vxlan6, &d.syn_packet(CLIENT_TTL));
+    icmp_to(&mut s, 3.0031, Link::Ethernet, (ROUTER2_6, 63), VTEP6_A, Icmp::HOST_UNREACHABLE, &q);
     let attempts = vec![
         attempt(
             format!("{} (in vxlan:42 192.0.2.1>192.0.2.2)", a.describe()),
@@ -3109,6 +3125,14 @@ fn tunnel_errors() -> Scenario {
             "ICMP 3/4 (MTU 1400) from router 203.0.113.2 about the 1448-byte outer packet (DF); \
              the 548-byte quote holds the inner UDP header: matched exactly",
         ),
+        attempt(
+            format!("{} (in vxlan:77 2001:db8:a::1>2001:db8:a::2)", d.describe()),
+            "unreachable",
+            "tunnel-endpoint-unreachable",
+            "ICMPv6 1/3 (address unreachable) from router 2001:db8:ff::2 about the outer \
+             UDP/4789 datagram to the far VTEP 2001:db8:a::2; the quote holds the inner SYN: \
+             matched exactly",
+        ),
     ];
     Scenario {
         name: "tunnel-errors",
@@ -3116,12 +3140,14 @@ fn tunnel_errors() -> Scenario {
                       packet: a VXLAN VTEP without a VXLAN socket (port unreachable, whole \
                       packet quoted), a GRE tunnel's far end unreachable (host unreachable, \
                       8-byte quote: matched by tunnel, two conversations), an IP-in-IP \
-                      packet too big for the underlay (fragmentation needed). The outer \
-                      conversations are no attempts.",
+                      packet too big for the underlay (fragmentation needed), a VXLAN over \
+                      an IPv6 underlay whose far VTEP is unreachable (ICMPv6 address \
+                      unreachable from the last router). The outer conversations are no \
+                      attempts.",
         args: &[],
         file_name: "input.pcap",
-        format: "pcap, Ethernet (1), IPv4/UDP 4789/VXLAN, IPv4/GRE (K), IPv4/IPv4, ICMP \
-                 quoting them, µs timestamps, little-endian",
+        format: "pcap, Ethernet (1), IPv4/UDP 4789/VXLAN, IPv4/GRE (K), IPv4/IPv4, \
+                 IPv6/UDP 4789/VXLAN, ICMP and ICMPv6 quoting them, µs timestamps, little-endian",
         attempts,
         bytes: s.to_pcap(TsResolution::Micro, false),
     }
