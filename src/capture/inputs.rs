@@ -428,7 +428,7 @@ impl MergedSource {
         self.next_merged()
     }
 
-    /// [`next_frame`](Self::next_frame), with the frame handed to `use_frame` where it is
+    /// [`next_frame`](Self::next_frame), with the frame handed to `sink` where it is
     /// read: for the capture loop, inlined, so the frame stays in registers. (Handed back
     /// through memory from two places, one input and several, it was stored in pieces and
     /// loaded whole: a store-forwarding stall on every frame.)

@@ -144,11 +144,11 @@ impl Flow {
             Some(_) if s.init_ack.is_some() => {
                 return (Cause::ClientAbortedHandshake, Detail::None);
             }
-            // Tag 0 (T bit clear): the client never learned the server's tag, so no INIT-ACK
-            // reached it (RFC 9260 §8.5.1: an endpoint that knows the peer's tag uses it).
-            // Its INITs went unanswered and it gave up: judged as unanswered INITs, unless
-            // it gave up on its one INIT before the timeout.
-            Some(a) if a.vtag == 0 && !a.t_bit => {
+            // An ABORT without the server's tag: the client never learned it, so no INIT-ACK
+            // reached it before it gave up (RFC 9260 §8.5.1: an endpoint that knows the peer's
+            // tag uses it). Its INITs went unanswered: judged as such, unless it gave up on its
+            // one INIT before the timeout.
+            Some(a) if !a.has_peer_tag(s.client_tag) => {
                 let (cause, wait) =
                     unanswered(ending, ctx, (s.last_init_ts, s.init_gap), AFTER_INIT, server);
                 let early = s.init_count <= 1 && wait.waited < wait.timeout;

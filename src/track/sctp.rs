@@ -49,6 +49,17 @@ pub(super) enum SctpEnd {
     Shutdown,
 }
 
+impl AbortSeen {
+    /// Whether the ABORT carries the peer's verification tag, which its sender can only have
+    /// learned from the peer's INIT or INIT-ACK. Without it: tag 0 with the T bit clear
+    /// (Linux, from COOKIE-WAIT, where the peer's tag is still 0), or the sender's own tag
+    /// with the T bit set (FreeBSD and usrsctp from COOKIE-WAIT; RFC 9260 §8.5.1's T bit:
+    /// the tag is the sender's own). `own_tag` is the sender's initiate tag.
+    pub(super) fn has_peer_tag(&self, own_tag: Option<u32>) -> bool {
+        if self.t_bit { Some(self.vtag) != own_tag } else { self.vtag != 0 }
+    }
+}
+
 impl SctpState {
     /// Applies one packet of the association; says when it ended it.
     pub(super) fn apply(

@@ -3357,10 +3357,11 @@ fn retransmitted_sctp_inits_with_nothing_back_are_unanswered() {
 
 /// A client's ABORT before any INIT-ACK in the capture, read by its verification tag. The
 /// server's tag: the client got an INIT-ACK the capture missed (`client-aborted`, the capture
-/// blamed). Tag 0 (RFC 9260 §8.5.1: the peer's tag when known; Linux and FreeBSD send 0 from
-/// COOKIE-WAIT): no INIT-ACK reached the client, which gave up. After retries (INITs at 0 and
-/// 3 s, ABORT at 9 s), that is the unanswered INITs' verdict; on its one INIT after 0.5 s,
-/// sooner than the wait, the client gave up too soon to tell (`client-gave-up`).
+/// blamed). Tag 0 (RFC 9260 §8.5.1: the peer's tag when known; Linux sends 0 from
+/// COOKIE-WAIT, FreeBSD its own tag with the T bit): no INIT-ACK reached the client, which
+/// gave up. After retries (INITs at 0 and 3 s, ABORT at 9 s), that is the unanswered INITs'
+/// verdict; on its one INIT after 0.5 s, sooner than the wait, the client gave up too soon to
+/// tell (`client-gave-up`).
 #[test]
 fn a_clients_abort_before_any_init_ack_is_read_by_its_tag() {
     // The server's tag: an INIT-ACK was missed.
@@ -3392,10 +3393,19 @@ fn a_clients_abort_before_any_init_ack_is_read_by_its_tag() {
     assert_eq!(r.out[0].cause.blames(), crate::verdict::Party::Client);
     assert_eq!(r.out[0].evidence["waited_after_last_init"], 0.5);
     let hint = r.out[0].hint.to_string();
-    assert!(
-        hint.contains("before any answer reached it (ABORT with verification tag 0)"),
-        "{hint}"
-    );
+    assert!(hint.contains("before any answer reached it (no INIT-ACK"), "{hint}");
+
+    // FreeBSD and usrsctp from COOKIE-WAIT: the client's own tag with the T bit set; the
+    // same. With the T bit and another tag, it is no tag of the client's: an INIT-ACK was
+    // missed.
+    let mut r = Run::new();
+    r.sctp(0.0, (C, 5013), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp_abort(0.5, (C, 5013), (S, 3868), 64, (CTAG, true, 12));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "client-gave-up")]);
+    let mut r = Run::new();
+    r.sctp(0.0, (C, 5014), (S, 3868), 64, INIT, 0, CTAG);
+    r.sctp_abort(0.5, (C, 5014), (S, 3868), 64, (STAG, true, 12));
+    assert_eq!(kinds(&r.out), vec![(VerdictKind::Unanswered, "client-aborted")]);
 }
 
 /// An INIT with another initiate tag on the same ports is a new association: the first

@@ -536,7 +536,7 @@ causes! {
     /// SCTP: the client aborted its one INIT before any answer reached it, and before a
     /// timeout could tell whether one would come.
     ClientGaveUp = Unanswered, "client-gave-up", Client,
-        "SCTP: the client aborted its attempt after a single INIT, sooner than the timeout, and its ABORT carries verification tag 0: it never learned the server's tag, so no INIT-ACK had reached it. The client gave up too soon to tell a dropped INIT from a slow answer. (An SCTP stack sends an ABORT when its application gives up; a TCP stack gives up silently.)",
+        "SCTP: the client aborted its attempt after a single INIT, sooner than the timeout, and its ABORT does not carry the server's verification tag (tag 0, or its own with the T bit): it never learned that tag, so no INIT-ACK had reached it. It gave up too soon to tell a dropped INIT from a slow answer; its application aborted the attempt (SO_LINGER 0, SCTP_ABORT), where a plain close or exhausted retries send nothing.",
         "The client's connect timeout; then, if it is long enough, the path to the server as for `no-response`.";
     /// Pushed out of a full table before its timeout.
     EvictedBeforeTimeout = Unanswered, "evicted-before-timeout", Capture,

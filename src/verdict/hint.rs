@@ -45,7 +45,7 @@ fn proto_template(cause: Cause, proto: Proto) -> Option<&'static [HintPart]> {
             T(" aborted its INIT to "),
             S,
             T(
-                " before any answer reached it (ABORT with verification tag 0) and before a retry: check the client's connect timeout",
+                " before any answer reached it (no INIT-ACK: its ABORT lacks the server's verification tag) and before a retry: check the client's connect timeout",
             ),
         ],
         (Proto::Sctp, Cause::HandshakeIncomplete) => &[T(
