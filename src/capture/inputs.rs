@@ -314,10 +314,22 @@ impl fmt::Debug for MergedSource {
 /// closure so that its method can be inlined (`#[inline(always)]`) at both places the
 /// source hands a frame over.
 pub trait FrameSink {
-    /// What the sink makes of a frame.
-    type Out;
-    /// Takes one frame, borrowed from the source until the call returns.
-    fn frame(&mut self, frame: Frame<'_>) -> Self::Out;
+    /// What the sink makes of a frame (it may keep borrowing the frame's bytes).
+    type Out<'f>;
+    /// Takes one frame, borrowed from the source until its next step.
+    fn frame<'f>(&mut self, frame: Frame<'f>) -> Self::Out<'f>;
+}
+
+/// The sink that keeps the frame itself: [`MergedSource::next_frame`].
+struct KeepFrame;
+
+impl FrameSink for KeepFrame {
+    type Out<'f> = Frame<'f>;
+
+    #[inline(always)]
+    fn frame<'f>(&mut self, frame: Frame<'f>) -> Frame<'f> {
+        frame
+    }
 }
 
 /// Input `file`'s read error, with its name (from `names`, the inputs' names).
@@ -416,16 +428,7 @@ impl MergedSource {
     /// input is finished. An input that turns out damaged yields its error once (frames it
     /// gave before stand) and the merge goes on with the others.
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, SourceError>> {
-        if self.readers.len() == 1 {
-            // One input: nothing to merge, so no heap (the same frames, errors and end).
-            let reader = self.readers.first_mut()?.as_mut()?;
-            return match reader.advance() {
-                Ok(true) => reader.current().map(Ok),
-                Ok(false) => None,
-                Err(e) => Some(Err(read_error(&self.names, 0, e))),
-            };
-        }
-        self.next_merged()
+        self.next_frame_with(&mut KeepFrame)
     }
 
     /// [`next_frame`](Self::next_frame), with the frame handed to `sink` where it is
@@ -436,8 +439,9 @@ impl MergedSource {
     pub fn next_frame_with<S: FrameSink>(
         &mut self,
         sink: &mut S,
-    ) -> Option<Result<S::Out, SourceError>> {
+    ) -> Option<Result<S::Out<'_>, SourceError>> {
         if self.readers.len() == 1 {
+            // One input: nothing to merge, so no heap (the same frames, errors and end).
             let reader = self.readers.first_mut()?.as_mut()?;
             return match reader.advance() {
                 Ok(true) => reader.current().map(|frame| Ok(sink.frame(frame))),

@@ -339,7 +339,7 @@ struct Decoder<'a> {
 }
 
 impl FrameSink for Decoder<'_> {
-    type Out = bool;
+    type Out<'f> = bool;
 
     #[inline(always)]
     fn frame(&mut self, frame: Frame<'_>) -> bool {
